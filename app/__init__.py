@@ -1,0 +1,1 @@
+"""The voisinmap Dash web app (pages, components, assets)."""
