@@ -1,0 +1,187 @@
+"""The Dash application shell: navigation bar, language switch and the page container.
+
+Only the shell is built here. Each page lives in ``app/pages/<name>.py``, calls
+``dash.register_page(__name__, path=..., nav_key=..., order=..., roles=...)``, defines
+``layout(**kwargs)`` and owns its callbacks (which call ``geo``). See ``docs/app.md``.
+
+>>> from app.main import create_app
+>>> app = create_app()          # a dash.Dash; app.server is the Flask (WSGI) application
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import dash
+from dash import Input, Output, dcc, html
+
+from app import i18n
+
+logger = logging.getLogger(__name__)
+
+APP_DIR = Path(__file__).resolve().parent
+
+#: Optional extensions called as ``function(app)`` at the end of :func:`create_app`, e.g. the log-in and
+#: role checks. A module that does not exist (yet) is skipped.
+EXTENSIONS: tuple[str, ...] = ("app.auth:init_app",)
+
+#: Flask config key: a function ``(page: dict) -> bool`` deciding whether a page shows in the navigation
+#: bar for the current request (set by an extension; default: every page with ``nav`` not False).
+PAGE_VISIBLE_KEY = "VOISINMAP_PAGE_VISIBLE"
+#: Flask config key: the processed data folder the app reads (None: :func:`geo.config.data_dir`).
+DATA_DIR_KEY = "VOISINMAP_DATA_DIR"
+
+
+def create_app(*, data_dir: str | os.PathLike[str] | None = None, **dash_kwargs: Any) -> dash.Dash:
+    """Build the Dash application.
+
+    Parameters
+    ----------
+    data_dir : path-like, optional
+        Folder of the processed national data (default: :func:`geo.config.data_dir`).
+    **dash_kwargs
+        Extra keyword arguments for :class:`dash.Dash`.
+
+    Returns
+    -------
+    dash.Dash
+        The app; ``app.server`` is the Flask application for gunicorn.
+
+    Notes
+    -----
+    Dash registers page callbacks globally: build one app per process.
+    """
+    app = dash.Dash(
+        "app",
+        use_pages=True,
+        pages_folder=str(APP_DIR / "pages"),
+        assets_folder=str(APP_DIR / "assets"),
+        title="voisinmap",
+        update_title=None,
+        suppress_callback_exceptions=True,
+        **dash_kwargs,
+    )
+    app.server.config[DATA_DIR_KEY] = str(data_dir) if data_dir is not None else None
+    app.layout = shell_layout
+    _register_shell_callbacks(app)
+    for hook in _extensions():
+        hook(app)
+    logger.info("app created with pages %s", [p["path"] for p in dash.page_registry.values()])
+    return app
+
+
+def _extensions() -> list[Callable[[dash.Dash], None]]:
+    hooks = []
+    for target in EXTENSIONS:
+        module, attr = target.split(":")
+        try:
+            spec = importlib.util.find_spec(module)
+        except ModuleNotFoundError:
+            spec = None
+        if spec is None:
+            continue
+        hooks.append(getattr(importlib.import_module(module), attr))
+    return hooks
+
+
+def _page_visible(page: dict[str, Any]) -> bool:
+    if page.get("nav") is False:
+        return False
+    import flask
+
+    check = flask.current_app.config.get(PAGE_VISIBLE_KEY) if flask.has_app_context() else None
+    return bool(check(page)) if check else True
+
+
+def nav_pages() -> list[dict[str, Any]]:
+    """Registered pages to show in the navigation bar, in their ``order``."""
+    pages = sorted(dash.page_registry.values(), key=lambda p: (p.get("order") or 0, p["path"]))
+    return [p for p in pages if _page_visible(p)]
+
+
+def navbar(lang: str) -> html.Header:
+    """The top bar: brand, one link per page, the FR/EN switch."""
+    links = [
+        dcc.Link(
+            i18n.t(p["nav_key"], lang) if p.get("nav_key") else p["name"],
+            href=p["relative_path"],
+            className="nav-link",
+            id=f"nav-{p['module'].split('.')[-1]}",
+        )
+        for p in nav_pages()
+    ]
+    switch = html.Div(
+        [
+            html.Button(
+                code.upper(),
+                id=f"lang-{code}",
+                n_clicks=0,
+                className="lang-button" + (" active" if code == lang else ""),
+                title=i18n.t("lang.switch", lang),
+                **{"aria-pressed": "true" if code == lang else "false"},
+            )
+            for code in i18n.LANGS
+        ],
+        className="lang-switch",
+        role="group",
+        **{"aria-label": i18n.t("lang.switch", lang)},
+    )
+    return html.Header(
+        [
+            html.Div(
+                [html.Span("voisinmap", className="brand"), html.Span(i18n.t("app.tagline", lang), className="tagline")],
+                className="brand-block",
+            ),
+            html.Nav(links, className="nav-links"),
+            switch,
+        ],
+        className="topbar",
+    )
+
+
+def shell_layout() -> html.Div:
+    """The app layout, evaluated on each page load (so the bar follows the language cookie)."""
+    lang = i18n.current_lang()
+    return html.Div(
+        [
+            dcc.Store(id="lang", data=lang),
+            navbar(lang),
+            html.Main(dash.page_container, className="page"),
+        ],
+        className="shell",
+        lang=lang,
+    )
+
+
+def _register_shell_callbacks(app: dash.Dash) -> None:
+    # The switch writes the cookie in the browser and reloads: layouts and callbacks read it server-side.
+    app.clientside_callback(
+        f"""
+        function(nFr, nEn) {{
+            const trig = window.dash_clientside.callback_context.triggered_id;
+            if (!trig) {{ return window.dash_clientside.no_update; }}
+            const lang = trig === 'lang-en' ? 'en' : 'fr';
+            document.cookie = '{i18n.LANG_COOKIE}=' + lang + '; path=/; max-age=31536000; SameSite=Lax';
+            window.location.reload();
+            return lang;
+        }}
+        """,
+        Output("lang", "data"),
+        Input("lang-fr", "n_clicks"),
+        Input("lang-en", "n_clicks"),
+        prevent_initial_call=True,
+    )
+
+
+def data_dir() -> str | None:
+    """The processed data folder of the running app (for pages' callbacks), or None for the default."""
+    import flask
+
+    if flask.has_app_context():
+        return flask.current_app.config.get(DATA_DIR_KEY)
+    return None

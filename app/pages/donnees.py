@@ -1,0 +1,112 @@
+"""Page « Données » (``/donnees``): sources, vintages, licences, build date, row counts and join rates."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import dash
+from dash import dash_table, html
+
+from app import i18n
+from app.main import data_dir
+from geo.load import DataNotBuiltError, load_manifest
+
+logger = logging.getLogger(__name__)
+
+dash.register_page(__name__, path="/donnees", name="Données", nav_key="nav.donnees", order=50, roles=None)
+
+t = i18n.t
+
+
+def _table(table_id: str, rows: list[dict[str, Any]], columns: list[tuple[str, str]]) -> dash_table.DataTable:
+    return dash_table.DataTable(
+        id=table_id,
+        data=rows,
+        columns=[{"id": cid, "name": name, "presentation": "markdown"} if cid == "url" else {"id": cid, "name": name}
+                 for cid, name in columns],
+        sort_action="native",
+        style_cell={"textAlign": "left", "whiteSpace": "normal", "height": "auto", "fontSize": "0.9rem"},
+        style_header={"fontWeight": "600"},
+        markdown_options={"link_target": "_blank"},
+    )
+
+
+def source_rows(manifest: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per source of the manifest, with the keys the table shows."""
+    sources = manifest.get("sources") or {}
+    items = sources.items() if isinstance(sources, dict) else ((s.get("name", "?"), s) for s in sources)
+    rows = []
+    for name, src in items:
+        url = src.get("url") or ""
+        rows.append(
+            {
+                "name": name,
+                "title": src.get("title") or src.get("description") or "",
+                "producer": src.get("producer") or "",
+                "vintage": src.get("vintage") or "",
+                "licence": src.get("licence") or src.get("license") or "",
+                "url": f"[{url}]({url})" if url else "",
+                "origin": src.get("origin") or src.get("resolved_from") or "",
+                "sha256": (src.get("sha256") or "")[:12],
+            }
+        )
+    return rows
+
+
+def layer_rows(manifest: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per processed layer: name, file and row count."""
+    layers = manifest.get("layers") or manifest.get("row_counts") or {}
+    rows = []
+    for name, info in layers.items():
+        if isinstance(info, dict):
+            rows.append({"layer": name, "file": info.get("file", ""), "rows": info.get("rows", info.get("row_count"))})
+        else:
+            rows.append({"layer": name, "file": "", "rows": info})
+    return rows
+
+
+def join_rows(manifest: dict[str, Any], lang: str) -> list[dict[str, Any]]:
+    """One row per join rate of the manifest, the rate formatted as a percentage."""
+    joins = manifest.get("join_rates") or manifest.get("joins") or {}
+    rows = []
+    for name, info in joins.items():
+        if isinstance(info, dict):
+            rate = info.get("rate")
+            detail = ", ".join(f"{k}: {v}" for k, v in info.items() if k != "rate")
+        else:
+            rate, detail = info, ""
+        rows.append({"join": name, "rate": i18n.fmt_pct(100 * rate, lang, 1) if rate is not None else "", "detail": detail})
+    return rows
+
+
+def layout(**_kwargs: Any) -> html.Div:
+    """The page, rendered from the build manifest of the app's data folder."""
+    lang = i18n.current_lang()
+    try:
+        manifest = load_manifest(data_dir=data_dir())
+    except DataNotBuiltError:
+        return html.Div([html.H1(t("donnees.title", lang)), html.P(t("donnees.missing", lang), className="notice")],
+                        className="page-donnees")
+    built = manifest.get("built_at") or manifest.get("build_time") or ""
+    return html.Div(
+        [
+            html.H1(t("donnees.title", lang)),
+            html.P(t("donnees.intro", lang)),
+            html.P([html.Strong(t("donnees.built_at", lang) + " : "), html.Span(str(built), id="donnees-built-at")]),
+            html.H2(t("donnees.sources", lang)),
+            _table(
+                "donnees-sources",
+                source_rows(manifest),
+                [(c, t(f"donnees.col.{c}", lang)) for c in
+                 ("name", "title", "producer", "vintage", "licence", "url", "origin", "sha256")],
+            ),
+            html.H2(t("donnees.layers", lang)),
+            _table("donnees-layers", layer_rows(manifest),
+                   [(c, t(f"donnees.col.{c}", lang)) for c in ("layer", "file", "rows")]),
+            html.H2(t("donnees.joins", lang)),
+            _table("donnees-joins", join_rows(manifest, lang),
+                   [(c, t(f"donnees.col.{c}", lang)) for c in ("join", "rate", "detail")]),
+        ],
+        className="page-donnees",
+    )

@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+import pytest
+
+from app import i18n
+
+
+def test_every_string_has_french_and_english():
+    for key, entry in i18n.STRINGS.items():
+        assert entry.get("fr"), key
+        assert entry.get("en"), key
+
+
+def test_t_translates_and_falls_back():
+    assert i18n.t("nav.strategie", "fr") == "Stratégie"
+    assert i18n.t("nav.strategie", "en") == "Strategy"
+    assert i18n.t("nav.strategie", "de") == "Stratégie"  # unknown language -> French
+    assert i18n.t("no.such.key", "en") == "no.such.key"
+
+
+def test_register_refuses_conflicts_and_missing_french():
+    i18n.register({"test.hello": {"fr": "Bonjour", "en": "Hello"}})
+    assert i18n.t("test.hello", "en") == "Hello"
+    with pytest.raises(ValueError, match="already registered"):
+        i18n.register({"test.hello": {"fr": "Salut", "en": "Hi"}})
+    with pytest.raises(ValueError, match="expected a 'fr' text"):
+        i18n.register({"test.only_en": {"en": "Hi"}})
+
+
+def test_number_formats():
+    assert i18n.fmt_number(5307455, "fr") == "5\u202f307\u202f455"
+    assert i18n.fmt_number(5307455, "en") == "5,307,455"
+    assert i18n.fmt_pct(12.345, "fr") == "12,3\u202f%"
+    assert i18n.fmt_pct(12.345, "en") == "12.3%"
+    assert i18n.fmt_pct(float("nan"), "fr") == "non disponible (secret statistique)"
+
+
+def test_current_lang_reads_the_cookie():
+    import flask
+
+    server = flask.Flask("t")
+    with server.test_request_context("/", headers={"Cookie": f"{i18n.LANG_COOKIE}=en"}):
+        assert i18n.current_lang() == "en"
+    with server.test_request_context("/", headers={"Cookie": f"{i18n.LANG_COOKIE}=xx"}):
+        assert i18n.current_lang() == "fr"
+    assert i18n.current_lang() == "fr"
