@@ -1,0 +1,239 @@
+"""The national build: official files -> processed GeoParquet layers and ``manifest.json``.
+
+Run with ``voisinmap data build``. The build is incremental: when the SHA-256 of every source, the build
+code version and the output files are unchanged since the last manifest, it does nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+
+from geo import __version__, _http, config, readers, schema, sources, transforms
+
+logger = logging.getLogger(__name__)
+
+#: Bump when the processed layers change shape; a rebuild follows.
+BUILD_FORMAT = 1
+
+Progress = Callable[[str], None]
+
+CAVEATS = [
+    "Commune 93059 (Pierrefitte-sur-Seine) merged into 93066 (Saint-Denis) on 2025-01-01: "
+    "QPV commune lists are rewritten to the current code.",
+    "Mayotte: the QPV layer has the 17 commune-wide 2025 QPV (QN976xxC); the INSEE table has the earlier "
+    "42 codes (QN976xxM/N), so Mayotte QPV have no population here.",
+    "Polynésie française (88 QPV) and Saint-Martin (3) are absent from the INSEE table: population missing.",
+    "Poverty rates under statistical secrecy are missing (NaN), never 0.",
+    "NPNRU interest level (national / regional) is not in the offline copy: the column is empty.",
+    "5 NPNRU quartiers have no QPV 2024 successor; they are kept in npnru.parquet with linked = False.",
+    "Régions and départements of the COM (975, 977, 978, 984, 986-989) have no boundary polygon.",
+]
+
+
+def _code_version() -> str:
+    digest = hashlib.sha256(f"{BUILD_FORMAT}".encode())
+    for module in (transforms, readers):
+        digest.update(Path(module.__file__).read_bytes())
+    digest.update(Path(__file__).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _source_hashes(resolved: dict[str, sources.Resolved]) -> dict[str, str]:
+    return {name: _http.sha256_file(r.path) for name, r in resolved.items()}
+
+
+def is_up_to_date(out_dir: Path, hashes: dict[str, str], code_version: str) -> bool:
+    """True when ``out_dir`` holds a manifest built from these source hashes and this code version."""
+    manifest_path = out_dir / schema.MANIFEST
+    if not manifest_path.exists():
+        return False
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    if manifest.get("code_version") != code_version:
+        return False
+    if {k: v["sha256"] for k, v in manifest.get("sources", {}).items()} != hashes:
+        return False
+    for layer, info in manifest.get("outputs", {}).items():
+        path = out_dir / schema.LAYERS[layer]
+        if not path.exists() or path.stat().st_size != info.get("bytes"):
+            return False
+    return set(manifest.get("outputs", {})) == set(schema.LAYERS)
+
+
+def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    if isinstance(frame, gpd.GeoDataFrame):
+        frame.to_parquet(tmp, index=False, compression="zstd", geometry_encoding="WKB", write_covering_bbox=False)
+    else:
+        frame.to_parquet(tmp, index=False, compression="zstd")
+    os.replace(tmp, path)
+
+
+def build_layers(raw: dict[str, Any]) -> tuple[dict[str, pd.DataFrame], list[transforms.JoinStat]]:
+    """Turn the raw tables into the processed layers (no I/O).
+
+    Parameters
+    ----------
+    raw : dict
+        Raw frames keyed by registry name (see :func:`read_sources`).
+
+    Returns
+    -------
+    (dict, list of JoinStat)
+        Layers keyed as :data:`geo.schema.LAYERS`, and every join statistic.
+    """
+    stats: list[transforms.JoinStat] = []
+    qpv = raw["qpv_2024"][["code_qp", "lib_qp", "type_qp", "insee_com", "geometry"]].copy()
+    qpv, stat = transforms.attach_admin(qpv, raw["communes_2026"])
+    stats.append(stat)
+    qpv, more = transforms.attach_indicators(qpv, raw["qpv_2024_indicators"])
+    stats += more
+    qpv, stat = transforms.link_npnru(qpv, raw["npnru_links"])
+    stats.append(stat)
+    qpv = gpd.GeoDataFrame(qpv, geometry="geometry", crs="EPSG:4326")
+    qpv["geometry"] = transforms.clean_polygons(qpv.geometry)
+    qpv = transforms.metric_areas(qpv)
+    qpv = qpv[[*schema.QPV_COLUMNS, "geometry"]].sort_values("code_qp").reset_index(drop=True)
+
+    unemployment = transforms.unemployment_by_commune(raw["chomage_ze"])
+    communes, more = transforms.commune_table(
+        raw["communes_2026"],
+        qpv,
+        filosofi=raw["filosofi_communes"],
+        sru=raw["sru_communes"],
+        density=raw["densite_communes"],
+        unemployment=unemployment,
+    )
+    stats += more
+    departements, stat = transforms.boundary_table(raw["departements_geo"], raw["departements_2026"], kind="departement")
+    stats.append(stat)
+    regions, stat = transforms.boundary_table(raw["regions_geo"], raw["regions_2026"], kind="region")
+    stats.append(stat)
+    layers = {
+        "qpv": qpv,
+        "communes": communes,
+        "arrondissements": transforms.arrondissement_table(raw["communes_2026"]),
+        "departements": departements,
+        "regions": regions,
+        "npnru": transforms.npnru_table(raw["npnru_quartiers"], raw["npnru_links"]),
+    }
+    return layers, stats
+
+
+def read_sources(resolved: dict[str, sources.Resolved]) -> dict[str, Any]:
+    """Read every resolved source file into a frame (GeoJSON -> GeoDataFrame, JSON -> dict)."""
+    raw: dict[str, Any] = {}
+    for name, res in resolved.items():
+        suffix = res.path.suffix.lower()
+        if suffix == ".geojson":
+            raw[name] = readers.read_vector(res.path)
+        elif suffix == ".json":
+            raw[name] = readers.read_json(res.path)
+        else:
+            raw[name] = readers.read_csv(res.path)
+    return raw
+
+
+def build(
+    *,
+    data_dir: str | os.PathLike[str] | None = None,
+    force: bool = False,
+    allow_download: bool = True,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Build the processed national data, unless it is already up to date.
+
+    Parameters
+    ----------
+    data_dir : path-like, optional
+        Output folder (default :func:`geo.config.data_dir`).
+    force : bool
+        Rebuild even when nothing changed.
+    allow_download : bool
+        Allow downloading sources missing from the mirror and the cache.
+    progress : callable, optional
+        Called with a short French message at each step.
+
+    Returns
+    -------
+    dict
+        The manifest, with ``"skipped": True`` when nothing had to be done.
+
+    Raises
+    ------
+    geo.transforms.JoinRateError
+        A join rate fell under its threshold (nothing is written).
+    geo.sources.SourceUnavailableError
+        A source could not be found or downloaded.
+    """
+    say = progress or (lambda msg: logger.info("%s", msg))
+    start = time.perf_counter()
+    out_dir = config.data_dir(data_dir)
+    say("Recherche des sources")
+    resolved = sources.resolve_all(allow_download=allow_download)
+    hashes = _source_hashes(resolved)
+    code_version = _code_version()
+    if not force and is_up_to_date(out_dir, hashes, code_version):
+        manifest = json.loads((out_dir / schema.MANIFEST).read_text(encoding="utf-8"))
+        manifest["skipped"] = True
+        say("Données à jour : rien à reconstruire")
+        return manifest
+    say("Lecture des fichiers officiels")
+    raw = read_sources(resolved)
+    say("Jointures et calculs (surfaces en CRS métrique, NPNRU, indicateurs)")
+    layers, stats = build_layers(raw)
+    transforms.check_join_rates(stats)
+    say("Écriture des fichiers GeoParquet")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    outputs = {}
+    for layer, frame in layers.items():
+        path = out_dir / schema.LAYERS[layer]
+        _write_parquet(frame, path)
+        outputs[layer] = {"file": path.name, "rows": len(frame), "bytes": path.stat().st_size}
+    npnru = layers["npnru"]
+    manifest = {
+        "voisinmap_version": __version__,
+        "build_format": BUILD_FORMAT,
+        "code_version": code_version,
+        "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "build_seconds": round(time.perf_counter() - start, 2),
+        "sources": {
+            name: {
+                "title": r.dataset.title,
+                "producer": r.dataset.producer,
+                "url": r.dataset.url,
+                "licence": r.dataset.licence,
+                "vintage": r.dataset.vintage,
+                "file": r.dataset.path,
+                "sha256": hashes[name],
+                "hash_ok": hashes[name] == r.dataset.sha256,
+                "origin": r.origin,
+            }
+            for name, r in resolved.items()
+        },
+        "outputs": outputs,
+        "join_rates": {s.name: s.as_dict(transforms.JOIN_THRESHOLDS.get(s.name)) for s in stats},
+        "npnru_without_successor": sorted(npnru.loc[~npnru["linked"], "code_qp_2015"].tolist()),
+        "npnru_qpv_2024": int(layers["qpv"]["npnru"].sum()),
+        "caveats": CAVEATS,
+        "attribution": sources.ATTRIBUTION,
+    }
+    tmp = out_dir / f".{schema.MANIFEST}.tmp"
+    tmp.write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
+    os.replace(tmp, out_dir / schema.MANIFEST)
+    say(f"Terminé en {manifest['build_seconds']} s")
+    manifest["skipped"] = False
+    return manifest
