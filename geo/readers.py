@@ -19,7 +19,7 @@ CODE_COLUMNS = [
 def read_csv(path: str | Path) -> pd.DataFrame:
     """Read a CSV (UTF-8, BOM tolerated) with code columns as strings."""
     head = pd.read_csv(path, nrows=0, encoding="utf-8-sig")
-    dtypes = {c: "string" for c in head.columns if c in CODE_COLUMNS}
+    dtypes = {c: "str" for c in head.columns if c in CODE_COLUMNS}
     return pd.read_csv(path, dtype=dtypes, encoding="utf-8-sig", keep_default_na=True)
 
 
@@ -28,7 +28,7 @@ def read_vector(path: str | Path) -> gpd.GeoDataFrame:
     gdf = gpd.read_file(path, engine="pyogrio")
     for col in gdf.columns:
         if col in CODE_COLUMNS and col != "geometry":
-            gdf[col] = gdf[col].astype("string")
+            gdf[col] = gdf[col].astype("str")
     if gdf.crs is None:
         gdf = gdf.set_crs("EPSG:4326")
     return gdf.to_crs("EPSG:4326")

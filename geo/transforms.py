@@ -246,7 +246,7 @@ def link_npnru(qpv: pd.DataFrame, links: pd.DataFrame) -> tuple[pd.DataFrame, Jo
         columns=[c for c in ("npnru", "npnru_codes_2015", "npnru_method", "npnru_interest") if c in qpv.columns]
     ).merge(grouped, left_on="code_qp", right_index=True, how="left")
     if "npnru_interest" not in out.columns:
-        out["npnru_interest"] = pd.Series(pd.NA, index=out.index, dtype="string")
+        out["npnru_interest"] = pd.Series(pd.NA, index=out.index, dtype="str")
     out["npnru"] = out["npnru_codes_2015"].notna()
     total = links["code_qp_2015"].nunique()
     return out, JoinStat("npnru_to_qpv2024", int(linked["code_qp_2015"].nunique()), int(total))
@@ -310,6 +310,35 @@ def metric_areas(gdf: gpd.GeoDataFrame, *, dep_column: str = "insee_dep") -> gpd
     return out
 
 
+#: COG column -> processed column name.
+COG_NAMES: dict[str, str] = {
+    "code_insee": "insee_com",
+    "nom": "name",
+    "commune": "parent_com",
+    "code_departement": "insee_dep",
+    "nom_departement": "lib_dep",
+    "code_region": "insee_reg",
+    "nom_region": "lib_reg",
+    "siren_epci": "siren_epci",
+    "nom_epci": "lib_epci",
+    "zone": "zone",
+    "population": "population",
+    "lon": "lon",
+    "lat": "lat",
+}
+
+
+def _cog_rows(communes: pd.DataFrame, *, kind: str, columns: list[str]) -> pd.DataFrame:
+    """COG rows of one ``type``, renamed to processed names, with numeric population and coordinates."""
+    source = {v: k for k, v in COG_NAMES.items()}
+    rows = communes[communes["type"] == kind]
+    out = pd.DataFrame({col: rows[source[col]].to_numpy() for col in columns})
+    for col in ("population", "lon", "lat"):
+        if col in out.columns:
+            out[col] = pd.to_numeric(out[col], errors="coerce").astype("float64")
+    return out
+
+
 def commune_table(
     communes: pd.DataFrame,
     qpv: pd.DataFrame,
@@ -338,27 +367,16 @@ def commune_table(
         One row per current commune (points, EPSG:4326), and the indicator join rates.
     """
     _require(communes, ["code_insee", "nom", "type", "population", "lon", "lat"], "communes")
-    cur = communes[communes["type"] == "commune-actuelle"].copy()
     pairs = qpv[["code_qp", "population"]].assign(
         insee=pd.Series([split_codes(v) for v in qpv["insee_com"]], index=qpv.index, dtype=object)
     ).explode("insee")
     per_commune = pairs.groupby("insee").agg(n_qpv=("code_qp", "nunique"), qpv_population=("population", "sum"))
-    out = pd.DataFrame(
-        {
-            "insee_com": cur["code_insee"],
-            "name": cur["nom"],
-            "insee_dep": cur["code_departement"],
-            "lib_dep": cur["nom_departement"],
-            "insee_reg": cur["code_region"],
-            "lib_reg": cur["nom_region"],
-            "siren_epci": cur["siren_epci"],
-            "lib_epci": cur["nom_epci"],
-            "zone": cur["zone"],
-            "population": pd.to_numeric(cur["population"], errors="coerce").astype("float64"),
-            "lon": pd.to_numeric(cur["lon"], errors="coerce"),
-            "lat": pd.to_numeric(cur["lat"], errors="coerce"),
-        }
-    ).reset_index(drop=True)
+    out = _cog_rows(
+        communes,
+        kind="commune-actuelle",
+        columns=["insee_com", "name", "insee_dep", "lib_dep", "insee_reg", "lib_reg", "siren_epci", "lib_epci",
+                 "zone", "population", "lon", "lat"],
+    )
     out["n_qpv"] = out["insee_com"].map(per_commune["n_qpv"]).fillna(0).astype("int64")
     out["qpv_population"] = out["insee_com"].map(per_commune["qpv_population"]).fillna(0.0)
     stats = []
@@ -410,20 +428,11 @@ def unemployment_by_commune(payload: dict) -> pd.DataFrame:
 def arrondissement_table(communes: pd.DataFrame) -> gpd.GeoDataFrame:
     """Arrondissements municipaux of Paris, Lyon and Marseille, as centroid points."""
     _require(communes, ["code_insee", "nom", "type", "commune", "population", "lon", "lat"], "communes")
-    arr = communes[communes["type"] == "arrondissement-municipal"]
-    out = pd.DataFrame(
-        {
-            "insee_com": arr["code_insee"],
-            "name": arr["nom"],
-            "parent_com": arr["commune"],
-            "insee_dep": arr["code_departement"],
-            "insee_reg": arr["code_region"],
-            "lib_reg": arr["nom_region"],
-            "population": pd.to_numeric(arr["population"], errors="coerce").astype("float64"),
-            "lon": pd.to_numeric(arr["lon"], errors="coerce"),
-            "lat": pd.to_numeric(arr["lat"], errors="coerce"),
-        }
-    ).reset_index(drop=True)
+    out = _cog_rows(
+        communes,
+        kind="arrondissement-municipal",
+        columns=["insee_com", "name", "parent_com", "insee_dep", "insee_reg", "lib_reg", "population", "lon", "lat"],
+    )
     return gpd.GeoDataFrame(out, geometry=gpd.points_from_xy(out["lon"], out["lat"]), crs="EPSG:4326")
 
 
@@ -465,7 +474,7 @@ def npnru_table(quartiers: pd.DataFrame, links: pd.DataFrame) -> pd.DataFrame:
     out["method"] = out["code_qp_2015"].map(method)
     out["linked"] = out["n_qp_2024"] > 0
     interest = quartiers["interest"] if "interest" in quartiers.columns else pd.Series(pd.NA, index=quartiers.index)
-    out["interest"] = pd.Series(interest.to_numpy(), dtype="string")
+    out["interest"] = pd.Series(interest.to_numpy(), dtype="str")
     return out
 
 
