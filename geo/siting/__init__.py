@@ -1,0 +1,70 @@
+"""Expansion engine: which cities and regions VoisinMalin should open next.
+
+Pure functions over frames and arrays (no I/O except :func:`read_sites`). Typical use::
+
+    from geo.load import load_qpv, load_communes, load_arrondissements
+    from geo import siting
+
+    inst = siting.build_instance(load_qpv(), load_communes(), load_arrondissements(), radius_km=3.0)
+    sites = siting.read_sites("data/sites.csv")
+    reco = siting.recommend(inst, sites, k=10)          # heuristic, milliseconds
+    reco.table        # ranked new sites with French reasons
+    reco.curve        # new sites -> share of QPV residents within reach
+    reco.baseline_share, reco.share, reco.target_sites
+
+``build_instance`` is the slow part (once per radius / EPCI option / weights): cache it, then call
+``recommend`` interactively. Every assumption is a named parameter in :mod:`geo.siting.params`.
+"""
+
+from geo.siting.capacity import CapacityProjection, capacity_projection
+from geo.siting.demand import INDICATORS, need_score, parse_weights
+from geo.siting.districts import DEFAULT_DISTRICT_EPS_KM, districts
+from geo.siting.explain import brief_markdown, site_reason
+from geo.siting.instance import Instance, build_instance
+from geo.siting.network import Network, resolve_network
+from geo.siting.params import (
+    DEFAULT_BUILD_YEARS,
+    DEFAULT_HOUSEHOLDS_PER_SITE_YEAR,
+    DEFAULT_NEED_STRENGTH,
+    DEFAULT_RADIUS_KM,
+    DEFAULT_SCOPE,
+    DEFAULT_TARGET,
+    DEFAULT_WEIGHTS,
+    MAIN_URBAN_REGIONS,
+)
+from geo.siting.quotas import Quotas
+from geo.siting.recommendation import TABLE_COLUMNS, Recommendation, recommend
+from geo.siting.sites import SitesError, read_sites, validate_sites
+from geo.siting.solver import InfeasibleError
+
+__all__ = [
+    "DEFAULT_BUILD_YEARS",
+    "DEFAULT_DISTRICT_EPS_KM",
+    "DEFAULT_HOUSEHOLDS_PER_SITE_YEAR",
+    "DEFAULT_NEED_STRENGTH",
+    "DEFAULT_RADIUS_KM",
+    "DEFAULT_SCOPE",
+    "DEFAULT_TARGET",
+    "DEFAULT_WEIGHTS",
+    "INDICATORS",
+    "MAIN_URBAN_REGIONS",
+    "TABLE_COLUMNS",
+    "CapacityProjection",
+    "InfeasibleError",
+    "Instance",
+    "Network",
+    "Quotas",
+    "Recommendation",
+    "SitesError",
+    "brief_markdown",
+    "build_instance",
+    "capacity_projection",
+    "districts",
+    "need_score",
+    "parse_weights",
+    "read_sites",
+    "recommend",
+    "resolve_network",
+    "site_reason",
+    "validate_sites",
+]

@@ -1,0 +1,166 @@
+"""The current network placed on an instance: what it already covers and where its teams are.
+
+A site with an INSEE code is its commune (or arrondissement): its catchment is the candidate's, or for
+a commune without QPV the QPV within the radius of its centroid. An essaimage partner given by an EPCI
+SIREN covers every QPV of that EPCI and the catchments of its communes hosting a QPV; those communes
+are part of the network and are never recommended again.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from geo.siting.catchment import epsg_for_departements, project
+from geo.siting.instance import Instance, coverage_of_points
+from geo.siting.params import PLM_COMMUNES
+from geo.siting.sites import SitesError, validate_sites
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Network:
+    """Current sites resolved on an instance.
+
+    Attributes
+    ----------
+    sites : pandas.DataFrame
+        The validated sites with ``insee_reg``, ``region``, ``population_reached`` (alone),
+        ``qpv_reached``, ``lon``, ``lat`` (first point).
+    covered : numpy.ndarray of bool
+        QPV within reach of at least one current site.
+    excluded : numpy.ndarray of bool
+        Candidates that are already part of the network.
+    points_xy, points_epsg : numpy.ndarray
+        Projected team locations (one or more per site) for distances and spacing.
+    point_site : numpy.ndarray of int
+        Site row of each point.
+    """
+
+    sites: pd.DataFrame
+    covered: np.ndarray
+    excluded: np.ndarray
+    points_xy: np.ndarray
+    points_epsg: np.ndarray
+    point_site: np.ndarray
+
+    def region_counts(self) -> dict[str, int]:
+        """Number of current sites per région code."""
+        return self.sites["insee_reg"].value_counts().to_dict() if len(self.sites) else {}
+
+
+def empty_network(instance: Instance) -> Network:
+    """A network with no site (everything left to choose)."""
+    return Network(
+        sites=pd.DataFrame(columns=["code", "name", "opening_year", "kind", "source", "code_type", "insee_reg",
+                                    "region", "population_reached", "qpv_reached", "lon", "lat"]),
+        covered=np.zeros(instance.n_qpv, dtype=bool), excluded=np.zeros(instance.n_candidates, dtype=bool),
+        points_xy=np.zeros((0, 2)), points_epsg=np.zeros(0, dtype=np.int64), point_site=np.zeros(0, dtype=np.int64),
+    )
+
+
+def resolve_network(instance: Instance, sites: pd.DataFrame | None) -> Network:
+    """Place the current sites on the instance.
+
+    Parameters
+    ----------
+    instance : Instance
+    sites : pandas.DataFrame or None
+        Sites (see :func:`geo.siting.sites.validate_sites`; validated again here). ``None`` or an
+        empty frame means no current site.
+
+    Returns
+    -------
+    Network
+
+    Raises
+    ------
+    SitesError
+        When a code is not a known commune, arrondissement or EPCI, or is Paris/Lyon/Marseille's
+        commune code (give the arrondissement).
+    """
+    if sites is None or (isinstance(sites, pd.DataFrame) and sites.empty):
+        return empty_network(instance)
+    sites = validate_sites(sites)
+    cand = instance.candidates
+    code_pos = {c: i for i, c in enumerate(cand["insee_code"])}
+    level = instance.params["level"]
+    places = instance.places
+    n_q = instance.n_qpv
+    covered = np.zeros(n_q, dtype=bool)
+    excluded = np.zeros(instance.n_candidates, dtype=bool)
+    pts_xy, pts_epsg, pts_site = [], [], []
+    extra = []
+    q_epci = instance.qpv["siren_epci"].to_numpy(object)
+    cand_epci = cand["siren_epci"].to_numpy(object)
+
+    for s, row in enumerate(sites.itertuples(index=False)):
+        code = row.code
+        rows: np.ndarray
+        cov = np.zeros(n_q, dtype=bool)
+        if row.code_type == "insee":
+            if code in PLM_COMMUNES:
+                raise SitesError(
+                    f"sites: row {s + 1}, column code: {code} is the whole commune of {PLM_COMMUNES[code]}; "
+                    "expected the INSEE code of an arrondissement municipal (e.g. 75119 for Paris 19e)"
+                )
+            if level == "commune" and code in code_pos:
+                rows = np.array([code_pos[code]])
+            elif code in places.index:
+                p = places.loc[code]
+                if level == "epci" and p["siren_epci"] in code_pos:
+                    excluded[code_pos[p["siren_epci"]]] = True
+                cov |= np.asarray(coverage_of_points(instance, [p["lon"]], [p["lat"]], [p["insee_dep"]]).todense()).ravel()
+                cov |= np.array([code in c.split(";") for c in instance.qpv["insee_com"]])
+                rows = np.zeros(0, dtype=np.int64)
+                epsg = epsg_for_departements([p["insee_dep"]])
+                pts_xy.append(project(np.array([p["lon"]]), np.array([p["lat"]]), epsg))
+                pts_epsg.append(epsg)
+                pts_site.append(np.array([s]))
+            else:
+                raise SitesError(f"sites: row {s + 1}, column code: expected an INSEE code of a current commune or "
+                                 f"arrondissement, got unknown {code!r} ({row.name})")
+        else:
+            if level == "epci":
+                rows = np.array([code_pos[code]]) if code in code_pos else np.zeros(0, dtype=np.int64)
+            else:
+                rows = np.flatnonzero(cand_epci == code)
+            cov |= q_epci == code
+            if not len(rows):
+                members = places[places["siren_epci"] == code]
+                if members.empty:
+                    raise SitesError(f"sites: row {s + 1}, column code: expected the SIREN of an EPCI, got unknown "
+                                     f"{code!r} ({row.name})")
+                epsg = epsg_for_departements(members["insee_dep"])
+                pts_xy.append(project(members["lon"].to_numpy(float), members["lat"].to_numpy(float), epsg))
+                pts_epsg.append(epsg)
+                pts_site.append(np.full(len(members), s))
+        if len(rows):
+            excluded[rows] = True
+            cov |= np.asarray(instance.coverage[rows].sum(axis=0)).ravel() > 0
+            pts_xy.append(instance.cand_xy[rows])
+            pts_epsg.append(instance.cand_epsg[rows])
+            pts_site.append(np.full(len(rows), s))
+            ref = cand.iloc[rows[0]]
+            reg, reg_name, lon, lat = ref["insee_reg"], ref["region"], ref["lon"], ref["lat"]
+        else:
+            p = places.loc[code] if code in places.index else places[places["siren_epci"] == code].iloc[0]
+            reg, reg_name, lon, lat = p["insee_reg"], p["lib_reg"], p["lon"], p["lat"]
+        covered |= cov
+        extra.append({"insee_reg": str(reg), "region": str(reg_name),
+                      "population_reached": float(instance.population[cov].sum()),
+                      "qpv_reached": int(cov.sum()), "lon": float(lon), "lat": float(lat)})
+    out = pd.concat([sites.reset_index(drop=True), pd.DataFrame(extra)], axis=1)
+    logger.info("network: %d sites reach %d QPV", len(out), int(covered.sum()))
+    return Network(
+        sites=out, covered=covered, excluded=excluded,
+        points_xy=np.concatenate(pts_xy) if pts_xy else np.zeros((0, 2)),
+        points_epsg=np.concatenate(pts_epsg) if pts_epsg else np.zeros(0, dtype=np.int64),
+        point_site=np.concatenate(pts_site) if pts_site else np.zeros(0, dtype=np.int64),
+    )
+
+

@@ -1,0 +1,75 @@
+"""Named model assumptions of the expansion engine, each with its default and its source.
+
+Every number the siting model relies on lives here, so that the strategy team can read, question and
+override it (all public functions take these as keyword-only arguments).
+"""
+
+from __future__ import annotations
+
+#: Travel radius of a city team, in km, measured between the candidate's point (commune or
+#: arrondissement centroid) and the QPV's representative point, in the zone's metric CRS.
+#: Assumption (team choice, not a field figure): Voisins Malins work 12–19 h a month in their own and
+#: neighbouring quartiers, on foot or by local public transport; 3 km is about 40 minutes' walk or
+#: 15 minutes by bus. Override with ``radius_km=`` / ``--radius-km``.
+DEFAULT_RADIUS_KM: float = 3.0
+
+#: Indicator weights of the need score (they are renormalised to sum to 1 over the indicators
+#: available for each QPV). Source: team choice. Poverty comes first because the association's work is
+#: access to rights; NPNRU quartiers bring partners and missions (urban renewal, see ARCHITECTURE);
+#: low employment, a high share of social housing and large households complete the picture.
+DEFAULT_WEIGHTS: dict[str, float] = {
+    "poverty_rate": 0.4,
+    "employment_rate": 0.2,
+    "npnru": 0.2,
+    "social_housing": 0.1,
+    "household_size": 0.1,
+}
+
+#: Demand of a QPV = population × (1 + NEED_STRENGTH × need), need in [0, 1]: the neediest quartier
+#: counts at most twice a quartier of the same size with the lowest need. Source: team choice.
+DEFAULT_NEED_STRENGTH: float = 1.0
+
+#: Share of QPV residents the association aims to reach (VoisinMalin's public goal: 20 %).
+DEFAULT_TARGET: float = 0.20
+
+#: Which QPV make the denominator of "share of QPV residents within reach":
+#: ``"all"`` = every QPV of the instance with a known population (metropole + overseas; Polynésie,
+#: Saint-Martin and Mayotte 2025 codes have no population in the source and count for nothing), or
+#: ``"metro"`` = the 1,362 metropolitan QPV only (5,307,455 residents, INSEE 2024, the base of the
+#: association's "20 % of QPV residents" goal). Default ``"all"``.
+DEFAULT_SCOPE: str = "all"
+SCOPES: tuple[str, ...] = ("all", "metro")
+
+#: Régions of the six largest French urban areas (INSEE aires d'attraction des villes 2020: Paris,
+#: Lyon, Aix-Marseille, Lille, Toulouse, Bordeaux). Used as VoisinMalin's "6 main urban regions"
+#: (the association does not publish its own list here; assumption).
+MAIN_URBAN_REGIONS: dict[str, str] = {
+    "11": "Île-de-France",
+    "84": "Auvergne-Rhône-Alpes",
+    "93": "Provence-Alpes-Côte d'Azur",
+    "32": "Hauts-de-France",
+    "76": "Occitanie",
+    "75": "Nouvelle-Aquitaine",
+}
+
+#: Households a site meets in a year. Field figure: about 4,500 households met in 2014 by the whole
+#: network of 6 branches (VoisinMalin), i.e. 750 per site-year.
+HOUSEHOLDS_MET_2014: int = 4_500
+BRANCHES_2014: int = 6
+DEFAULT_HOUSEHOLDS_PER_SITE_YEAR: float = HOUSEHOLDS_MET_2014 / BRANCHES_2014
+
+#: Second field figure, for cross-checking: 23,500 families met in 5 years (VoisinMalin).
+FAMILIES_MET_5_YEARS: int = 23_500
+
+#: Years a new site takes to build its team before it meets households (ARCHITECTURE: "a site takes
+#: about 1 year to build"); during those years it meets none.
+DEFAULT_BUILD_YEARS: int = 1
+
+#: The three communes whose QPV are placed in arrondissements municipaux (Paris, Lyon, Marseille).
+PLM_COMMUNES: dict[str, str] = {"75056": "Paris", "69123": "Lyon", "13055": "Marseille"}
+
+#: Greedy curve length (new sites) when no target is reached earlier.
+DEFAULT_CURVE_MAX_SITES: int = 150
+
+#: Relative tolerance under which two gains are a tie (then the lowest INSEE code wins).
+TIE_RTOL: float = 1e-9

@@ -1,0 +1,138 @@
+"""The association's current network: reading and validating a sites file (``data/sites.csv``).
+
+The file has one row per current site or essaimage partner, with the columns
+
+``code``
+    INSEE code of the city (5 characters; for Paris, Lyon and Marseille the code of the
+    arrondissement municipal, e.g. ``75119``) or SIREN of the EPCI (9 digits).
+``name``
+    A readable name.
+``opening_year``
+    Year of opening (or of the first campaign for an essaimage).
+``kind``
+    ``site`` (a city team of the association) or ``essaimage`` (a mentored local partner).
+``source``
+    Where the fact comes from (free text, may be empty in a user's own file).
+
+Reading (:func:`read_sites`) is the only I/O; :func:`validate_sites` is a pure function over a frame.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+
+import pandas as pd
+
+logger = logging.getLogger(__name__)
+
+SITE_COLUMNS: tuple[str, ...] = ("code", "name", "opening_year", "kind", "source")
+SITE_KINDS: tuple[str, ...] = ("site", "essaimage")
+_INSEE = re.compile(r"^(\d{5}|2[AB]\d{3})$")
+_SIREN = re.compile(r"^\d{9}$")
+MIN_YEAR, MAX_YEAR = 2000, 2100
+
+
+class SitesError(ValueError):
+    """A sites file or frame that does not follow the expected format."""
+
+
+def read_sites(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """Read a sites CSV file (codes kept as strings) and validate it.
+
+    Parameters
+    ----------
+    path : path-like
+        A CSV file with the columns of :data:`SITE_COLUMNS` (comma or semicolon separated, UTF-8).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The validated sites (see :func:`validate_sites`).
+
+    Raises
+    ------
+    SitesError
+        When the file cannot be read or does not validate.
+    """
+    try:
+        frame = pd.read_csv(path, dtype=str, sep=None, engine="python", keep_default_na=False,
+                            encoding="utf-8-sig")
+    except FileNotFoundError as exc:
+        raise SitesError(f"sites: file not found: {path}") from exc
+    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
+        raise SitesError(f"sites: expected a UTF-8 CSV file, could not parse {path}: {exc}") from exc
+    logger.info("read %d sites from %s", len(frame), path)
+    return validate_sites(frame)
+
+
+def validate_sites(frame: pd.DataFrame) -> pd.DataFrame:
+    """Check a sites frame and return a clean copy.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Columns ``code``, ``name``, ``opening_year``, ``kind`` and optionally ``source``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``code`` (str), ``name`` (str), ``opening_year`` (int), ``kind`` (str), ``source``
+        (str) and ``code_type`` (``insee`` or ``siren``), in the input order.
+
+    Raises
+    ------
+    SitesError
+        Naming the column, the row (1-based line of the data, header excluded) and the bad value.
+    """
+    if not isinstance(frame, pd.DataFrame):
+        raise SitesError(f"sites: expected a pandas DataFrame, got {type(frame).__name__}")
+    cols = {str(c).strip().lower(): c for c in frame.columns}
+    missing = [c for c in SITE_COLUMNS if c not in cols and c != "source"]
+    if missing:
+        raise SitesError(
+            f"sites: missing column(s) {missing}; expected columns {list(SITE_COLUMNS)}, "
+            f"got {[str(c) for c in frame.columns]}"
+        )
+    if frame.empty:
+        raise SitesError("sites: expected at least one site, got an empty table")
+    out = pd.DataFrame(index=range(len(frame)))
+    for col in SITE_COLUMNS:
+        values = frame[cols[col]] if col in cols else pd.Series([""] * len(frame))
+        out[col] = [("" if pd.isna(v) else str(v).strip()) for v in values]
+
+    codes, types, years = [], [], []
+    for i, row in enumerate(out.itertuples(index=False), start=1):
+        code = row.code.upper()
+        if _INSEE.match(code):
+            types.append("insee")
+        elif _SIREN.match(code):
+            types.append("siren")
+        else:
+            raise SitesError(
+                f"sites: row {i}, column code: expected a 5-character INSEE code or a 9-digit EPCI "
+                f"SIREN, got {row.code!r}"
+            )
+        codes.append(code)
+        if not row.name:
+            raise SitesError(f"sites: row {i}, column name: expected a name, got an empty value")
+        if row.kind not in SITE_KINDS:
+            raise SitesError(f"sites: row {i}, column kind: expected one of {list(SITE_KINDS)}, got {row.kind!r}")
+        try:
+            year = int(float(row.opening_year))
+        except ValueError:
+            year = None
+        if year is None or not MIN_YEAR <= year <= MAX_YEAR:
+            raise SitesError(
+                f"sites: row {i}, column opening_year: expected a year between {MIN_YEAR} and {MAX_YEAR}, "
+                f"got {row.opening_year!r}"
+            )
+        years.append(year)
+    out["code"] = codes
+    out["opening_year"] = pd.Series(years, dtype="int64")
+    out["code_type"] = types
+    dup = out["code"][out["code"].duplicated()]
+    if len(dup):
+        raise SitesError(f"sites: column code: expected unique codes, got duplicates {sorted(set(dup))}")
+    return out[[*SITE_COLUMNS, "code_type"]]
