@@ -136,6 +136,7 @@ def recommend(
     quotas: Quotas | Iterable[str] | None = None,
     min_spacing_km: float | None = None,
     method: str = "heuristic",
+    target_method: str | None = None,
     solver: str = "highs",
     time_limit_s: float = 120.0,
     with_target: bool = True,
@@ -163,6 +164,10 @@ def recommend(
         Minimum distance between a new site and any other site (new or current).
     method : {"heuristic", "exact"}
         Greedy + swaps (fast, for interactive use) or MILP via PuLP (``solver`` "highs" or "cbc").
+    target_method : {"heuristic", "exact"}, optional
+        How the number of sites for the target is found (default: ``method``). The heuristic gives
+        an upper bound and a lower bound; "exact" proves minimality with a MILP (about 0.5 s
+        nationally).
     time_limit_s : float
         Time limit of the exact solver (a result not proven optimal says so in ``method``).
     with_target : bool
@@ -187,6 +192,9 @@ def recommend(
     """
     t0 = time.perf_counter()
     _check_options(k, target, min_spacing_km, method)
+    target_method = method if target_method is None else target_method
+    if target_method not in METHODS:
+        raise ValueError(f"target_method: expected one of {list(METHODS)} or None, got {target_method!r}")
     q = _as_quotas(quotas)
     network = sites if isinstance(sites, Network) else resolve_network(instance, sites)
 
@@ -210,7 +218,7 @@ def recommend(
     note = ""
     if with_target or k is None:
         try:
-            if method == "exact":
+            if target_method == "exact":
                 target_sol = solve_exact_target(p_pop, need, quotas=q, time_limit_s=time_limit_s, solver=solver)
                 bound = len(target_sol.selected) if target_sol.optimal else None
             else:
@@ -257,7 +265,7 @@ def recommend(
                                             and target_sol.optimal else "")) if target_sol is not None else "",
         method=method_label, denominator=instance.denominator,
         params={**instance.params, "k": k, "target": float(target), "min_spacing_km": min_spacing_km,
-                "quotas": q, "method": method, "solver": solver},
+                "quotas": q, "method": method, "target_method": target_method, "solver": solver},
         capacity=capacity, target_note=note, elapsed_s=time.perf_counter() - t0,
     )
     logger.info("recommendation: %d sites, share %.3f -> %.3f in %.3f s", reco.k, reco.baseline_share, reco.share,
@@ -313,7 +321,7 @@ def _site_table(instance: Instance, network: Network, order: list[int]) -> pd.Da
         rows.append({
             "rank": rank, "insee_code": c["insee_code"], "name": c["name"], "kind": c["kind"], "region": c["region"],
             "insee_reg": c["insee_reg"], "insee_dep": c["insee_dep"], "lib_epci": c["lib_epci"],
-            "added_population": add_pop, "added_households": float(instance.households[new].sum()),
+            "added_population": add_pop, "added_households": round(float(instance.households[new].sum()), 1),
             "added_qpv": int(len(new)), "added_demand": float(instance.demand[new].sum()),
             "cumulative_population": cum, "cumulative_share": cum / denom,
             "npnru_count": int(npnru[new].sum()), "poverty_rate": pov,

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import time
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -383,7 +384,9 @@ def _pulp_solver(solver: str, time_limit_s: float):  # noqa: ANN202
         raise ValueError(f"solver: expected one of {list(SOLVERS)}, got {solver!r}")
     if solver == "highs" and "HiGHS" in pulp.listSolvers(onlyAvailable=True):
         return pulp.HiGHS(msg=False, timeLimit=time_limit_s, gapRel=0.0, gapAbs=0.0, threads=1)
-    return pulp.PULP_CBC_CMD(msg=False, timeLimit=time_limit_s, gapRel=0.0, gapAbs=0.0)
+    with warnings.catch_warnings():  # the bundled CBC binary is what PuLP ships today
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return pulp.PULP_CBC_CMD(msg=False, timeLimit=time_limit_s, gapRel=0.0, gapAbs=0.0)
 
 
 def _build_model(problem: Problem, quotas: Quotas | None, *, sense: str, k: int | None, need: float | None):  # noqa: ANN202
@@ -392,11 +395,11 @@ def _build_model(problem: Problem, quotas: Quotas | None, *, sense: str, k: int 
     rules = _Rules(problem, quotas)
     w = np.asarray(problem.weight, dtype=float)
     cand = np.flatnonzero(problem.eligible)
-    x = {int(i): pulp.LpVariable(f"x_{i}", cat="Binary") for i in cand}
     sub = problem.cov[cand].tocsc()
     items = np.flatnonzero(~problem.covered0 & (w > 0) & (np.diff(sub.indptr) > 0))
     model = pulp.LpProblem("mclp", pulp.LpMaximize if sense == "max" else pulp.LpMinimize)
-    y = {int(j): pulp.LpVariable(f"y_{j}", lowBound=0, upBound=1) for j in items}
+    x = {int(i): model.add_variable(f"x_{i}", 0, 1, cat="Binary") for i in cand}
+    y = {int(j): model.add_variable(f"y_{j}", 0, 1) for j in items}
     base = float(w[problem.covered0].sum())
     covered_expr = pulp.lpSum(float(w[j]) * y[j] for j in y)
     if sense == "max":

@@ -1,0 +1,109 @@
+"""``voisinmap recommend``: where to open the next sites (ranked table, CSV, GeoJSON and a brief)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from geo import config
+from geo.siting.params import DEFAULT_RADIUS_KM, DEFAULT_SCOPE, DEFAULT_TARGET, SCOPES
+
+DEFAULT_SITES = config.PROJECT_ROOT / "data" / "sites.csv"
+#: Files written into --out.
+OUTPUT_FILES = ("recommendations.csv", "recommendations.geojson", "brief.md", "curve.csv")
+
+
+@click.command("recommend")
+@click.option("--sites", "sites_path", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_SITES,
+              show_default="data/sites.csv", help="Fichier CSV des sites actuels (code, name, opening_year, kind, source).")
+@click.option("--k", type=click.IntRange(min=1), default=None,
+              help="Nombre de nouveaux sites. Sans --k, le mode objectif choisit le nombre minimal.")
+@click.option("--radius-km", type=float, default=DEFAULT_RADIUS_KM, show_default=True, help="Rayon d'action d'un site (km).")
+@click.option("--target", type=float, default=DEFAULT_TARGET, show_default=True,
+              help="Part des habitants des QPV à atteindre (0–1).")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Dossier de sortie (recommendations.csv, recommendations.geojson, brief.md, curve.csv).")
+@click.option("--quota", "quotas", multiple=True, metavar="REG=MIN:MAX",
+              help="Quota régional : MIN sites du réseau (actuels + nouveaux), MAX nouveaux sites. "
+                   "Ex. --quota main6=1 --quota '*=:3' --quota 11=:2. Répétable.")
+@click.option("--weights", default="default", show_default=True,
+              help="Poids de l'indice de besoin, ex. 'poverty_rate=0.5,npnru=0.5' ; 'none' = population seule.")
+@click.option("--same-epci", is_flag=True, help="Limiter l'aire d'un site aux QPV de son EPCI.")
+@click.option("--min-spacing-km", type=float, default=None, help="Distance minimale entre deux sites (km).")
+@click.option("--method", type=click.Choice(["heuristic", "exact"]), default="heuristic", show_default=True,
+              help="Heuristique (glouton + échanges) ou programme linéaire en nombres entiers (PuLP/HiGHS).")
+@click.option("--target-method", type=click.Choice(["heuristic", "exact"]), default="exact", show_default=True,
+              help="Calcul du nombre de sites pour l'objectif (exact : minimalité prouvée).")
+@click.option("--scope", type=click.Choice(list(SCOPES)), default=DEFAULT_SCOPE, show_default=True,
+              help="QPV comptés : all (métropole + outre-mer) ou metro.")
+@click.option("--level", type=click.Choice(["commune", "epci"]), default="commune", show_default=True,
+              help="Candidats : communes (arrondissements à Paris, Lyon, Marseille) ou EPCI.")
+@click.option("--openings-per-year", type=click.IntRange(min=1), default=None,
+              help="Rythme d'ouverture pour la projection de capacité (défaut : toutes la première année).")
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help=f"Dossier des données traitées (défaut : ${config.ENV_DATA_DIR} ou data/processed).")
+def recommend(
+    sites_path: Path, k: int | None, radius_km: float, target: float, out_dir: Path, quotas: tuple[str, ...],
+    weights: str, same_epci: bool, min_spacing_km: float | None, method: str, target_method: str, scope: str,
+    level: str, openings_per_year: int | None, data_dir: Path | None,
+) -> None:
+    """Recommander les prochaines villes où ouvrir un site VoisinMalin."""
+    from geo.load import DataNotBuiltError, load_arrondissements, load_communes, load_qpv
+    from geo.siting import InfeasibleError, SitesError, brief_markdown, build_instance, read_sites
+    from geo.siting import recommend as reco_fn
+    from geo.siting.demand import parse_weights
+    from geo.siting.params import DEFAULT_WEIGHTS
+    from geo.siting.quotas import Quotas
+
+    console = Console() if sys.stdout.isatty() else Console(width=160)
+    err = Console(stderr=True)
+    try:
+        w = DEFAULT_WEIGHTS if weights.strip().lower() == "default" else parse_weights(weights)
+        q = Quotas.parse(quotas) if quotas else None
+        sites = read_sites(sites_path)
+        with err.status("Chargement des données et calcul des aires d'action…"):
+            inst = build_instance(load_qpv(data_dir=data_dir), load_communes(data_dir=data_dir),
+                                  load_arrondissements(data_dir=data_dir), radius_km=radius_km, same_epci=same_epci,
+                                  weights=w, scope=scope, level=level)
+        with err.status("Optimisation…"):
+            reco = reco_fn(inst, sites, k=k, target=target, quotas=q, min_spacing_km=min_spacing_km, method=method,
+                           target_method=target_method, openings_per_year=openings_per_year)
+    except DataNotBuiltError as exc:
+        err.print(f"[bold red]Données absentes :[/] {exc}")
+        sys.exit(2)
+    except (SitesError, InfeasibleError, ValueError) as exc:
+        raise click.UsageError(str(exc)) from exc
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    table = reco.table
+    table.to_csv(out_dir / "recommendations.csv", index=False)
+    gdf = reco.to_geodataframe()
+    (out_dir / "recommendations.geojson").write_text(gdf.to_json(drop_id=True, ensure_ascii=False), encoding="utf-8")
+    (out_dir / "brief.md").write_text(brief_markdown(reco), encoding="utf-8")
+    reco.curve.to_csv(out_dir / "curve.csv", index=False)
+
+    view = Table(title=f"{len(table)} nouveaux sites recommandés (rayon {radius_km:g} km, {reco.method})")
+    for col, justify in (("Rang", "right"), ("Code", "left"), ("Site", "left"), ("Région", "left"),
+                         ("Habitants ajoutés", "right"), ("Part cumulée", "right"), ("NPNRU", "right"),
+                         ("Pauvreté", "right"), ("Site actuel le plus proche", "left")):
+        view.add_column(col, justify=justify)
+    for r in table.itertuples(index=False):
+        view.add_row(str(r.rank), r.insee_code, r.name, r.region, f"{r.added_population:,.0f}".replace(",", " "),
+                     f"{100 * r.cumulative_share:.1f} %", str(r.npnru_count),
+                     "n.d." if r.poverty_rate != r.poverty_rate else f"{r.poverty_rate:.0f} %",
+                     "—" if r.nearest_site_km != r.nearest_site_km else f"{r.nearest_site} ({r.nearest_site_km:.1f} km)")
+    console.print(view)
+    console.print(f"Réseau actuel : {100 * reco.baseline_share:.1f} % des habitants des QPV à portée ; "
+                  f"avec ces sites : [bold]{100 * reco.share:.1f} %[/] (dénominateur {reco.denominator:,.0f} habitants)."
+                  .replace(",", " "))
+    if reco.target_sites is not None:
+        proof = "minimal prouvé" if reco.target_proven_minimal else f"borne supérieure, au moins {reco.target_lower_bound}"
+        console.print(f"Objectif {100 * target:.0f} % : {reco.target_sites} nouveaux sites ({proof}).")
+    else:
+        console.print(f"Objectif {100 * target:.0f} % : inatteignable ({reco.target_note}).")
+    console.print(f"Écrit dans {out_dir} : {', '.join(OUTPUT_FILES)}")
+    err.print(f"Optimisation : {reco.elapsed_s:.2f} s", style="dim")

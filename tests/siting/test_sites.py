@@ -1,0 +1,64 @@
+"""The sites file: the shipped network and validation errors."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from geo import config
+from geo.siting import SitesError, read_sites, validate_sites
+
+SHIPPED = config.PROJECT_ROOT / "data" / "sites.csv"
+
+
+def frame(**overrides: list) -> pd.DataFrame:
+    base = {"code": ["91286"], "name": ["Grigny"], "opening_year": ["2011"], "kind": ["site"], "source": ["x"]}
+    base.update(overrides)
+    return pd.DataFrame(base)
+
+
+def test_shipped_sites_are_the_publicly_documented_network():
+    sites = read_sites(SHIPPED)
+    assert sites["code"].tolist() == ["91286", "91521", "75119", "59350", "200042190"]
+    assert sites["kind"].tolist() == ["site"] * 4 + ["essaimage"]
+    assert sites["code_type"].tolist() == ["insee"] * 4 + ["siren"]
+    assert sites.loc[4, "opening_year"] == 2024
+    assert (sites["source"].str.len() > 20).all()
+
+
+def test_shipped_essaimage_siren_is_the_porte_du_hainaut(mirror):
+    communes = pd.read_csv(mirror / "communes" / "communes_2026.csv", dtype=str)
+    names = set(communes.loc[communes["siren_epci"] == "200042190", "nom_epci"])
+    assert names == {"CA de la Porte du Hainaut"}
+
+
+def test_read_semicolon_file_with_bom(tmp_path):
+    path = tmp_path / "s.csv"
+    path.write_bytes("\ufeffcode;name;opening_year;kind\n2A004;Ajaccio;2030;site\n".encode())
+    sites = read_sites(path)
+    assert sites["code"].tolist() == ["2A004"] and sites["source"].tolist() == [""]
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        (frame(code=["9128"]), r"row 1, column code: expected a 5-character INSEE code or a 9-digit EPCI SIREN, got '9128'"),
+        (frame(kind=["branch"]), r"row 1, column kind: expected one of \['site', 'essaimage'\], got 'branch'"),
+        (frame(opening_year=["soon"]), r"row 1, column opening_year: expected a year between 2000 and 2100, got 'soon'"),
+        (frame(opening_year=["1890"]), "got '1890'"),
+        (frame(name=[""]), "row 1, column name: expected a name"),
+        (frame().drop(columns=["kind"]), r"missing column\(s\) \['kind'\]"),
+        (frame().iloc[0:0], "expected at least one site"),
+        (pd.concat([frame(), frame()]), r"expected unique codes, got duplicates \['91286'\]"),
+    ],
+)
+def test_validation_errors(bad, message):
+    with pytest.raises(SitesError, match=message):
+        validate_sites(bad)
+
+
+def test_missing_file_and_bad_type(tmp_path):
+    with pytest.raises(SitesError, match="file not found"):
+        read_sites(tmp_path / "none.csv")
+    with pytest.raises(SitesError, match="expected a pandas DataFrame, got list"):
+        validate_sites([1, 2])
