@@ -198,19 +198,7 @@ def recommend(
     q = _as_quotas(quotas)
     network = sites if isinstance(sites, Network) else resolve_network(instance, sites)
 
-    eligible = ~network.excluded
-    conflicts = None
-    if min_spacing_km is not None:
-        conflicts = pairwise_within(instance.cand_xy, instance.cand_epsg, radius_km=float(min_spacing_km))
-        if len(network.points_xy):
-            d, _ = nearest_distance_km(instance.cand_xy, instance.cand_epsg, network.points_xy, network.points_epsg)
-            eligible = eligible & ~(d < min_spacing_km)
-    region = instance.candidates["insee_reg"].to_numpy(dtype=str)
-    base = dict(coverage=instance.coverage, covered0=network.covered, eligible=eligible, region=region,
-                locked_regions=network.region_counts(), conflicts=conflicts)
-    p_pop = Problem(weight=instance.population, **base)
-    p_dem = Problem(weight=instance.demand, **base)
-    p_dem.__dict__["cov"] = p_pop.cov  # share the float matrix
+    p_pop, p_dem = build_problems(instance, network, min_spacing_km=min_spacing_km)
 
     need = float(target) * instance.denominator
     target_sol: Solution | None = None
@@ -271,6 +259,30 @@ def recommend(
     logger.info("recommendation: %d sites, share %.3f -> %.3f in %.3f s", reco.k, reco.baseline_share, reco.share,
                 reco.elapsed_s)
     return reco
+
+
+def build_problems(
+    instance: Instance, network: Network, *, min_spacing_km: float | None = None
+) -> tuple[Problem, Problem]:
+    """The covering problems of an instance with a network locked in: (population, demand) weights.
+
+    Candidates of the network are ineligible; with ``min_spacing_km``, so are candidates closer than
+    that to a current site, and pairs of candidates closer than that conflict.
+    """
+    eligible = ~network.excluded
+    conflicts = None
+    if min_spacing_km is not None:
+        conflicts = pairwise_within(instance.cand_xy, instance.cand_epsg, radius_km=float(min_spacing_km))
+        if len(network.points_xy):
+            d, _ = nearest_distance_km(instance.cand_xy, instance.cand_epsg, network.points_xy, network.points_epsg)
+            eligible = eligible & ~(d < min_spacing_km)
+    region = instance.candidates["insee_reg"].to_numpy(dtype=str)
+    base = dict(coverage=instance.coverage, covered0=network.covered, eligible=eligible, region=region,
+                locked_regions=network.region_counts(), conflicts=conflicts)
+    p_pop = Problem(weight=instance.population, **base)
+    p_dem = Problem(weight=instance.demand, **base)
+    p_dem.__dict__["cov"] = p_pop.cov  # share the float matrix
+    return p_pop, p_dem
 
 
 def _curve(instance: Instance, problem: Problem, n: int, caps: Quotas | None) -> pd.DataFrame:
