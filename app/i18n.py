@@ -67,6 +67,10 @@ STRINGS: dict[str, dict[str, str]] = {
     "donnees.col.join": {"fr": "Jointure", "en": "Join"},
     "donnees.col.rate": {"fr": "Taux", "en": "Rate"},
     "donnees.col.detail": {"fr": "Détail", "en": "Detail"},
+    "donnees.join_detail": {"fr": "{matched} sur {total} (seuil {threshold})",
+                            "en": "{matched} of {total} (threshold {threshold})"},
+    "donnees.caveats": {"fr": "Limites connues", "en": "Known limitations"},
+    "donnees.attribution": {"fr": "Mention des sources", "en": "Attribution"},
     "donnees.missing": {
         "fr": "Aucun manifeste de construction trouvé : lancez `voisinmap data build`.",
         "en": "No build manifest found: run `voisinmap data build`.",

@@ -1,4 +1,4 @@
-"""Pre-compute the cached heavy objects (encoded layers, siting instance) before the first request."""
+"""Pre-compute the cached heavy objects (encoded layers, search index) before the first request."""
 
 from __future__ import annotations
 
@@ -11,6 +11,11 @@ logger = logging.getLogger(__name__)
 
 def warm_up(*, data_dir: str | os.PathLike[str] | None = None) -> float:
     """Fill the server-side caches; returns the seconds spent."""
+    from app import layers
+
     start = time.perf_counter()
-    logger.info("warm-up done in %.2f s", time.perf_counter() - start)
-    return time.perf_counter() - start
+    for name in layers.BUILDERS:
+        layers.encoded_layer(name, data_dir=data_dir)
+    elapsed = time.perf_counter() - start
+    logger.info("warm-up done in %.2f s", elapsed)
+    return elapsed

@@ -34,20 +34,18 @@ def _table(table_id: str, rows: list[dict[str, Any]], columns: list[tuple[str, s
 
 def source_rows(manifest: dict[str, Any]) -> list[dict[str, Any]]:
     """One row per source of the manifest, with the keys the table shows."""
-    sources = manifest.get("sources") or {}
-    items = sources.items() if isinstance(sources, dict) else ((s.get("name", "?"), s) for s in sources)
     rows = []
-    for name, src in items:
+    for name, src in (manifest.get("sources") or {}).items():
         url = src.get("url") or ""
         rows.append(
             {
                 "name": name,
-                "title": src.get("title") or src.get("description") or "",
+                "title": src.get("title") or "",
                 "producer": src.get("producer") or "",
                 "vintage": src.get("vintage") or "",
-                "licence": src.get("licence") or src.get("license") or "",
+                "licence": src.get("licence") or "",
                 "url": f"[{url}]({url})" if url else "",
-                "origin": src.get("origin") or src.get("resolved_from") or "",
+                "origin": src.get("origin") or "",
                 "sha256": (src.get("sha256") or "")[:12],
             }
         )
@@ -56,11 +54,11 @@ def source_rows(manifest: dict[str, Any]) -> list[dict[str, Any]]:
 
 def layer_rows(manifest: dict[str, Any]) -> list[dict[str, Any]]:
     """One row per processed layer: name, file and row count."""
-    layers = manifest.get("layers") or manifest.get("row_counts") or {}
+    layers = manifest.get("outputs") or {}
     rows = []
     for name, info in layers.items():
         if isinstance(info, dict):
-            rows.append({"layer": name, "file": info.get("file", ""), "rows": info.get("rows", info.get("row_count"))})
+            rows.append({"layer": name, "file": info.get("file", ""), "rows": info.get("rows")})
         else:
             rows.append({"layer": name, "file": "", "rows": info})
     return rows
@@ -68,16 +66,26 @@ def layer_rows(manifest: dict[str, Any]) -> list[dict[str, Any]]:
 
 def join_rows(manifest: dict[str, Any], lang: str) -> list[dict[str, Any]]:
     """One row per join rate of the manifest, the rate formatted as a percentage."""
-    joins = manifest.get("join_rates") or manifest.get("joins") or {}
+    joins = manifest.get("join_rates") or {}
     rows = []
     for name, info in joins.items():
-        if isinstance(info, dict):
-            rate = info.get("rate")
-            detail = ", ".join(f"{k}: {v}" for k, v in info.items() if k != "rate")
-        else:
-            rate, detail = info, ""
-        rows.append({"join": name, "rate": i18n.fmt_pct(100 * rate, lang, 1) if rate is not None else "", "detail": detail})
+        rate = info.get("rate")
+        detail = t("donnees.join_detail", lang, matched=i18n.fmt_number(info.get("matched"), lang),
+                   total=i18n.fmt_number(info.get("total"), lang),
+                   threshold=i18n.fmt_pct(100 * info.get("threshold", 0), lang, 0))
+        rows.append({"join": name, "rate": i18n.fmt_pct(100 * rate, lang, 1) if rate is not None else "",
+                     "detail": detail})
     return rows
+
+
+def _format_date(iso: str, lang: str) -> str:
+    from datetime import datetime
+
+    try:
+        when = datetime.fromisoformat(iso)
+    except (TypeError, ValueError):
+        return str(iso)
+    return when.strftime("%d/%m/%Y %H:%M %Z" if lang == "fr" else "%Y-%m-%d %H:%M %Z").strip()
 
 
 def layout(**_kwargs: Any) -> html.Div:
@@ -88,7 +96,7 @@ def layout(**_kwargs: Any) -> html.Div:
     except DataNotBuiltError:
         return html.Div([html.H1(t("donnees.title", lang)), html.P(t("donnees.missing", lang), className="notice")],
                         className="page-donnees")
-    built = manifest.get("built_at") or manifest.get("build_time") or ""
+    built = _format_date(manifest.get("built_at", ""), lang)
     return html.Div(
         [
             html.H1(t("donnees.title", lang)),
@@ -107,6 +115,10 @@ def layout(**_kwargs: Any) -> html.Div:
             html.H2(t("donnees.joins", lang)),
             _table("donnees-joins", join_rows(manifest, lang),
                    [(c, t(f"donnees.col.{c}", lang)) for c in ("join", "rate", "detail")]),
+            html.H2(t("donnees.caveats", lang)),
+            html.Ul([html.Li(c) for c in manifest.get("caveats", [])], id="donnees-caveats"),
+            html.H2(t("donnees.attribution", lang)),
+            html.P(manifest.get("attribution", ""), id="donnees-attribution"),
         ],
         className="page-donnees",
     )

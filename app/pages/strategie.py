@@ -1,19 +1,523 @@
-"""Page « Stratégie » (``/``): the national QPV map and the expansion recommendation."""
+"""Page « Stratégie » (``/``): the national QPV map and the expansion recommendation.
+
+Layout: controls on the left, the map (QPV choropleth, NPNRU, outlines, communes, sites) in the middle,
+the results (progress toward the goal, ranked table, marginal-gain chart) below the map.
+The callbacks are thin: they call :mod:`app.mapstyle`, :mod:`app.scenario`, :mod:`geo.places`.
+"""
 
 from __future__ import annotations
 
+import logging
+import os
+from functools import lru_cache
 from typing import Any
 
 import dash
-from dash import html
+import dash_leaflet as dl
+from dash import ALL, Input, Output, State, ctx, dcc, html, no_update
 
-from app import i18n
+from app import i18n, mapstyle, results, scenario
+from app.layers import layer_url
+from app.main import data_dir
+from geo import config, places, siting
+from geo.load import DataNotBuiltError, load_communes, load_manifest, load_qpv
 
-dash.register_page(__name__, path="/", name="Stratégie", nav_key="nav.strategie", order=0,
-                   roles=("strategie", "admin"))
+logger = logging.getLogger(__name__)
+
+dash.register_page(__name__, path="/", name="Stratégie", title="voisinmap · Stratégie", nav_key="nav.strategie",
+                   order=0, roles=("strategie", "admin"))
+
+#: Background tiles: ``$VOISINMAP_TILES_URL`` (an XYZ template), "none" for no tiles (offline).
+ENV_TILES = "VOISINMAP_TILES_URL"
+DEFAULT_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+DEFAULT_TILES_ATTRIBUTION = "© contributeurs OpenStreetMap"
+METRO_BOUNDS = [[41.2, -5.3], [51.2, 9.7]]
+DEFAULT_K = 10
+
+#: Quick jumps: key -> département codes whose QPV give the bounds (None: the métropole box).
+TERRITORIES: dict[str, tuple[str, ...] | None] = {
+    "metropole": None,
+    "guadeloupe": ("971",),
+    "martinique": ("972",),
+    "guyane": ("973",),
+    "reunion": ("974",),
+    "mayotte": ("976",),
+    "saint_martin": ("978",),
+    "polynesie": ("987",),
+}
+
+i18n.register({
+    "strat.search": {"fr": "Rechercher une commune ou un QPV (nom ou code)…",
+                     "en": "Find a commune or a QPV (name or code)…"},
+    "strat.jump": {"fr": "Aller à", "en": "Go to"},
+    "terr.metropole": {"fr": "Métropole", "en": "Mainland"},
+    "terr.guadeloupe": {"fr": "Guadeloupe", "en": "Guadeloupe"},
+    "terr.martinique": {"fr": "Martinique", "en": "Martinique"},
+    "terr.guyane": {"fr": "Guyane", "en": "French Guiana"},
+    "terr.reunion": {"fr": "La Réunion", "en": "Réunion"},
+    "terr.mayotte": {"fr": "Mayotte", "en": "Mayotte"},
+    "terr.saint_martin": {"fr": "Saint-Martin", "en": "Saint-Martin"},
+    "terr.polynesie": {"fr": "Polynésie", "en": "French Polynesia"},
+    "strat.indicator": {"fr": "Indicateur de la carte", "en": "Map indicator"},
+    "layer.qpv": {"fr": "QPV 2024 (choroplèthe)", "en": "QPV 2024 (choropleth)"},
+    "layer.npnru": {"fr": "Quartiers NPNRU", "en": "NPNRU districts"},
+    "layer.regions": {"fr": "Régions", "en": "Regions"},
+    "layer.departements": {"fr": "Départements", "en": "Départements"},
+    "layer.communes": {"fr": "Communes (population en QPV)", "en": "Communes (population in QPV)"},
+    "layer.sites": {"fr": "Sites actuels et zones desservies", "en": "Current sites and catchments"},
+    "layer.districts": {"fr": "Secteurs candidats", "en": "Candidate districts"},
+    "layer.recommended": {"fr": "Sites recommandés", "en": "Recommended sites"},
+    "layer.tiles": {"fr": "Fond OpenStreetMap", "en": "OpenStreetMap background"},
+    "layer.plain": {"fr": "Fond neutre (hors ligne)", "en": "Plain background (offline)"},
+    "bubble.qpv_population": {"fr": "Population en QPV", "en": "Population in QPV"},
+    "bubble.n_qpv": {"fr": "QPV", "en": "QPV"},
+    "panel.title": {"fr": "Quartier prioritaire", "en": "Priority neighbourhood"},
+    "panel.close": {"fr": "Fermer", "en": "Close"},
+    "panel.official": {"fr": "Fiche officielle (SIG Ville)", "en": "Official page (SIG Ville)"},
+    "panel.commune": {"fr": "Commune(s)", "en": "Commune(s)"},
+    "panel.departement": {"fr": "Département", "en": "Département"},
+    "panel.region": {"fr": "Région", "en": "Region"},
+    "panel.epci": {"fr": "Intercommunalité", "en": "Inter-municipality"},
+    "panel.social_housing": {"fr": "Logements sociaux", "en": "Social housing"},
+    "panel.rsa": {"fr": "Allocataires RSA socle", "en": "RSA recipients"},
+    "panel.caf": {"fr": "Allocataires CAF", "en": "CAF recipients"},
+    "panel.area": {"fr": "Superficie", "en": "Area"},
+    "panel.npnru": {"fr": "NPNRU", "en": "NPNRU"},
+    "panel.npnru_codes": {"fr": "Quartiers NPNRU 2015 liés : {codes}", "en": "Linked 2015 NPNRU districts: {codes}"},
+    "scen.title": {"fr": "Scénario d'ouverture", "en": "Expansion scenario"},
+    "scen.k": {"fr": "Nombre de nouveaux sites (k)", "en": "Number of new sites (k)"},
+    "scen.radius": {"fr": "Rayon d'action d'un site (km)", "en": "Reach of a site (km)"},
+    "scen.target": {"fr": "Part visée des habitants des QPV (%)", "en": "Target share of QPV residents (%)"},
+    "scen.weights": {"fr": "Poids des indicateurs de besoin", "en": "Need indicator weights"},
+    "scen.weights_help": {"fr": "Tous à 0 : seule la population compte.", "en": "All at 0: population only."},
+    "scen.quotas": {"fr": "Quotas régionaux", "en": "Regional quotas"},
+    "scen.main6": {"fr": "Au moins un site dans chacune des 6 grandes régions urbaines",
+                   "en": "At least one site in each of the 6 main urban regions"},
+    "scen.max_per_region": {"fr": "Nouveaux sites par région, au plus", "en": "New sites per region, at most"},
+    "scen.quota_text": {"fr": "Autres quotas (REG=MIN:MAX, ex. 11=2, 93=:1)", "en": "Other quotas (REG=MIN:MAX, e.g. 11=2, 93=:1)"},
+    "scen.sites": {"fr": "Sites actuels", "en": "Current sites"},
+    "scen.upload": {"fr": "Déposer ou choisir votre fichier de sites (CSV)", "en": "Drop or choose your sites file (CSV)"},
+    "scen.upload_help": {"fr": "Colonnes : code (INSEE ou SIREN d'EPCI), name, opening_year, kind (site ou essaimage), source.",
+                         "en": "Columns: code (INSEE or EPCI SIREN), name, opening_year, kind (site or essaimage), source."},
+    "scen.reset": {"fr": "Revenir aux sites de l'association", "en": "Back to the association's sites"},
+    "scen.sites_default": {"fr": "{n} sites de l'association (data/sites.csv)", "en": "{n} sites of the association (data/sites.csv)"},
+    "scen.sites_uploaded": {"fr": "{n} sites importés depuis {f}", "en": "{n} sites imported from {f}"},
+    "scen.upload_error": {"fr": "Fichier refusé : {e}", "en": "File refused: {e}"},
+    "scen.error": {"fr": "Calcul impossible : {e}", "en": "Cannot compute: {e}"},
+    "wt.poverty_rate": {"fr": "Pauvreté", "en": "Poverty"},
+    "wt.employment_rate": {"fr": "Faible taux d'emploi", "en": "Low employment"},
+    "wt.npnru": {"fr": "NPNRU", "en": "NPNRU"},
+    "wt.social_housing": {"fr": "Logement social", "en": "Social housing"},
+    "wt.household_size": {"fr": "Taille des ménages", "en": "Household size"},
+    "panel.sources": {
+        "fr": "Sources : ANCT (contours QPV 2024), INSEE (population, ménages, Filosofi 2021, RP), CAF, RPLS, ANRU.",
+        "en": "Sources: ANCT (QPV 2024 boundaries), INSEE (population, households, Filosofi 2021, census), CAF, RPLS, ANRU.",
+    },
+})
+
+t = i18n.t
+
+
+# ---------------------------------------------------------------------------------------------- data
+
+
+@lru_cache(maxsize=4)
+def _place_index(folder: str, version: float) -> Any:
+    return places.place_index(load_qpv(data_dir=folder), load_communes(data_dir=folder))
+
+
+def place_index() -> Any:
+    """The search index of the app's data (cached per data version)."""
+    folder = config.data_dir(data_dir())
+    return _place_index(str(folder), (folder / "qpv.parquet").stat().st_mtime)
+
+
+def qpv() -> Any:
+    """The QPV layer of the app's data folder."""
+    return load_qpv(data_dir=data_dir())
+
+
+@lru_cache(maxsize=4)
+def _territory_bounds(folder: str, version: float) -> dict[str, list[list[float]]]:
+    frame = load_qpv(data_dir=folder)
+    out = {}
+    for key, deps in TERRITORIES.items():
+        if deps is None:
+            out[key] = METRO_BOUNDS
+            continue
+        west, south, east, north = frame[frame["insee_dep"].isin(deps)].geometry.total_bounds
+        pad = 0.05
+        out[key] = [[south - pad, west - pad], [north + pad, east + pad]]
+    return out
+
+
+def territory_bounds() -> dict[str, list[list[float]]]:
+    """Bounds ([[south, west], [north, east]]) of each quick-jump territory, from the QPV layer."""
+    folder = config.data_dir(data_dir())
+    return _territory_bounds(str(folder), (folder / "qpv.parquet").stat().st_mtime)
+
+
+def tiles_url() -> str | None:
+    """The background tile template, or None when tiles are disabled (``VOISINMAP_TILES_URL=none``)."""
+    value = os.environ.get(ENV_TILES, DEFAULT_TILES).strip()
+    return None if value.lower() in {"", "none", "off"} else value
+
+
+# -------------------------------------------------------------------------------------------- layout
+
+
+def _map(lang: str, attribution: str) -> dl.Map:
+    outline = {"variable": "voisinmap.outlineStyle"}
+    tiles = tiles_url()
+    base_layers = [
+        dl.BaseLayer(dl.LayerGroup(), name=t("layer.plain", lang), checked=tiles is None),
+    ]
+    if tiles:
+        base_layers.insert(0, dl.BaseLayer(
+            dl.TileLayer(url=tiles, attribution=os.environ.get("VOISINMAP_TILES_ATTRIBUTION", DEFAULT_TILES_ATTRIBUTION)),
+            name=t("layer.tiles", lang), checked=True))
+    qpv_layer = dl.GeoJSON(
+        id="strategie-qpv",
+        url=layer_url("qpv"),
+        format="geobuf",
+        style={"variable": "voisinmap.qpvStyle"},
+        onEachFeature={"variable": "voisinmap.qpvTooltip"},
+        hideout=mapstyle.hideout_for("poverty_rate", qpv(), lang=lang),
+        attribution=attribution,
+    )
+    bubble_labels = {"qpv_population": t("bubble.qpv_population", lang), "n_qpv": t("bubble.n_qpv", lang),
+                     "source": t("legend.source", lang, s="INSEE, ANCT")}
+    district_labels = {"title": t("layer.districts", lang), "n_qpv": t("bubble.n_qpv", lang),
+                       "population": t("ind.population", lang), "poverty_rate": t("ind.poverty_rate", lang),
+                       "npnru": t("legend.npnru_yes", lang), "source": t("legend.source", lang, s="ANCT, INSEE, ANRU")}
+    return dl.Map(
+        id="strategie-map",
+        center=[46.6, 2.4], zoom=5.5, zoomSnap=0.5, zoomDelta=0.5,
+        attributionControl=False,
+        minZoom=3,
+        maxZoom=18,
+        preferCanvas=False,
+        className="strategie-map",
+        children=[
+            dl.LayersControl(
+                [
+                    *base_layers,
+                    dl.Overlay(dl.GeoJSON(id="strategie-regions", url=layer_url("regions"), format="geobuf",
+                                          style=outline, interactive=False,
+                                          hideout={"color": "#333333", "weight": 1.6, "fillOpacity": 0.0}),
+                               name=t("layer.regions", lang), checked=True),
+                    dl.Overlay(dl.GeoJSON(id="strategie-departements", url=layer_url("departements"), format="geobuf",
+                                          style=outline, interactive=False,
+                                          hideout={"color": "#8a8a8a", "weight": 0.6, "fill": "#fbfaf6",
+                                                   "fillOpacity": 0.55 if tiles is None else 0.0}),
+                               name=t("layer.departements", lang), checked=True),
+                    dl.Overlay(dl.GeoJSON(id="strategie-communes", url=layer_url("communes"), format="geobuf",
+                                          pointToLayer={"variable": "voisinmap.communeBubble"},
+                                          hideout={"lang": lang, "scale": 14, "labels": bubble_labels}),
+                               name=t("layer.communes", lang), checked=True),
+                    dl.Overlay(qpv_layer, name=t("layer.qpv", lang), checked=True),
+                    dl.Overlay(dl.GeoJSON(id="strategie-npnru", url=layer_url("npnru"), format="geobuf",
+                                          pointToLayer={"variable": "voisinmap.npnruPoint"},
+                                          hideout={"source": t("legend.source", lang, s="ANRU, ANCT")}),
+                               name=t("layer.npnru", lang), checked=False),
+                    dl.Overlay(dl.LayerGroup(id="strategie-sites-layer"), name=t("layer.sites", lang), checked=True),
+                    dl.Overlay(dl.GeoJSON(id="strategie-districts", url=layer_url("districts"), format="geobuf",
+                                          style={"variable": "voisinmap.districtStyle"},
+                                          onEachFeature={"variable": "voisinmap.districtTooltip"},
+                                          hideout={"lang": lang, "labels": district_labels}),
+                               name=t("layer.districts", lang), checked=False),
+                    dl.Overlay(dl.LayerGroup(id="strategie-recommended-layer"), name=t("layer.recommended", lang),
+                               checked=True),
+                ],
+                id="strategie-layers",
+                position="topright",
+                collapsed=True,
+            ),
+            dl.ScaleControl(position="bottomright", imperial=False),
+            dl.AttributionControl(position="bottomright", prefix=f"Leaflet | {attribution}"),
+        ],
+    )
+
+
+def _controls(lang: str) -> html.Div:
+    return html.Div(
+        [
+            dcc.Dropdown(id="strategie-search", placeholder=t("strat.search", lang), options=[], searchable=True,
+                         clearable=True, className="search-box"),
+            html.Div(
+                [html.Span(t("strat.jump", lang) + " :", className="jump-label")]
+                + [html.Button(t(f"terr.{key}", lang), id={"type": "strategie-jump", "key": key}, n_clicks=0,
+                               className="jump-button")
+                   for key in TERRITORIES],
+                className="jumps",
+            ),
+            html.Label(t("strat.indicator", lang), htmlFor="strategie-indicator", className="control-label"),
+            dcc.Dropdown(
+                id="strategie-indicator",
+                options=[{"label": t(f"ind.{key}", lang), "value": key} for key in mapstyle.INDICATORS],
+                value="poverty_rate", clearable=False,
+            ),
+            _scenario_controls(lang),
+        ],
+        className="strategie-controls",
+    )
+
+
+def _slider(id_: str, lo: float, hi: float, step: float, value: float, marks: dict[float, str]) -> dcc.Slider:
+    return dcc.Slider(id=id_, min=lo, max=hi, step=step, value=value, marks=marks,
+                      tooltip={"placement": "bottom", "always_visible": False}, updatemode="mouseup")
+
+
+def _scenario_controls(lang: str) -> html.Div:
+    weights = [
+        html.Div([html.Span(t(f"wt.{key}", lang), className="weight-label"),
+                  _slider(f"strategie-w-{key}", 0, 1, 0.1, siting.DEFAULT_WEIGHTS.get(key, 0.0), {0: "0", 1: "1"})],
+                 className="weight-row")
+        for key in siting.INDICATORS
+    ]
+    return html.Div(
+        [
+            html.H2(t("scen.title", lang), className="side-title"),
+            html.Label(t("scen.k", lang), className="control-label"),
+            _slider("strategie-k", 1, 30, 1, DEFAULT_K, {1: "1", 10: "10", 20: "20", 30: "30"}),
+            html.Label(t("scen.radius", lang), className="control-label"),
+            _slider("strategie-radius", 1, 10, 0.5, siting.DEFAULT_RADIUS_KM, {1: "1", 3: "3", 5: "5", 10: "10"}),
+            html.Label(t("scen.target", lang), className="control-label"),
+            _slider("strategie-target", 5, 50, 1, round(100 * siting.DEFAULT_TARGET), {5: "5", 20: "20", 35: "35", 50: "50"}),
+            html.Details(
+                [html.Summary(t("scen.weights", lang)), html.Div(t("scen.weights_help", lang), className="help"),
+                 *weights],
+                className="control-details",
+            ),
+            html.Details(
+                [
+                    html.Summary(t("scen.quotas", lang)),
+                    dcc.Checklist(id="strategie-main6", options=[{"label": " " + t("scen.main6", lang), "value": "main6"}],
+                                  value=[]),
+                    html.Label(t("scen.max_per_region", lang), className="control-label small"),
+                    dcc.Input(id="strategie-max-per-region", type="number", min=0, max=30, step=1, debounce=True,
+                              placeholder="—", className="small-input"),
+                    html.Label(t("scen.quota_text", lang), className="control-label small"),
+                    dcc.Input(id="strategie-quota-text", type="text", debounce=True, placeholder="11=2, 93=:1",
+                              className="text-input"),
+                ],
+                className="control-details",
+            ),
+            html.Label(t("scen.sites", lang), className="control-label"),
+            html.Div(id="strategie-sites-info", className="help"),
+            dcc.Upload(id="strategie-upload", children=html.Div(t("scen.upload", lang)), className="upload",
+                       accept=".csv,text/csv,text/plain", max_size=scenario.MAX_UPLOAD_BYTES, multiple=False),
+            html.Div(t("scen.upload_help", lang), className="help"),
+            html.Button(t("scen.reset", lang), id="strategie-sites-reset", n_clicks=0, className="link-button"),
+            html.Div(id="strategie-upload-error", className="error", role="alert"),
+        ],
+        className="scenario-controls",
+    )
 
 
 def layout(**_kwargs: Any) -> html.Div:
-    """The page layout."""
+    """The page layout (language from the cookie)."""
     lang = i18n.current_lang()
-    return html.Div([html.H1(i18n.t("nav.strategie", lang))], className="page-strategie")
+    try:
+        manifest = load_manifest(data_dir=data_dir())
+        frame = qpv()
+    except DataNotBuiltError:
+        return html.Div(html.P(t("error.data_missing", lang), className="notice"), className="page-padded")
+    attribution = manifest.get("attribution") or "ANCT, INSEE, ANRU, IGN — Licence Ouverte 2.0"
+    return html.Div(
+        [
+            dcc.Store(id="strategie-selected", data=None),
+            dcc.Store(id="strategie-sites", storage_type="session", data=None),
+            html.Aside(_controls(lang), className="strategie-side"),
+            html.Section(
+                [
+                    html.Div(
+                        [
+                            _map(lang, attribution),
+                            html.Div(mapstyle.legend("poverty_rate", frame, lang=lang), id="strategie-legend"),
+                            html.Div(id="strategie-panel", className="qpv-panel", hidden=True),
+                        ],
+                        className="map-wrap",
+                    ),
+                    html.Div(id="strategie-results", className="strategie-results"),
+                ],
+                className="strategie-main",
+            ),
+        ],
+        className="page-strategie",
+    )
+
+
+# ----------------------------------------------------------------------------------------- callbacks
+
+
+@dash.callback(
+    Output("strategie-qpv", "hideout"),
+    Output("strategie-legend", "children"),
+    Input("strategie-indicator", "value"),
+    Input("strategie-selected", "data"),
+)
+def restyle(indicator: str, selected: str | None) -> tuple[dict[str, Any], html.Div]:
+    """New indicator or selection: only the ``hideout`` and the legend change (geometry stays in the browser)."""
+    lang = i18n.current_lang()
+    frame = qpv()
+    return (mapstyle.hideout_for(indicator, frame, lang=lang, selected=selected),
+            mapstyle.legend(indicator, frame, lang=lang))
+
+
+@dash.callback(
+    Output("strategie-search", "options"),
+    Input("strategie-search", "search_value"),
+    State("strategie-search", "value"),
+)
+def search_options(text: str | None, value: str | None) -> Any:
+    """Matching places for the text typed in the search box (the chosen one is kept in the list)."""
+    if not text:
+        return no_update if value else []
+    hits = places.search_places(place_index(), text, limit=12)
+    options = [{"label": f"{'QPV' if k == 'qpv' else 'Commune'} · {label} · {code}", "value": f"{k}:{code}"}
+               for k, code, label in zip(hits["kind"], hits["code"], hits["label"], strict=True)]
+    if value and value not in {o["value"] for o in options}:
+        options.append({"label": value, "value": value})
+    return options
+
+
+@dash.callback(
+    Output("strategie-map", "viewport"),
+    Output("strategie-selected", "data", allow_duplicate=True),
+    Input("strategie-search", "value"),
+    Input({"type": "strategie-jump", "key": ALL}, "n_clicks"),
+    prevent_initial_call=True,
+)
+def zoom_to(value: str | None, _clicks: list[int]) -> tuple[Any, Any]:
+    """Zoom to the searched place or to the chosen territory."""
+    trigger = ctx.triggered_id
+    if isinstance(trigger, dict) and trigger.get("type") == "strategie-jump":
+        if not any(_clicks):
+            return no_update, no_update
+        return {"bounds": territory_bounds()[trigger["key"]], "transition": "flyToBounds"}, no_update
+    if not value or ":" not in value:
+        return no_update, no_update
+    kind, code = value.split(":", 1)
+    index = place_index()
+    row = index[(index["kind"] == kind) & (index["code"] == code)]
+    if row.empty:
+        return no_update, no_update
+    r = row.iloc[0]
+    bounds = [[float(r["south"]), float(r["west"])], [float(r["north"]), float(r["east"])]]
+    return {"bounds": bounds, "transition": "flyToBounds"}, (code if kind == "qpv" else no_update)
+
+
+@dash.callback(
+    Output("strategie-selected", "data"),
+    Input("strategie-qpv", "clickData"),
+    prevent_initial_call=True,
+)
+def select_qpv(click: dict[str, Any] | None) -> Any:
+    """A click on a QPV selects it."""
+    props = (click or {}).get("properties") or {}
+    return props.get("code_qp", no_update)
+
+
+@dash.callback(
+    Output("strategie-panel", "children"),
+    Output("strategie-panel", "hidden"),
+    Input("strategie-selected", "data"),
+)
+def show_panel(code: str | None) -> tuple[Any, bool]:
+    """The side panel of the selected QPV (its figures, sources and official page)."""
+    if not code:
+        return None, True
+    from app.qpv_panel import qpv_panel
+
+    return qpv_panel(qpv(), code, lang=i18n.current_lang()), False
+
+
+@dash.callback(
+    Output("strategie-selected", "data", allow_duplicate=True),
+    Input("strategie-panel-close", "n_clicks"),
+    prevent_initial_call=True,
+)
+def close_panel(n: int | None) -> Any:
+    """The close button of the side panel."""
+    return None if n else no_update
+
+
+# ---------------------------------------------------------------------------------- scenario callbacks
+
+
+@dash.callback(
+    Output("strategie-sites", "data"),
+    Output("strategie-upload-error", "children"),
+    Input("strategie-upload", "contents"),
+    Input("strategie-sites-reset", "n_clicks"),
+    State("strategie-upload", "filename"),
+    prevent_initial_call=True,
+)
+def upload_sites(contents: str | None, _reset: int, filename: str | None) -> tuple[Any, Any]:
+    """Validate an uploaded sites file (kept in the browser session), or go back to the shipped sites."""
+    lang = i18n.current_lang()
+    if ctx.triggered_id == "strategie-sites-reset" or not contents:
+        return None, ""
+    try:
+        frame = scenario.parse_sites_upload(contents, filename or "")
+    except siting.SitesError as exc:
+        return no_update, t("scen.upload_error", lang, e=str(exc))
+    records = frame.drop(columns=["code_type"], errors="ignore").to_dict("records")
+    return {"records": records, "filename": filename}, ""
+
+
+@dash.callback(
+    Output("strategie-results", "children"),
+    Output("strategie-sites-layer", "children"),
+    Output("strategie-recommended-layer", "children"),
+    Output("strategie-sites-info", "children"),
+    Input("strategie-k", "value"),
+    Input("strategie-radius", "value"),
+    Input("strategie-target", "value"),
+    *[Input(f"strategie-w-{key}", "value") for key in siting.INDICATORS],
+    Input("strategie-main6", "value"),
+    Input("strategie-max-per-region", "value"),
+    Input("strategie-quota-text", "value"),
+    Input("strategie-sites", "data"),
+)
+def recommend(k: int, radius_km: float, target_pct: float, *rest: Any) -> tuple[Any, ...]:
+    """Run the recommendation (cached instance + :func:`geo.siting.recommend`) and render it."""
+    lang = i18n.current_lang()
+    n_w = len(siting.INDICATORS)
+    weight_values, (main6, max_per_region, quota_text, stored) = rest[:n_w], rest[n_w:]
+    try:
+        sites = scenario.sites_from_records(stored["records"] if stored else None)
+        reco = scenario.run(
+            k=int(k or DEFAULT_K), radius_km=float(radius_km or siting.DEFAULT_RADIUS_KM),
+            target=float(target_pct or 20) / 100,
+            weights=scenario.weights_from_controls(dict(zip(siting.INDICATORS, weight_values, strict=True))),
+            quotas=scenario.quota_specs(main6=bool(main6), max_per_region=max_per_region, extra=quota_text),
+            sites=sites, data_dir=data_dir(),
+        )
+    except (ValueError, siting.InfeasibleError) as exc:  # SitesError is a ValueError
+        message = html.Div(t("scen.error", lang, e=str(exc)), className="error", role="alert",
+                           id="strategie-error")
+        return message, no_update, [], no_update
+    info = (t("scen.sites_uploaded", lang, n=len(sites), f=stored.get("filename", "?")) if stored
+            else t("scen.sites_default", lang, n=len(sites)))
+    radius = float(reco.params["radius_km"])
+    body = html.Div(
+        [
+            results.progress_bar(reco, lang=lang),
+            html.Div(
+                [
+                    html.Div([html.H3(t("res.table_title", lang)), results.ranked_table(reco, lang=lang)],
+                             className="results-table"),
+                    html.Div([html.H3(t("res.chart_title", lang)),
+                              dcc.Graph(id="strategie-gain-chart", figure=results.gain_figure(reco, lang=lang),
+                                        config={"displayModeBar": False, "responsive": True})],
+                             className="results-chart"),
+                ],
+                className="results-grid",
+            ),
+            html.P(t("res.elapsed", lang, ms=f"{1000 * reco.elapsed_s:.0f}"), className="help"),
+        ]
+    )
+    return (body, results.current_site_layers(reco.network, radius_km=radius, lang=lang),
+            results.recommended_layers(reco.table, radius_km=radius, lang=lang), info)

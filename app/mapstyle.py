@@ -1,0 +1,176 @@
+"""Choropleth styling of the QPV layer: indicators, colour scales, ``hideout`` and legend.
+
+The browser styles the QPV polygons with ``voisinmap.qpvStyle`` (``app/assets/map.js``), which reads the
+``hideout`` built here: a property name, class limits and colours. Changing the indicator changes only
+``hideout``; the geometry stays in the browser.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import pandas as pd
+from dash import html
+
+from app import i18n
+from geo import webgeo
+
+logger = logging.getLogger(__name__)
+
+#: Viridis (colour-blind safe, prints in grey), light to dark: low values light, high values dark.
+VIRIDIS_6: tuple[str, ...] = ("#fde725", "#7ad151", "#22a884", "#2a788e", "#414487", "#440154")
+#: Okabe-Ito blue / orange for yes-no indicators.
+BINARY: tuple[str, ...] = ("#56b4e9", "#e69f00")
+MISSING_COLOUR = "#b0b0b0"
+SELECTED_COLOUR = "#d7191c"
+
+
+@dataclass(frozen=True)
+class Indicator:
+    """An indicator of the QPV layer that the map can show."""
+
+    key: str
+    column: str
+    unit: str  # "count", "pct" or "binary"
+    source: str
+
+
+INDICATORS: dict[str, Indicator] = {
+    "population": Indicator("population", "population", "count", "INSEE, population municipale QPV 2024"),
+    "households": Indicator("households", "households", "count", "INSEE, nombre de ménages"),
+    "poverty_rate": Indicator("poverty_rate", "poverty_rate", "pct", "INSEE Filosofi 2021, seuil 60 %"),
+    "employment_rate": Indicator("employment_rate", "employment_rate", "pct", "INSEE RP, 15-64 ans"),
+    "npnru": Indicator("npnru", "npnru", "binary", "ANRU (liste NPNRU), ANCT (correspondance 2015-2024)"),
+}
+
+i18n.register({
+    "ind.population": {"fr": "Population", "en": "Population"},
+    "ind.households": {"fr": "Ménages", "en": "Households"},
+    "ind.poverty_rate": {"fr": "Taux de pauvreté", "en": "Poverty rate"},
+    "ind.employment_rate": {"fr": "Taux d'emploi (15-64 ans)", "en": "Employment rate (15-64)"},
+    "ind.npnru": {"fr": "Quartier NPNRU (renouvellement urbain)", "en": "NPNRU (urban renewal) district"},
+    "legend.missing": {
+        "fr": "non disponible (secret statistique ou non diffusé)",
+        "en": "not available (statistical secrecy or not published)",
+    },
+    "legend.npnru_yes": {"fr": "NPNRU", "en": "NPNRU"},
+    "legend.npnru_no": {"fr": "hors NPNRU", "en": "not NPNRU"},
+    "legend.npnru_outline": {"fr": "contour épais : quartier NPNRU", "en": "thick outline: NPNRU district"},
+    "legend.less_than": {"fr": "moins de {v}", "en": "under {v}"},
+    "legend.range": {"fr": "{a} à {b}", "en": "{a} to {b}"},
+    "legend.more_than": {"fr": "{v} et plus", "en": "{v} and over"},
+    "legend.source": {"fr": "Source : {s}", "en": "Source: {s}"},
+})
+
+
+def _check(indicator: str) -> Indicator:
+    if indicator not in INDICATORS:
+        raise ValueError(f"indicator: expected one of {sorted(INDICATORS)}, got {indicator!r}")
+    return INDICATORS[indicator]
+
+
+@lru_cache(maxsize=64)
+def _breaks_cached(indicator: str, values: tuple[float, ...]) -> tuple[float, ...]:
+    return tuple(webgeo.class_breaks(values, n_classes=len(VIRIDIS_6)))
+
+
+def breaks_for(indicator: str, qpv: pd.DataFrame) -> list[float]:
+    """Class limits of ``indicator`` over the QPV layer ([] for a yes-no indicator)."""
+    spec = _check(indicator)
+    if spec.unit == "binary":
+        return []
+    values = tuple(qpv[spec.column].astype(float).dropna().round(3).tolist())
+    return list(_breaks_cached(indicator, values))
+
+
+def hideout_for(indicator: str, qpv: pd.DataFrame, *, lang: str, selected: str | None = None) -> dict[str, Any]:
+    """The ``hideout`` of the QPV layer for ``indicator``.
+
+    Parameters
+    ----------
+    indicator : str
+        A key of :data:`INDICATORS`.
+    qpv : pandas.DataFrame
+        The QPV layer (to compute class limits).
+    lang : {"fr", "en"}
+        Language of the tooltip labels.
+    selected : str, optional
+        ``code_qp`` of the QPV to outline (the one shown in the side panel).
+
+    Returns
+    -------
+    dict
+        ``prop``, ``breaks``, ``colors``, ``binary``, ``missing``, ``selected``, ``selectedColor``,
+        ``lang`` and ``labels`` (tooltip labels).
+    """
+    spec = _check(indicator)
+    breaks = breaks_for(indicator, qpv)
+    colours = list(BINARY) if spec.unit == "binary" else list(VIRIDIS_6[: len(breaks) + 1])
+    return {
+        "prop": spec.column,
+        "unit": spec.unit,
+        "binary": spec.unit == "binary",
+        "breaks": breaks,
+        "colors": colours,
+        "missing": MISSING_COLOUR,
+        "selected": selected,
+        "selectedColor": SELECTED_COLOUR,
+        "lang": lang,
+        "labels": {
+            "population": i18n.t("ind.population", lang),
+            "households": i18n.t("ind.households", lang),
+            "poverty_rate": i18n.t("ind.poverty_rate", lang),
+            "employment_rate": i18n.t("ind.employment_rate", lang),
+            "npnru": i18n.t("legend.npnru_yes", lang),
+            "missing": i18n.t("common.not_available", lang),
+            "source": i18n.t("legend.source", lang, s="ANCT, INSEE, ANRU"),
+        },
+    }
+
+
+def _fmt(value: float, unit: str, lang: str) -> str:
+    return i18n.fmt_pct(value, lang, 0) if unit == "pct" else i18n.fmt_number(value, lang)
+
+
+def legend_items(indicator: str, qpv: pd.DataFrame, *, lang: str) -> list[tuple[str, str]]:
+    """(colour, label) pairs of the legend, the missing-value class last."""
+    spec = _check(indicator)
+    if spec.unit == "binary":
+        items = [(BINARY[1], i18n.t("legend.npnru_yes", lang)), (BINARY[0], i18n.t("legend.npnru_no", lang))]
+    else:
+        breaks = breaks_for(indicator, qpv)
+        colours = VIRIDIS_6[: len(breaks) + 1]
+        labels = []
+        for i in range(len(breaks) + 1):
+            if i == 0:
+                labels.append(i18n.t("legend.less_than", lang, v=_fmt(breaks[0], spec.unit, lang)))
+            elif i == len(breaks):
+                labels.append(i18n.t("legend.more_than", lang, v=_fmt(breaks[-1], spec.unit, lang)))
+            else:
+                labels.append(i18n.t("legend.range", lang, a=_fmt(breaks[i - 1], spec.unit, lang),
+                                     b=_fmt(breaks[i], spec.unit, lang)))
+        items = list(zip(colours, labels, strict=True))
+    n_missing = int(qpv[spec.column].isna().sum()) if spec.unit != "binary" else 0
+    if n_missing:
+        items.append((MISSING_COLOUR, f"{i18n.t('legend.missing', lang)} ({n_missing} QPV)"))
+    return items
+
+
+def legend(indicator: str, qpv: pd.DataFrame, *, lang: str) -> html.Div:
+    """The legend box drawn over the map."""
+    spec = _check(indicator)
+    rows = [
+        html.Div([html.Span(className="legend-swatch", style={"background": colour}), html.Span(label)],
+                 className="legend-row")
+        for colour, label in legend_items(indicator, qpv, lang=lang)
+    ]
+    rows.append(html.Div([html.Span(className="legend-swatch legend-outline"),
+                          html.Span(i18n.t("legend.npnru_outline", lang))], className="legend-row"))
+    return html.Div(
+        [html.Div(i18n.t(f"ind.{indicator}", lang), className="legend-title"), *rows,
+         html.Div(i18n.t("legend.source", lang, s=spec.source), className="legend-source")],
+        className="legend", id="strategie-legend-box",
+    )

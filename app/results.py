@@ -1,0 +1,218 @@
+"""Rendering of a recommendation on the Stratégie page: progress bar, ranked table, chart, map markers."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import dash_leaflet as dl
+import pandas as pd
+import plotly.graph_objects as go
+from dash import dash_table, html
+from dash.dash_table.Format import Format, Scheme
+
+from app import i18n
+from geo import siting
+
+t = i18n.t
+
+i18n.register({
+    "res.progress_title": {"fr": "Part des habitants des QPV à portée d'un site", "en": "Share of QPV residents within reach of a site"},
+    "res.current": {"fr": "Réseau actuel : {share}", "en": "Current network: {share}"},
+    "res.with_reco": {"fr": "Avec les {k} sites recommandés : {share}", "en": "With the {k} recommended sites: {share}"},
+    "res.goal": {"fr": "objectif {share}", "en": "goal {share}"},
+    "res.target_sites": {"fr": "Atteindre {share} demande {n} nouveaux sites (méthode : {method}).",
+                         "en": "Reaching {share} takes {n} new sites (method: {method})."},
+    "res.target_unreachable": {"fr": "Objectif de {share} hors d'atteinte avec ces réglages. {note}",
+                               "en": "A {share} goal is out of reach with these settings. {note}"},
+    "res.denominator": {"fr": "Base : {n} habitants des QPV à population connue (INSEE). Rayon d'action : {r} km.",
+                        "en": "Base: {n} residents of QPV with a known population (INSEE). Reach: {r} km."},
+    "res.table_title": {"fr": "Sites recommandés, par ordre de gain", "en": "Recommended sites, by gain"},
+    "res.chart_title": {"fr": "Gain marginal de chaque nouveau site", "en": "Marginal gain of each new site"},
+    "res.chart_x": {"fr": "Nombre de nouveaux sites", "en": "Number of new sites"},
+    "res.chart_y_added": {"fr": "Habitants ajoutés", "en": "Residents added"},
+    "res.chart_y_share": {"fr": "Part cumulée (%)", "en": "Cumulative share (%)"},
+    "res.chart_goal": {"fr": "objectif", "en": "goal"},
+    "res.elapsed": {"fr": "Calculé en {ms} ms.", "en": "Computed in {ms} ms."},
+    "col.rank": {"fr": "Rang", "en": "Rank"},
+    "col.name": {"fr": "Site", "en": "Site"},
+    "col.insee_code": {"fr": "Code", "en": "Code"},
+    "col.region": {"fr": "Région", "en": "Region"},
+    "col.added_population": {"fr": "Habitants ajoutés", "en": "Residents added"},
+    "col.added_households": {"fr": "Ménages ajoutés", "en": "Households added"},
+    "col.added_qpv": {"fr": "QPV ajoutés", "en": "QPV added"},
+    "col.npnru_count": {"fr": "dont NPNRU", "en": "of which NPNRU"},
+    "col.poverty_rate": {"fr": "Pauvreté (%)", "en": "Poverty (%)"},
+    "col.cumulative_share": {"fr": "Part cumulée (%)", "en": "Cumulative share (%)"},
+    "col.nearest_site": {"fr": "Site actuel le plus proche", "en": "Nearest current site"},
+    "col.nearest_site_km": {"fr": "Distance (km)", "en": "Distance (km)"},
+    "col.reason": {"fr": "Pourquoi", "en": "Why"},
+    "site.current": {"fr": "Site actuel", "en": "Current site"},
+    "site.essaimage": {"fr": "Essaimage (partenaire accompagné)", "en": "Spin-off (mentored partner)"},
+    "site.reached": {"fr": "{pop} habitants de {n} QPV à portée", "en": "{pop} residents of {n} QPV within reach"},
+    "site.opened": {"fr": "ouvert en {y}", "en": "opened in {y}"},
+    "site.recommended": {"fr": "Site recommandé n° {rank}", "en": "Recommended site no. {rank}"},
+})
+
+TABLE_COLUMNS: tuple[str, ...] = (
+    "rank", "name", "insee_code", "region", "added_population", "added_households", "added_qpv", "npnru_count",
+    "poverty_rate", "cumulative_share", "nearest_site", "nearest_site_km", "reason",
+)
+CURRENT_COLOUR = "#0072b2"
+RECOMMENDED_COLOUR = "#d55e00"
+
+
+def table_records(table: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows of the ranked table for the DataTable (numbers rounded, shares in %)."""
+    out = table[list(TABLE_COLUMNS)].copy()
+    out["added_population"] = out["added_population"].round(0)
+    out["added_households"] = out["added_households"].round(0)
+    out["poverty_rate"] = out["poverty_rate"].round(1)
+    out["cumulative_share"] = (100 * out["cumulative_share"]).round(2)
+    out["nearest_site_km"] = out["nearest_site_km"].round(1)
+    return out.astype(object).where(out.notna(), None).to_dict("records")
+
+
+def ranked_table(reco: siting.Recommendation, *, lang: str) -> dash_table.DataTable:
+    """The sortable ranked table, with CSV export."""
+    numeric = {"rank", "added_population", "added_households", "added_qpv", "npnru_count", "poverty_rate",
+               "cumulative_share", "nearest_site_km"}
+    columns = []
+    for c in TABLE_COLUMNS:
+        col: dict[str, Any] = {"id": c, "name": t(f"col.{c}", lang)}
+        if c in numeric:
+            col["type"] = "numeric"
+            if c in {"added_population", "added_households"}:
+                col["format"] = Format(precision=0, scheme=Scheme.fixed).group(True)
+        columns.append(col)
+    return dash_table.DataTable(
+        id="strategie-table",
+        data=table_records(reco.table),
+        columns=columns,
+        sort_action="native",
+        export_format="csv",
+        export_headers="display",
+        page_action="none",
+        style_table={"overflowX": "auto", "maxHeight": "460px", "overflowY": "auto"},
+        style_cell={"fontSize": "0.8rem", "padding": "3px 6px", "textAlign": "left", "whiteSpace": "normal",
+                    "height": "auto", "minWidth": "48px",
+                    "fontFamily": "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif"},
+        style_cell_conditional=[
+            *({"if": {"column_id": c}, "textAlign": "right"} for c in numeric),
+            {"if": {"column_id": "reason"}, "minWidth": "460px", "fontSize": "0.74rem"},
+            {"if": {"column_id": "name"}, "minWidth": "120px", "fontWeight": "600"},
+        ],
+        style_header={"fontWeight": "600", "backgroundColor": "#f1f4f8", "whiteSpace": "normal"},
+    )
+
+
+def progress_bar(reco: siting.Recommendation, *, lang: str) -> html.Div:
+    """Progress toward the goal: the current network, then with the recommendation."""
+    scale = max(reco.target * 1.5, reco.share * 1.1, 0.3)
+    base_w = 100 * reco.baseline_share / scale
+    add_w = 100 * max(reco.share - reco.baseline_share, 0) / scale
+    goal_x = 100 * reco.target / scale
+    pct = lambda x: i18n.fmt_pct(100 * x, lang, 1)  # noqa: E731
+    if reco.target_sites is not None:
+        target_text = t("res.target_sites", lang, share=pct(reco.target), n=reco.target_sites, method=reco.target_method)
+    else:
+        target_text = t("res.target_unreachable", lang, share=pct(reco.target), note=reco.target_note)
+    radius = reco.params.get("radius_km")
+    return html.Div(
+        [
+            html.Div(t("res.progress_title", lang), className="progress-title"),
+            html.Div(
+                [
+                    html.Div(className="progress-current", style={"width": f"{base_w:.2f}%"},
+                             id="strategie-progress-current"),
+                    html.Div(className="progress-added", style={"width": f"{add_w:.2f}%"},
+                             id="strategie-progress-added"),
+                    html.Div(className="progress-goal", style={"left": f"{goal_x:.2f}%"},
+                             title=t("res.goal", lang, share=pct(reco.target))),
+                    html.Div(t("res.goal", lang, share=pct(reco.target)), className="progress-goal-label",
+                             style={"left": f"{goal_x:.2f}%"}),
+                ],
+                className="progress-track", role="progressbar",
+                **{"aria-valuemin": "0", "aria-valuemax": f"{100 * reco.target:.0f}",
+                   "aria-valuenow": f"{100 * reco.share:.1f}"},
+            ),
+            html.Div(
+                [
+                    html.Span([html.Span(className="key key-current"), t("res.current", lang, share=pct(reco.baseline_share))]),
+                    html.Span([html.Span(className="key key-added"),
+                               t("res.with_reco", lang, k=reco.k, share=pct(reco.share))], id="strategie-share-text"),
+                ],
+                className="progress-keys",
+            ),
+            html.P(target_text, className="progress-note", id="strategie-target-text"),
+            html.P(t("res.denominator", lang, n=i18n.fmt_number(reco.denominator, lang),
+                     r=i18n.fmt_number(radius, lang, 1) if radius is not None else "?"),
+                   className="progress-note"),
+        ],
+        className="progress-box",
+    )
+
+
+def gain_figure(reco: siting.Recommendation, *, lang: str) -> go.Figure:
+    """Bars: residents each new site adds (greedy path); line: cumulative share; dashed: the goal."""
+    curve = reco.curve
+    steps = curve.iloc[1:]
+    added = curve["population_reached"].diff().iloc[1:]
+    chosen = steps["n_new_sites"] <= reco.k
+    fig = go.Figure()
+    fig.add_bar(x=steps["n_new_sites"], y=added, name=t("res.chart_y_added", lang),
+                marker_color=[RECOMMENDED_COLOUR if c else "#c7c7c7" for c in chosen],
+                customdata=steps["name"], hovertemplate="%{x} · %{customdata}<br>+%{y:,.0f}<extra></extra>")
+    fig.add_scatter(x=curve["n_new_sites"], y=100 * curve["share"], name=t("res.chart_y_share", lang), yaxis="y2",
+                    mode="lines", line={"color": CURRENT_COLOUR, "width": 2},
+                    hovertemplate="%{x} : %{y:.1f} %<extra></extra>")
+    fig.add_hline(y=100 * reco.target, yref="y2", line_dash="dash", line_color="#444",
+                  annotation_text=f"{t('res.chart_goal', lang)} {100 * reco.target:.0f} %", annotation_position="top left")
+    fig.update_layout(
+        margin={"l": 50, "r": 55, "t": 10, "b": 40}, height=320, bargap=0.15, template="plotly_white",
+        separators=", " if lang == "fr" else ".,",
+        xaxis={"title": t("res.chart_x", lang), "range": [0.5, min(len(curve) - 0.5, max(40, reco.k + 5))]},
+        yaxis={"title": t("res.chart_y_added", lang)},
+        yaxis2={"title": t("res.chart_y_share", lang), "overlaying": "y", "side": "right", "showgrid": False,
+                "range": [0, 100 * max(reco.target * 1.5, float(curve["share"].max()) * 1.05)], "ticksuffix": " %",
+                "dtick": 10},
+        legend={"orientation": "h", "y": -0.25, "x": 0},
+    )
+    return fig
+
+
+def current_site_layers(network: pd.DataFrame, *, radius_km: float, lang: str) -> list[Any]:
+    """Markers and catchment circles of the current sites."""
+    out: list[Any] = []
+    for row in network.itertuples(index=False):
+        if row.lon is None or (isinstance(row.lon, float) and math.isnan(row.lon)):
+            continue
+        kind = t("site.essaimage", lang) if row.kind == "essaimage" else t("site.current", lang)
+        tip = html.Div([html.B(row.name), html.Br(), f"{kind}, {t('site.opened', lang, y=row.opening_year)}", html.Br(),
+                        t("site.reached", lang, pop=i18n.fmt_number(row.population_reached, lang), n=row.qpv_reached)])
+        out.append(dl.Circle(center=[row.lat, row.lon], radius=radius_km * 1000,
+                             pathOptions={"color": CURRENT_COLOUR, "weight": 1.5, "dashArray": "4 4",
+                                          "fillOpacity": 0.06, "interactive": False}))
+        out.append(dl.CircleMarker(center=[row.lat, row.lon], radius=7,
+                                   pathOptions={"color": "#ffffff", "weight": 2, "fillColor": CURRENT_COLOUR,
+                                                "fillOpacity": 1},
+                                   children=dl.Tooltip(tip), className="current-site-marker"))
+    return out
+
+
+def recommended_layers(table: pd.DataFrame, *, radius_km: float, lang: str) -> list[Any]:
+    """Numbered markers (and lighter catchments) of the recommended sites."""
+    out: list[Any] = []
+    for row in table.itertuples(index=False):
+        out.append(dl.Circle(center=[row.lat, row.lon], radius=radius_km * 1000,
+                             pathOptions={"color": RECOMMENDED_COLOUR, "weight": 1, "fillOpacity": 0.05,
+                                          "interactive": False}))
+        out.append(dl.DivMarker(
+            position=[row.lat, row.lon],
+            iconOptions={"className": "rec-marker", "html": f"<span>{int(row.rank)}</span>", "iconSize": [24, 24],
+                         "iconAnchor": [12, 12]},
+            children=dl.Tooltip(html.Div([html.B(t("site.recommended", lang, rank=int(row.rank))), html.Br(),
+                                          html.Span(row.reason)], className="rec-tip")),
+            id={"type": "strategie-rec", "rank": int(row.rank)},
+        ))
+    return out

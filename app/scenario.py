@@ -1,0 +1,157 @@
+"""The app's side of the expansion engine: cached instances, the shipped sites, uploaded sites files.
+
+:func:`geo.siting.build_instance` is the slow part (about 0.6 s nationally) and depends only on the data,
+the radius and the need weights: it is cached here per (data version, radius, weights), so the page's
+callback only pays :func:`geo.siting.recommend` (tens of milliseconds).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import logging
+import os
+from collections.abc import Mapping
+from functools import lru_cache
+from typing import Any
+
+import pandas as pd
+
+from geo import config, siting
+from geo.load import load_arrondissements, load_communes, load_qpv
+
+logger = logging.getLogger(__name__)
+
+#: The association's current sites shipped with the project.
+SITES_FILE = config.PROJECT_ROOT / "data" / "sites.csv"
+#: Largest sites file accepted from the browser.
+MAX_UPLOAD_BYTES = 1_000_000
+UPLOAD_SUFFIXES = (".csv", ".txt")
+
+
+def _version(folder: str) -> tuple[int, ...]:
+    from geo import schema
+
+    return tuple((config.data_dir(folder) / schema.LAYERS[n]).stat().st_mtime_ns
+                 for n in ("qpv", "communes", "arrondissements"))
+
+
+@lru_cache(maxsize=12)
+def _instance(folder: str, version: tuple[int, ...], radius_km: float,
+              weights: tuple[tuple[str, float], ...] | None) -> siting.Instance:
+    logger.info("building siting instance: radius %.1f km, weights %s", radius_km, weights)
+    return siting.build_instance(
+        load_qpv(data_dir=folder), load_communes(data_dir=folder), load_arrondissements(data_dir=folder),
+        radius_km=radius_km, weights=dict(weights) if weights is not None else None,
+    )
+
+
+def instance(*, radius_km: float, weights: Mapping[str, float] | None,
+             data_dir: str | os.PathLike[str] | None = None) -> siting.Instance:
+    """The siting instance for a radius and need weights (built once, then cached).
+
+    Parameters
+    ----------
+    radius_km : float
+        Travel radius of a site, km.
+    weights : mapping or None
+        Need weights (:data:`geo.siting.INDICATORS`); None: demand is the plain population.
+    data_dir : path-like, optional
+        Processed data folder.
+    """
+    folder = str(config.data_dir(data_dir))
+    key = None if weights is None else tuple(sorted((k, round(float(v), 6)) for k, v in weights.items()))
+    return _instance(folder, _version(folder), round(float(radius_km), 3), key)
+
+
+@lru_cache(maxsize=4)
+def _default_sites(path: str, mtime_ns: int) -> pd.DataFrame:
+    return siting.read_sites(path)
+
+
+def default_sites() -> pd.DataFrame:
+    """The current sites shipped in ``data/sites.csv`` (empty frame when the file is absent)."""
+    if not SITES_FILE.exists():
+        logger.warning("no %s: the current network is empty", SITES_FILE)
+        return pd.DataFrame(columns=list(siting.sites.SITE_COLUMNS))
+    return _default_sites(str(SITES_FILE), SITES_FILE.stat().st_mtime_ns).copy()
+
+
+def parse_sites_upload(contents: str, filename: str) -> pd.DataFrame:
+    """Read a sites file uploaded from the browser (``dcc.Upload`` contents) and validate it.
+
+    Parameters
+    ----------
+    contents : str
+        A data URL (``data:<type>;base64,<data>``).
+    filename : str
+        The user's file name (its extension must be .csv or .txt).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Validated sites (:func:`geo.siting.validate_sites`).
+
+    Raises
+    ------
+    geo.siting.SitesError
+        With a message for the user: wrong type, too large, undecodable, or a row that does not validate.
+    """
+    name = (filename or "").lower()
+    if not name.endswith(UPLOAD_SUFFIXES):
+        raise siting.SitesError(f"file: expected a .csv file, got {filename!r}")
+    try:
+        _, b64 = contents.split(",", 1)
+        raw = base64.b64decode(b64, validate=True)
+    except (ValueError, binascii.Error) as exc:
+        raise siting.SitesError(f"file: expected a base64 data URL from the browser, could not decode {filename!r}") from exc
+    if len(raw) > MAX_UPLOAD_BYTES:
+        raise siting.SitesError(f"file: expected at most {MAX_UPLOAD_BYTES // 1000} kB, got {len(raw) // 1000} kB")
+    if b"\x00" in raw[:4096]:
+        raise siting.SitesError(f"file: expected a text CSV file, got binary content in {filename!r}")
+    for encoding in ("utf-8-sig", "latin-1"):
+        try:
+            text = raw.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    try:
+        frame = pd.read_csv(io.StringIO(text), dtype=str, sep=None, engine="python", keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
+        raise siting.SitesError(f"file: expected a CSV table (comma or semicolon separated), could not read it: {exc}") from exc
+    return siting.validate_sites(frame)
+
+
+def sites_from_records(records: list[dict[str, Any]] | None) -> pd.DataFrame:
+    """Sites kept in the browser (records of a validated frame), or the shipped ones when None."""
+    if records is None:
+        return default_sites()
+    return siting.validate_sites(pd.DataFrame.from_records(records))
+
+
+def weights_from_controls(values: Mapping[str, float | None]) -> dict[str, float] | None:
+    """Need weights from the sliders: all zero means no need weighting (demand = population)."""
+    clean = {k: float(v or 0.0) for k, v in values.items()}
+    return None if sum(clean.values()) <= 0 else clean
+
+
+def quota_specs(*, main6: bool, max_per_region: int | None, extra: str | None) -> list[str]:
+    """``REG=MIN:MAX`` strings of :meth:`geo.siting.Quotas.parse` from the page's quota controls."""
+    specs = []
+    if main6:
+        specs.append("main6=1")
+    if max_per_region is not None and max_per_region != "":
+        specs.append(f"*=:{int(max_per_region)}")
+    for part in (extra or "").replace(";", ",").split(","):
+        if part.strip():
+            specs.append(part.strip())
+    return specs
+
+
+def run(*, k: int, radius_km: float, target: float, weights: Mapping[str, float] | None,
+        quotas: list[str], sites: pd.DataFrame, data_dir: str | os.PathLike[str] | None = None,
+        ) -> siting.Recommendation:
+    """One recommendation with the page's settings (instance from the cache)."""
+    inst = instance(radius_km=radius_km, weights=weights, data_dir=data_dir)
+    return siting.recommend(inst, sites, k=int(k), target=float(target), quotas=quotas or None)
