@@ -19,6 +19,7 @@ from geo.siting.solver import (
     solve_heuristic,
     target_heuristic,
     target_lower_bound,
+    target_lp_bound,
 )
 
 
@@ -110,6 +111,17 @@ def test_target_mode_is_minimal_where_greedy_is_not(greedy_trap):
     assert bound == 2 and sol.optimal  # 4 + 3 >= 6: no single site can do it
     exact = solve_exact_target(greedy_trap, 6.0)
     assert len(exact.selected) == 2 and exact.optimal
+
+
+def test_lp_relaxation_proves_what_the_simple_bound_cannot():
+    # item 0 (weight 10) is in every catchment; each candidate adds one private item of weight 1
+    p = make_problem([[0, 1], [0, 2], [0, 3], [0, 4]], [10.0, 1.0, 1.0, 1.0, 1.0])
+    assert target_lower_bound(p, 13.0) == 2  # 11 + 11 >= 13 ...
+    assert target_lp_bound(p, 13.0) == 3  # ... but three private items are needed
+    sol, bound = target_heuristic(p, 13.0)
+    assert len(sol.selected) == 3 and bound == 3 and sol.optimal
+    assert len(solve_exact_target(p, 13.0).selected) == 3
+    assert target_lp_bound(p, 13.0, quotas=Quotas(max_new_per_region=2)) == 0  # LP infeasible: no bound
 
 
 def test_target_lower_bound_and_unreachable_target():
