@@ -1,0 +1,305 @@
+"""``voisinmap coverage ...`` (door-visit logs) and ``voisinmap demo`` (fictitious demo history).
+
+Exit status of ``voisinmap coverage import``: 0 every row imported (or already there), 3 some rows
+rejected (report written), 2 file refused, 1 store or other error.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+logger = logging.getLogger(__name__)
+
+EXIT_OK, EXIT_ERROR, EXIT_REFUSED, EXIT_REJECTED = 0, 1, 2, 3
+
+_db_option = click.option("--db", "db_url", metavar="URL", default=None,
+                          help="Base de données (sqlite:///chemin.db ou postgresql+psycopg://…) ; "
+                               "défaut : $DATABASE_URL ou data/voisinmap.db.")
+_data_dir_option = click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+                                help="Dossier des données nationales traitées (couche QPV).")
+
+
+def _console():  # noqa: ANN202
+    from rich.console import Console
+
+    return Console(stderr=False, highlight=False)
+
+
+def _fail(message: str, code: int, *, as_json: bool = False, payload: dict[str, Any] | None = None) -> None:
+    if as_json:
+        click.echo(json.dumps({**(payload or {}), "status": "error", "error": message}, ensure_ascii=False))
+    else:
+        click.echo(f"Erreur : {message}", err=True)
+    sys.exit(code)
+
+
+def _open(db_url: str | None, *, as_json: bool = False):  # noqa: ANN202
+    from geo.coverage.errors import StoreUnavailableError
+    from geo.coverage.store import open_store
+
+    try:
+        return open_store(db_url)
+    except StoreUnavailableError as exc:
+        _fail(exc.message, EXIT_ERROR, as_json=as_json)
+
+
+def _qpv_layer(data_dir: Path | None) -> tuple[Any, str | None]:
+    from geo.load import DataNotBuiltError, load_qpv
+
+    try:
+        return load_qpv(data_dir=data_dir), None
+    except DataNotBuiltError:
+        return None, ("Couche QPV absente (lancez `voisinmap data build`) : l'appartenance aux QPV sera "
+                      "vérifiée plus tard par `voisinmap coverage geocode`.")
+
+
+@click.group("coverage")
+def coverage() -> None:
+    """Journaux de porte-à-porte : modèle, import, géocodage, statistiques."""
+
+
+@coverage.command("template")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def template(file: Path) -> None:
+    """Écrire le modèle vierge FILE (.csv ou .xlsx)."""
+    from geo.coverage.template import template_csv, template_xlsx
+
+    suffix = file.suffix.lower()
+    if suffix not in (".csv", ".xlsx"):
+        raise click.BadParameter(f"extension attendue .csv ou .xlsx, reçu « {file.suffix or '(aucune)'} »",
+                                 param_hint="FILE")
+    file.write_bytes(template_xlsx() if suffix == ".xlsx" else template_csv())
+    click.echo(f"Modèle écrit : {file}")
+
+
+def _report_path(file: Path, report: Path | None) -> Path:
+    if report is not None:
+        return report
+    return file.with_name(f"{file.stem}.rejets.csv")
+
+
+@coverage.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@_db_option
+@click.option("--json", "as_json", is_flag=True, help="Afficher le bilan en un objet JSON.")
+@click.option("--report", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Rapport des lignes rejetées (défaut : FICHIER.rejets.csv à côté du fichier).")
+@click.option("--no-geocode", is_flag=True, help="Ne pas appeler le service d'adresses : adresses en attente.")
+@click.option("--geocoder-url", default=None, metavar="URL",
+              help="Service d'adresses (défaut : $VOISINMAP_GEOCODER_URL ou api-adresse.data.gouv.fr).")
+@_data_dir_option
+def import_(file: Path, db_url: str | None, as_json: bool, report: Path | None, no_geocode: bool,
+            geocoder_url: str | None, data_dir: Path | None) -> None:
+    """Importer un journal de visites FILE (CSV ou XLSX).
+
+    Statut de sortie : 0 tout importé, 3 des lignes rejetées (rapport écrit), 2 fichier refusé.
+    """
+    from geo.coverage import importer
+    from geo.coverage.errors import FileRefusedError
+    from geo.coverage.geocode import Geocoder
+    from geo.coverage.geocode import geocoder_url as resolve_url
+    from geo.coverage.store import SqlGeocodeCache
+
+    empty = {"file": file.name, "imported": 0, "duplicates": 0, "rejected": 0, "pending_geocoding": 0}
+    engine = _open(db_url, as_json=as_json)
+    qpv, qpv_note = _qpv_layer(data_dir)
+    geocoder = None if no_geocode else Geocoder(url=resolve_url(geocoder_url), cache=SqlGeocodeCache(engine))
+    try:
+        summary = importer.import_file(file, engine=engine, geocoder=geocoder, qpv=qpv)
+    except FileRefusedError as exc:
+        if as_json:
+            click.echo(json.dumps({**empty, "status": "refused", "code": exc.code, "error": exc.message},
+                                  ensure_ascii=False))
+        else:
+            click.echo(f"Fichier refusé : {exc.message}", err=True)
+        sys.exit(EXIT_REFUSED)
+    finally:
+        engine.dispose()
+    result = summary.as_dict()
+    if qpv_note:
+        result["notes"].append(qpv_note)
+    if summary.rejected:
+        path = _report_path(file, report)
+        try:
+            written = importer.write_report(summary, path)
+        except OSError:
+            written = importer.write_report(summary, Path.cwd() / path.name)
+        result["report"] = str(written)
+    if as_json:
+        click.echo(json.dumps(result, ensure_ascii=False))
+    else:
+        _print_summary(result)
+    sys.exit(EXIT_REJECTED if summary.rejected else EXIT_OK)
+
+
+def _print_summary(result: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"Import de {result['file']}", show_header=False)
+    labels = [("rows", "lignes lues"), ("imported", "visites importées"), ("duplicates", "déjà présentes"),
+              ("rejected", "lignes rejetées"), ("pending_geocoding", "adresses en attente de géocodage"),
+              ("geocoded", "adresses géocodées"), ("geocoding_failed", "adresses introuvables"),
+              ("outside_qpv", "visites hors QPV")]
+    for key, label in labels:
+        table.add_row(label, f"{result[key]:,}".replace(",", "\u202f"))
+    console = _console()
+    console.print(table)
+    if result.get("ignored_columns"):
+        console.print("Colonnes ignorées (non stockées) : " + ", ".join(result["ignored_columns"]))
+    for note in result.get("notes", []):
+        console.print(note)
+    if result.get("report"):
+        console.print(f"Rapport des lignes rejetées : {result['report']}")
+
+
+@coverage.command("geocode")
+@_db_option
+@click.option("--geocoder-url", default=None, metavar="URL",
+              help="Service d'adresses (défaut : $VOISINMAP_GEOCODER_URL ou api-adresse.data.gouv.fr).")
+@click.option("--json", "as_json", is_flag=True, help="Afficher le bilan en un objet JSON.")
+@_data_dir_option
+def geocode(db_url: str | None, geocoder_url: str | None, as_json: bool, data_dir: Path | None) -> None:
+    """Géocoder les adresses en attente et vérifier l'appartenance aux QPV des visites localisées."""
+    import numpy as np
+
+    from geo.coverage import store
+    from geo.coverage.aggregate import assign_qpv
+    from geo.coverage.geocode import Geocoder
+    from geo.coverage.geocode import geocoder_url as resolve_url
+    from geo.coverage.importer import locate
+
+    engine = _open(db_url, as_json=as_json)
+    qpv, qpv_note = _qpv_layer(data_dir)
+    out: dict[str, Any] = {"addresses": 0, "geocoded": 0, "geocoding_failed": 0, "pending_geocoding": 0,
+                           "qpv_checked": 0, "notes": [qpv_note] if qpv_note else []}
+    try:
+        pending = store.pending_addresses(engine)
+        out["addresses"] = len(pending)
+        if len(pending):
+            geocoder = Geocoder(url=resolve_url(geocoder_url), cache=store.SqlGeocodeCache(engine))
+            frame = pending[["street_number", "street", "postcode", "city"]].assign(
+                lat=np.nan, lon=np.nan)
+            located, notes = locate(frame, geocoder=geocoder, qpv=qpv)
+            out["notes"] += notes
+            done = located[located["location_status"] != store.LOCATION_PENDING]
+            store.set_locations(engine, done)
+            weights = pending["n_visits"].to_numpy()
+            status = located["location_status"].to_numpy()
+            out["geocoded"] = int(weights[status == store.LOCATION_GEOCODED].sum())
+            out["geocoding_failed"] = int(weights[status == store.LOCATION_FAILED].sum())
+            out["pending_geocoding"] = int(weights[status == store.LOCATION_PENDING].sum())
+        if qpv is not None:
+            unknown = store.unknown_qpv(engine)
+            if len(unknown):
+                codes = assign_qpv(unknown["lon"].to_numpy(float), unknown["lat"].to_numpy(float), qpv)
+                out["qpv_checked"] = store.set_qpv(engine, unknown["id"].to_numpy(), list(codes))
+    finally:
+        engine.dispose()
+    if as_json:
+        click.echo(json.dumps(out, ensure_ascii=False))
+    else:
+        click.echo(f"{out['addresses']} adresse(s) à géocoder : {out['geocoded']} visite(s) localisée(s), "
+                   f"{out['geocoding_failed']} introuvable(s), {out['pending_geocoding']} toujours en attente ; "
+                   f"{out['qpv_checked']} visite(s) rattachée(s) aux QPV.")
+        for note in out["notes"]:
+            click.echo(note)
+    sys.exit(EXIT_ERROR if out["pending_geocoding"] else EXIT_OK)
+
+
+@coverage.command("stats")
+@_db_option
+@click.option("--json", "as_json", is_flag=True, help="Afficher les chiffres en JSON.")
+def stats(db_url: str | None, as_json: bool) -> None:
+    """Visites stockées par site et campagne."""
+    from geo.coverage import store
+
+    engine = _open(db_url, as_json=as_json)
+    try:
+        frame = store.stats(engine)
+    finally:
+        engine.dispose()
+    if as_json:
+        records = []
+        for row in frame.to_dict(orient="records"):
+            records.append({k: (v.isoformat() if isinstance(v, dt.datetime) else
+                                int(v) if hasattr(v, "__int__") and not isinstance(v, str | float) else v)
+                            for k, v in row.items()})
+        total = int(frame["visites"].sum()) if len(frame) else 0
+        pending = int(frame["loc_en_attente"].sum()) if len(frame) else 0
+        click.echo(json.dumps({"visits": total, "pending_geocoding": pending, "campaigns": records},
+                              ensure_ascii=False, default=str))
+        return
+    from rich.table import Table
+
+    table = Table(title="Visites stockées")
+    for col in ("site", "campagne", "visites", "ouvertes", "taux d'ouverture", "en attente", "introuvables",
+                "hors QPV", "du", "au"):
+        table.add_column(col)
+    for row in frame.itertuples(index=False):
+        knocked = row.visites - row.ne_pas_deranger
+        rate = f"{100 * row.ouvert / knocked:.0f} %" if knocked else "–"
+        name = row.campaign + (" [démo]" if row.demo else "")
+        table.add_row(row.site, name, str(row.visites), str(row.ouvert), rate, str(row.loc_en_attente),
+                      str(row.loc_echec), str(row.hors_qpv), str(row.debut)[:10], str(row.fin)[:10])
+    console = _console()
+    console.print(table)
+    if frame.empty:
+        console.print("Aucune visite : importez un journal (`voisinmap coverage import`) ou la démo "
+                      "(`voisinmap demo`).")
+
+
+@click.command("demo")
+@click.option("--if-missing", is_flag=True, help="Ne rien faire si le magasin contient déjà des visites.")
+@click.option("--remove", is_flag=True, help="Supprimer les visites de démonstration.")
+@click.option("--seed", type=int, default=None, help="Graine du générateur (défaut : fixe).")
+@click.option("--json", "as_json", is_flag=True, help="Afficher le bilan en JSON.")
+@_db_option
+@_data_dir_option
+def demo(if_missing: bool, remove: bool, seed: int | None, as_json: bool, db_url: str | None,
+         data_dir: Path | None) -> None:
+    """Écrire l'historique de campagnes de démonstration (données fictives) dans le magasin."""
+    from geo.coverage import demo as demo_data
+    from geo.coverage import importer, store
+    from geo.load import DataNotBuiltError, load_arrondissements, load_qpv
+
+    engine = _open(db_url, as_json=as_json)
+    try:
+        if remove:
+            deleted = store.delete_demo(engine)
+            _emit(as_json, {"removed": deleted}, f"{deleted} visite(s) de démonstration supprimée(s).")
+            return
+        existing = store.count_visits(engine)
+        if if_missing and existing:
+            _emit(as_json, {"imported": 0, "skipped": True, "visits": existing},
+                  f"Le magasin contient déjà {existing} visite(s) : démonstration non chargée.")
+            return
+        try:
+            qpv = load_qpv(data_dir=data_dir)
+            arrondissements = load_arrondissements(data_dir=data_dir)
+        except DataNotBuiltError as exc:
+            _fail(f"{exc} — la démonstration se place dans les QPV réels.", EXIT_ERROR, as_json=as_json)
+        from rich.console import Console
+
+        with Console(stderr=True).status("Génération de l'historique fictif…"):
+            rows = demo_data.generate_demo(qpv, arrondissements=arrondissements,
+                                           seed=demo_data.DEFAULT_SEED if seed is None else seed)
+            today = max(dt.date.today(), demo_data.DEMO_END)
+            summary = importer.import_frame(rows, name=f"démonstration ({demo_data.DEMO_LABEL})", engine=engine,
+                                            qpv=qpv, today=today, demo=True)
+    finally:
+        engine.dispose()
+    result = summary.as_dict()
+    _emit(as_json, result, f"{summary.imported} visite(s) de démonstration écrite(s) "
+                           f"({demo_data.DEMO_LABEL}), {summary.duplicates} déjà présente(s).")
+    sys.exit(EXIT_OK if summary.rejected == 0 else EXIT_ERROR)
+
+
+def _emit(as_json: bool, payload: dict[str, Any], text: str) -> None:
+    click.echo(json.dumps(payload, ensure_ascii=False) if as_json else text)

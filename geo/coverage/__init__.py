@@ -1,0 +1,16 @@
+"""Door-level coverage: door-visit logs, their store and their aggregation.
+
+Modules, one per concept:
+
+* :mod:`geo.coverage.schema` -- the documented CSV / XLSX column schema of door-visit logs;
+* :mod:`geo.coverage.errors` -- every message a user can read (file refusals, row rejections);
+* :mod:`geo.coverage.reader` -- file sniffing (encodings, separators, XLSX, size, binary);
+* :mod:`geo.coverage.validate` -- row-by-row validation (vectorised) and content keys;
+* :mod:`geo.coverage.store` -- the SQL store (SQLAlchemy 2, SQLite WAL or PostgreSQL, migrations);
+* :mod:`geo.coverage.geocode` -- client of the national address API (CSV endpoint);
+* :mod:`geo.coverage.importer` -- the import pipeline (read, validate, locate, store in one transaction);
+* :mod:`geo.coverage.aggregate` -- pure aggregation to buildings, H3 cells, QPV, campaigns and weeks;
+* :mod:`geo.coverage.demo` -- a seeded, fictitious campaign history ("données fictives").
+
+Importing this package does no I/O.
+"""

@@ -1,0 +1,198 @@
+"""The documented column schema of door-visit logs (CSV or XLSX).
+
+One row is one knock on one door. Column names are French; common English or French variants are
+accepted (:data:`ALIASES`), compared after :func:`normalise_header` (lower case, no accents, ``_`` for
+spaces). Columns that would hold personal data about residents (names, phone numbers, e-mails, dates of
+birth...) make the whole file refused: the store keeps the minimum, a pseudonymous Voisin id only.
+Unknown other columns are ignored and never stored.
+
+>>> resolve_header(["Campagne", "Site", "Date de visite", "Résultat", "Latitude", "Longitude"]).columns
+('campagne', 'site', 'date', 'resultat', 'latitude', 'longitude')
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+#: Outcomes of a knock, in display order.
+OUTCOMES: tuple[str, ...] = ("ouvert", "absent", "refus", "a_revoir", "ne_pas_deranger")
+
+#: French labels of the outcomes (interface and exports).
+OUTCOME_LABELS: dict[str, str] = {
+    "ouvert": "porte ouverte",
+    "absent": "absent",
+    "refus": "refus",
+    "a_revoir": "à revoir",
+    "ne_pas_deranger": "ne pas déranger",
+}
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of the schema."""
+
+    name: str
+    required: bool
+    description: str
+    example: str
+    max_length: int = 80
+
+
+#: The columns, in template order.
+COLUMNS: tuple[Column, ...] = (
+    Column("campagne", True, "nom de la campagne (mission) de porte-à-porte", "Eau et énergie 2025"),
+    Column("site", True, "site de l'équipe : code INSEE de la commune ou de l'arrondissement, ou SIREN de "
+           "l'EPCI", "91286", 60),
+    Column("date", True, "date de la visite : AAAA-MM-JJ, JJ/MM/AAAA ou date Excel ; l'heure peut suivre "
+           "(AAAA-MM-JJ HH:MM)", "2025-03-18"),
+    Column("heure", False, "heure de la visite, HH:MM (facultatif)", "18:30", 8),
+    Column("numero", False, "numéro dans la voie (avec bis, ter…)", "12 bis", 10),
+    Column("voie", False, "nom de la voie", "avenue des Tuileries", 120),
+    Column("code_postal", False, "code postal, 5 chiffres", "91350", 5),
+    Column("commune", False, "nom de la commune", "Grigny", 80),
+    Column("latitude", False, "latitude WGS84 en degrés décimaux (point ou virgule)", "48.6511", 20),
+    Column("longitude", False, "longitude WGS84 en degrés décimaux (point ou virgule)", "2.3766", 20),
+    Column("batiment", False, "identifiant du bâtiment (référence du bailleur, par exemple)", "GB-T12", 40),
+    Column("porte", False, "repère de la porte dans le bâtiment (escalier-étage-porte), jamais un nom",
+           "A-03-12", 40),
+    Column("resultat", True, "résultat : " + ", ".join(OUTCOMES), "ouvert", 30),
+    Column("langue", False, "langue de l'échange (français, arabe, soninké…)", "français", 30),
+    Column("sujets", False, "sujets abordés, séparés par | ou ,", "eau|énergie", 200),
+    Column("voisin", False, "identifiant pseudonyme du Voisin Malin (avec au moins un chiffre), jamais un "
+           "nom", "V017", 32),
+)
+
+COLUMN_NAMES: tuple[str, ...] = tuple(c.name for c in COLUMNS)
+REQUIRED: tuple[str, ...] = tuple(c.name for c in COLUMNS if c.required)
+BY_NAME: dict[str, Column] = {c.name: c for c in COLUMNS}
+
+#: Accepted variants (after :func:`normalise_header`) -> canonical column name.
+ALIASES: dict[str, str] = {
+    **{name: name for name in COLUMN_NAMES},
+    "campaign": "campagne", "nom_campagne": "campagne", "mission": "campagne",
+    "code_site": "site", "antenne": "site",
+    "date_visite": "date", "date_de_visite": "date", "date_de_passage": "date", "date_passage": "date",
+    "visit_date": "date", "jour": "date", "date_heure": "date", "datetime": "date",
+    "heure_visite": "heure", "heure_de_visite": "heure", "time": "heure", "visit_time": "heure",
+    "num": "numero", "no": "numero", "n": "numero", "numero_voie": "numero", "numero_de_voie": "numero",
+    "housenumber": "numero", "street_number": "numero",
+    "rue": "voie", "adresse": "voie", "street": "voie", "nom_voie": "voie", "nom_de_voie": "voie",
+    "libelle_voie": "voie",
+    "cp": "code_postal", "postcode": "code_postal", "postal_code": "code_postal",
+    "ville": "commune", "city": "commune",
+    "lat": "latitude", "lon": "longitude", "lng": "longitude", "long": "longitude",
+    "building": "batiment", "building_id": "batiment", "id_batiment": "batiment", "immeuble": "batiment",
+    "door": "porte", "logement": "porte",
+    "outcome": "resultat", "result": "resultat", "issue": "resultat", "statut": "resultat",
+    "language": "langue", "langue_echange": "langue", "langue_de_l_echange": "langue",
+    "sujet": "sujets", "topics": "sujets", "topic": "sujets", "themes": "sujets", "thematiques": "sujets",
+    "voisin_id": "voisin", "id_voisin": "voisin", "voisin_malin": "voisin", "voisin_id_pseudonyme": "voisin",
+}
+
+#: Words that mark a column of personal data about residents (matched on ``_``-separated words).
+PERSONAL_WORDS: frozenset[str] = frozenset({
+    "nom", "noms", "prenom", "prenoms", "name", "names", "firstname", "lastname", "surname", "patronyme",
+    "telephone", "tel", "tél", "phone", "portable", "mobile", "gsm", "fixe",
+    "email", "mail", "courriel", "emails",
+    "naissance", "birth", "birthday", "nir", "secu", "iban", "habitant", "habitante", "resident",
+    "locataire", "occupant",
+})
+#: Whole headers (normalised) that are personal though none of their words is in :data:`PERSONAL_WORDS`.
+PERSONAL_HEADERS: frozenset[str] = frozenset({"first_name", "last_name", "e_mail", "date_de_naissance",
+                                              "age", "ddn", "num_allocataire", "numero_allocataire"})
+
+#: Location groups: a file needs one of them in its header.
+LOCATION_GROUPS: tuple[tuple[str, ...], ...] = (("latitude", "longitude"), ("voie", "code_postal"),
+                                                ("voie", "commune"))
+
+
+def normalise_header(text: str) -> str:
+    """Lower-case, strip accents and the BOM, and turn every run of other characters into ``_``.
+
+    >>> normalise_header(" Date de visite ")
+    'date_de_visite'
+    >>> normalise_header("Résultat")
+    'resultat'
+    """
+    text = unicodedata.normalize("NFKD", str(text).replace("\ufeff", ""))
+    text = "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
+    return re.sub(r"[^a-z0-9]+", "_", text).strip("_")
+
+
+def is_personal_header(normalised: str) -> bool:
+    """True when a normalised header names personal data about residents (name, phone, e-mail...)."""
+    if normalised in PERSONAL_HEADERS:
+        return True
+    return any(word in PERSONAL_WORDS for word in normalised.split("_"))
+
+
+@dataclass(frozen=True)
+class HeaderMap:
+    """How the header of a file maps to the schema.
+
+    Attributes
+    ----------
+    columns : tuple of str
+        Canonical names of the recognised columns, in file order.
+    positions : tuple of int
+        Their positions in the file.
+    ignored : tuple of str
+        Headers (as written) of the columns that are ignored and never stored.
+    personal : tuple of str
+        Headers (as written) of columns refused as personal data.
+    duplicated : tuple of str
+        Canonical names that appear more than once.
+    """
+
+    columns: tuple[str, ...]
+    positions: tuple[int, ...]
+    ignored: tuple[str, ...]
+    personal: tuple[str, ...]
+    duplicated: tuple[str, ...]
+
+    @property
+    def missing_required(self) -> tuple[str, ...]:
+        """Required columns absent from the header."""
+        return tuple(name for name in REQUIRED if name not in self.columns)
+
+    @property
+    def has_location(self) -> bool:
+        """True when the header holds one of the :data:`LOCATION_GROUPS`."""
+        return any(all(name in self.columns for name in group) for group in LOCATION_GROUPS)
+
+
+def resolve_header(header: list[str] | tuple[str, ...]) -> HeaderMap:
+    """Map the cells of a header line to the schema.
+
+    Parameters
+    ----------
+    header : sequence of str
+        The cells of the first line, as read.
+
+    Returns
+    -------
+    HeaderMap
+        Recognised, ignored, personal and duplicated columns.
+    """
+    columns: list[str] = []
+    positions: list[int] = []
+    ignored: list[str] = []
+    personal: list[str] = []
+    duplicated: list[str] = []
+    for pos, cell in enumerate(header):
+        raw = "" if cell is None else str(cell).strip()
+        norm = normalise_header(raw)
+        if not norm:
+            continue
+        name = ALIASES.get(norm)
+        if name is None:
+            (personal if is_personal_header(norm) else ignored).append(raw[:60])
+            continue
+        if name in columns:
+            duplicated.append(name)
+            continue
+        columns.append(name)
+        positions.append(pos)
+    return HeaderMap(tuple(columns), tuple(positions), tuple(ignored), tuple(personal), tuple(duplicated))
