@@ -1,0 +1,23 @@
+"""Functions run in child processes by the concurrency tests (importable by name under ``spawn``)."""
+
+from __future__ import annotations
+
+import traceback
+from typing import Any
+
+
+def import_in_process(url: str, path: str, barrier: Any, results: Any) -> None:
+    """Open the store (migrating it if needed), wait for the others, import one file, report the counts."""
+    try:
+        import datetime as dt
+
+        from geo.coverage.importer import import_file
+        from geo.coverage.store import open_store
+
+        barrier.wait(timeout=120)
+        engine = open_store(url)
+        summary = import_file(path, engine=engine, today=dt.date(2026, 11, 21))
+        engine.dispose()
+        results.put({"file": path, **summary.as_dict()})
+    except Exception:  # reported to the parent, which fails the test
+        results.put({"file": path, "error": traceback.format_exc()})
