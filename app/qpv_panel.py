@@ -67,10 +67,10 @@ def qpv_panel(qpv: pd.DataFrame, code_qp: str, *, lang: str) -> list[Any]:
         html.Div(t("panel.title", lang), className="panel-kicker"),
         html.H3(str(row["lib_qp"]), id="strategie-panel-name"),
         html.Div(code_qp, className="panel-code"),
+        html.A(t("panel.official", lang) + " ↗", href=official_url(code_qp), target="_blank", rel="noopener",
+               id="strategie-panel-link", className="panel-link"),
         html.Table(html.Tbody([html.Tr([html.Th(label), html.Td(value)]) for label, value in panel_rows(row, lang=lang)]),
                    className="panel-table"),
         html.P(t("panel.npnru_codes", lang, codes=codes.replace(";", ", ")), className="panel-note") if codes else None,
-        html.A(t("panel.official", lang) + " ↗", href=official_url(code_qp), target="_blank", rel="noopener",
-               id="strategie-panel-link", className="panel-link"),
         html.P(t("panel.sources", lang), className="panel-sources"),
     ]

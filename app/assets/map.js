@@ -43,7 +43,7 @@
         const selected = h.selected && p.code_qp === h.selected;
         return {
             fillColor: classColour(p[h.prop], h),
-            fillOpacity: 0.85,
+            fillOpacity: 0.75,
             color: selected ? h.selectedColor : (npnru ? "#111111" : "#4d4d4d"),
             weight: selected ? 3.5 : (npnru ? 2.2 : 0.7),
         };

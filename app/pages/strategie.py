@@ -196,7 +196,7 @@ def _map(lang: str, attribution: str) -> dl.Map:
         attributionControl=False,
         minZoom=3,
         maxZoom=18,
-        preferCanvas=False,
+        preferCanvas=True,
         className="strategie-map",
         children=[
             dl.LayersControl(
@@ -356,6 +356,7 @@ def layout(**_kwargs: Any) -> html.Div:
     Output("strategie-legend", "children"),
     Input("strategie-indicator", "value"),
     Input("strategie-selected", "data"),
+    prevent_initial_call=True,  # the layout already holds the first hideout and legend
 )
 def restyle(indicator: str, selected: str | None) -> tuple[dict[str, Any], html.Div]:
     """New indicator or selection: only the ``hideout`` and the legend change (geometry stays in the browser)."""
@@ -369,6 +370,7 @@ def restyle(indicator: str, selected: str | None) -> tuple[dict[str, Any], html.
     Output("strategie-search", "options"),
     Input("strategie-search", "search_value"),
     State("strategie-search", "value"),
+    prevent_initial_call=True,
 )
 def search_options(text: str | None, value: str | None) -> Any:
     """Matching places for the text typed in the search box (the chosen one is kept in the list)."""
@@ -404,8 +406,16 @@ def zoom_to(value: str | None, _clicks: list[int]) -> tuple[Any, Any]:
     if row.empty:
         return no_update, no_update
     r = row.iloc[0]
-    bounds = [[float(r["south"]), float(r["west"])], [float(r["north"]), float(r["east"])]]
-    return {"bounds": bounds, "transition": "flyToBounds"}, (code if kind == "qpv" else no_update)
+    return ({"bounds": padded_bounds(r["west"], r["south"], r["east"], r["north"]), "transition": "flyToBounds"},
+            (code if kind == "qpv" else no_update))
+
+
+def padded_bounds(west: float, south: float, east: float, north: float, *, ratio: float = 0.6,
+                  minimum_deg: float = 0.01) -> list[list[float]]:
+    """[[south, west], [north, east]] widened on each side, so the place shows with its surroundings."""
+    dx = max((east - west) * ratio, minimum_deg)
+    dy = max((north - south) * ratio, minimum_deg * 0.7)
+    return [[float(south - dy), float(west - dx)], [float(north + dy), float(east + dx)]]
 
 
 @dash.callback(
@@ -423,6 +433,7 @@ def select_qpv(click: dict[str, Any] | None) -> Any:
     Output("strategie-panel", "children"),
     Output("strategie-panel", "hidden"),
     Input("strategie-selected", "data"),
+    prevent_initial_call=True,
 )
 def show_panel(code: str | None) -> tuple[Any, bool]:
     """The side panel of the selected QPV (its figures, sources and official page)."""

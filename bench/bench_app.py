@@ -1,0 +1,138 @@
+"""Bench of the web app: bytes of the QPV layer on the wire, first map render in headless Chromium,
+server time of the recommendation callback.
+
+    .venv/bin/python bench/bench_app.py [--runs 3]
+
+Goals on the reference machine (2 cores): first render <= 2 s, recommendation callback <= 300 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import os
+import statistics
+import sys
+import time
+
+GOAL_RENDER_S = 2.0
+GOAL_CALLBACK_MS = 300.0
+
+RENDER_JS = """
+const done = arguments[arguments.length - 1];
+(function poll() {
+    const ns = window.voisinmap;
+    if (ns && ns.maps && ns.maps.length && ns.countFeatures('code_qp', true) >= 1584) {
+        const nav = performance.getEntriesByType('navigation')[0];
+        done({rendered_ms: performance.now(), dom_ms: nav ? nav.domContentLoadedEventEnd : null,
+              layer: performance.getEntriesByType('resource').filter(e => e.name.includes('/layers/qpv.pbf'))
+                  .map(e => ({transfer: e.transferSize, body: e.encodedBodySize, decoded: e.decodedBodySize}))});
+    } else { setTimeout(poll, 20); }
+})();
+"""
+
+
+def kb(n: float) -> str:
+    return f"{n / 1024:,.0f} KiB"
+
+
+def bytes_section(data_dir: str | None) -> None:
+    from app.layers import encoded_layer
+    from geo.load import load_qpv
+
+    qpv = load_qpv(data_dir=data_dir)
+    raw = qpv.to_json().encode()
+    raw_gz = gzip.compress(raw, 6)
+    layer = encoded_layer("qpv", data_dir=data_dir)
+    print("QPV layer (1,584 features)")
+    print(f"  {'encoding':<44}{'bytes':>12}{'vs raw GeoJSON':>16}")
+    rows = [
+        ("raw GeoJSON (all columns, full geometry)", len(raw)),
+        ("raw GeoJSON, gzip", len(raw_gz)),
+        ("geobuf, simplified, 10 properties", len(layer.raw)),
+        ("geobuf, simplified, gzip (sent on the wire)", len(layer.gzipped)),
+    ]
+    for label, n in rows:
+        print(f"  {label:<44}{kb(n):>12}{len(raw) / n:>15.1f}x")
+
+
+def render_section(runs: int) -> list[float]:
+    from app.main import create_app
+    from app.testing import chrome, serve_in_thread
+    from app.warmup import warm_up
+
+    os.environ["VOISINMAP_TILES_URL"] = "none"
+    app = create_app()
+    warm = warm_up()
+    times = []
+    with serve_in_thread(app) as url:
+        for _ in range(runs):
+            with chrome(window=(1400, 900)) as driver:  # fresh browser: empty cache
+                driver.set_script_timeout(60)
+                t0 = time.perf_counter()
+                driver.get(url + "/")
+                result = driver.execute_async_script(RENDER_JS)
+                wall = time.perf_counter() - t0
+            times.append(result["rendered_ms"] / 1000)
+            layer = result["layer"][0] if result["layer"] else {}
+            print(f"  run: map with 1,584 QPV drawn at {result['rendered_ms'] / 1000:.2f} s after navigation start "
+                  f"(wall {wall:.2f} s; QPV layer transferred {kb(layer.get('transfer', 0))}, "
+                  f"decoded {kb(layer.get('decoded', 0))})")
+    print(f"  (server warm-up before the first request: {warm:.1f} s, done once at `voisinmap serve`)")
+    return times
+
+
+def callback_section(runs: int) -> tuple[float, float, float]:
+    from app.main import create_app
+    from app.testing import call_callback
+    from geo import siting
+
+    app = create_app()
+    client = app.server.test_client()
+    client.get("/")
+
+    def once(k: int, radius: float) -> float:
+        inputs = {"strategie-k.value": k, "strategie-radius.value": radius, "strategie-target.value": 20,
+                  **{f"strategie-w-{key}.value": siting.DEFAULT_WEIGHTS.get(key, 0.0) for key in siting.INDICATORS},
+                  "strategie-main6.value": [], "strategie-max-per-region.value": None,
+                  "strategie-quota-text.value": None, "strategie-sites.data": None}
+        t0 = time.perf_counter()
+        out = call_callback(client, "strategie-results.children", inputs=inputs, triggered="strategie-k.value")
+        elapsed = 1000 * (time.perf_counter() - t0)
+        assert "strategie-results" in out, out
+        return elapsed
+
+    from app.warmup import warm_up
+
+    warm_up()
+    first = once(10, 3.0)
+    warm = [once(k, 3.0) for k in (5, 10, 15, 20, 25) for _ in range(max(1, runs))]
+    new_radius = once(10, 4.5)
+    return first, statistics.median(warm), new_radius
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--no-browser", action="store_true")
+    args = parser.parse_args()
+
+    bytes_section(None)
+    print()
+    if not args.no_browser:
+        print("First render in headless Chromium (no tiles)")
+        times = render_section(args.runs)
+        med = statistics.median(times)
+        print(f"  median {med:.2f} s   goal <= {GOAL_RENDER_S:.1f} s   {'OK' if med <= GOAL_RENDER_S else 'OVER'}")
+        print()
+    first, warm, radius = callback_section(args.runs)
+    print("Recommendation callback, server time (POST /_dash-update-component, rendering included)")
+    print(f"  {'first call (default instance pre-built at start)':<48}{first:>8.0f} ms")
+    print(f"  {'median, cached instance (k = 5..25)':<48}{warm:>8.0f} ms   goal <= {GOAL_CALLBACK_MS:.0f} ms   "
+          f"{'OK' if warm <= GOAL_CALLBACK_MS else 'OVER'}")
+    print(f"  {'new radius (instance rebuilt)':<48}{radius:>8.0f} ms")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
