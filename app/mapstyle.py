@@ -35,15 +35,14 @@ class Indicator:
     key: str
     column: str
     unit: str  # "count", "pct" or "binary"
-    source: str
 
 
 INDICATORS: dict[str, Indicator] = {
-    "population": Indicator("population", "population", "count", "INSEE, population municipale QPV 2024"),
-    "households": Indicator("households", "households", "count", "INSEE, nombre de ménages"),
-    "poverty_rate": Indicator("poverty_rate", "poverty_rate", "pct", "INSEE Filosofi 2021, seuil 60 %"),
-    "employment_rate": Indicator("employment_rate", "employment_rate", "pct", "INSEE RP, 15-64 ans"),
-    "npnru": Indicator("npnru", "npnru", "binary", "ANRU (liste NPNRU), ANCT (correspondance 2015-2024)"),
+    "population": Indicator("population", "population", "count"),
+    "households": Indicator("households", "households", "count"),
+    "poverty_rate": Indicator("poverty_rate", "poverty_rate", "pct"),
+    "employment_rate": Indicator("employment_rate", "employment_rate", "pct"),
+    "npnru": Indicator("npnru", "npnru", "binary"),
 }
 
 i18n.register({
@@ -63,6 +62,13 @@ i18n.register({
     "legend.range": {"fr": "{a} à {b}", "en": "{a} to {b}"},
     "legend.more_than": {"fr": "{v} et plus", "en": "{v} and over"},
     "legend.source": {"fr": "Source : {s}", "en": "Source: {s}"},
+    "src.population": {"fr": "INSEE, population municipale des QPV 2024", "en": "INSEE, QPV 2024 municipal population"},
+    "src.households": {"fr": "INSEE, nombre de ménages", "en": "INSEE, number of households"},
+    "src.poverty_rate": {"fr": "INSEE Filosofi 2021, seuil à 60 % du revenu médian",
+                         "en": "INSEE Filosofi 2021, 60 % of median income"},
+    "src.employment_rate": {"fr": "INSEE, recensement, 15-64 ans", "en": "INSEE census, aged 15-64"},
+    "src.npnru": {"fr": "ANRU (liste NPNRU), ANCT (correspondance QPV 2015-2024)",
+                  "en": "ANRU (NPNRU list), ANCT (QPV 2015-2024 correspondence)"},
 })
 
 
@@ -171,6 +177,6 @@ def legend(indicator: str, qpv: pd.DataFrame, *, lang: str) -> html.Div:
                           html.Span(i18n.t("legend.npnru_outline", lang))], className="legend-row"))
     return html.Div(
         [html.Div(i18n.t(f"ind.{indicator}", lang), className="legend-title"), *rows,
-         html.Div(i18n.t("legend.source", lang, s=spec.source), className="legend-source")],
+         html.Div(i18n.t("legend.source", lang, s=i18n.t(f"src.{spec.key}", lang)), className="legend-source")],
         className="legend", id="strategie-legend-box",
     )

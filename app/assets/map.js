@@ -80,8 +80,9 @@
         const p = feature.properties || {};
         const pop = p.qpv_population || 0;
         const radius = Math.max(3, Math.sqrt(pop) / (h.scale || 12));
-        const marker = window.L.circleMarker(latlng, {radius: radius, color: "#1f5fa8", weight: 1,
-                                                      fillColor: "#1f5fa8", fillOpacity: 0.25});
+        const marker = window.L.circleMarker(latlng, {radius: radius, color: "#1f5fa8", weight: 0.8, opacity: 0.7,
+                                                      fillColor: "#1f5fa8", fillOpacity: 0.18,
+                                                      pane: (context && context.pane) || "overlayPane"});
         const lang = h.lang || "fr";
         marker.bindTooltip("<b>" + escapeHtml(p.name || "") + "</b> (" + escapeHtml(p.insee_com || "") + ")<br>" +
             escapeHtml((h.labels && h.labels.qpv_population) || "QPV") + " : " + fmt(pop, "count", lang) +
@@ -94,7 +95,8 @@
         const h = (context && context.hideout) || {};
         const p = feature.properties || {};
         const marker = window.L.circleMarker(latlng, {radius: 4, color: "#111111", weight: 1,
-                                                      fillColor: "#e69f00", fillOpacity: 0.95});
+                                                      fillColor: "#e69f00", fillOpacity: 0.95,
+                                                      pane: (context && context.pane) || "overlayPane"});
         marker.bindTooltip("<b>NPNRU</b> · " + escapeHtml(p.lib_qp || "") + " (" + escapeHtml(p.code_qp || "") + ")<br>" +
             escapeHtml(p.lib_com || "") + "<div class='tip-src'>" + escapeHtml(h.source || "") + "</div>");
         return marker;

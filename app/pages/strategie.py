@@ -33,6 +33,9 @@ DEFAULT_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 DEFAULT_TILES_ATTRIBUTION = "© contributeurs OpenStreetMap"
 METRO_BOUNDS = [[41.2, -5.3], [51.2, 9.7]]
 DEFAULT_K = 10
+#: Map panes, bottom to top: land fill, district hulls, commune bubbles, QPV polygons, outlines, points.
+PANES: dict[str, int] = {"vm-land": 350, "vm-districts": 380, "vm-bubbles": 390, "vm-qpv": 410,
+                         "vm-outlines": 420, "vm-points": 430}
 
 #: Quick jumps: key -> département codes whose QPV give the bounds (None: the métropole box).
 TERRITORIES: dict[str, tuple[str, ...] | None] = {
@@ -178,6 +181,7 @@ def _map(lang: str, attribution: str) -> dl.Map:
             name=t("layer.tiles", lang), checked=True))
     qpv_layer = dl.GeoJSON(
         id="strategie-qpv",
+        pane="vm-qpv",
         url=layer_url("qpv"),
         format="geobuf",
         style={"variable": "voisinmap.qpvStyle"},
@@ -192,36 +196,38 @@ def _map(lang: str, attribution: str) -> dl.Map:
                        "npnru": t("legend.npnru_yes", lang), "source": t("legend.source", lang, s="ANCT, INSEE, ANRU")}
     return dl.Map(
         id="strategie-map",
-        center=[46.6, 2.4], zoom=5.5, zoomSnap=0.5, zoomDelta=0.5,
+        center=[46.2, 2.4], zoom=5.5, zoomSnap=0.5, zoomDelta=0.5,
         attributionControl=False,
         minZoom=3,
         maxZoom=18,
         preferCanvas=True,
         className="strategie-map",
         children=[
+            # drawing order, bottom to top (Leaflet's overlayPane is 400, markerPane 600)
+            *[dl.Pane(name=name, style={"zIndex": z}) for name, z in PANES.items()],
             dl.LayersControl(
                 [
                     *base_layers,
-                    dl.Overlay(dl.GeoJSON(id="strategie-regions", url=layer_url("regions"), format="geobuf",
+                    dl.Overlay(dl.GeoJSON(id="strategie-regions", url=layer_url("regions"), format="geobuf", pane="vm-outlines",
                                           style=outline, interactive=False,
                                           hideout={"color": "#333333", "weight": 1.6, "fillOpacity": 0.0}),
                                name=t("layer.regions", lang), checked=True),
-                    dl.Overlay(dl.GeoJSON(id="strategie-departements", url=layer_url("departements"), format="geobuf",
+                    dl.Overlay(dl.GeoJSON(id="strategie-departements", url=layer_url("departements"), format="geobuf", pane="vm-land",
                                           style=outline, interactive=False,
                                           hideout={"color": "#8a8a8a", "weight": 0.6, "fill": "#fbfaf6",
                                                    "fillOpacity": 0.55 if tiles is None else 0.0}),
                                name=t("layer.departements", lang), checked=True),
-                    dl.Overlay(dl.GeoJSON(id="strategie-communes", url=layer_url("communes"), format="geobuf",
+                    dl.Overlay(dl.GeoJSON(id="strategie-communes", url=layer_url("communes"), format="geobuf", pane="vm-bubbles",
                                           pointToLayer={"variable": "voisinmap.communeBubble"},
                                           hideout={"lang": lang, "scale": 14, "labels": bubble_labels}),
                                name=t("layer.communes", lang), checked=True),
                     dl.Overlay(qpv_layer, name=t("layer.qpv", lang), checked=True),
-                    dl.Overlay(dl.GeoJSON(id="strategie-npnru", url=layer_url("npnru"), format="geobuf",
+                    dl.Overlay(dl.GeoJSON(id="strategie-npnru", url=layer_url("npnru"), format="geobuf", pane="vm-points",
                                           pointToLayer={"variable": "voisinmap.npnruPoint"},
                                           hideout={"source": t("legend.source", lang, s="ANRU, ANCT")}),
                                name=t("layer.npnru", lang), checked=False),
                     dl.Overlay(dl.LayerGroup(id="strategie-sites-layer"), name=t("layer.sites", lang), checked=True),
-                    dl.Overlay(dl.GeoJSON(id="strategie-districts", url=layer_url("districts"), format="geobuf",
+                    dl.Overlay(dl.GeoJSON(id="strategie-districts", url=layer_url("districts"), format="geobuf", pane="vm-districts",
                                           style={"variable": "voisinmap.districtStyle"},
                                           onEachFeature={"variable": "voisinmap.districtTooltip"},
                                           hideout={"lang": lang, "labels": district_labels}),
@@ -397,7 +403,8 @@ def zoom_to(value: str | None, _clicks: list[int]) -> tuple[Any, Any]:
     if isinstance(trigger, dict) and trigger.get("type") == "strategie-jump":
         if not any(_clicks):
             return no_update, no_update
-        return {"bounds": territory_bounds()[trigger["key"]], "transition": "flyToBounds"}, no_update
+        # a jump crosses oceans: no flying animation
+        return {"bounds": territory_bounds()[trigger["key"]], "transition": "fitBounds"}, no_update
     if not value or ":" not in value:
         return no_update, no_update
     kind, code = value.split(":", 1)
