@@ -26,6 +26,7 @@
     function escapeHtml(text) {
         return String(text).replace(/[&<>"']/g, (c) => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}[c]));
     }
+    ns.escapeHtml = escapeHtml;
 
     function classColour(value, h) {
         if (value === undefined || value === null || Number.isNaN(value)) { return h.missing; }
@@ -118,9 +119,7 @@
 (function () {
     "use strict";
     const ns = (window.voisinmap = window.voisinmap || {});
-    function escapeHtml(text) {
-        return String(text).replace(/[&<>"']/g, (c) => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}[c]));
-    }
+    const escapeHtml = ns.escapeHtml;
     ns.districtStyle = function () {
         return {color: "#7b3294", weight: 2, dashArray: "5 4", fillColor: "#7b3294", fillOpacity: 0.06};
     };
