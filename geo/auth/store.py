@@ -1,0 +1,340 @@
+"""The accounts store: users (Argon2id hashes, role, sites) and failed log-in attempts, in SQL.
+
+>>> store = UserStore("sqlite://")                      # in memory; migrates on open
+>>> store.add_user("ines", "une phrase de passe longue", role="manager", sites=["91286"]).sites
+('91286',)
+>>> store.authenticate("ines", "une phrase de passe longue").role
+'manager'
+
+The database is the door-visit store's (:func:`geo.config.database_url`, ``$DATABASE_URL``); the tables
+are the ``auth_*`` ones of :mod:`geo.auth.models`, migrated by their own Alembic chain (version table
+``voisinmap_auth_version``), under a lock so that several server processes starting together migrate
+once. Nothing here logs a password, and user names only as a short digest (:func:`name_digest`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import fcntl
+import hashlib
+import logging
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine, make_url
+
+from geo import config
+from geo.auth import passwords
+from geo.auth.models import LOGIN_FAILURES, USER_SITES, USERS, VERSION_TABLE
+from geo.auth.policy import Principal, check_role, check_sites
+
+logger = logging.getLogger(__name__)
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,39}$")
+_PG_LOCK_KEY = 0x766D6175  # "vmau"
+
+
+class UserExistsError(ValueError):
+    """``add_user`` with a name already taken."""
+
+
+class UnknownUserError(KeyError):
+    """An operation on a user name that does not exist."""
+
+
+def name_digest(username: str) -> str:
+    """A short, stable digest of a user name, for logs (``user#1a2b3c4d``): the name itself is not logged."""
+    return "user#" + hashlib.sha256(str(username).strip().lower().encode()).hexdigest()[:8]
+
+
+def check_username(username: str) -> str:
+    """Normalise (strip, lower-case) and validate a user name.
+
+    Raises
+    ------
+    ValueError
+        When it is not 2 to 40 characters among ``a-z 0-9 . _ -`` starting with a letter or digit.
+    """
+    name = str(username).strip().lower()
+    if not USERNAME.match(name):
+        raise ValueError(
+            "username: expected 2 to 40 characters among a-z, 0-9, '.', '_' and '-', starting with a letter "
+            f"or a digit, got {len(name)} character(s)" + ("" if name.isascii() else " with non-ASCII ones")
+        )
+    return name
+
+
+@dataclass(frozen=True)
+class User:
+    """An account as read from the store (never holds the password hash)."""
+
+    id: int
+    username: str
+    role: str
+    sites: tuple[str, ...]
+    active: bool
+    session_version: int
+    created_at: dt.datetime
+
+    def principal(self) -> Principal:
+        """The :class:`~geo.auth.policy.Principal` the access policy reasons about."""
+        return Principal(self.username, self.role, self.sites)
+
+
+def make_engine(url: str | None = None) -> Engine:
+    """An engine on the accounts database (SQLite with WAL and a busy timeout, or PostgreSQL).
+
+    Parameters
+    ----------
+    url : str, optional
+        SQLAlchemy URL; default :func:`geo.config.database_url`.
+    """
+    url = config.database_url(url)
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "postgresql":
+        if parsed.drivername == "postgresql":
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        return sa.create_engine(parsed, pool_pre_ping=True)
+    if backend != "sqlite":
+        raise ValueError(f"url: expected a sqlite:// or postgresql:// URL, got a {backend!r} URL")
+    memory = parsed.database in (None, "", ":memory:")
+    kwargs: dict = {"connect_args": {"timeout": 60, "check_same_thread": False}}
+    if memory:
+        kwargs["poolclass"] = sa.pool.StaticPool
+    else:
+        Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    engine = sa.create_engine(parsed, **kwargs)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):  # noqa: ANN001
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA busy_timeout=60000")
+        cur.execute("PRAGMA foreign_keys=ON")
+        if not memory:
+            cur.execute("PRAGMA journal_mode=WAL")
+        cur.close()
+
+    return engine
+
+
+@contextlib.contextmanager
+def _migration_lock(engine: Engine) -> Iterator[Connection]:
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn:
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
+            yield conn
+        return
+    database = engine.url.database
+    if database in (None, "", ":memory:"):
+        with engine.begin() as conn:
+            yield conn
+        return
+    lock_path = Path(database).expanduser().with_name(Path(database).name + ".auth-migrate.lock")
+    with open(lock_path, "a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            with engine.begin() as conn:
+                yield conn
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def upgrade(engine: Engine, *, revision: str = "head") -> None:
+    """Migrate the accounts tables to ``revision`` (its own Alembic chain; other tables untouched)."""
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.set_main_option("path_separator", "os")
+    with _migration_lock(engine) as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, revision)
+    logger.debug("accounts schema at %s (version table %s)", revision, VERSION_TABLE)
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
+
+
+class UserStore:
+    """Accounts in the database of ``url`` (migrated on open unless ``migrate=False``).
+
+    Parameters
+    ----------
+    url : str, optional
+        SQLAlchemy URL; default :func:`geo.config.database_url`.
+    engine : sqlalchemy.engine.Engine, optional
+        An existing engine (wins over ``url``).
+    migrate : bool
+        Upgrade the accounts schema first (default True).
+    """
+
+    def __init__(self, url: str | None = None, *, engine: Engine | None = None, migrate: bool = True) -> None:
+        self.engine = engine if engine is not None else make_engine(url)
+        if migrate:
+            upgrade(self.engine)
+
+    # ----------------------------------------------------------------------------------------- users
+    def _sites(self, conn: Connection, user_ids: Iterable[int]) -> dict[int, tuple[str, ...]]:
+        ids = list(user_ids)
+        out: dict[int, list[str]] = {i: [] for i in ids}
+        if ids:
+            rows = conn.execute(sa.select(USER_SITES.c.user_id, USER_SITES.c.site)
+                                .where(USER_SITES.c.user_id.in_(ids)).order_by(USER_SITES.c.site))
+            for uid, site in rows:
+                out[uid].append(site)
+        return {k: tuple(v) for k, v in out.items()}
+
+    def _users(self, conn: Connection, where: sa.ColumnElement[bool] | None = None) -> list[User]:
+        query = sa.select(USERS.c.id, USERS.c.username, USERS.c.role, USERS.c.active, USERS.c.session_version,
+                          USERS.c.created_at).order_by(USERS.c.username)
+        if where is not None:
+            query = query.where(where)
+        rows = conn.execute(query).all()
+        sites = self._sites(conn, (r.id for r in rows))
+        return [User(r.id, r.username, r.role, sites[r.id], bool(r.active), r.session_version, r.created_at)
+                for r in rows]
+
+    def add_user(self, username: str, password: str, *, role: str, sites: Iterable[str] = ()) -> User:
+        """Create an account.
+
+        Parameters
+        ----------
+        username : str
+            See :func:`check_username`.
+        password : str
+            See :func:`geo.auth.passwords.check_password`; stored as an Argon2id hash.
+        role : str
+            One of :data:`geo.auth.policy.ROLES`.
+        sites : iterable of str
+            A manager's INSEE codes / EPCI SIREN (required for managers, refused for other roles).
+
+        Raises
+        ------
+        ValueError
+            Invalid name, role, sites or password.
+        UserExistsError
+            The name is taken.
+        """
+        name = check_username(username)
+        check_role(role)
+        site_codes = check_sites(role, sites)
+        pw_hash = passwords.hash_password(password)
+        now = _now()
+        with self.engine.begin() as conn:
+            if conn.execute(sa.select(USERS.c.id).where(USERS.c.username == name)).first() is not None:
+                raise UserExistsError(f"username: {name!r} already exists")
+            uid = conn.execute(USERS.insert().values(
+                username=name, password_hash=pw_hash, role=role, active=True, session_version=1,
+                created_at=now, updated_at=now)).inserted_primary_key[0]
+            if site_codes:
+                conn.execute(USER_SITES.insert(), [{"user_id": uid, "site": s} for s in site_codes])
+            user = self._users(conn, USERS.c.id == uid)[0]
+        logger.info("account %s created with role %s", name_digest(name), role)
+        return user
+
+    def list_users(self) -> list[User]:
+        """Every account, by name."""
+        with self.engine.connect() as conn:
+            return self._users(conn)
+
+    def get(self, user_id: int) -> User | None:
+        """The account of id ``user_id``, or None."""
+        with self.engine.connect() as conn:
+            found = self._users(conn, USERS.c.id == int(user_id))
+        return found[0] if found else None
+
+    def get_by_name(self, username: str) -> User | None:
+        """The account named ``username`` (case-insensitive), or None."""
+        name = str(username).strip().lower()
+        with self.engine.connect() as conn:
+            found = self._users(conn, USERS.c.username == name)
+        return found[0] if found else None
+
+    def _require(self, username: str) -> User:
+        user = self.get_by_name(username)
+        if user is None:
+            raise UnknownUserError(f"username: no account named {str(username).strip().lower()!r}")
+        return user
+
+    def authenticate(self, username: str, password: str) -> User | None:
+        """The active account matching ``username`` and ``password``, or None.
+
+        An unknown name costs the same hashing time as a wrong password. A hash made with weaker
+        parameters is replaced on success.
+        """
+        name = str(username).strip().lower()[:80]
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(USERS.c.id, USERS.c.password_hash, USERS.c.active)
+                               .where(USERS.c.username == name)).first()
+        ok = passwords.verify_password(row.password_hash if row is not None else None, password)
+        if not ok or row is None or not row.active:
+            return None
+        if passwords.needs_rehash(row.password_hash):
+            with self.engine.begin() as conn:
+                conn.execute(USERS.update().where(USERS.c.id == row.id)
+                             .values(password_hash=passwords.hash_password(password), updated_at=_now()))
+        return self.get(row.id)
+
+    def set_password(self, username: str, password: str) -> User:
+        """Replace a password; sessions opened before are invalidated (``session_version`` + 1)."""
+        user = self._require(username)
+        pw_hash = passwords.hash_password(password)
+        with self.engine.begin() as conn:
+            conn.execute(USERS.update().where(USERS.c.id == user.id).values(
+                password_hash=pw_hash, session_version=USERS.c.session_version + 1, updated_at=_now()))
+        logger.info("password of %s changed", name_digest(user.username))
+        return self._require(username)
+
+    def set_active(self, username: str, active: bool) -> User:
+        """Enable or disable an account; disabling also ends its sessions."""
+        user = self._require(username)
+        with self.engine.begin() as conn:
+            conn.execute(USERS.update().where(USERS.c.id == user.id).values(
+                active=bool(active), session_version=USERS.c.session_version + 1, updated_at=_now()))
+        logger.info("account %s %s", name_digest(user.username), "enabled" if active else "disabled")
+        return self._require(username)
+
+    def remove_user(self, username: str) -> None:
+        """Delete an account and its sites."""
+        user = self._require(username)
+        with self.engine.begin() as conn:
+            conn.execute(USER_SITES.delete().where(USER_SITES.c.user_id == user.id))
+            conn.execute(USERS.delete().where(USERS.c.id == user.id))
+        logger.info("account %s removed", name_digest(user.username))
+
+    def count_users(self) -> int:
+        """Number of accounts."""
+        with self.engine.connect() as conn:
+            return int(conn.execute(sa.select(sa.func.count()).select_from(USERS)).scalar_one())
+
+    # ------------------------------------------------------------------------------ failed log-ins
+    def record_failure(self, key: str, *, now: dt.datetime | None = None) -> None:
+        """Remember a failed log-in for ``key`` (an opaque digest chosen by the caller)."""
+        with self.engine.begin() as conn:
+            conn.execute(LOGIN_FAILURES.insert().values(key=str(key)[:64], at=now or _now()))
+
+    def count_failures(self, key: str, *, since: dt.datetime) -> int:
+        """Failed log-ins recorded for ``key`` at or after ``since``."""
+        with self.engine.connect() as conn:
+            return int(conn.execute(
+                sa.select(sa.func.count()).select_from(LOGIN_FAILURES)
+                .where(LOGIN_FAILURES.c.key == str(key)[:64], LOGIN_FAILURES.c.at >= since)).scalar_one())
+
+    def clear_failures(self, key: str) -> None:
+        """Forget the failed log-ins of ``key`` (after a successful log-in)."""
+        with self.engine.begin() as conn:
+            conn.execute(LOGIN_FAILURES.delete().where(LOGIN_FAILURES.c.key == str(key)[:64]))
+
+    def purge_failures(self, *, before: dt.datetime) -> int:
+        """Delete failures older than ``before``; returns how many."""
+        with self.engine.begin() as conn:
+            return int(conn.execute(LOGIN_FAILURES.delete().where(LOGIN_FAILURES.c.at < before)).rowcount or 0)

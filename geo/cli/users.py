@@ -1,0 +1,127 @@
+"""``voisinmap users``: accounts of the web app (add, list, password, disable, remove).
+
+The password is read from standard input (one line), never from the command line, so that it stays out
+of the shell history and of the process list::
+
+    printf '%s\\n' "$MOT_DE_PASSE" | voisinmap users add ines --role manager --site 91286
+
+On a terminal, it is asked twice without echo.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from geo.auth.policy import ROLES
+
+DB_HELP = "URL de la base (défaut : $DATABASE_URL ou data/voisinmap.db)."
+
+
+def _store(db: str | None):  # noqa: ANN202
+    from geo.auth.store import UserStore
+
+    try:
+        return UserStore(db)
+    except Exception as exc:  # noqa: BLE001 - shown to the user, without the URL's password
+        from sqlalchemy.engine import make_url
+
+        try:
+            shown = make_url(db).render_as_string(hide_password=True) if db else "défaut"
+        except Exception:  # noqa: BLE001
+            shown = "invalide"
+        raise click.ClickException(f"base inaccessible ({shown}) : {str(exc).splitlines()[0][:200]}") from exc
+
+
+def _read_password(confirm: bool = True) -> str:
+    if sys.stdin.isatty():
+        return click.prompt("Mot de passe", hide_input=True, confirmation_prompt=confirm)
+    line = sys.stdin.readline()
+    return line.rstrip("\r\n")
+
+
+@click.group()
+def users() -> None:
+    """Comptes de l'application web (rôles : strategie, financeur, manager, admin)."""
+
+
+@users.command("add")
+@click.argument("name")
+@click.option("--role", required=True, type=click.Choice(ROLES), help="Rôle du compte.")
+@click.option("--site", "sites", multiple=True, metavar="INSEE_CODE",
+              help="Site d'un manager : code INSEE (ou SIREN d'EPCI) ; répétable.")
+@click.option("--db", default=None, help=DB_HELP)
+def add_cmd(name: str, role: str, sites: tuple[str, ...], db: str | None) -> None:
+    """Créer le compte NAME ; le mot de passe est lu sur l'entrée standard (12 caractères au moins)."""
+    from geo.auth.store import UserExistsError
+
+    store = _store(db)
+    password = _read_password()
+    try:
+        user = store.add_user(name, password, role=role, sites=sites)
+    except (ValueError, UserExistsError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    where = f" (sites : {', '.join(user.sites)})" if user.sites else ""
+    click.echo(f"Compte « {user.username} » créé avec le rôle {user.role}{where}.")
+
+
+@users.command("list")
+@click.option("--db", default=None, help=DB_HELP)
+def list_cmd(db: str | None) -> None:
+    """Lister les comptes (jamais les mots de passe)."""
+    table = Table("Nom", "Rôle", "Sites", "Actif", "Créé le")
+    accounts = _store(db).list_users()
+    for u in accounts:
+        table.add_row(u.username, u.role, ", ".join(u.sites), "oui" if u.active else "non",
+                      u.created_at.strftime("%Y-%m-%d"))
+    Console().print(table)
+    if not accounts:
+        click.echo("Aucun compte : créez-en un avec `voisinmap users add NOM --role admin`.")
+
+
+@users.command("passwd")
+@click.argument("name")
+@click.option("--db", default=None, help=DB_HELP)
+def passwd_cmd(name: str, db: str | None) -> None:
+    """Changer le mot de passe de NAME (lu sur l'entrée standard) ; ses sessions ouvertes sont fermées."""
+    from geo.auth.store import UnknownUserError
+
+    store = _store(db)
+    try:
+        store.set_password(name, _read_password())
+    except (ValueError, UnknownUserError) as exc:
+        raise click.ClickException(str(exc).strip('"')) from exc
+    click.echo(f"Mot de passe de « {name.strip().lower()} » changé.")
+
+
+@users.command("disable")
+@click.argument("name")
+@click.option("--enable", is_flag=True, help="Réactiver au lieu de désactiver.")
+@click.option("--db", default=None, help=DB_HELP)
+def disable_cmd(name: str, enable: bool, db: str | None) -> None:
+    """Désactiver (ou réactiver avec --enable) le compte NAME."""
+    from geo.auth.store import UnknownUserError
+
+    try:
+        user = _store(db).set_active(name, enable)
+    except UnknownUserError as exc:
+        raise click.ClickException(str(exc).strip('"')) from exc
+    click.echo(f"Compte « {user.username} » {'réactivé' if user.active else 'désactivé'}.")
+
+
+@users.command("remove")
+@click.argument("name")
+@click.option("--db", default=None, help=DB_HELP)
+@click.confirmation_option(prompt="Supprimer ce compte ?")
+def remove_cmd(name: str, db: str | None) -> None:
+    """Supprimer le compte NAME."""
+    from geo.auth.store import UnknownUserError
+
+    try:
+        _store(db).remove_user(name)
+    except UnknownUserError as exc:
+        raise click.ClickException(str(exc).strip('"')) from exc
+    click.echo(f"Compte « {name.strip().lower()} » supprimé.")

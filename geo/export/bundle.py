@@ -1,0 +1,138 @@
+"""One function per kind of export, returning the file's bytes (for the CLI and the app's downloads).
+
+>>> data = impact_bytes(report, "xlsx")          # every table, one sheet each      # doctest: +SKIP
+>>> data = impact_bytes(report, "html", regions=load_regions())                    # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pandas as pd
+
+from geo import privacy
+from geo.export import html_map, png, tables
+from geo.export import report as rpt
+
+logger = logging.getLogger(__name__)
+
+#: Tables of the funders' report that can be exported, in workbook order.
+IMPACT_TABLES: tuple[str, ...] = ("regions", "quarters", "sites", "qpv")
+EXPORT_FORMATS: tuple[str, ...] = ("html", "png", "csv", "xlsx", "geojson")
+
+
+def impact_notes(report: rpt.ImpactReport, lang: str = "fr") -> dict[str, str]:
+    """The « Notes » sheet: secrecy rule, period, sources, fictitious data."""
+    lang = lang if lang in ("fr", "en") else "fr"
+    notes = {
+        "Secret statistique" if lang == "fr" else "Statistical secrecy": privacy.NOTE[lang],
+        "Période" if lang == "fr" else "Period": " – ".join(report.period) if report.period else "-",
+        "Sources": html_map.ATTRIBUTION[lang],
+    }
+    if report.demo:
+        notes["Données fictives" if lang == "fr" else "Fictitious data"] = (
+            "Ces chiffres viennent de données de démonstration fictives." if lang == "fr"
+            else "These figures come from fictitious demonstration data.")
+    return notes
+
+
+def impact_table(report: rpt.ImpactReport, name: str, *, region: str | None = None, lang: str = "fr") -> pd.DataFrame:
+    """One table of the report with labelled columns (suppressed figures empty, « secret » column)."""
+    if name not in IMPACT_TABLES:
+        raise ValueError(f"name: expected one of {', '.join(IMPACT_TABLES)}, got {name!r}")
+    return rpt.labelled(report.table(name, region=region, lang=lang), lang)
+
+
+def impact_bytes(report: rpt.ImpactReport, fmt: str, *, table: str = "all", region: str | None = None,
+                 lang: str = "fr", regions: pd.DataFrame | None = None, data_dir: Any = None) -> bytes:
+    """The funders' report as ``fmt``.
+
+    Parameters
+    ----------
+    report : ImpactReport
+    fmt : {"html", "png", "csv", "xlsx", "geojson"}
+        ``csv`` writes one table (``table``, default ``regions``); ``xlsx`` one table or all of them
+        with a « Notes » sheet; ``geojson`` the QPV (polygons) and sites (points) with their figures.
+    table : str
+        A name of :data:`IMPACT_TABLES` or ``"all"``.
+    region : str, optional
+        Région code.
+    regions : geopandas.GeoDataFrame, optional
+        Région outlines for the maps (loaded from ``data_dir`` when not given).
+
+    Raises
+    ------
+    ValueError
+        Unknown format or table.
+    """
+    if fmt not in EXPORT_FORMATS:
+        raise ValueError(f"fmt: expected one of {', '.join(EXPORT_FORMATS)}, got {fmt!r}")
+    if table != "all" and table not in IMPACT_TABLES:
+        raise ValueError(f"table: expected 'all' or one of {', '.join(IMPACT_TABLES)}, got {table!r}")
+    if fmt in ("html", "png") and regions is None:
+        regions = _regions(data_dir)
+    if fmt == "html":
+        return html_map.offline_html(html_map.report_map(report, region=region, regions=regions, lang=lang)).encode()
+    if fmt == "png":
+        return png.report_png(report, region=region, regions=regions, lang=lang)
+    if fmt == "csv":
+        return tables.to_csv_bytes(impact_table(report, "regions" if table == "all" else table, region=region,
+                                                lang=lang))
+    if fmt == "xlsx":
+        names = IMPACT_TABLES if table == "all" else (table,)
+        sheets = {_sheet(n, lang): impact_table(report, n, region=region, lang=lang) for n in names}
+        return tables.to_xlsx_bytes(sheets, notes=impact_notes(report, lang))
+    return impact_geojson(report, region=region, lang=lang)
+
+
+def impact_geojson(report: rpt.ImpactReport, *, region: str | None = None, lang: str = "fr") -> bytes:
+    """QPV polygons and site points with their protected figures, one FeatureCollection."""
+    import geopandas as gpd
+
+    parts = []
+    qpv = report.qpv_frame(region, lang=lang)
+    if isinstance(qpv, gpd.GeoDataFrame) and len(qpv):
+        parts.append(rpt.labelled(qpv.drop(columns="geometry"), lang).assign(niveau="qpv", geometry=qpv.geometry.values))
+    sites = report.sites_frame(region)
+    if len(sites):
+        parts.append(rpt.labelled(sites.drop(columns="geometry"), lang).assign(niveau="site",
+                                                                                geometry=sites.geometry.values))
+    frame = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True) if parts else pd.DataFrame({"geometry": []}),
+                             geometry="geometry", crs="EPSG:4326")
+    return tables.to_geojson_bytes(frame)
+
+
+def _sheet(name: str, lang: str) -> str:
+    return {"regions": ("Régions", "Regions"), "quarters": ("Trimestres", "Quarters"), "sites": ("Sites", "Sites"),
+            "qpv": ("QPV", "QPV")}[name][0 if lang == "fr" else 1]
+
+
+def _regions(data_dir: Any) -> pd.DataFrame | None:
+    try:
+        from geo.load import load_regions
+
+        return load_regions(data_dir=data_dir)
+    except Exception:  # noqa: BLE001 - outlines are a background nicety
+        logger.info("no régions layer: maps drawn without outlines")
+        return None
+
+
+def scenario_bytes(scen: Any, fmt: str, *, lang: str = "fr", regions: pd.DataFrame | None = None,
+                   data_dir: Any = None) -> bytes:
+    """A siting scenario (:func:`geo.export.loaders.scenario`) as ``fmt``: map, picture or ranked table."""
+    if fmt not in EXPORT_FORMATS:
+        raise ValueError(f"fmt: expected one of {', '.join(EXPORT_FORMATS)}, got {fmt!r}")
+    if fmt in ("html", "png") and regions is None:
+        regions = _regions(data_dir)
+    if fmt == "html":
+        m = html_map.scenario_map(scen.qpv, scen.sites, radius_km=scen.radius_km, regions=regions, lang=lang)
+        return html_map.offline_html(m).encode()
+    if fmt == "png":
+        return png.scenario_png(scen.qpv, scen.sites, radius_km=scen.radius_km, regions=regions, lang=lang)
+    table = scen.recommendation.table
+    if fmt == "csv":
+        return tables.to_csv_bytes(table)
+    if fmt == "xlsx":
+        return tables.to_xlsx_bytes({"Scénario" if lang == "fr" else "Scenario": table})
+    return tables.to_geojson_bytes(scen.recommendation.to_geodataframe())
