@@ -29,7 +29,8 @@ _data_dir_option = click.option("--data-dir", type=click.Path(file_okay=False, p
 def _console():  # noqa: ANN202
     from rich.console import Console
 
-    return Console(stderr=False, highlight=False)
+    # a pipe or a file gets wide lines instead of wrapped table cells
+    return Console(highlight=False, width=None if sys.stdout.isatty() else 160)
 
 
 def _fail(message: str, code: int, *, as_json: bool = False, payload: dict[str, Any] | None = None) -> None:
@@ -140,9 +141,10 @@ def import_(file: Path, db_url: str | None, as_json: bool, report: Path | None, 
 
 
 def _print_summary(result: dict[str, Any]) -> None:
+    from rich.markup import escape
     from rich.table import Table
 
-    table = Table(title=f"Import de {result['file']}", show_header=False)
+    table = Table(title=f"Import de {escape(result['file'])}", show_header=False)
     labels = [("rows", "lignes lues"), ("imported", "visites importées"), ("duplicates", "déjà présentes"),
               ("rejected", "lignes rejetées"), ("pending_geocoding", "adresses en attente de géocodage"),
               ("geocoded", "adresses géocodées"), ("geocoding_failed", "adresses introuvables"),
@@ -152,11 +154,11 @@ def _print_summary(result: dict[str, Any]) -> None:
     console = _console()
     console.print(table)
     if result.get("ignored_columns"):
-        console.print("Colonnes ignorées (non stockées) : " + ", ".join(result["ignored_columns"]))
+        console.print(escape("Colonnes ignorées (non stockées) : " + ", ".join(result["ignored_columns"])))
     for note in result.get("notes", []):
-        console.print(note)
+        console.print(escape(note))
     if result.get("report"):
-        console.print(f"Rapport des lignes rejetées : {result['report']}")
+        console.print(escape(f"Rapport des lignes rejetées : {result['report']}"))
 
 
 @coverage.command("geocode")
@@ -236,18 +238,19 @@ def stats(db_url: str | None, as_json: bool) -> None:
         click.echo(json.dumps({"visits": total, "pending_geocoding": pending, "campaigns": records},
                               ensure_ascii=False, default=str))
         return
+    from rich.markup import escape
     from rich.table import Table
 
     table = Table(title="Visites stockées")
     for col in ("site", "campagne", "visites", "ouvertes", "taux d'ouverture", "en attente", "introuvables",
-                "hors QPV", "du", "au"):
-        table.add_column(col)
+                "hors QPV", "période"):
+        table.add_column(col, overflow="fold")
     for row in frame.itertuples(index=False):
         knocked = row.visites - row.ne_pas_deranger
         rate = f"{100 * row.ouvert / knocked:.0f} %" if knocked else "–"
         name = row.campaign + (" [démo]" if row.demo else "")
-        table.add_row(row.site, name, str(row.visites), str(row.ouvert), rate, str(row.loc_en_attente),
-                      str(row.loc_echec), str(row.hors_qpv), str(row.debut)[:10], str(row.fin)[:10])
+        table.add_row(escape(row.site), escape(name), str(row.visites), str(row.ouvert), rate, str(row.loc_en_attente),
+                      str(row.loc_echec), str(row.hors_qpv), f"{str(row.debut)[:10]} → {str(row.fin)[:10]}")
     console = _console()
     console.print(table)
     if frame.empty:

@@ -191,10 +191,12 @@ def prepare_events(events: pd.DataFrame, *, qpv: pd.DataFrame | None = None) -> 
     frame = frame.iloc[np.argsort(frame["visited_at"].to_numpy(dtype="datetime64[s]"), kind="stable")]
     frame = frame.reset_index(drop=True)
     n = len(frame)
-    outcome_codes = pd.Categorical(frame["outcome"].astype("str"), categories=OUTCOMES).codes
-    if (outcome_codes < 0).any():
-        bad = sorted(set(frame["outcome"].astype("str")[outcome_codes < 0]))[:5]
+    outcome_text = frame["outcome"].astype("str")
+    known = outcome_text.isin(OUTCOMES).to_numpy()
+    if not known.all():
+        bad = sorted(set(outcome_text[~known]))[:5]
         raise ValueError(f"events: expected outcomes in {list(OUTCOMES)}, got {bad}")
+    outcome_codes = pd.Categorical(outcome_text, categories=OUTCOMES).codes
     lat = frame["lat"].to_numpy(dtype=float)
     lon = frame["lon"].to_numpy(dtype=float)
     site_text = _text(frame, "site")
@@ -246,19 +248,12 @@ def prepare_events(events: pd.DataFrame, *, qpv: pd.DataFrame | None = None) -> 
     qpv_series = pd.Series(b_codes_qp, dtype=object)
     qpv_idx, qpv_codes = pd.factorize(qpv_series, sort=True, use_na_sentinel=True)
 
-    # H3 cells per building: finest resolution, then parents
-    finest = max(H3_RESOLUTIONS)
-    fine = np.array([h3i.latlng_to_cell(y, x, finest) for y, x in zip(b_lat, b_lon, strict=True)],
-                    dtype=np.uint64)
+    # H3 cells per building, at each resolution (H3 cells do not nest exactly: no parent shortcut)
     b_cell: dict[int, np.ndarray] = {}
     cells: dict[int, np.ndarray] = {}
     for res in H3_RESOLUTIONS:
-        if res == finest:
-            ints = fine
-        else:
-            uniq_fine, inverse = np.unique(fine, return_inverse=True)
-            parents = np.array([h3i.cell_to_parent(c, res) for c in uniq_fine.tolist()], dtype=np.uint64)
-            ints = parents[inverse]
+        ints = np.array([h3i.latlng_to_cell(y, x, res) for y, x in zip(b_lat.tolist(), b_lon.tolist(), strict=True)],
+                        dtype=np.uint64)
         uniq, inverse = np.unique(ints, return_inverse=True)
         cells[res] = np.array([h3.int_to_str(c) for c in uniq.tolist()], dtype=object)
         b_cell[res] = inverse.astype(np.int32).reshape(-1)

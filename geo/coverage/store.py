@@ -377,8 +377,8 @@ def _insert_sqlite(conn: Connection, cols: dict[str, list], import_id: int, demo
 
 def _insert_postgresql(conn: Connection, cols: dict[str, list], import_id: int, demo: bool) -> int:
     names = list(_VISIT_FIELDS)
-    conn.exec_driver_sql("CREATE TEMP TABLE IF NOT EXISTS door_visits_incoming "
-                         "(LIKE door_visits INCLUDING DEFAULTS) ON COMMIT DROP")
+    conn.exec_driver_sql(f"CREATE TEMP TABLE IF NOT EXISTS door_visits_incoming ON COMMIT DROP AS "
+                         f"SELECT {', '.join(names)} FROM door_visits WITH NO DATA")
     conn.exec_driver_sql("TRUNCATE door_visits_incoming")
     raw = conn.connection.driver_connection
     with raw.cursor() as cur, cur.copy(f"COPY door_visits_incoming ({', '.join(names)}) FROM STDIN") as copy:

@@ -25,7 +25,7 @@ def visit_rows(n: int, *, campaign: str = "Test 2025", site: str = "91286", star
         "latitude": [f"{lat + (i % 50) * 1e-4:.6f}" for i in idx],
         "longitude": [f"{lon + (i // 50 % 50) * 1e-4:.6f}" for i in idx],
         "batiment": [f"B{i // 40:04d}" for i in idx],
-        "porte": [f"A-{(i // 4) % 10:02d}-{i % 4 + 1:02d}-{i}" for i in idx],
+        "porte": [f"A{(i // 4) % 10:02d}-{i % 4 + 1:02d}-n{i}" for i in idx],
         "resultat": outcome, "langue": "français", "sujets": "eau|énergie",
         "voisin": [f"V{i % 12:03d}" for i in idx],
     })

@@ -1,0 +1,114 @@
+"""`voisinmap coverage ...` and `voisinmap demo`: exit statuses, JSON summaries, reports, templates."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from coverage_helpers import visit_rows, write_csv
+
+from geo.cli import main
+from geo.coverage import schema, store
+from geo.coverage.importer import REDACTED
+
+
+@pytest.fixture
+def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # noqa: ANN201
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    monkeypatch.setenv("VOISINMAP_GEOCODER_URL", "http://127.0.0.1:9")  # nothing listens there
+    runner = CliRunner()
+
+    def invoke(*args: str):  # noqa: ANN202
+        return runner.invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+    return invoke
+
+
+def test_template_files(run, tmp_path: Path) -> None:  # noqa: ANN001
+    result = run("coverage", "template", tmp_path / "modele.csv")
+    assert result.exit_code == 0
+    header = (tmp_path / "modele.csv").read_text(encoding="utf-8-sig").strip()
+    assert header.split(";") == list(schema.COLUMN_NAMES)
+    assert run("coverage", "template", tmp_path / "modele.xlsx").exit_code == 0
+    assert (tmp_path / "modele.xlsx").read_bytes()[:2] == b"PK"
+    bad = run("coverage", "template", tmp_path / "modele.ods")
+    assert bad.exit_code == 2 and "extension attendue .csv ou .xlsx" in bad.output
+
+
+def test_import_all_rows_exit_0_and_json(run, tmp_path: Path) -> None:  # noqa: ANN001
+    path = write_csv(tmp_path / "v.csv", visit_rows(25))
+    result = run("coverage", "import", path, "--json")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    for key in ("imported", "duplicates", "rejected", "pending_geocoding"):
+        assert isinstance(summary[key], int)
+    assert (summary["imported"], summary["duplicates"], summary["rejected"]) == (25, 0, 0)
+    again = json.loads(run("coverage", "import", path, "--json").stdout)
+    assert (again["imported"], again["duplicates"]) == (0, 25)
+
+
+def test_import_with_rejections_exit_3_and_report(run, tmp_path: Path) -> None:  # noqa: ANN001
+    rows = visit_rows(5)
+    rows.loc[1, "date"] = "2025-02-30"
+    rows.loc[3, "sujets"] = "rappeler 06 12 34 56 78"
+    path = write_csv(tmp_path / "v.csv", rows)
+    result = run("coverage", "import", path)
+    assert result.exit_code == 3
+    assert "lignes rejetées" in result.output and "v.rejets.csv" in result.output
+    report = pd.read_csv(tmp_path / "v.rejets.csv", sep=";", dtype=str, encoding="utf-8-sig")
+    assert report[["ligne", "colonne"]].values.tolist() == [["3", "date"], ["5", "sujets"]]
+    assert report["sujets"].tolist()[1] == REDACTED  # the phone number is not copied
+    assert report["date"].tolist()[0] == "2025-02-30"  # the rejected row is kept, to be fixed
+    custom = tmp_path / "rapport.csv"
+    result = run("coverage", "import", path, "--json", "--report", custom)
+    assert result.exit_code == 3
+    assert json.loads(result.stdout)["report"] == str(custom) and custom.exists()
+
+
+def test_import_refused_exit_2(run, tmp_path: Path) -> None:  # noqa: ANN001
+    path = tmp_path / "v.csv"
+    path.write_text("nom;téléphone;résultat\nX;0612345678;ouvert\n", encoding="utf-8")
+    result = run("coverage", "import", path)
+    assert result.exit_code == 2
+    assert "Fichier refusé : Colonnes de données personnelles refusées" in result.output
+    result = run("coverage", "import", path, "--json")
+    payload = json.loads(result.stdout)
+    assert result.exit_code == 2 and payload["status"] == "refused" and payload["code"] == "personal_columns"
+    assert payload["imported"] == 0
+    assert run("coverage", "import", tmp_path / "absent.csv", "--json").exit_code == 2
+
+
+def test_store_error_exit_1(run, tmp_path: Path) -> None:  # noqa: ANN001
+    path = write_csv(tmp_path / "v.csv", visit_rows(2))
+    result = run("coverage", "import", path, "--db", "oracle://x@y/z")
+    assert result.exit_code == 1 and "Base de données inaccessible" in result.output
+
+
+def test_stats(run, tmp_path: Path) -> None:  # noqa: ANN001
+    empty = run("coverage", "stats")
+    assert empty.exit_code == 0 and "Aucune visite" in empty.output
+    run("coverage", "import", write_csv(tmp_path / "v.csv", visit_rows(6, campaign="Eau")))
+    payload = json.loads(run("coverage", "stats", "--json").stdout)
+    assert payload["visits"] == 6
+    assert payload["campaigns"][0]["campaign"] == "Eau" and payload["campaigns"][0]["ouvert"] == 6
+
+
+def test_demo_command(run, tmp_path: Path, processed_dir: Path) -> None:  # noqa: ANN001
+    first = run("demo", "--if-missing", "--data-dir", processed_dir, "--json")
+    assert first.exit_code == 0, first.output
+    written = json.loads(first.stdout)
+    assert written["imported"] > 20_000 and written["rejected"] == 0
+    skipped = json.loads(run("demo", "--if-missing", "--data-dir", processed_dir, "--json").stdout)
+    assert skipped["skipped"] is True and skipped["visits"] == written["imported"]
+    engine = store.open_store()
+    assert store.count_visits(engine, demo=True) == written["imported"]
+    engine.dispose()
+    stats = run("coverage", "stats")
+    assert "[démo]" in stats.output
+    removed = json.loads(run("demo", "--remove", "--json").stdout)
+    assert removed["removed"] == written["imported"]
+    text = run("demo", "--if-missing", "--data-dir", tmp_path / "nowhere")
+    assert text.exit_code == 1 and "voisinmap data build" in text.output
