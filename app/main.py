@@ -114,7 +114,7 @@ def navbar(lang: str) -> html.Header:
             i18n.t(p["nav_key"], lang) if p.get("nav_key") else p["name"],
             href=p["relative_path"],
             className="nav-link",
-            id=f"nav-{p['module'].split('.')[-1]}",
+            id={"type": "nav-link", "path": p["relative_path"]},
         )
         for p in nav_pages()
     ]
@@ -162,6 +162,18 @@ def shell_layout() -> html.Div:
 
 
 def _register_shell_callbacks(app: dash.Dash) -> None:
+    # The link of the current page is marked.
+    app.clientside_callback(
+        """
+        function(pathname, ids) {
+            const path = pathname || '/';
+            return ids.map(id => id.path === path ? 'nav-link active' : 'nav-link');
+        }
+        """,
+        Output({"type": "nav-link", "path": dash.ALL}, "className"),
+        Input("_pages_location", "pathname"),
+        dash.State({"type": "nav-link", "path": dash.ALL}, "id"),
+    )
     # The switch writes the cookie in the browser and reloads: layouts and callbacks read it server-side.
     app.clientside_callback(
         f"""

@@ -128,3 +128,19 @@ def test_screenshot_of_a_selected_qpv(driver, live_url, artifacts):
     driver.save_screenshot(str(path))
     assert path.stat().st_size > 20_000
     assert console_errors(driver) == []
+
+
+def test_language_switch_and_navigation(driver, live_url):
+    open_map(driver, live_url)
+    assert "active" in driver.find_element(By.CSS_SELECTOR, "a.nav-link[href='/']").get_attribute("class")
+    driver.find_element(By.ID, "lang-en").click()
+    wait_for(lambda: driver.find_element(By.CSS_SELECTOR, "a.nav-link[href='/']").text == "Strategy",
+             message="the English navigation bar")
+    wait_for(lambda: "Poverty rate" in driver.find_element(By.ID, "strategie-legend").text, message="English legend")
+    driver.find_element(By.CSS_SELECTOR, "a.nav-link[href='/donnees']").click()
+    wait_for(lambda: driver.find_elements(By.CSS_SELECTOR, "#donnees-sources tbody tr"), message="the Data page")
+    assert "active" in driver.find_element(By.CSS_SELECTOR, "a.nav-link[href='/donnees']").get_attribute("class")
+    assert driver.find_element(By.TAG_NAME, "h1").text == "Data"
+    driver.find_element(By.ID, "lang-fr").click()
+    wait_for(lambda: driver.find_element(By.TAG_NAME, "h1").text == "Données", message="back to French")
+    assert console_errors(driver) == []
