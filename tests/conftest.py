@@ -14,6 +14,8 @@ import pytest
 
 from geo import config
 
+pytest_plugins = ["tests.app_fixtures"]
+
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:  # noqa: ARG001
     """Mark browser / PostgreSQL tests as skipped when their service is absent, unless CI requires them."""
