@@ -19,7 +19,7 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
-from geo import __version__, _http, config, readers, schema, sources, transforms
+from geo import __version__, _http, config, crs, readers, schema, sources, transforms
 
 logger = logging.getLogger(__name__)
 
@@ -28,22 +28,37 @@ BUILD_FORMAT = 1
 
 Progress = Callable[[str], None]
 
-CAVEATS = [
-    "Commune 93059 (Pierrefitte-sur-Seine) merged into 93066 (Saint-Denis) on 2025-01-01: "
-    "QPV commune lists are rewritten to the current code.",
-    "Mayotte: the QPV layer has the 17 commune-wide 2025 QPV (QN976xxC); the INSEE table has the earlier "
-    "42 codes (QN976xxM/N), so Mayotte QPV have no population here.",
-    "Polynésie française (88 QPV) and Saint-Martin (3) are absent from the INSEE table: population missing.",
-    "Poverty rates under statistical secrecy are missing (NaN), never 0.",
-    "NPNRU interest level (national / regional) is not in the offline copy: the column is empty.",
-    "5 NPNRU quartiers have no QPV 2024 successor; they are kept in npnru.parquet with linked = False.",
-    "Régions and départements of the COM (975, 977, 978, 984, 986-989) have no boundary polygon.",
-]
+class UnverifiedSourceError(RuntimeError):
+    """A source file's SHA-256 differs from the registry's and unverified sources were not allowed."""
+
+
+def caveats(layers: dict[str, pd.DataFrame], *, mayotte_filled: int) -> list[str]:
+    """The known caveats of this build, with counts taken from the built layers."""
+    qpv, npnru = layers["qpv"], layers["npnru"]
+    missing = qpv[qpv["population"].isna()]
+    by_dep = ", ".join(f"{dep}: {n}" for dep, n in missing["insee_dep"].value_counts().sort_index().items())
+    unlinked = npnru.loc[~npnru["linked"], "code_qp_2015"].tolist()
+    nopoly = layers["regions"].loc[layers["regions"].geometry.isna(), "code"].tolist()
+    return [
+        "Commune 93059 (Pierrefitte-sur-Seine) merged into 93066 (Saint-Denis) on 2025-01-01: "
+        "QPV commune lists are rewritten to the current code.",
+        f"Mayotte: the QPV layer has the commune-wide 2025 QPV (QN976xxC), the INSEE table the earlier codes "
+        f"(QN976xxM/N); {mayotte_filled} commune-wide QPV get the summed population of the earlier QPV of their "
+        "commune (population_source = insee_earlier_codes_by_commune), other indicators stay missing. "
+        "QN97654C (Bouéni) is coded 97602 in the file and corrected to 97604.",
+        f"{len(missing)} QPV have no population in the INSEE table (by département: {by_dep}).",
+        f"Poverty rate missing under statistical secrecy for {int(qpv['poverty_rate'].isna().sum())} QPV "
+        "(kept missing, never 0).",
+        "NPNRU interest level (national / regional) is not in the offline copy: the column is empty.",
+        f"{len(unlinked)} NPNRU quartiers have no QPV 2024 successor ({', '.join(unlinked)}); they are kept in "
+        "npnru.parquet with linked = False.",
+        f"Régions without a boundary polygon (COM): {', '.join(nopoly)}.",
+    ]
 
 
 def _code_version() -> str:
     digest = hashlib.sha256(f"{BUILD_FORMAT}".encode())
-    for module in (transforms, readers):
+    for module in (transforms, readers, crs, schema, sources):
         digest.update(Path(module.__file__).read_bytes())
     digest.update(Path(__file__).read_bytes())
     return digest.hexdigest()[:16]
@@ -53,7 +68,7 @@ def _source_hashes(resolved: dict[str, sources.Resolved]) -> dict[str, str]:
     return {name: _http.sha256_file(r.path) for name, r in resolved.items()}
 
 
-def is_up_to_date(out_dir: Path, hashes: dict[str, str], code_version: str) -> bool:
+def is_up_to_date(out_dir: Path, *, hashes: dict[str, str], code_version: str) -> bool:
     """True when ``out_dir`` holds a manifest built from these source hashes and this code version."""
     manifest_path = out_dir / schema.MANIFEST
     if not manifest_path.exists():
@@ -82,7 +97,7 @@ def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
     os.replace(tmp, path)
 
 
-def build_layers(raw: dict[str, Any]) -> tuple[dict[str, pd.DataFrame], list[transforms.JoinStat]]:
+def build_layers(raw: dict[str, Any]) -> tuple[dict[str, pd.DataFrame], list[transforms.JoinStat], list[str]]:
     """Turn the raw tables into the processed layers (no I/O).
 
     Parameters
@@ -92,8 +107,8 @@ def build_layers(raw: dict[str, Any]) -> tuple[dict[str, pd.DataFrame], list[tra
 
     Returns
     -------
-    (dict, list of JoinStat)
-        Layers keyed as :data:`geo.schema.LAYERS`, and every join statistic.
+    (dict, list of JoinStat, list of str)
+        Layers keyed as :data:`geo.schema.LAYERS`, every join statistic, and the caveats.
     """
     stats: list[transforms.JoinStat] = []
     qpv = raw["qpv_2024"][["code_qp", "lib_qp", "type_qp", "insee_com", "geometry"]].copy()
@@ -101,6 +116,8 @@ def build_layers(raw: dict[str, Any]) -> tuple[dict[str, pd.DataFrame], list[tra
     stats.append(stat)
     qpv, more = transforms.attach_indicators(qpv, raw["qpv_2024_indicators"])
     stats += more
+    qpv, mayotte_filled = transforms.mayotte_population(qpv, raw["qpv_2024_indicators"])
+    stats.append(transforms.npnru_correspondence_stat(raw["npnru_links"], raw["qpv_correspondence"]))
     qpv, stat = transforms.link_npnru(qpv, raw["npnru_links"])
     stats.append(stat)
     qpv = gpd.GeoDataFrame(qpv, geometry="geometry", crs="EPSG:4326")
@@ -130,7 +147,7 @@ def build_layers(raw: dict[str, Any]) -> tuple[dict[str, pd.DataFrame], list[tra
         "regions": regions,
         "npnru": transforms.npnru_table(raw["npnru_quartiers"], raw["npnru_links"]),
     }
-    return layers, stats
+    return layers, stats, caveats(layers, mayotte_filled=mayotte_filled)
 
 
 def read_sources(resolved: dict[str, sources.Resolved]) -> dict[str, Any]:
@@ -152,6 +169,7 @@ def build(
     data_dir: str | os.PathLike[str] | None = None,
     force: bool = False,
     allow_download: bool = True,
+    allow_unverified: bool = False,
     progress: Progress | None = None,
 ) -> dict[str, Any]:
     """Build the processed national data, unless it is already up to date.
@@ -164,6 +182,9 @@ def build(
         Rebuild even when nothing changed.
     allow_download : bool
         Allow downloading sources missing from the mirror and the cache.
+    allow_unverified : bool
+        Build from a mirror or cache file whose SHA-256 differs from the registry's (recorded as
+        ``hash_ok: false`` in the manifest). By default such a file stops the build.
     progress : callable, optional
         Called with a short French message at each step.
 
@@ -178,6 +199,8 @@ def build(
         A join rate fell under its threshold (nothing is written).
     geo.sources.SourceUnavailableError
         A source could not be found or downloaded.
+    UnverifiedSourceError
+        A source's hash differs from the registry's and ``allow_unverified`` is False.
     """
     say = progress or (lambda msg: logger.info("%s", msg))
     start = time.perf_counter()
@@ -185,8 +208,17 @@ def build(
     say("Recherche des sources")
     resolved = sources.resolve_all(allow_download=allow_download)
     hashes = _source_hashes(resolved)
+    changed = {name: r for name, r in resolved.items() if hashes[name] != r.dataset.sha256}
+    if changed:
+        detail = "; ".join(f"{name} ({r.origin}: {r.path})" for name, r in changed.items())
+        if not allow_unverified:
+            raise UnverifiedSourceError(
+                f"SHA-256 differs from the registry for: {detail}. Restore the official file, or rebuild with "
+                "--allow-unverified (the manifest then records hash_ok: false)"
+            )
+        logger.warning("building from unverified sources: %s", detail)
     code_version = _code_version()
-    if not force and is_up_to_date(out_dir, hashes, code_version):
+    if not force and is_up_to_date(out_dir, hashes=hashes, code_version=code_version):
         manifest = json.loads((out_dir / schema.MANIFEST).read_text(encoding="utf-8"))
         manifest["skipped"] = True
         say("Données à jour : rien à reconstruire")
@@ -194,7 +226,7 @@ def build(
     say("Lecture des fichiers officiels")
     raw = read_sources(resolved)
     say("Jointures et calculs (surfaces en CRS métrique, NPNRU, indicateurs)")
-    layers, stats = build_layers(raw)
+    layers, stats, notes = build_layers(raw)
     transforms.check_join_rates(stats)
     say("Écriture des fichiers GeoParquet")
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -228,7 +260,7 @@ def build(
         "join_rates": {s.name: s.as_dict(transforms.JOIN_THRESHOLDS.get(s.name)) for s in stats},
         "npnru_without_successor": sorted(npnru.loc[~npnru["linked"], "code_qp_2015"].tolist()),
         "npnru_qpv_2024": int(layers["qpv"]["npnru"].sum()),
-        "caveats": CAVEATS,
+        "caveats": notes,
         "attribution": sources.ATTRIBUTION,
     }
     tmp = out_dir / f".{schema.MANIFEST}.tmp"

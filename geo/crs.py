@@ -39,7 +39,7 @@ def metric_epsg(insee_dep: str) -> int:
     """
     if not isinstance(insee_dep, str) or not insee_dep:
         raise ValueError(f"insee_dep: expected a département code such as '75' or '974', got {insee_dep!r}")
-    if len(insee_dep) == 3 and insee_dep.startswith("97") or insee_dep.startswith("98"):
+    if len(insee_dep) == 3 and insee_dep.startswith(("97", "98")):
         if insee_dep not in METRIC_EPSG:
             raise ValueError(f"insee_dep: no metric CRS known for overseas code {insee_dep!r}")
         return METRIC_EPSG[insee_dep]

@@ -44,8 +44,18 @@ JOIN_THRESHOLDS: dict[str, float] = {
     "communes_sru": 0.95,
     "communes_density": 0.97,
     "communes_unemployment": 0.97,
-    "departement_geometry": 0.90,
-    "region_geometry": 0.65,
+    "departement_geometry": 1.0,
+    "region_geometry": 1.0,
+    "npnru_links_in_anct_table": 1.0,
+}
+
+#: Commune codes known to be wrong in the QPV file: QPV code -> (code in the file, correct code, reason).
+QPV_COMMUNE_FIXES: dict[str, tuple[str, str, str]] = {
+    "QN97654C": (
+        "97602",
+        "97604",
+        "commune-wide QPV « Bouéni » is coded 97602 (Bandraboua) in the file; its polygon lies in Bouéni (97604)",
+    ),
 }
 
 
@@ -154,6 +164,11 @@ def attach_admin(qpv: pd.DataFrame, communes: pd.DataFrame) -> tuple[pd.DataFram
     _require(communes, ["code_insee", "nom", "type", "code_departement", "code_region"], "communes")
     cog = communes[communes["type"] == "commune-actuelle"].set_index("code_insee")
     out = qpv.copy()
+    for code, (wrong, right, reason) in QPV_COMMUNE_FIXES.items():
+        hit = (out["code_qp"] == code) & (out["insee_com"] == wrong)
+        if hit.any():
+            logger.info("%s: commune code %s corrected to %s (%s)", code, wrong, right, reason)
+            out.loc[hit, "insee_com"] = right
     out["insee_com"] = apply_commune_merges(out["insee_com"])
     pairs = pd.Series([split_codes(v) for v in out["insee_com"]], index=out.index, dtype=object)
     flat = pairs.explode()
@@ -207,12 +222,70 @@ def attach_indicators(qpv: pd.DataFrame, indicators: pd.DataFrame) -> tuple[pd.D
         table, on="code_qp", how="left", validate="one_to_one"
     )
     has = out["population"].notna()
+    out["population_source"] = pd.Series(np.where(has, "insee_qpv_2024", None), index=out.index, dtype="str")
     metro = out["zone"] == "metro"
     stats = [
         JoinStat("qpv_population", int(has.sum()), len(out)),
         JoinStat("qpv_metro_population", int((has & metro).sum()), int(metro.sum())),
     ]
     return out, stats
+
+
+def mayotte_population(qpv: pd.DataFrame, indicators: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """Give the commune-wide 2025 Mayotte QPV the population of the earlier QPV codes of their commune.
+
+    The QPV layer has Mayotte's 17 commune-wide QPV (``QN976xxC``); the INSEE table still has the earlier
+    42 QPV (``QN976xxM/N``), each in one commune. Summing those by commune gives the QPV population of each
+    commune-wide QPV (a lower bound: the 2025 QPV cover the whole commune). Other indicators stay missing.
+
+    Parameters
+    ----------
+    qpv : DataFrame
+        With ``code_qp``, ``insee_com``, ``insee_dep``, ``population`` and ``population_source``.
+    indicators : DataFrame
+        INSEE table with ``code_qp``, ``insee_com`` and ``popMuniQPV``.
+
+    Returns
+    -------
+    (DataFrame, int)
+        The QPV with the Mayotte populations filled (``population_source`` =
+        ``insee_earlier_codes_by_commune``), and how many QPV were filled.
+    """
+    _require(qpv, ["code_qp", "insee_com", "insee_dep", "population", "population_source"], "qpv")
+    _require(indicators, ["code_qp", "insee_com", "popMuniQPV"], "indicators")
+    old = indicators[indicators["code_qp"].str.startswith("QN976") & ~indicators["code_qp"].isin(qpv["code_qp"])]
+    by_commune = pd.to_numeric(old["popMuniQPV"], errors="coerce").groupby(old["insee_com"].to_numpy()).sum()
+    out = qpv.copy()
+    target = (out["insee_dep"] == "976") & out["population"].isna() & out["insee_com"].isin(by_commune.index)
+    per_commune = out.loc[target, "insee_com"].value_counts()
+    if (per_commune > 1).any():
+        raise ValueError(
+            f"qpv: expected one commune-wide Mayotte QPV per commune, got several in {per_commune[per_commune > 1].index.tolist()}"
+        )
+    out.loc[target, "population"] = out.loc[target, "insee_com"].map(by_commune).astype("float64")
+    out.loc[target, "population_source"] = "insee_earlier_codes_by_commune"
+    return out, int(target.sum())
+
+
+def npnru_correspondence_stat(links: pd.DataFrame, correspondence: pd.DataFrame) -> JoinStat:
+    """Share of the NPNRU link pairs said to come from the ANCT table that the ANCT table really holds.
+
+    Parameters
+    ----------
+    links : DataFrame
+        ``code_qp_2015``, ``code_qp_2024``, ``method``.
+    correspondence : DataFrame
+        ANCT table with ``qp2024`` and ``qp2015_1`` .. ``qp2015_3``.
+    """
+    _require(links, ["code_qp_2015", "code_qp_2024", "method"], "links")
+    _require(correspondence, ["qp2024", "qp2015_1", "qp2015_2", "qp2015_3"], "correspondence")
+    pairs = set()
+    for col in ("qp2015_1", "qp2015_2", "qp2015_3"):
+        sub = correspondence[correspondence[col].notna()]
+        pairs |= set(zip(sub[col], sub["qp2024"], strict=True))
+    claimed = links[links["method"].astype(str).str.startswith("anct_table")]
+    found = sum((a, b) in pairs for a, b in zip(claimed["code_qp_2015"], claimed["code_qp_2024"], strict=True))
+    return JoinStat("npnru_links_in_anct_table", int(found), len(claimed))
 
 
 def link_npnru(qpv: pd.DataFrame, links: pd.DataFrame) -> tuple[pd.DataFrame, JoinStat]:
@@ -495,7 +568,7 @@ def boundary_table(
     Returns
     -------
     (GeoDataFrame, JoinStat)
-        One row per COG entry; the share of COG entries that have a polygon.
+        One row per COG entry; the share of métropole and DROM entries that have a polygon.
     """
     if kind not in ("departement", "region"):
         raise ValueError(f"kind: expected 'departement' or 'region', got {kind!r}")
@@ -507,7 +580,9 @@ def boundary_table(
         out.insert(2, "insee_reg", cog["region"].to_numpy())
     geometry = gpd.GeoSeries(out["code"].map(geom), crs=shapes.crs)
     gdf = gpd.GeoDataFrame(out, geometry=clean_or_null(geometry), crs=shapes.crs)
-    return gdf, JoinStat(f"{kind}_geometry", int(geometry.notna().sum()), len(out))
+    # the COM (zone "com") have no polygon in the source: the rate is over métropole and DROM entries
+    expected = (out["zone"] != "com").to_numpy()
+    return gdf, JoinStat(f"{kind}_geometry", int(geometry[expected].notna().sum()), int(expected.sum()))
 
 
 def clean_or_null(geoms: gpd.GeoSeries) -> gpd.GeoSeries:

@@ -24,9 +24,10 @@ def data() -> None:
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None, help=DATA_DIR_HELP)
 @click.option("--force", is_flag=True, help="Reconstruire même si rien n'a changé.")
 @click.option("--offline", is_flag=True, help="Ne rien télécharger (miroir et cache seulement).")
-def build_cmd(data_dir: Path | None, force: bool, offline: bool) -> None:
+@click.option("--allow-unverified", is_flag=True, help="Accepter une source dont l'empreinte SHA-256 diffère du registre.")
+def build_cmd(data_dir: Path | None, force: bool, offline: bool, allow_unverified: bool) -> None:
     """Construire les couches GeoParquet nationales et le manifeste."""
-    from geo.build import build
+    from geo.build import UnverifiedSourceError, build
     from geo.sources import SourceUnavailableError
     from geo.transforms import JoinRateError
 
@@ -37,9 +38,10 @@ def build_cmd(data_dir: Path | None, force: bool, offline: bool) -> None:
                 data_dir=data_dir,
                 force=force,
                 allow_download=not offline,
+                allow_unverified=allow_unverified,
                 progress=lambda msg: status.update(msg),
             )
-    except (SourceUnavailableError, JoinRateError) as exc:
+    except (SourceUnavailableError, JoinRateError, UnverifiedSourceError) as exc:
         console.print(f"[bold red]Échec de la construction :[/] {exc}")
         sys.exit(1)
     out = config.data_dir(data_dir)

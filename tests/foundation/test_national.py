@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -37,7 +36,21 @@ def test_metropolitan_population(qpv) -> None:
 def test_missing_population_is_only_where_insee_has_none(qpv) -> None:
     missing = qpv[qpv["population"].isna()]
     assert sorted(missing["insee_dep"].unique()) == ["976", "978", "987"]
-    assert len(missing) == 108
+    assert len(missing) == 93
+    # Mayotte: Bouéni and Kani-Kéli had no earlier QPV
+    assert sorted(missing.loc[missing["insee_dep"] == "976", "insee_com"]) == ["97604", "97609"]
+
+
+def test_mayotte_commune_wide_qpv_get_earlier_population(qpv, mirror: Path) -> None:
+    raw = pd.read_csv(mirror / "qpv_2024/qpv_2024_population_indicateurs.csv", dtype=str)
+    earlier = pd.to_numeric(raw.loc[raw["code_qp"].str.startswith("QN976"), "popMuniQPV"]).sum()
+    mayotte = qpv[qpv["insee_dep"] == "976"]
+    assert len(mayotte) == 17
+    assert mayotte["population"].sum() == earlier  # all 42 earlier QPV land in a 2025 QPV
+    assert set(mayotte["population_source"].dropna()) == {"insee_earlier_codes_by_commune"}
+    assert qpv.loc[qpv["zone"] == "metro", "population_source"].eq("insee_qpv_2024").all()
+    boueni = qpv.set_index("code_qp").loc["QN97654C"]
+    assert boueni["insee_com"] == "97604" and boueni["lib_com"] == "Bouéni"
 
 
 def test_poverty_rate_secret_stays_missing_never_zero(qpv) -> None:
@@ -91,7 +104,7 @@ def test_communes(processed_dir: Path) -> None:
     communes = load.load_communes(data_dir=processed_dir)
     assert len(communes) == 34_969
     assert communes["insee_com"].is_unique
-    assert (communes["n_qpv"] > 0).sum() == 833
+    assert (communes["n_qpv"] > 0).sum() == 834  # 834 codes in the file, 93059 merged, Bouéni 97604 corrected
     assert communes.loc[communes["insee_com"] == "91286", "n_qpv"].iloc[0] >= 1  # Grigny
     for col in ("median_income", "sru_social_housing_rate", "density_level", "unemployment_rate"):
         assert communes[col].notna().mean() > 0.85, col
@@ -113,16 +126,34 @@ def test_manifest(processed_dir: Path) -> None:
     assert manifest["join_rates"]["npnru_to_qpv2024"]["matched"] == 443
     assert all(s["hash_ok"] for s in manifest["sources"].values())
     assert manifest["npnru_qpv_2024"] == 457
+    assert manifest["join_rates"]["npnru_links_in_anct_table"]["rate"] == 1.0
+    assert manifest["join_rates"]["region_geometry"]["total"] == 18
+    assert any("QP022003" in c for c in manifest["caveats"])
 
 
-def test_second_build_does_nothing_and_is_fast(processed_dir: Path) -> None:
+def test_unverified_source_stops_the_build(tmp_path: Path, mirror: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import shutil
+
+    fake = tmp_path / "mirror"
+    shutil.copytree(mirror, fake)
+    path = fake / "npnru/npnru_qpv2015_to_qpv2024.csv"
+    path.chmod(0o644)
+    path.write_text(path.read_text(encoding="utf-8") + "QP999999,,,,no_successor_in_anct_table\n", encoding="utf-8")
+    monkeypatch.setenv("VOISINMAP_DATA_MIRROR", str(fake))
+    out = tmp_path / "out"
+    with pytest.raises(build_mod.UnverifiedSourceError, match="npnru_links .*--allow-unverified"):
+        build_mod.build(data_dir=out)
+    assert not out.exists()
+    manifest = build_mod.build(data_dir=out, allow_unverified=True)
+    assert manifest["sources"]["npnru_links"]["hash_ok"] is False
+    assert manifest["join_rates"]["npnru_to_qpv2024"]["total"] == 449
+
+
+def test_second_build_does_nothing(processed_dir: Path) -> None:
     before = (processed_dir / "qpv.parquet").stat().st_mtime_ns
-    start = time.perf_counter()
     manifest = build_mod.build(data_dir=processed_dir)
-    elapsed = time.perf_counter() - start
     assert manifest["skipped"] is True
     assert (processed_dir / "qpv.parquet").stat().st_mtime_ns == before
-    assert elapsed < 10  # generous bound; the bench figure is in the issue note
 
 
 def test_changed_output_triggers_rebuild(processed_dir: Path, tmp_path: Path) -> None:
@@ -146,12 +177,9 @@ def test_join_rate_below_threshold_fails_and_writes_nothing(
     assert not out.exists() or not any(out.iterdir())
 
 
-def test_loader_is_cached_and_fast(processed_dir: Path) -> None:
+def test_loader_is_cached(processed_dir: Path) -> None:
     first = load.load_qpv(data_dir=processed_dir)
-    start = time.perf_counter()
-    again = load.load_qpv(data_dir=processed_dir)
-    assert again is first
-    assert time.perf_counter() - start < 0.5
+    assert load.load_qpv(data_dir=processed_dir) is first
 
 
 def test_loader_names_missing_folder(tmp_path: Path) -> None:

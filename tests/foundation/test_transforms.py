@@ -194,7 +194,11 @@ def test_boundary_table_keeps_entries_without_polygon() -> None:
     cog_regions = pd.DataFrame({"code": ["11", "978"], "nom": ["Île-de-France", "Saint-Martin"], "zone": ["metro", "com"]})
     out, stat = transforms.boundary_table(shapes, cog_regions, kind="region")
     assert out.geometry.isna().tolist() == [False, True]
-    assert (stat.name, stat.matched, stat.total) == ("region_geometry", 1, 2)
+    assert (stat.name, stat.matched, stat.total) == ("region_geometry", 1, 1)  # COM have no polygon
+    lost = pd.DataFrame({"code": ["11", "24"], "nom": ["IDF", "CVL"], "zone": ["metro", "metro"]})
+    _, stat = transforms.boundary_table(shapes, lost, kind="region")
+    with pytest.raises(transforms.JoinRateError, match="join 'region_geometry': 1/2"):
+        transforms.check_join_rates([stat])
     with pytest.raises(ValueError, match="kind: expected 'departement' or 'region', got 'canton'"):
         transforms.boundary_table(shapes, cog_regions, kind="canton")
 
@@ -204,3 +208,43 @@ def test_join_stat_rate_and_threshold_message() -> None:
     transforms.check_join_rates(stats, thresholds={"a": 0.9})
     with pytest.raises(transforms.JoinRateError, match=r"join 'b': 5/10 = 50.0% < threshold 60.0%"):
         transforms.check_join_rates(stats, thresholds={"a": 0.9, "b": 0.6})
+
+
+def test_mayotte_population_sums_earlier_codes_by_commune() -> None:
+    qpv = pd.DataFrame(
+        {"code_qp": ["QN97651C", "QN97659C", "QN00101M"], "insee_com": ["97601", "97609", "01053"],
+         "insee_dep": ["976", "976", "01"], "population": [np.nan, np.nan, 6399.0],
+         "population_source": [None, None, "insee_qpv_2024"]}
+    )
+    ind = pd.DataFrame(
+        {"code_qp": ["QN97601M", "QN97602N", "QN00101M"], "insee_com": ["97601", "97601", "01053"],
+         "popMuniQPV": ["3652", "100", "6399"]}
+    )
+    out, filled = transforms.mayotte_population(qpv, ind)
+    assert filled == 1
+    assert out["population"].tolist()[0] == 3752.0
+    assert np.isnan(out["population"].tolist()[1])  # no earlier QPV in Kani-Kéli: stays missing
+    assert out["population_source"].tolist()[0] == "insee_earlier_codes_by_commune"
+    two = pd.concat([qpv.iloc[[0]], qpv.iloc[[0]].assign(code_qp="QN97699C")])
+    with pytest.raises(ValueError, match="qpv: expected one commune-wide Mayotte QPV per commune"):
+        transforms.mayotte_population(two, ind)
+
+
+def test_attach_admin_corrects_known_wrong_commune_code() -> None:
+    raw = pd.DataFrame({"code_qp": ["QN97654C"], "insee_com": ["97602"]})
+    cog_976 = pd.DataFrame(
+        {"code_insee": ["97602", "97604"], "nom": ["Bandraboua", "Bouéni"], "type": ["commune-actuelle"] * 2,
+         "code_departement": ["976"] * 2, "nom_departement": ["Mayotte"] * 2, "code_region": ["06"] * 2,
+         "nom_region": ["Mayotte"] * 2, "siren_epci": [None] * 2, "nom_epci": [None] * 2, "zone": ["drom"] * 2}
+    )
+    out, _ = transforms.attach_admin(raw, cog_976)
+    assert out["insee_com"].iloc[0] == "97604" and out["lib_com"].iloc[0] == "Bouéni"
+
+
+def test_npnru_correspondence_stat_checks_claimed_pairs() -> None:
+    corr = pd.DataFrame(
+        {"qp2024": ["QN09335M", "QN09101M"], "qp2015_1": ["QP093001", "QP091001"],
+         "qp2015_2": [None, None], "qp2015_3": [None, None]}
+    )
+    stat = transforms.npnru_correspondence_stat(links(), corr)
+    assert (stat.matched, stat.total) == (2, 3)  # QP093001 -> QN09342M is not in the table
