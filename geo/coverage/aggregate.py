@@ -86,6 +86,7 @@ class PreparedEvents:
     sites: tuple[str, ...]
     qpv_codes: tuple[str, ...]
     campaign_site: np.ndarray = field(repr=False)
+    door_order: np.ndarray = field(repr=False)  # events sorted by door, in time order within a door
 
     @property
     def n_events(self) -> int:
@@ -276,6 +277,7 @@ def prepare_events(events: pd.DataFrame, *, qpv: pd.DataFrame | None = None) -> 
         door_building=door_building, door_label=door_label,
         campaigns=tuple(str(c) for c in camp_names), sites=tuple(str(s) for s in site_names),
         qpv_codes=tuple(str(c) for c in qpv_codes), campaign_site=campaign_site,
+        door_order=np.argsort(door, kind="stable"),
     )
 
 
@@ -390,9 +392,8 @@ def _selection(prep: PreparedEvents, mask: np.ndarray | None) -> _Selection:
 
 def _count_table(group_of_event: np.ndarray, group_of_reached: np.ndarray, group_of_knocked: np.ndarray,
                  outcome: np.ndarray, n_groups: int) -> dict[str, np.ndarray]:
-    visits = np.bincount(group_of_event, minlength=n_groups)
-    by_outcome = np.bincount(group_of_event.astype(np.int64) * _N_OUT + outcome,
-                             minlength=n_groups * _N_OUT).reshape(n_groups, _N_OUT)
+    by_outcome = np.bincount(group_of_event * _N_OUT + outcome, minlength=n_groups * _N_OUT).reshape(n_groups, _N_OUT)
+    visits = by_outcome.sum(axis=1)
     knockable = visits - by_outcome[:, DO_NOT_DISTURB]
     with np.errstate(invalid="ignore", divide="ignore"):
         open_rate = np.where(knockable > 0, by_outcome[:, OPENED] / np.maximum(knockable, 1), np.nan)
@@ -638,9 +639,9 @@ def aggregate_periods(prep: PreparedEvents, mask: np.ndarray | None = None, *, f
     -------
     pandas.DataFrame
         One row per period from the first to the last with visits (empty periods included):
-        ``period_start``, the :data:`COUNT_COLUMNS` (households reached within the period),
-        ``new_households_reached`` (doors opened for the first time in the selection) and
-        ``cumulative_households_reached``.
+        ``period_start``, the :data:`COUNT_COLUMNS` but ``doors_knocked`` (households reached count
+        the doors opened within the period), ``new_households_reached`` (doors opened for the first time in
+        the selection) and ``cumulative_households_reached``.
     """
     if freq not in _FREQS:
         raise ValueError(f"freq: expected one of {list(_FREQS)}, got {freq!r}")
@@ -648,28 +649,47 @@ def aggregate_periods(prep: PreparedEvents, mask: np.ndarray | None = None, *, f
     return _periods(prep, sel, freq)
 
 
+def _door_runs(prep: PreparedEvents, events: np.ndarray, period: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For the given events (indices), visited in door order: first visit of its door in its period, and ever.
+
+    ``period`` holds each event's period (non-decreasing in time). No sort: the door order is precomputed.
+    """
+    chosen = np.zeros(prep.n_events, dtype=bool)
+    chosen[events] = True
+    order = prep.door_order[chosen[prep.door_order]]
+    if order.size == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    d = prep.door[order]
+    p = period[order]
+    new_door = np.empty(order.size, dtype=bool)
+    new_door[0] = True
+    np.not_equal(d[1:], d[:-1], out=new_door[1:])
+    new_in_period = new_door.copy()
+    new_in_period[1:] |= p[1:] != p[:-1]
+    return p[new_in_period], p[new_door]
+
+
 def _periods(prep: PreparedEvents, sel: _Selection, freq: str) -> pd.DataFrame:
+    columns = ("period_start", *[c for c in COUNT_COLUMNS if c != "doors_knocked"], "new_households_reached",
+               "cumulative_households_reached")
     if sel.ev.size == 0:
-        return pd.DataFrame({"period_start": pd.Series([], dtype="datetime64[s]"),
-                             **{c: pd.Series([], dtype=float if c == "open_rate" else np.int64) for c in COUNT_COLUMNS},
-                             "new_households_reached": pd.Series([], dtype=np.int64),
-                             "cumulative_households_reached": pd.Series([], dtype=np.int64)})
-    period = _period_index(prep.day[sel.ev], freq)
-    p0 = int(period.min())
-    group = period - p0
-    n = int(group.max()) + 1
-    opened_period = _period_index(prep.day[sel.opened], freq) - p0
-    columns = _count_table(group, np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), sel.outcome, n)
-    columns["households_reached"] = _pair_counts(opened_period, prep.door[sel.opened], prep.n_doors, n)
-    columns["doors_knocked"] = _pair_counts(group, prep.door[sel.ev], prep.n_doors, n)
-    # first opening of each door: events are in time order, so the first occurrence is the earliest
-    _, first_idx = np.unique(prep.door[sel.opened], return_index=True)
-    new = np.bincount(opened_period[first_idx], minlength=n)
-    frame = pd.DataFrame(columns)
+        return pd.DataFrame({c: pd.Series([], dtype="datetime64[s]" if c == "period_start" else
+                                          float if c == "open_rate" else np.int64) for c in columns})
+    period = _period_index(prep.day, freq)
+    p0 = int(period[sel.ev[0]])
+    period = period - p0
+    group = period[sel.ev]
+    n = int(group[-1]) + 1
+    out = _count_table(group, np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), sel.outcome, n)
+    in_period, ever = _door_runs(prep, sel.opened, period)
+    out["households_reached"] = np.bincount(in_period, minlength=n)
+    del out["doors_knocked"]
+    frame = pd.DataFrame(out)
     frame.insert(0, "period_start", _period_start(np.arange(n) + p0, freq))
+    new = np.bincount(ever, minlength=n)
     frame["new_households_reached"] = new
     frame["cumulative_households_reached"] = np.cumsum(new)
-    return frame
+    return frame[list(columns)]
 
 
 def revisit_layer(prep: PreparedEvents, mask: np.ndarray | None = None, *, include_absent: bool = False,
@@ -692,9 +712,12 @@ def revisit_layer(prep: PreparedEvents, mask: np.ndarray | None = None, *, inclu
 
 
 def _revisit(prep: PreparedEvents, sel: _Selection, include_absent: bool) -> pd.DataFrame:
+    columns = ["building", "lon", "lat", "code_qp", "doors_to_revisit", "last_visit", "doors"]
+    if sel.ev.size == 0:
+        return pd.DataFrame({c: [] for c in columns})
+    # latest selected visit of each door: events are in time order, so the largest index
     last = np.full(prep.n_doors, -1, dtype=np.int64)
-    if sel.ev.size:
-        np.maximum.at(last, prep.door[sel.ev], sel.ev)
+    np.maximum.at(last, prep.door[sel.ev], sel.ev)
     doors = np.flatnonzero(last >= 0)
     last_ev = last[doors]
     latest = prep.outcome[last_ev]
@@ -705,21 +728,24 @@ def _revisit(prep: PreparedEvents, sel: _Selection, include_absent: bool) -> pd.
     dnd[prep.door[sel.ev[sel.outcome == DO_NOT_DISTURB]]] = True
     wanted &= ~dnd[doors]
     doors, last_ev = doors[wanted], last_ev[wanted]
-    columns = ["building", "lon", "lat", "code_qp", "doors_to_revisit", "last_visit", "doors"]
     if doors.size == 0:
         return pd.DataFrame({c: [] for c in columns})
-    b = prep.door_building[doors]
-    frame = pd.DataFrame({"b": b, "day": prep.day[last_ev], "label": prep.door_label[doors]})
-    grouped = frame.groupby("b", sort=False).agg(
-        doors_to_revisit=("day", "size"), last_day=("day", "max"),
-        doors=("label", lambda s: ", ".join(sorted(x for x in s if x))))
-    idx = grouped.index.to_numpy(dtype=np.int64)
+    b = prep.door_building[doors].astype(np.int64)
+    order = np.argsort(b, kind="stable")
+    b, labels, days = b[order], prep.door_label[doors][order], prep.day[last_ev][order]
+    starts = np.flatnonzero(np.r_[True, b[1:] != b[:-1]])
+    idx = b[starts]
+    count = np.diff(np.r_[starts, b.size])
+    last_day = np.maximum.reduceat(days, starts)
+    marked = labels != ""
+    joined = np.full(idx.size, "", dtype=object)
+    if marked.any():  # door marks joined per building without a Python loop over groups
+        texts = np.where(marked, labels + ", ", "").astype(object)
+        joined = np.array([t[:-2] for t in np.add.reduceat(texts, starts)], dtype=object)
     out = pd.DataFrame({
         "building": prep.b_label[idx], "lon": prep.b_lon[idx], "lat": prep.b_lat[idx],
-        "code_qp": _qpv_codes(prep, prep.b_qpv[idx]),
-        "doors_to_revisit": grouped["doors_to_revisit"].to_numpy(dtype=np.int64),
-        "last_visit": _dates(grouped["last_day"].to_numpy(dtype=np.int64)),
-        "doors": grouped["doors"].to_numpy(dtype=object),
+        "code_qp": _qpv_codes(prep, prep.b_qpv[idx]), "doors_to_revisit": count.astype(np.int64),
+        "last_visit": _dates(last_day.astype(np.int64)), "doors": joined,
     })
     return out.sort_values(["doors_to_revisit", "last_visit"], ascending=[False, True], kind="stable",
                            ignore_index=True)
@@ -744,10 +770,10 @@ def _summary(prep: PreparedEvents, sel: _Selection) -> dict[str, object]:
     out: dict[str, object] = {k: (float(v[0]) if k == "open_rate" else int(v[0])) for k, v in counts.items()}
     if out["open_rate"] != out["open_rate"]:
         out["open_rate"] = None
-    buildings = np.unique(prep.building[sel.ev])
-    qpv_idx = prep.b_qpv[buildings]
-    out["buildings"] = int(buildings.size)
-    out["qpv"] = int(np.unique(qpv_idx[qpv_idx >= 0]).size)
+    seen = np.bincount(prep.building[sel.ev], minlength=prep.n_buildings) > 0
+    qpv_idx = prep.b_qpv[seen]
+    out["buildings"] = int(seen.sum())
+    out["qpv"] = int((np.bincount(qpv_idx[qpv_idx >= 0], minlength=len(prep.qpv_codes)) > 0).sum())
     out["outside_qpv_visits"] = int((prep.b_qpv[prep.building[sel.ev]] < 0).sum())
     days = prep.day[sel.ev]
     out["first_visit"] = str(_dates(days[:1])[0].astype("datetime64[D]")) if days.size else None
@@ -807,7 +833,7 @@ def viewport(prep: PreparedEvents, *, bbox: Sequence[float], zoom: float, qpv: p
     heat = in_view if outcomes is None else in_view & select(prep, outcomes=outcomes)
     resolution = resolution_for_zoom(zoom)
     sel_base = _selection(prep, base)
-    sel_view = _selection(prep, in_view)
+    sel_view = sel_base if np.array_equal(in_view, base) else _selection(prep, in_view)
     sel_heat = sel_view if outcomes is None else _selection(prep, heat)
     return Viewport(
         resolution=resolution,
