@@ -58,6 +58,7 @@ ROW_MESSAGES: dict[str, str] = {
     "personal": "donnée personnelle détectée (téléphone ou e-mail) : la ligne n'est pas stockée",
     "topic": "sujet invalide : des mots séparés par | ou , (40 caractères au plus chacun)",
     "text": "texte invalide : caractères de contrôle",
+    "site_scope": "site hors de votre périmètre : vous ne pouvez importer que les visites de vos sites",
 }
 
 #: code -> French template of the other messages of the import command (exit status 1).

@@ -20,6 +20,7 @@ import datetime as dt
 import hashlib
 import logging
 import os
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -143,11 +144,15 @@ def import_file(path: str | os.PathLike[str], *, engine: Engine, geocoder: Geoco
 
 def import_bytes(data: bytes, *, name: str, engine: Engine, geocoder: Geocoder | None = None,
                  qpv: pd.DataFrame | None = None, today: dt.date | None = None,
-                 max_bytes: int = reader.MAX_BYTES, max_rows: int = reader.MAX_ROWS) -> ImportSummary:
-    """Import a file held in memory (an upload in the app). Same behaviour as :func:`import_file`."""
+                 max_bytes: int = reader.MAX_BYTES, max_rows: int = reader.MAX_ROWS,
+                 allowed_sites: Collection[str] | None = None) -> ImportSummary:
+    """Import a file held in memory (an upload in the app). Same behaviour as :func:`import_file`.
+
+    ``allowed_sites``, when given, rejects the rows of other sites (a manager's upload).
+    """
     table = reader.read_bytes(data, name=name, max_bytes=max_bytes, max_rows=max_rows)
     return import_table(table, engine=engine, file_sha256=hashlib.sha256(data).hexdigest(), geocoder=geocoder,
-                        qpv=qpv, today=today)
+                        qpv=qpv, today=today, allowed_sites=allowed_sites)
 
 
 def import_frame(frame: pd.DataFrame, *, name: str, engine: Engine, qpv: pd.DataFrame | None = None,
@@ -225,14 +230,16 @@ def locate(valid: pd.DataFrame, *, geocoder: Geocoder | None, qpv: pd.DataFrame 
 
 
 def import_table(table: reader.RawTable, *, engine: Engine, file_sha256: str, geocoder: Geocoder | None = None,
-                 qpv: pd.DataFrame | None = None, today: dt.date | None = None, demo: bool = False) -> ImportSummary:
+                 qpv: pd.DataFrame | None = None, today: dt.date | None = None, demo: bool = False,
+                 allowed_sites: Collection[str] | None = None) -> ImportSummary:
     """Validate, locate and store the rows of a table read by :mod:`geo.coverage.reader`.
 
     Returns
     -------
     ImportSummary
     """
-    checked = validate_rows(table.frame, today=today, field_count_errors=table.field_count_errors)
+    checked = validate_rows(table.frame, today=today, field_count_errors=table.field_count_errors,
+                            allowed_sites=allowed_sites)
     rows, notes = locate(checked.valid, geocoder=geocoder, qpv=qpv)
     rejected_lines = checked.rejected_lines
     with store.write_transaction(engine) as conn:
@@ -289,10 +296,14 @@ def _defuse(value: object) -> object:
     return value
 
 
-def write_report(summary: ImportSummary, path: str | os.PathLike[str]) -> Path:
-    """Write the report of rejected rows as CSV (``;``, UTF-8 with BOM, for spreadsheets).
+def report_csv(summary: ImportSummary) -> str:
+    """The report of rejected rows as CSV text (``;``-separated; cells that a spreadsheet would run as a
+    formula are prefixed with ``'``)."""
+    return summary.report.map(_defuse).to_csv(sep=";", index=False, lineterminator="\r\n")
 
-    Cells that a spreadsheet would run as a formula are prefixed with ``'``.
+
+def write_report(summary: ImportSummary, path: str | os.PathLike[str]) -> Path:
+    """Write :func:`report_csv` to ``path`` (UTF-8 with BOM, for spreadsheets), atomically.
 
     Returns
     -------
@@ -300,8 +311,7 @@ def write_report(summary: ImportSummary, path: str | os.PathLike[str]) -> Path:
         The written file.
     """
     path = Path(path)
-    frame = summary.report.map(_defuse)
     tmp = path.with_name(path.name + ".part")
-    frame.to_csv(tmp, sep=";", index=False, encoding="utf-8-sig")
+    tmp.write_text(report_csv(summary), encoding="utf-8-sig", newline="")
     os.replace(tmp, path)
     return path

@@ -16,6 +16,7 @@ import datetime as dt
 import hashlib
 import logging
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import numpy as np
@@ -281,7 +282,8 @@ def content_keys(frame: pd.DataFrame) -> pd.Series:
 
 
 def validate_rows(frame: pd.DataFrame, *, today: dt.date | None = None,
-                  field_count_errors: list[tuple[int, int, int]] | None = None) -> Validated:
+                  field_count_errors: list[tuple[int, int, int]] | None = None,
+                  allowed_sites: Collection[str] | None = None) -> Validated:
     """Check every row of a door-visit table.
 
     Parameters
@@ -292,6 +294,8 @@ def validate_rows(frame: pd.DataFrame, *, today: dt.date | None = None,
         Latest accepted visit date (default: the current date).
     field_count_errors : list of (line, fields, expected), optional
         Rows the reader found with too many fields.
+    allowed_sites : collection of str, optional
+        When given, rows of other sites are rejected (a site manager imports only their own sites).
 
     Returns
     -------
@@ -339,6 +343,8 @@ def validate_rows(frame: pd.DataFrame, *, today: dt.date | None = None,
 
     # site: a 4-digit code lost its leading zero in a spreadsheet
     site = cols["site"].where(~cols["site"].str.fullmatch(r"[0-9]{4}"), "0" + cols["site"])
+    if allowed_sites is not None:
+        problems.add((site != "") & ~site.isin(list(allowed_sites)), "site", "site_scope")
 
     # date and time
     dates, date_has_time = _parse_dates(cols["date"])

@@ -113,7 +113,7 @@ ROW_CASES: dict[str, tuple[dict[str, str], str]] = {
 }
 
 
-@pytest.mark.parametrize("code", sorted(set(ROW_MESSAGES) - {"field_count"}))
+@pytest.mark.parametrize("code", sorted(set(ROW_MESSAGES) - {"field_count", "site_scope"}))
 def test_every_row_rejection_is_triggered(code: str) -> None:
     overrides, column = ROW_CASES[code]
     frame = pd.DataFrame([_row(), _row(**overrides)])
@@ -136,6 +136,15 @@ def test_field_count_rejection_is_triggered() -> None:
     problem = checked.problems[checked.problems["code"] == "field_count"]
     assert problem["ligne"].tolist() == [3]
     assert problem["motif"].iat[0] == "nombre de champs incorrect : 7 au lieu de 6"
+
+
+def test_site_scope_rejection_is_triggered() -> None:
+    frame = pd.DataFrame([_row(), _row(site="59350")])
+    frame.insert(0, "ligne", [2, 3])
+    checked = validate_rows(frame, today=TODAY, allowed_sites={"91286"})
+    assert checked.valid["ligne"].tolist() == [2]
+    assert checked.problems[["ligne", "colonne", "code"]].values.tolist() == [[3, "site", "site_scope"]]
+    assert checked.problems["motif"].iat[0].startswith("site hors de votre périmètre")
 
 
 def test_store_unreachable_message() -> None:

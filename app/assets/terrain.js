@@ -1,0 +1,98 @@
+/* voisinmap, page « Terrain »: browser-side styling of the door-coverage layers (dash-leaflet functions).
+ * Parameters come from each layer's hideout; geometry and figures come from the server's aggregates. */
+(function () {
+    "use strict";
+    const ns = (window.voisinmap = window.voisinmap || {});
+    const esc = (text) => String(text === undefined || text === null ? "" : text).replace(/[&<>"']/g,
+        (c) => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}[c]));
+
+    function num(value, lang, digits) {
+        if (value === undefined || value === null || Number.isNaN(value)) { return "–"; }
+        return new Intl.NumberFormat(lang === "en" ? "en-GB" : "fr-FR", {maximumFractionDigits: digits || 0}).format(value);
+    }
+    function pct(value, lang) {
+        if (value === undefined || value === null || Number.isNaN(value)) { return "–"; }
+        return num(100 * value, lang, 0) + (lang === "en" ? "%" : "\u202f%");
+    }
+    function classColour(value, breaks, colors) {
+        if (value === undefined || value === null || Number.isNaN(value)) { return "#b0b0b0"; }
+        let i = 0;
+        while (i < breaks.length && value >= breaks[i]) { i++; }
+        return colors[Math.min(i, colors.length - 1)];
+    }
+
+    ns.terrainCellStyle = function (feature, context) {
+        const h = (context && context.hideout) || {};
+        const p = feature.properties || {};
+        return {fillColor: classColour(p[h.prop || "value"], h.breaks || [], h.colors || ["#fec44f"]),
+                fillOpacity: 0.72, color: "#7f2704", weight: 0.4};
+    };
+
+    ns.terrainCellTooltip = function (feature, layer, context) {
+        layer.bindTooltip(function () {
+            const h = (context && context.hideout) || {};
+            const L = h.labels || {};
+            const p = feature.properties || {};
+            const lang = h.lang || "fr";
+            return "<div class='qpv-tip'><div class='tip-title'>" + esc(L.value || "") + " : " + num(p.value, lang) +
+                "</div><div>" + esc(L.visits || "") + " : " + num(p.visits, lang) + "</div><div>" +
+                esc(L.ouvert || "") + " : " + num(p.ouvert, lang) + "</div><div>" + esc(L.open_rate || "") + " : " +
+                pct(p.open_rate, lang) + "</div><div>" + esc(L.households_reached || "") + " : " +
+                num(p.households_reached, lang) + "</div></div>";
+        }, {sticky: true});
+    };
+
+    ns.terrainQpvStyle = function (feature, context) {
+        const h = (context && context.hideout) || {};
+        const p = feature.properties || {};
+        return {fillColor: classColour(p.coverage_rate, h.breaks || [], h.colors || ["#cbc9e2"]),
+                fillOpacity: 0.45, color: "#3f007d", weight: 1.6};
+    };
+
+    ns.terrainQpvTooltip = function (feature, layer, context) {
+        layer.bindTooltip(function () {
+            const h = (context && context.hideout) || {};
+            const p = feature.properties || {};
+            const lang = h.lang || "fr";
+            const en = lang === "en";
+            return "<div class='qpv-tip'><div class='tip-title'>" + esc(p.lib_qp || "") + "</div><div class='tip-sub'>" +
+                esc(p.code_qp || "") + "</div><div>" + (en ? "Households (INSEE)" : "Ménages (INSEE)") + " : " +
+                num(p.households, lang) + "</div><div>" + (en ? "Households met" : "Ménages rencontrés") + " : " +
+                num(p.households_reached, lang) + "</div><div>" + (en ? "Coverage" : "Couverture") + " : <b>" +
+                pct(p.coverage_rate, lang) + "</b></div><div>" + (en ? "Households left" : "Ménages restants") + " : " +
+                num(p.remaining_households, lang) + "</div><div class='tip-src'>INSEE, ANCT</div></div>";
+        }, {sticky: true});
+    };
+
+    ns.terrainDoorPoint = function (feature, latlng, context) {
+        const h = (context && context.hideout) || {};
+        const p = feature.properties || {};
+        const lang = h.lang || "fr";
+        const en = lang === "en";
+        const colour = (h.colors || {})[p.last_outcome] || "#444";
+        const marker = window.L.circleMarker(latlng, {radius: Math.max(4, Math.min(14, 3 + Math.sqrt(p.visits || 1))),
+            color: "#222", weight: 1, fillColor: colour, fillOpacity: 0.9,
+            pane: (context && context.pane) || "markerPane"});
+        marker.bindTooltip("<b>" + esc(p.building) + "</b><br>" + (en ? "Doors knocked" : "Portes frappées") + " : " +
+            num(p.visits, lang) + "<br>" + (en ? "Doors opened" : "Portes ouvertes") + " : " + num(p.ouvert, lang) +
+            " (" + pct(p.open_rate, lang) + ")<br>" + (en ? "Households met" : "Ménages rencontrés") + " : " +
+            num(p.households_reached, lang) + "<br>" + (en ? "Last visit" : "Dernière visite") + " : " +
+            esc(p.last_visit) + " · " + esc(p.last_outcome));
+        return marker;
+    };
+
+    ns.terrainRevisitPoint = function (feature, latlng, context) {
+        const h = (context && context.hideout) || {};
+        const p = feature.properties || {};
+        const lang = h.lang || "fr";
+        const en = lang === "en";
+        const n = p.doors_to_revisit || 1;
+        const marker = window.L.circleMarker(latlng, {radius: Math.max(3, Math.min(16, 2 + 2 * Math.sqrt(n))),
+            color: "#e69f00", weight: 2.5, fill: false, dashArray: "3 2",
+            pane: (context && context.pane) || "markerPane"});
+        marker.bindTooltip("<b>" + esc(p.building) + "</b><br>" + (en ? "Doors to revisit" : "Portes à revoir") +
+            " : " + num(n, lang) + "<br>" + (en ? "Last visit" : "Dernière visite") + " : " + esc(p.last_visit) +
+            (p.doors ? "<br>" + esc(p.doors) : ""));
+        return marker;
+    };
+})();

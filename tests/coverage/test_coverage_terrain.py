@@ -1,0 +1,232 @@
+"""The page « Terrain » (/terrain): access, callbacks on a store holding two demo sites, upload, browser."""
+
+from __future__ import annotations
+
+import base64
+import io
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from coverage_helpers import visit_rows
+
+PASSWORD = "mot de passe de test assez long"
+GRIGNY, LILLE = "91286", "59350"
+USERS = {"terrain-admin": ("admin", ()), "terrain-grigny": ("manager", (GRIGNY,)), "terrain-lille": ("manager", (LILLE,)),
+         "terrain-financeur": ("financeur", ())}
+GRIGNY_VIEW = [[48.640, 2.355], [48.665, 2.405]]
+
+
+@pytest.fixture(scope="module")
+def terrain_db(dash_app, processed_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A store with the demo history of Grigny and Lille and one account per role; the app points at it."""
+    from app import auth
+    from geo.auth.store import UserStore
+    from geo.coverage import demo, importer, store
+    from geo.load import load_arrondissements, load_qpv
+
+    url = f"sqlite:///{tmp_path_factory.mktemp('terrain') / 'voisinmap.db'}"
+    qpv = load_qpv(data_dir=processed_dir)
+    sites = tuple(s for s in demo.SITES if s.code in (GRIGNY, LILLE))
+    rows = demo.generate_demo(qpv, arrondissements=load_arrondissements(data_dir=processed_dir), sites=sites)
+    engine = store.open_store(url)
+    importer.import_frame(rows, name="démo", engine=engine, qpv=qpv, demo=True)
+    engine.dispose()
+    users = UserStore(url)
+    for name, (role, codes) in USERS.items():
+        users.add_user(name, PASSWORD, role=role, sites=codes)
+    previous = dash_app.server.config.get(auth.DB_KEY)
+    dash_app.server.config[auth.DB_KEY] = url
+    try:
+        yield url
+    finally:
+        dash_app.server.config[auth.DB_KEY] = previous
+
+
+@pytest.fixture(scope="module")
+def signed(dash_app, terrain_db: str) -> dict[str, Any]:
+    from app import auth
+
+    out = {}
+    for name in USERS:
+        client = dash_app.server.test_client()
+        assert auth.sign_in(client, name, PASSWORD).status_code == 303
+        client.get("/_dash-dependencies")
+        out[name] = client
+    return out
+
+
+def _summary(client: Any, site: str | None, **extra: Any) -> Any:
+    from app.testing import call_callback
+
+    inputs = {"terrain-site.value": site, "terrain-campaigns.value": [], "terrain-dates.start_date": None,
+              "terrain-dates.end_date": None, "terrain-absent.value": []}
+    inputs.update(extra)
+    return call_callback(client, "terrain-kpis.children", inputs=inputs)
+
+
+def _map(client: Any, site: str | None, *, zoom: float = 16, bounds: Any = GRIGNY_VIEW, outcomes: list[str] | None = None,
+         ) -> Any:
+    from app.testing import call_callback
+
+    return call_callback(client, "terrain-cells.data", inputs={
+        "terrain-site.value": site, "terrain-campaigns.value": [], "terrain-dates.start_date": None,
+        "terrain-dates.end_date": None, "terrain-outcomes.value": outcomes or [], "terrain-absent.value": [],
+        "terrain-map.bounds": bounds, "terrain-map.zoom": zoom})
+
+
+def test_page_access_by_role(signed: dict[str, Any], dash_app) -> None:  # noqa: ANN001
+    assert signed["terrain-grigny"].get("/terrain").status_code == 200
+    assert signed["terrain-financeur"].get("/terrain").status_code in (200, 403)  # refused page, never the content
+    assert _map(signed["terrain-financeur"], GRIGNY).status_code == 403
+    assert _summary(signed["terrain-lille"], GRIGNY).status_code == 403  # a manager of another site
+    anonymous = dash_app.server.test_client()
+    assert _map(anonymous, GRIGNY).status_code == 401
+
+
+def test_layout_offers_only_the_managers_sites(signed: dict[str, Any]) -> None:
+    from app.testing import call_callback
+
+    def site_options(client: Any) -> list[str]:
+        out = call_callback(client, "_pages_content.children",
+                            inputs={"_pages_location.pathname": "/terrain", "_pages_location.search": ""})
+        from app.auth import _find_prop
+
+        return [o["value"] for o in _find_prop(out, "terrain-site", "options")]
+
+    assert site_options(signed["terrain-grigny"]) == [GRIGNY]
+    assert sorted(site_options(signed["terrain-admin"])) == [LILLE, GRIGNY] or \
+        set(site_options(signed["terrain-admin"])) == {GRIGNY, LILLE}
+
+
+def test_summary_figures_and_qpv_ranking(signed: dict[str, Any]) -> None:
+    out = _summary(signed["terrain-grigny"], GRIGNY)
+    rows = out["terrain-qpv-table"]["data"]
+    assert {r["code"] for r in rows} == {"QN09125M", "QN09126M"}  # La Grande Borne, Grigny 2
+    remaining = [r["remaining_sort"] for r in rows]
+    assert remaining == sorted(remaining, reverse=True)
+    assert out["terrain-demo"]["hidden"] is False  # "données fictives" shown
+    features = out["terrain-qpv-layer"]["data"]["features"]
+    assert {f["properties"]["code_qp"] for f in features} == {"QN09125M", "QN09126M"}
+    assert all(0 < f["properties"]["coverage_rate"] < 1 for f in features)
+    assert out["terrain-map"]["viewport"]["bounds"][0][0] > 48.6
+    figure = out["terrain-progress"]["figure"]
+    assert len(figure["data"]) == 2 and figure["data"][1]["y"] == sorted(figure["data"][1]["y"])
+    assert out["terrain-revisit-table"]["data"], "the demo has doors to revisit"
+
+
+def test_campaign_and_date_filters(signed: dict[str, Any]) -> None:
+    from app.testing import call_callback
+
+    options = call_callback(signed["terrain-grigny"], "terrain-campaigns.options",
+                            inputs={"terrain-site.value": GRIGNY})["terrain-campaigns"]["options"]
+    names = [o["value"] for o in options]
+    assert len(names) == 4 and all("données fictives" in n for n in names)
+
+    def visits(**extra: Any) -> str:
+        out = _summary(signed["terrain-grigny"], GRIGNY, **extra)
+        return _kpi(out["terrain-kpis"]["children"], "visits")
+
+    total = _number(visits())
+    one = _number(visits(**{"terrain-campaigns.value": names[:1]}))
+    year = _number(visits(**{"terrain-dates.start_date": "2025-01-01", "terrain-dates.end_date": "2025-12-31"}))
+    assert 0 < one < total and 0 < year < total
+
+
+def _kpi(children: list[dict], name: str) -> str:
+    for child in children:
+        if child["props"]["id"] == f"terrain-{name}":
+            return child["props"]["children"][0]["props"]["children"]
+    raise KeyError(name)
+
+
+def _number(text: str) -> int:
+    return int(text.replace("\u202f", "").replace(",", ""))
+
+
+def test_map_layers_follow_viewport_zoom_and_outcomes(signed: dict[str, Any]) -> None:
+    close = _map(signed["terrain-grigny"], GRIGNY, zoom=16)
+    cells = close["terrain-cells"]["data"]["features"]
+    doors = close["terrain-doors"]["data"]["features"]
+    assert cells and doors
+    assert all(2.355 <= f["geometry"]["coordinates"][0] <= 2.405 for f in doors)
+    far = _map(signed["terrain-grigny"], GRIGNY, zoom=13)
+    assert far["terrain-doors"]["data"]["features"] == []  # no door points below zoom 16
+    assert len(far["terrain-cells"]["data"]["features"]) < len(cells)  # coarser cells
+    opened = _map(signed["terrain-grigny"], GRIGNY, zoom=16, outcomes=["ouvert"])
+    total = sum(f["properties"]["value"] for f in cells)
+    only_open = sum(f["properties"]["value"] for f in opened["terrain-cells"]["data"]["features"])
+    assert 0 < only_open < total
+    assert opened["terrain-cells"]["hideout"]["title"].startswith("Visites « porte ouverte »")
+    elsewhere = _map(signed["terrain-grigny"], GRIGNY, bounds=[[50.6, 3.0], [50.7, 3.1]])
+    assert elsewhere["terrain-cells"]["data"]["features"] == []  # Lille's visits never reach Grigny's manager
+
+
+def test_template_download(signed: dict[str, Any]) -> None:
+    from app.testing import call_callback
+
+    out = call_callback(signed["terrain-grigny"], "terrain-template-download.data",
+                        inputs={"terrain-template-csv.n_clicks": 1, "terrain-template-xlsx.n_clicks": 0},
+                        triggered="terrain-template-csv.n_clicks")
+    data = out["terrain-template-download"]["data"]
+    assert data["filename"] == "modele_visites.csv"
+    assert base64.b64decode(data["content"]).decode("utf-8-sig").startswith("campagne;site;date")
+
+
+def test_upload_imports_own_sites_only(signed: dict[str, Any], terrain_db: str) -> None:
+    from app.testing import call_callback
+    from geo.coverage import store
+
+    rows = visit_rows(6, campaign="Import de test", site=GRIGNY)
+    rows.loc[5, "site"] = LILLE
+    buffer = io.StringIO()
+    rows.to_csv(buffer, sep=";", index=False)
+    contents = "data:text/csv;base64," + base64.b64encode(buffer.getvalue().encode()).decode()
+    engine = store.open_store(terrain_db)
+    before = store.count_visits(engine)
+    out = call_callback(signed["terrain-grigny"], "terrain-upload-result.children",
+                        inputs={"terrain-upload.contents": contents}, state={"terrain-upload.filename": "v.csv"})
+    text = out["terrain-upload-result"]["children"][0]["props"]["children"]
+    assert "5 visite(s) importée(s)" in text and "1 ligne(s) rejetée(s)" in text
+    assert store.count_visits(engine) == before + 5
+    engine.dispose()
+    report = out["terrain-report"]["data"]
+    assert "site hors de votre périmètre" in report["csv"]
+    assert out["terrain-report-button"]["hidden"] is False
+    download = call_callback(signed["terrain-grigny"], "terrain-report-download.data",
+                             inputs={"terrain-report-button.n_clicks": 1}, state={"terrain-report.data": report})
+    assert download["terrain-report-download"]["data"]["filename"] == "v.rejets.csv"
+    refused = call_callback(signed["terrain-grigny"], "terrain-upload-result.children",
+                            inputs={"terrain-upload.contents": "data:text/csv;base64,"
+                                    + base64.b64encode(b"nom;telephone\nX;Y\n").decode()},
+                            state={"terrain-upload.filename": "w.csv"})
+    assert "Fichier refusé" in str(refused["terrain-upload-result"]["children"])
+
+
+@pytest.mark.browser
+def test_terrain_page_in_a_browser(dash_app, terrain_db: str, live_url: str, driver, artifacts: Path) -> None:  # noqa: ANN001
+    from selenium.webdriver.common.by import By
+
+    from app import auth
+    from app.testing import console_errors, wait_for
+
+    driver.delete_all_cookies()
+    auth.browser_sign_in(driver, live_url, "terrain-grigny", PASSWORD)
+    driver.get_log("browser")
+    driver.get(live_url + "/terrain")
+    wait_for(lambda: driver.find_element(By.ID, "terrain-map"), message="the Terrain map")
+    cells = wait_for(lambda: driver.execute_script(
+        "return window.voisinmap && window.voisinmap.countFeatures ? window.voisinmap.countFeatures('cell', true) : 0;"),
+        timeout=30, message="H3 cells on the map")
+    assert cells > 0
+    qpv = wait_for(lambda: driver.execute_script("return window.voisinmap.countFeatures('coverage_rate', true);"),
+                   timeout=30, message="QPV coverage polygons")
+    assert qpv == 2  # the two QPV of Grigny
+    banner = driver.find_element(By.ID, "terrain-demo")
+    assert banner.is_displayed() and "Données fictives" in banner.text
+    wait_for(lambda: driver.find_element(By.ID, "terrain-kpis").text, message="key figures")
+    driver.save_screenshot(str(artifacts / "terrain.png"))
+    errors = [e for e in console_errors(driver) if "tile" not in e.get("message", "")]
+    assert not errors, errors
+    driver.delete_all_cookies()
