@@ -3,8 +3,10 @@
 (function () {
     "use strict";
     const ns = (window.voisinmap = window.voisinmap || {});
-    const esc = (text) => String(text === undefined || text === null ? "" : text).replace(/[&<>"']/g,
-        (c) => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}[c]));
+    /* map.js (loaded first) provides the HTML escaper and the class colouring shared by every map */
+    const esc = (text) => ns.escapeHtml(text === undefined || text === null ? "" : text);
+    const classColour = (value, breaks, colors) => ns.classColour(value, {breaks: breaks, colors: colors,
+                                                                         missing: "#b0b0b0"});
 
     function num(value, lang, digits) {
         if (value === undefined || value === null || Number.isNaN(value)) { return "–"; }
@@ -13,12 +15,6 @@
     function pct(value, lang) {
         if (value === undefined || value === null || Number.isNaN(value)) { return "–"; }
         return num(100 * value, lang, 0) + (lang === "en" ? "%" : "\u202f%");
-    }
-    function classColour(value, breaks, colors) {
-        if (value === undefined || value === null || Number.isNaN(value)) { return "#b0b0b0"; }
-        let i = 0;
-        while (i < breaks.length && value >= breaks[i]) { i++; }
-        return colors[Math.min(i, colors.length - 1)];
     }
 
     ns.terrainCellStyle = function (feature, context) {

@@ -149,24 +149,19 @@ _LOCK = threading.Lock()
 def _db_url() -> str:
     import flask
 
-    key = "VOISINMAP_DATABASE_URL"
-    return (flask.current_app.config.get(key) if flask.has_app_context() else None) or config.database_url()
+    from app.auth import DB_KEY
+
+    return (flask.current_app.config.get(DB_KEY) if flask.has_app_context() else None) or config.database_url()
 
 
 def _store_version(url: str) -> tuple[int, int]:
-    import sqlalchemy as sa
-
-    from geo.coverage.store import VISITS, make_engine
+    from geo.coverage.store import data_version, make_engine
 
     engine = make_engine(url)
     try:
-        with engine.connect() as conn:
-            if not sa.inspect(conn).has_table(VISITS.name):
-                return (0, 0)
-            row = conn.execute(sa.select(sa.func.count(), sa.func.max(VISITS.c.id))).one()
+        return data_version(engine)
     finally:
         engine.dispose()
-    return (int(row[0] or 0), int(row[1] or 0))
 
 
 def _site_names(codes: list[str], folder: Any) -> dict[str, str]:

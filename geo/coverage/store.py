@@ -447,6 +447,18 @@ def delete_demo(engine: Engine) -> int:
 
 
 # ------------------------------------------------------------------------------------------- reading
+def data_version(engine: Engine) -> tuple[int, int]:
+    """Number of visits and largest visit id: changes whenever visits are imported or deleted.
+
+    Cheap enough to key caches of aggregates on; ``(0, 0)`` for a database never migrated.
+    """
+    with engine.connect() as conn:
+        if not sa.inspect(conn).has_table(VISITS.name):
+            return (0, 0)
+        count, largest = conn.execute(sa.select(sa.func.count(), sa.func.max(VISITS.c.id))).one()
+    return (int(count or 0), int(largest or 0))
+
+
 def count_visits(engine: Engine, *, demo: bool | None = None) -> int:
     """Number of stored visits (all, only demo ones, or only real ones)."""
     query = sa.select(sa.func.count()).select_from(VISITS)

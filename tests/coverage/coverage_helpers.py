@@ -31,6 +31,20 @@ def visit_rows(n: int, *, campaign: str = "Test 2025", site: str = "91286", star
     })
 
 
+def xlsx_bytes(rows: list[list[object]]) -> bytes:
+    """A one-sheet workbook holding ``rows``."""
+    import io
+
+    from openpyxl import Workbook
+
+    book = Workbook()
+    for row in rows:
+        book.active.append(row)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
 def write_csv(path: Path, frame: pd.DataFrame, *, sep: str = ";", encoding: str = "utf-8") -> Path:
     """Write rows as a CSV file with the given separator and encoding."""
     frame.to_csv(path, sep=sep, index=False, encoding=encoding)

@@ -6,7 +6,7 @@ import string
 
 import pytest
 import sqlalchemy as sa
-from coverage_helpers import TODAY
+from coverage_helpers import TODAY, xlsx_bytes
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
@@ -84,19 +84,6 @@ def structured_files(draw: st.DrawFn) -> bytes:
     return "\n".join(lines).encode(draw(st.sampled_from(ENCODINGS)), errors="replace")
 
 
-def _xlsx(rows: list[list[object]]) -> bytes:
-    import io
-
-    from openpyxl import Workbook
-
-    book = Workbook()
-    for row in rows:
-        book.active.append(row)
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
-
-
 @st.composite
 def xlsx_files(draw: st.DrawFn) -> bytes:
     header = draw(st.lists(st.sampled_from(HEADERS), min_size=0, max_size=18))
@@ -106,7 +93,7 @@ def xlsx_files(draw: st.DrawFn) -> bytes:
                        st.integers(-10**6, 10**6), st.floats(allow_nan=False, allow_infinity=False),
                        st.dates(), st.datetimes(), st.times(), st.none(), st.booleans())
     rows = draw(st.lists(st.lists(values, max_size=len(header) + 2), max_size=15))
-    data = _xlsx([header, *rows])
+    data = xlsx_bytes([header, *rows])
     if draw(st.booleans()):  # damage the archive
         at = draw(st.integers(0, len(data) - 1))
         data = data[:at] + draw(st.binary(min_size=1, max_size=20)) + data[at + 20:]

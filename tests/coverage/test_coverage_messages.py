@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from coverage_helpers import TODAY
+from coverage_helpers import TODAY, xlsx_bytes
 
 from geo.coverage import errors, reader, schema
 from geo.coverage.errors import FILE_MESSAGES, OTHER_MESSAGES, ROW_MESSAGES, FileRefusedError
@@ -19,17 +19,6 @@ from geo.coverage.validate import validate_rows
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "coverage.md"
 HEADER = "campagne;site;date;resultat;latitude;longitude\n"
 GOOD = "Eau 2025;91286;2025-03-18;ouvert;48.6511;2.3766\n"
-
-
-def _xlsx(rows: list[list[object]]) -> bytes:
-    from openpyxl import Workbook
-
-    book = Workbook()
-    for row in rows:
-        book.active.append(row)
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
 
 
 def _broken_xlsx() -> bytes:
@@ -77,7 +66,7 @@ def test_every_file_refusal_is_triggered(code: str, tmp_path: Path) -> None:
 
 
 def test_xlsx_refusals_use_the_same_messages() -> None:
-    content = _xlsx([["campagne", "site", "date", "resultat", "Nom du locataire", "latitude", "longitude"]])
+    content = xlsx_bytes([["campagne", "site", "date", "resultat", "Nom du locataire", "latitude", "longitude"]])
     with pytest.raises(FileRefusedError, match="Nom du locataire") as info:
         reader.read_bytes(content, name="visites.xlsx")
     assert info.value.code == "personal_columns"
