@@ -87,6 +87,8 @@ class PreparedEvents:
     qpv_codes: tuple[str, ...]
     campaign_site: np.ndarray = field(repr=False)
     door_order: np.ndarray = field(repr=False)  # events sorted by door, in time order within a door
+    door_sorted: np.ndarray = field(repr=False)  # door[door_order]
+    day_sorted: np.ndarray = field(repr=False)  # day[door_order]
 
     @property
     def n_events(self) -> int:
@@ -226,7 +228,8 @@ def prepare_events(events: pd.DataFrame, *, qpv: pd.DataFrame | None = None) -> 
     marked = (door_text != "").to_numpy()
     door = np.empty(n, dtype=np.int64)
     pairs = pd.DataFrame({"b": b_code[marked], "d": door_text[marked].to_numpy()})
-    door_marked = pairs.groupby(["b", "d"], sort=False).ngroup().to_numpy(dtype=np.int64) if len(pairs) else \
+    # codes sorted by (building, mark): a building's doors come in the order of their marks
+    door_marked = pairs.groupby(["b", "d"], sort=True).ngroup().to_numpy(dtype=np.int64) if len(pairs) else \
         np.array([], dtype=np.int64)
     n_marked = int(door_marked.max()) + 1 if door_marked.size else 0
     door[marked] = door_marked
@@ -269,6 +272,7 @@ def prepare_events(events: pd.DataFrame, *, qpv: pd.DataFrame | None = None) -> 
     days = (frame["visited_at"].to_numpy(dtype="datetime64[s]").astype("datetime64[D]") - _EPOCH).astype(np.int32)
     demo = frame["demo"].to_numpy(dtype=bool) if "demo" in frame.columns else np.zeros(n, dtype=bool)
     event_id = frame["id"].to_numpy(dtype=np.int64) if "id" in frame.columns else np.arange(n, dtype=np.int64)
+    door_order = np.argsort(door, kind="stable")
     logger.info("prepared %d visits: %d buildings, %d doors, %d campaigns", n, nb, n_doors, len(camp_names))
     return PreparedEvents(
         building=b_code, door=door, outcome=outcome_codes.astype(np.int8), campaign=camp_code.astype(np.int16),
@@ -277,7 +281,7 @@ def prepare_events(events: pd.DataFrame, *, qpv: pd.DataFrame | None = None) -> 
         door_building=door_building, door_label=door_label,
         campaigns=tuple(str(c) for c in camp_names), sites=tuple(str(s) for s in site_names),
         qpv_codes=tuple(str(c) for c in qpv_codes), campaign_site=campaign_site,
-        door_order=np.argsort(door, kind="stable"),
+        door_order=door_order, door_sorted=door[door_order], day_sorted=days[door_order],
     )
 
 
@@ -370,6 +374,9 @@ class _Selection:
     opened: np.ndarray  # indices of selected events with outcome ouvert
     reached: np.ndarray  # sorted distinct doors reached
     knocked: np.ndarray  # sorted distinct doors knocked
+    building: np.ndarray  # building of each selected event
+    reached_building: np.ndarray  # building of each reached door
+    knocked_building: np.ndarray  # building of each knocked door
 
 
 def _selection(prep: PreparedEvents, mask: np.ndarray | None) -> _Selection:
@@ -387,7 +394,9 @@ def _selection(prep: PreparedEvents, mask: np.ndarray | None) -> _Selection:
     seen[:] = False
     seen[prep.door[ev]] = True
     knocked = np.flatnonzero(seen)
-    return _Selection(ev=ev, outcome=outcome, opened=opened, reached=reached, knocked=knocked)
+    return _Selection(ev=ev, outcome=outcome, opened=opened, reached=reached, knocked=knocked,
+                      building=prep.building[ev], reached_building=prep.door_building[reached],
+                      knocked_building=prep.door_building[knocked])
 
 
 def _count_table(group_of_event: np.ndarray, group_of_reached: np.ndarray, group_of_knocked: np.ndarray,
@@ -408,9 +417,8 @@ def _count_table(group_of_event: np.ndarray, group_of_reached: np.ndarray, group
 
 def _spatial(prep: PreparedEvents, sel: _Selection, group_of_building: np.ndarray, n_groups: int,
              ) -> dict[str, np.ndarray]:
-    return _count_table(group_of_building[prep.building[sel.ev]],
-                        group_of_building[prep.door_building[sel.reached]],
-                        group_of_building[prep.door_building[sel.knocked]], sel.outcome, n_groups)
+    return _count_table(group_of_building[sel.building], group_of_building[sel.reached_building],
+                        group_of_building[sel.knocked_building], sel.outcome, n_groups)
 
 
 def _frame(columns: dict[str, np.ndarray], keep: np.ndarray) -> pd.DataFrame:
@@ -649,19 +657,19 @@ def aggregate_periods(prep: PreparedEvents, mask: np.ndarray | None = None, *, f
     return _periods(prep, sel, freq)
 
 
-def _door_runs(prep: PreparedEvents, events: np.ndarray, period: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For the given events (indices), visited in door order: first visit of its door in its period, and ever.
+def _door_runs(prep: PreparedEvents, events: np.ndarray, freq: str, p0: int) -> tuple[np.ndarray, np.ndarray]:
+    """Periods (from ``p0``) of the given events' first visit of their door within the period, and ever.
 
-    ``period`` holds each event's period (non-decreasing in time). No sort: the door order is precomputed.
+    No sort: the door order (time order within a door) is precomputed in :class:`PreparedEvents`.
     """
     chosen = np.zeros(prep.n_events, dtype=bool)
     chosen[events] = True
-    order = prep.door_order[chosen[prep.door_order]]
-    if order.size == 0:
+    keep = chosen[prep.door_order]
+    d = prep.door_sorted[keep]
+    if d.size == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    d = prep.door[order]
-    p = period[order]
-    new_door = np.empty(order.size, dtype=bool)
+    p = _period_index(prep.day_sorted[keep], freq) - p0
+    new_door = np.empty(d.size, dtype=bool)
     new_door[0] = True
     np.not_equal(d[1:], d[:-1], out=new_door[1:])
     new_in_period = new_door.copy()
@@ -675,13 +683,12 @@ def _periods(prep: PreparedEvents, sel: _Selection, freq: str) -> pd.DataFrame:
     if sel.ev.size == 0:
         return pd.DataFrame({c: pd.Series([], dtype="datetime64[s]" if c == "period_start" else
                                           float if c == "open_rate" else np.int64) for c in columns})
-    period = _period_index(prep.day, freq)
-    p0 = int(period[sel.ev[0]])
-    period = period - p0
-    group = period[sel.ev]
+    group = _period_index(prep.day[sel.ev], freq)
+    p0 = int(group[0])
+    group = group - p0
     n = int(group[-1]) + 1
     out = _count_table(group, np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), sel.outcome, n)
-    in_period, ever = _door_runs(prep, sel.opened, period)
+    in_period, ever = _door_runs(prep, sel.opened, freq, p0)
     out["households_reached"] = np.bincount(in_period, minlength=n)
     del out["doors_knocked"]
     frame = pd.DataFrame(out)
@@ -693,25 +700,30 @@ def _periods(prep: PreparedEvents, sel: _Selection, freq: str) -> pd.DataFrame:
 
 
 def revisit_layer(prep: PreparedEvents, mask: np.ndarray | None = None, *, include_absent: bool = False,
-                  ) -> pd.DataFrame:
+                  limit: int | None = None) -> pd.DataFrame:
     """The "à revoir" layer: buildings with doors to go back to.
 
     Parameters
     ----------
     include_absent : bool
         Also count doors whose latest visit found nobody (``absent``).
+    limit : int, optional
+        Keep only the first ``limit`` buildings (most doors to revisit first).
 
     Returns
     -------
     pandas.DataFrame
-        One row per building with at least one door to revisit, most doors first: ``building``, ``lon``,
-        ``lat``, ``code_qp``, ``doors_to_revisit``, ``last_visit`` (latest such visit), ``doors`` (door
-        marks, comma-separated, when the file gave them).
+        One row per building with at least one door to revisit, most doors first (then oldest last visit):
+        ``building``, ``lon``, ``lat``, ``code_qp``, ``doors_to_revisit``, ``last_visit`` (latest such
+        visit), ``doors`` (door marks, comma-separated, when the file gave them).
     """
-    return _revisit(prep, _selection(prep, mask), include_absent)
+    if limit is not None and limit < 0:
+        raise ValueError(f"limit: expected a number >= 0, got {limit}")
+    return _revisit(prep, _selection(prep, mask), include_absent, limit)
 
 
-def _revisit(prep: PreparedEvents, sel: _Selection, include_absent: bool) -> pd.DataFrame:
+def _revisit(prep: PreparedEvents, sel: _Selection, include_absent: bool, limit: int | None = None,
+             ) -> pd.DataFrame:
     columns = ["building", "lon", "lat", "code_qp", "doors_to_revisit", "last_visit", "doors"]
     if sel.ev.size == 0:
         return pd.DataFrame({c: [] for c in columns})
@@ -734,21 +746,20 @@ def _revisit(prep: PreparedEvents, sel: _Selection, include_absent: bool) -> pd.
     order = np.argsort(b, kind="stable")
     b, labels, days = b[order], prep.door_label[doors][order], prep.day[last_ev][order]
     starts = np.flatnonzero(np.r_[True, b[1:] != b[:-1]])
-    idx = b[starts]
-    count = np.diff(np.r_[starts, b.size])
+    ends = np.r_[starts[1:], b.size]
+    count = ends - starts
     last_day = np.maximum.reduceat(days, starts)
-    marked = labels != ""
-    joined = np.full(idx.size, "", dtype=object)
-    if marked.any():  # door marks joined per building without a Python loop over groups
-        texts = np.where(marked, labels + ", ", "").astype(object)
-        joined = np.array([t[:-2] for t in np.add.reduceat(texts, starts)], dtype=object)
-    out = pd.DataFrame({
+    rank = np.lexsort((b[starts], last_day, -count))  # most doors first, then the oldest last visit
+    if limit is not None:
+        rank = rank[:limit]
+    idx = b[starts[rank]]
+    # door codes are sorted by mark within a building, so the marks come sorted
+    joined = np.array([", ".join(filter(None, labels[starts[g]:ends[g]])) for g in rank.tolist()], dtype=object)
+    return pd.DataFrame({
         "building": prep.b_label[idx], "lon": prep.b_lon[idx], "lat": prep.b_lat[idx],
-        "code_qp": _qpv_codes(prep, prep.b_qpv[idx]), "doors_to_revisit": count.astype(np.int64),
-        "last_visit": _dates(last_day.astype(np.int64)), "doors": joined,
+        "code_qp": _qpv_codes(prep, prep.b_qpv[idx]), "doors_to_revisit": count[rank].astype(np.int64),
+        "last_visit": _dates(last_day[rank].astype(np.int64)), "doors": joined,
     })
-    return out.sort_values(["doors_to_revisit", "last_visit"], ascending=[False, True], kind="stable",
-                           ignore_index=True)
 
 
 def summarise(prep: PreparedEvents, mask: np.ndarray | None = None) -> dict[str, object]:
@@ -765,16 +776,18 @@ def summarise(prep: PreparedEvents, mask: np.ndarray | None = None) -> dict[str,
 
 
 def _summary(prep: PreparedEvents, sel: _Selection) -> dict[str, object]:
-    counts = _count_table(np.zeros(sel.ev.size, dtype=np.int64), np.zeros(sel.reached.size, dtype=np.int64),
-                          np.zeros(sel.knocked.size, dtype=np.int64), sel.outcome, 1)
-    out: dict[str, object] = {k: (float(v[0]) if k == "open_rate" else int(v[0])) for k, v in counts.items()}
-    if out["open_rate"] != out["open_rate"]:
-        out["open_rate"] = None
-    seen = np.bincount(prep.building[sel.ev], minlength=prep.n_buildings) > 0
+    by_outcome = np.bincount(sel.outcome, minlength=_N_OUT)
+    out: dict[str, object] = {"visits": int(sel.ev.size)}
+    out.update({name: int(by_outcome[i]) for i, name in enumerate(OUTCOMES)})
+    knockable = int(sel.ev.size - by_outcome[DO_NOT_DISTURB])
+    out["open_rate"] = float(by_outcome[OPENED] / knockable) if knockable else None
+    out["households_reached"] = int(sel.reached.size)
+    out["doors_knocked"] = int(sel.knocked.size)
+    seen = np.bincount(sel.building, minlength=prep.n_buildings) > 0
     qpv_idx = prep.b_qpv[seen]
     out["buildings"] = int(seen.sum())
     out["qpv"] = int((np.bincount(qpv_idx[qpv_idx >= 0], minlength=len(prep.qpv_codes)) > 0).sum())
-    out["outside_qpv_visits"] = int((prep.b_qpv[prep.building[sel.ev]] < 0).sum())
+    out["outside_qpv_visits"] = int((prep.b_qpv[sel.building] < 0).sum())
     days = prep.day[sel.ev]
     out["first_visit"] = str(_dates(days[:1])[0].astype("datetime64[D]")) if days.size else None
     out["last_visit"] = str(_dates(days[-1:])[0].astype("datetime64[D]")) if days.size else None
@@ -803,7 +816,7 @@ def viewport(prep: PreparedEvents, *, bbox: Sequence[float], zoom: float, qpv: p
              sites: Iterable[str] | None = None, campaigns: Iterable[str] | None = None,
              start: dt.date | str | None = None, end: dt.date | str | None = None,
              outcomes: Iterable[str] | None = None, include_absent: bool = False,
-             qpv_include: Iterable[str] = ()) -> Viewport:
+             qpv_include: Iterable[str] = (), revisit_limit: int | None = 2000) -> Viewport:
     """Aggregate one map view: cells, door points (at high zoom), "à revoir", QPV, weeks and totals.
 
     Parameters
@@ -823,6 +836,8 @@ def viewport(prep: PreparedEvents, *, bbox: Sequence[float], zoom: float, qpv: p
         Count ``absent`` doors in the "à revoir" layer.
     qpv_include : iterable of str
         QPV codes listed even without visits.
+    revisit_limit : int, optional
+        Buildings kept in the "à revoir" layer (most doors first); None keeps all.
 
     Returns
     -------
@@ -839,7 +854,7 @@ def viewport(prep: PreparedEvents, *, bbox: Sequence[float], zoom: float, qpv: p
         resolution=resolution,
         cells=_cells(prep, sel_heat, resolution),
         buildings=_buildings(prep, sel_heat) if zoom >= POINTS_ZOOM else None,
-        revisit=_revisit(prep, sel_view, include_absent),
+        revisit=_revisit(prep, sel_view, include_absent, revisit_limit),
         qpv=_qpv(prep, sel_base, qpv, qpv_include),
         periods=_periods(prep, sel_base, "week"),
         summary=_summary(prep, sel_base),
