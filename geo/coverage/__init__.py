@@ -4,6 +4,7 @@ Modules, one per concept:
 
 * :mod:`geo.coverage.schema` -- the documented CSV / XLSX column schema of door-visit logs;
 * :mod:`geo.coverage.errors` -- every message a user can read (file refusals, row rejections);
+* :mod:`geo.coverage.template` -- the blank template (CSV and XLSX bytes);
 * :mod:`geo.coverage.reader` -- file sniffing (encodings, separators, XLSX, size, binary);
 * :mod:`geo.coverage.validate` -- row-by-row validation (vectorised) and content keys;
 * :mod:`geo.coverage.store` -- the SQL store (SQLAlchemy 2, SQLite WAL or PostgreSQL, migrations);

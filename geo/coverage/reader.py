@@ -62,8 +62,8 @@ class RawTable:
         ``(line, fields, expected)`` for rows that hold more non-empty fields than the header.
     raw_header : list of str
         The header cells as written.
-    raw_rows : dict of int to list of str
-        The cells as written, by line, kept only for rows that will be reported (filled by the importer).
+    all_rows, all_lines : list
+        Every data row's cells as written and its line number (the report of rejected rows quotes them).
     """
 
     name: str
