@@ -47,6 +47,8 @@ def caveats(layers: dict[str, pd.DataFrame], *, mayotte_filled: int) -> list[str
         "commune (population_source = insee_earlier_codes_by_commune), other indicators stay missing. "
         "QN97654C (Bouéni) is coded 97602 in the file and corrected to 97604.",
         f"{len(missing)} QPV have no population in the INSEE table (by département: {by_dep}).",
+        f"Household count missing for {int(qpv.loc[qpv['zone'] == 'metro', 'households'].isna().sum())} "
+        "metropolitan QPV (small QPV, not published by INSEE): their coverage rates are not available.",
         f"Poverty rate missing under statistical secrecy for {int(qpv['poverty_rate'].isna().sum())} QPV "
         "(kept missing, never 0).",
         "NPNRU interest level (national / regional) is not in the offline copy: the column is empty.",
