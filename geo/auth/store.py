@@ -20,6 +20,7 @@ import fcntl
 import hashlib
 import logging
 import re
+import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -136,7 +137,9 @@ def _migration_lock(engine: Engine) -> Iterator[Connection]:
         with engine.begin() as conn:
             yield conn
         return
-    lock_path = Path(database).expanduser().with_name(Path(database).name + ".auth-migrate.lock")
+    # beside the other temporary files (not in the data folder): one lock per database file
+    digest = hashlib.sha256(str(Path(database).expanduser().resolve()).encode()).hexdigest()[:16]
+    lock_path = Path(tempfile.gettempdir()) / f"voisinmap-auth-migrate-{digest}.lock"
     with open(lock_path, "a+") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:

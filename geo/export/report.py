@@ -292,8 +292,9 @@ class ImpactReport:
             frame = privacy.view(self.cube, (1, 1), where={"region": region}).drop(columns="region")
         else:
             frame = privacy.view(self.cube, (0, 1))
-        frame = self._rates(frame.sort_values("quarter").reset_index(drop=True))
-        cumulative = frame["households"].astype("Float64").cumsum()
+        frame = _all_quarters(frame.sort_values("quarter").reset_index(drop=True))
+        frame = self._rates(frame)
+        cumulative = frame["households"].astype("Float64").cumsum(skipna=False)
         frame["households_cumulative"] = cumulative.astype("Int64")
         return frame
 
@@ -366,6 +367,21 @@ class ImpactReport:
         lon = table["site"].map(pos["lon"]).astype(float)
         lat = table["site"].map(pos["lat"]).astype(float)
         return gpd.GeoDataFrame(table, geometry=gpd.points_from_xy(lon, lat), crs="EPSG:4326")
+
+
+def _all_quarters(frame: pd.DataFrame) -> pd.DataFrame:
+    """Add the quarters without any visit between the first and the last (published as 0: no household)."""
+    if frame.empty or not frame["quarter"].str.fullmatch(r"\d{4}-T[1-4]").all():
+        return frame
+    first, last = frame["quarter"].iat[0], frame["quarter"].iat[-1]
+    index = [(int(first[:4]) * 4 + int(first[-1]) - 1) + i
+             for i in range((int(last[:4]) * 4 + int(last[-1])) - (int(first[:4]) * 4 + int(first[-1])) + 1)]
+    labels = [f"{k // 4}-T{k % 4 + 1}" for k in index]
+    full = pd.DataFrame({"quarter": labels}).merge(frame, on="quarter", how="left")
+    for m in MEASURES:
+        full[m] = full[m].where(full["secret"].notna(), 0.0)
+    full["secret"] = full["secret"].fillna(False).astype(bool)
+    return full
 
 
 def labelled(frame: pd.DataFrame, lang: str = "fr") -> pd.DataFrame:

@@ -1,0 +1,196 @@
+"""Hardening: security headers, cookies, CSRF, sign-in rate limit, uploads, downloads, secrets, logs."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import logging
+from typing import Any
+
+import pytest
+
+from tests.auth.conftest import PASSWORD, SITE_A, AccessEnv
+
+
+def _fresh(dash_app: Any) -> Any:
+    return dash_app.server.test_client()
+
+
+def test_security_headers_and_cookie_flags(dash_app: Any, clients: dict[str, Any]) -> None:
+    from app import auth
+
+    admin = clients["admin"]
+    for response in (admin.get("/donnees"), admin.post("/_dash-update-component", json={}),
+                     clients["anonymous"].get("/login")):
+        h = response.headers
+        assert "script-src 'self' 'sha256-" in h["Content-Security-Policy"]
+        assert "frame-ancestors 'none'" in h["Content-Security-Policy"]
+        assert "unsafe-eval" not in h["Content-Security-Policy"]
+        assert h["X-Content-Type-Options"] == "nosniff" and h["X-Frame-Options"] == "DENY"
+        assert h["Referrer-Policy"] == "same-origin"
+    assert admin.get("/donnees").headers["Cache-Control"] == "no-store"
+    client = _fresh(dash_app)
+    response = auth.sign_in(client, "financeur", PASSWORD)
+    cookie = response.headers["Set-Cookie"]
+    assert cookie.startswith(auth.SESSION_COOKIE + "=")
+    assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    https = dash_app.server.test_client().get("/login", base_url="https://localhost")
+    assert https.headers["Strict-Transport-Security"].startswith("max-age=")
+
+
+def test_csrf_on_the_login_form(dash_app: Any, access_env: AccessEnv) -> None:
+    from app import auth
+
+    client = _fresh(dash_app)
+    no_token = client.post("/login", data={"username": "financeur", "password": PASSWORD})
+    assert no_token.status_code == 303 and "error=csrf" in no_token.headers["Location"]
+    forged = client.post("/login", data={"username": "financeur", "password": PASSWORD, "csrf_token": "x" * 40})
+    assert "error=csrf" in forged.headers["Location"]
+    assert client.get("/impact").status_code == 302  # still signed out
+    token = auth.form_token(client)
+    cross = client.post("/login", data={"username": "financeur", "password": PASSWORD, "csrf_token": token},
+                        headers={"Origin": "https://evil.example"})
+    assert cross.status_code == 403
+    assert client.get("/impact").status_code == 302
+    ok = client.post("/login", data={"username": "financeur", "password": PASSWORD, "csrf_token": token,
+                                     "next": "https://evil.example/"})
+    assert ok.status_code == 303 and ok.headers["Location"] == "/impact"  # no open redirect
+    assert client.post("/logout", data={}).status_code == 400
+    assert client.get("/impact").status_code == 200
+    out = client.post("/logout", data={"csrf_token": auth.form_token(client, field_id="logout-csrf")})
+    assert out.status_code == 303 and client.get("/impact").status_code == 302
+
+
+def test_sign_in_attempts_are_rate_limited(dash_app: Any, access_env: AccessEnv) -> None:
+    from app import auth
+    from geo.auth.store import UserStore
+
+    UserStore(access_env.url).add_user("cible", PASSWORD, role="financeur")
+    client = _fresh(dash_app)
+    for _ in range(auth.MAX_FAILURES_PER_USER):
+        token = auth.form_token(client)
+        bad = client.post("/login", data={"username": "cible", "password": "mauvais mot de passe", "csrf_token": token})
+        assert bad.status_code == 303 and "error=1" in bad.headers["Location"]
+    token = auth.form_token(client)
+    locked = client.post("/login", data={"username": "cible", "password": PASSWORD, "csrf_token": token})
+    assert locked.status_code == 429 and int(locked.headers["Retry-After"]) > 0
+    assert "Trop de tentatives" in locked.get_data(as_text=True)
+    assert client.get("/impact").status_code == 302
+    # another account from the same client is not locked (the client limit is higher)
+    assert auth.sign_in(client, "strategie", PASSWORD).status_code == 303
+    # failures older than the window no longer count
+    with dash_app.server.app_context():
+        store = auth.user_store()
+        key = auth._key("user", "ancienne")
+    old = dt.datetime.now(dt.UTC).replace(tzinfo=None) - auth.FAILURE_WINDOW - dt.timedelta(minutes=1)
+    for _ in range(10):
+        store.record_failure(key, now=old)
+    assert store.count_failures(key, since=old + dt.timedelta(minutes=1)) == 0
+
+
+def test_revoked_sessions(dash_app: Any, access_env: AccessEnv) -> None:
+    from app import auth
+    from geo.auth.store import UserStore
+
+    store = UserStore(access_env.url)
+    store.add_user("revoque", PASSWORD, role="financeur")
+    client = _fresh(dash_app)
+    auth.sign_in(client, "revoque", PASSWORD)
+    assert client.get("/impact").status_code == 200
+    store.set_password("revoque", "un tout nouveau mot de passe")
+    assert client.get("/impact").status_code == 302
+
+
+def _upload(filename: str, data: bytes, mime: str = "text/csv") -> dict[str, Any]:
+    contents = f"data:{mime};base64," + base64.b64encode(data).decode()
+    return {"output": "..strategie-sites.data...strategie-upload-error.children..",
+            "outputs": [{"id": "strategie-sites", "property": "data"},
+                        {"id": "strategie-upload-error", "property": "children"}],
+            "inputs": [{"id": "strategie-upload", "property": "contents", "value": contents},
+                       {"id": "strategie-sites-reset", "property": "n_clicks", "value": None}],
+            "state": [{"id": "strategie-upload", "property": "filename", "value": filename}],
+            "changedPropIds": ["strategie-upload.contents"]}
+
+
+def test_upload_type_and_size_limits(dash_app: Any, clients: dict[str, Any]) -> None:
+    admin = clients["admin"]
+    good = admin.post("/_dash-update-component", json=_upload("sites.csv", b"code,name\n91286,Grigny\n"))
+    assert good.status_code == 200
+    exe = admin.post("/_dash-update-component", json=_upload("outil.exe", b"MZ\x90\x00", "application/x-msdownload"))
+    assert exe.status_code == 415
+    disguised = admin.post("/_dash-update-component", json=_upload("sites.csv", b"<svg/>", "image/svg+xml"))
+    assert disguised.status_code == 415
+    fake_xlsx = admin.post("/_dash-update-component", json=_upload(
+        "visites.xlsx", b"not a zip", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))
+    assert fake_xlsx.status_code == 415
+    not_json = admin.post("/_dash-update-component", data="a=1", content_type="application/x-www-form-urlencoded")
+    assert not_json.status_code == 415
+    previous = dash_app.server.config["MAX_CONTENT_LENGTH"]
+    dash_app.server.config["MAX_CONTENT_LENGTH"] = 100_000
+    try:
+        big = admin.post("/_dash-update-component", json=_upload("sites.csv", b"x" * 150_000))
+        assert big.status_code == 413
+    finally:
+        dash_app.server.config["MAX_CONTENT_LENGTH"] = previous
+
+
+@pytest.mark.parametrize("path", [
+    "/download/../../etc/passwd", "/download/%2e%2e/%2e%2e/etc/passwd", "/download/..%2f..%2fetc%2fpasswd",
+    "/download/impact-..%2fregions.csv", "/download/impact-regions.csv/../../app/auth.py",
+    "/download/....//....//etc/passwd", "/download/C:%5Cwindows%5Cwin.ini", "/download/impact-regions.csv%00.png",
+    "/download/%252e%252e%252fetc%252fpasswd", "/download/impact-carte.csv",
+])
+def test_path_traversal_refused_on_downloads(clients: dict[str, Any], path: str) -> None:
+    response = clients["admin"].get(path)
+    assert response.status_code in (400, 404), (path, response.status_code)
+    body = response.get_data(as_text=True)
+    assert "root:" not in body and "def init_app" not in body
+
+
+def test_production_needs_a_real_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    from app import auth
+
+    monkeypatch.setenv(auth.ENV_MODE, "production")
+    monkeypatch.delenv(auth.ENV_SECRET, raising=False)
+    with pytest.raises(auth.ConfigurationError, match="VOISINMAP_SECRET_KEY: expected a secret of at least 32"):
+        auth.secret_key()
+    monkeypatch.setenv(auth.ENV_SECRET, "short")
+    with pytest.raises(auth.ConfigurationError, match="got 5 characters"):
+        auth.secret_key()
+    monkeypatch.setenv(auth.ENV_SECRET, "k" * 48)
+    assert auth.secret_key() == "k" * 48
+    monkeypatch.setenv(auth.ENV_COOKIE_SECURE, "0")
+    with pytest.raises(auth.ConfigurationError, match="VOISINMAP_COOKIE_SECURE: expected 1 in production"):
+        auth.cookie_secure()
+    monkeypatch.setenv(auth.ENV_MODE, "development")
+    assert auth.cookie_secure() is False
+    monkeypatch.delenv(auth.ENV_SECRET)
+    assert len(auth.secret_key()) >= 32  # generated outside production
+    monkeypatch.setenv(auth.ENV_MAX_UPLOAD_MB, "lots")
+    with pytest.raises(auth.ConfigurationError, match="VOISINMAP_MAX_UPLOAD_MB: expected a number"):
+        auth.max_upload_bytes()
+
+
+def test_nothing_personal_in_the_logs(dash_app: Any, access_env: AccessEnv, caplog: pytest.LogCaptureFixture) -> None:
+    from app import auth
+    from app.testing import call_callback
+
+    caplog.set_level(logging.DEBUG)
+    client = _fresh(dash_app)
+    secret_csv = b"code,name\n91286,Madame Dupont 06 12 34 56 78\n"
+    with caplog.at_level(logging.DEBUG):
+        token = auth.form_token(client)
+        client.post("/login", data={"username": "manager-a", "password": "faux mot de passe 123", "csrf_token": token})
+        auth.sign_in(client, "manager-a", PASSWORD)
+        call_callback(client, "impact-kpis.children", inputs={"impact-region.value": "11"})
+        client.post("/_dash-update-component", json=_upload("visites.exe", secret_csv, "application/x-msdownload"))
+        client.get("/download/impact-sites.csv")
+        client.get("/terrain")
+        body = {"outputs": {"id": "terrain-map", "property": "children"},
+                "inputs": [{"id": "terrain-site", "property": "value", "value": SITE_A}]}
+        client.post("/_dash-update-component", json={**body, "output": "terrain-map.children", "state": []})
+    text = caplog.text
+    assert "signed in: user#" in text  # the logs do say what happened...
+    for secret in (PASSWORD, "faux mot de passe", "manager-a", "Dupont", "06 12 34 56 78", "127.0.0.1"):
+        assert secret not in text, secret  # ...but not who, with what, from where
+    assert access_env.door_pairs_in(text) == []
