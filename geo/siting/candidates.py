@@ -2,7 +2,8 @@
 split into their arrondissements municipaux.
 
 A QPV lists one or more communes (``insee_com``, ';'-separated): each of them is a "home" candidate of
-the QPV (a city team always works in its own QPV, however large the commune). For Paris (75056), Lyon
+the QPV (a city team works in its own QPV beyond the radius, up to ``home_radius_km`` from its base,
+see :func:`team_bases`). For Paris (75056), Lyon
 (69123) and Marseille (13055) the home candidate is the arrondissement whose centroid is nearest to the
 QPV's representative point, so a recommendation never sits on the centre of Paris.
 """
@@ -41,9 +42,17 @@ def require_columns(frame: pd.DataFrame, columns: tuple[str, ...], *, name: str)
         raise ValueError(f"{name}: expected columns {list(columns)}, missing {missing}")
 
 
-def _str(series: pd.Series) -> np.ndarray:
-    return np.array(["" if (v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v))) else str(v)
-                     for v in series], dtype=object)
+def _str(series: pd.Series | np.ndarray | list) -> np.ndarray:
+    """Values as an object array of ``str``, missing values (None, NaN, NA) as ``""`` (vectorised)."""
+    s = series if isinstance(series, pd.Series) else pd.Series(np.asarray(series, dtype=object))
+    if isinstance(s.dtype, pd.StringDtype):
+        return s.to_numpy(dtype=object, na_value="")
+    return s.astype(object).where(s.notna(), "").astype(str).to_numpy(dtype=object)
+
+
+def _col(frame: pd.DataFrame, key: str) -> np.ndarray:
+    """``_str(frame[key])``, or empty strings when the column is absent."""
+    return _str(frame[key]) if key in frame.columns else np.full(len(frame), "", dtype=object)
 
 
 def plm_assignment(qpv: pd.DataFrame, arrondissements: pd.DataFrame) -> dict[tuple[int, str], str]:
@@ -147,29 +156,33 @@ def build_candidates(
         logger.warning("qpv: %d commune codes absent from the communes table: %s", len(unknown), sorted(unknown)[:10])
 
     codes = sorted({c for c, _ in pairs})
-    rows = []
-    for code in codes:
-        if code in arr.index:
-            a = arr.loc[code]
-            parent = str(a["parent_com"])
-            pc = com.loc[parent] if parent in com.index else None
-            rows.append({
-                "insee_code": code, "name": str(a["name"]), "kind": "arrondissement", "parent_code": parent,
-                "insee_dep": str(a["insee_dep"]), "insee_reg": str(a["insee_reg"]), "region": str(a["lib_reg"]),
-                "siren_epci": _get(pc, "siren_epci"), "lib_epci": _get(pc, "lib_epci"), "zone": _get(pc, "zone") or "metro",
-                "population": _num(a.get("population")), "lon": float(a["lon"]), "lat": float(a["lat"]),
-            })
-        else:
-            c = com.loc[code]
-            rows.append({
-                "insee_code": code, "name": str(c["name"]), "kind": "commune", "parent_code": code,
-                "insee_dep": str(c["insee_dep"]), "insee_reg": str(c["insee_reg"]), "region": str(c["lib_reg"]),
-                "siren_epci": _get(c, "siren_epci"), "lib_epci": _get(c, "lib_epci"), "zone": _get(c, "zone"),
-                "population": _num(c.get("population")), "lon": float(c["lon"]), "lat": float(c["lat"]),
-            })
-    cand = pd.DataFrame(rows, columns=list(CANDIDATE_COLUMNS))
-    pos = {c: i for i, c in enumerate(codes)}
-    r = np.array([pos[c] for c, _ in pairs], dtype=np.int64)
+    in_arr = np.isin(np.asarray(codes, dtype=object), arr.index.to_numpy(dtype=object))
+    arr_codes = [c for c, a in zip(codes, in_arr, strict=True) if a]
+    com_codes = [c for c, a in zip(codes, in_arr, strict=True) if not a]
+    a = arr.reindex(arr_codes)
+    parent = _col(a, "parent_com")
+    pc = com.reindex(parent)
+    a_zone = _col(pc, "zone")
+    c = com.reindex(com_codes)
+    cols = {"insee_code": "", "name": "name", "insee_dep": "insee_dep", "insee_reg": "insee_reg", "region": "lib_reg"}
+    parts = [
+        pd.DataFrame({
+            **{k: (np.asarray(arr_codes, dtype=object) if not v else _col(a, v)) for k, v in cols.items()},
+            "kind": "arrondissement", "parent_code": parent, "siren_epci": _col(pc, "siren_epci"),
+            "lib_epci": _col(pc, "lib_epci"), "zone": np.where(a_zone == "", "metro", a_zone),
+            "population": _numbers(a, "population"), "lon": a["lon"].to_numpy(float), "lat": a["lat"].to_numpy(float),
+        }),
+        pd.DataFrame({
+            **{k: (np.asarray(com_codes, dtype=object) if not v else _col(c, v)) for k, v in cols.items()},
+            "kind": "commune", "parent_code": np.asarray(com_codes, dtype=object), "siren_epci": _col(c, "siren_epci"),
+            "lib_epci": _col(c, "lib_epci"), "zone": _col(c, "zone"), "population": _numbers(c, "population"),
+            "lon": c["lon"].to_numpy(float), "lat": c["lat"].to_numpy(float),
+        }),
+    ]
+    cand = (pd.concat([p for p in parts if len(p)], ignore_index=True) if any(len(p) for p in parts)
+            else pd.DataFrame(columns=list(CANDIDATE_COLUMNS)))
+    cand = cand.sort_values("insee_code", kind="stable").reset_index(drop=True)[list(CANDIDATE_COLUMNS)]
+    r = pd.Index(codes).get_indexer([c for c, _ in pairs]).astype(np.int64)
     q = np.array([j for _, j in pairs], dtype=np.int64)
     home = sparse.csr_matrix((np.ones(len(r), dtype=bool), (r, q)), shape=(len(codes), len(qpv)), dtype=bool)
     home.sum_duplicates()
@@ -212,15 +225,96 @@ def _epci_candidates(qpv: pd.DataFrame, communes: pd.DataFrame) -> tuple[pd.Data
     return cand, home
 
 
-def _get(row: pd.Series | None, key: str) -> str:
-    if row is None or key not in row.index:
-        return ""
-    v = row[key]
-    return "" if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)) else str(v)
+def _numbers(frame: pd.DataFrame, key: str) -> np.ndarray:
+    if key not in frame.columns:
+        return np.full(len(frame), np.nan)
+    return pd.to_numeric(frame[key], errors="coerce").to_numpy(dtype=float)
 
 
-def _num(v: object) -> float:
-    try:
-        return float(v)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return float("nan")
+def team_bases(
+    cand_xy: np.ndarray,
+    cand_epsg: np.ndarray,
+    qpv_xy: np.ndarray,
+    qpv_epsg: np.ndarray,
+    home: sparse.csr_matrix,
+    population: np.ndarray,
+    *,
+    home_radius_km: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, sparse.csr_matrix]:
+    """Where each candidate's team is based, and which of its own QPV it reaches.
+
+    A team reaches its own QPV (those of its commune or arrondissement) up to ``home_radius_km`` from
+    its base. The base is the candidate's centroid, unless some own QPV lie beyond that distance and
+    the representative point of one of its own QPV reaches more of their residents (a very large
+    commune whose centroid is far from its town: Arles, Saint-Laurent-du-Maroni, Kourou); then it is
+    that QPV's point (ties: the centroid, then the most populous QPV, then the first).
+
+    Parameters
+    ----------
+    cand_xy, qpv_xy : numpy.ndarray, shape (n, 2)
+        Projected points (metres).
+    cand_epsg, qpv_epsg : numpy.ndarray of int
+        CRS of each point (a pair in different CRS is never within reach).
+    home : scipy.sparse matrix of bool, shape (n_candidates, n_qpv)
+        Own QPV of each candidate (:func:`build_candidates`).
+    population : numpy.ndarray
+        Residents per QPV (NaN counts as 0; on equal residents, reaching more QPV wins).
+    home_radius_km : float
+        Cap on the distance between a team's base and its own QPV.
+
+    Returns
+    -------
+    base_xy : numpy.ndarray, shape (n_candidates, 2)
+    base_epsg : numpy.ndarray of int
+    base_qpv : numpy.ndarray of int
+        Column of the QPV used as base, -1 where the base is the centroid.
+    home_capped : scipy.sparse.csr_matrix of bool
+        Own QPV within ``home_radius_km`` of the base.
+    """
+    from geo.siting.catchment import PointIndex
+
+    if isinstance(home_radius_km, bool) or not isinstance(home_radius_km, int | float) \
+            or not np.isfinite(home_radius_km) or home_radius_km < 0:
+        raise ValueError(f"home_radius_km: expected a non-negative number of km, got {home_radius_km!r}")
+    n = home.shape[0]
+    h = sparse.coo_matrix(home)
+    row, col = h.row.astype(np.int64), h.col.astype(np.int64)
+    cap = float(home_radius_km) * 1000.0
+    # residents reached decide; the number of QPV breaks ties (QPV without a population count too)
+    pop = np.nan_to_num(np.asarray(population, dtype=float), nan=0.0) + 1e-6
+
+    def dist(xy: np.ndarray, epsg: np.ndarray) -> np.ndarray:
+        with np.errstate(invalid="ignore"):
+            d = np.hypot(xy[row, 0] - qpv_xy[col, 0], xy[row, 1] - qpv_xy[col, 1])
+        return np.where((epsg[row] == qpv_epsg[col]) & np.isfinite(d), d, np.inf)
+
+    d = dist(cand_xy, cand_epsg)
+    base_xy, base_epsg = cand_xy.copy(), np.asarray(cand_epsg).copy()
+    base_qpv = np.full(n, -1, dtype=np.int64)
+    far_rows = np.unique(row[d > cap])
+    if len(far_rows):
+        near = d <= cap
+        centroid_score = np.bincount(row[near], weights=pop[col[near]], minlength=n)
+        m = np.isin(row, far_rows)
+        r_m, c_m = row[m], col[m]  # each own QPV of those candidates is a possible base
+        options = np.unique(c_m)
+        reach = PointIndex(qpv_xy, qpv_epsg).within(qpv_xy[options], qpv_epsg[options], cap).astype(float)
+        own_pop = sparse.csr_matrix(home[far_rows], dtype=float).multiply(pop[None, :]).tocsr()
+        score = np.asarray((reach @ own_pop.T).todense())  # options × far rows: own residents reached
+        s = score[np.searchsorted(options, c_m), np.searchsorted(far_rows, r_m)]
+        order = np.lexsort((c_m, -pop[c_m], -s, r_m))
+        rr, cc, ss = r_m[order], c_m[order], s[order]
+        first = np.r_[True, rr[1:] != rr[:-1]]
+        better = ss[first] > centroid_score[rr[first]] * (1 + 1e-12)
+        moved_rows, moved_cols = rr[first][better], cc[first][better]
+        base_qpv[moved_rows] = moved_cols
+        if len(moved_rows):
+            base_xy[moved_rows] = qpv_xy[moved_cols]
+            base_epsg[moved_rows] = qpv_epsg[moved_cols]
+            d = dist(base_xy, base_epsg)
+            logger.info("%d candidates based at one of their QPV (more own residents within %g km than from the "
+                        "centroid)", len(moved_rows), home_radius_km)
+    keep = d <= cap
+    capped = sparse.csr_matrix((np.ones(int(keep.sum()), dtype=bool), (row[keep], col[keep])), shape=home.shape,
+                               dtype=bool)
+    return base_xy, base_epsg, base_qpv, capped

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from functools import lru_cache
 
 import numpy as np
+import pandas as pd
 from pyproj import Transformer
 from scipy import sparse
 from sklearn.neighbors import KDTree
@@ -32,9 +34,18 @@ def epsg_for_departements(insee_dep: Iterable[str]) -> np.ndarray:
     -------
     numpy.ndarray of int64
     """
-    deps = np.asarray(list(insee_dep), dtype=object)
-    uniq = {d: metric_epsg(str(d)) for d in set(deps.tolist())}
-    return np.array([uniq[d] for d in deps], dtype=np.int64)
+    deps = np.asarray(list(insee_dep) if not isinstance(insee_dep, np.ndarray) else insee_dep, dtype=object)
+    if not len(deps):
+        return np.zeros(0, dtype=np.int64)
+    uniq, inverse = np.unique(deps.astype(str), return_inverse=True)
+    codes = np.array([metric_epsg(str(d)) for d in uniq], dtype=np.int64)
+    return codes[inverse.ravel()]
+
+
+@lru_cache(maxsize=64)
+def _transformer(epsg: int) -> Transformer:
+    """WGS84 -> ``epsg`` transformer, created once per process (creating one costs ~10 ms)."""
+    return Transformer.from_crs(4326, epsg, always_xy=True)
 
 
 def project(lon: np.ndarray, lat: np.ndarray, epsg: np.ndarray) -> np.ndarray:
@@ -60,8 +71,7 @@ def project(lon: np.ndarray, lat: np.ndarray, epsg: np.ndarray) -> np.ndarray:
     out = np.full((len(lon), 2), np.nan)
     for code in np.unique(epsg):
         m = epsg == code
-        tr = Transformer.from_crs(4326, int(code), always_xy=True)
-        x, y = tr.transform(lon[m], lat[m])
+        x, y = _transformer(int(code)).transform(lon[m], lat[m])
         out[m, 0], out[m, 1] = x, y
     return out
 
@@ -116,6 +126,7 @@ def coverage_matrix(
     home: sparse.csr_matrix | None = None,
     cand_epci: np.ndarray | None = None,
     qpv_epci: np.ndarray | None = None,
+    index: PointIndex | None = None,
 ) -> sparse.csr_matrix:
     """Candidate × QPV coverage: a QPV is in a candidate's catchment when its point is within the radius.
 
@@ -128,10 +139,12 @@ def coverage_matrix(
     radius_km : float
         Travel radius in km (> 0).
     home : scipy.sparse matrix, optional
-        Candidate × QPV pairs always covered (a city team works in its own QPV, however large the
-        commune), added to the radius pairs.
+        Candidate × QPV pairs covered whatever the radius (a city team's own QPV within the home
+        radius, see :func:`geo.siting.candidates.team_bases`), added to the radius pairs.
     cand_epci, qpv_epci : numpy.ndarray of str, optional
         When both are given, radius pairs are kept only inside the same EPCI (home pairs are kept).
+    index : PointIndex, optional
+        A prebuilt index of ``qpv_xy`` (built here otherwise).
 
     Returns
     -------
@@ -139,13 +152,11 @@ def coverage_matrix(
     """
     if not isinstance(radius_km, int | float) or not np.isfinite(radius_km) or radius_km <= 0:
         raise ValueError(f"radius_km: expected a positive number of km, got {radius_km!r}")
-    index = PointIndex(qpv_xy, qpv_epsg)
-    cov = index.within(cand_xy, cand_epsg, radius_km * 1000.0).tocoo()
+    if index is None:
+        index = PointIndex(qpv_xy, qpv_epsg)
+    cov = index.within(cand_xy, cand_epsg, radius_km * 1000.0)
     if cand_epci is not None and qpv_epci is not None:
-        ce = np.asarray(cand_epci, dtype=object)[cov.row]
-        qe = np.asarray(qpv_epci, dtype=object)[cov.col]
-        keep = (ce == qe) & (ce != "") & np.array([x is not None and x == x for x in ce], dtype=bool)
-        cov = sparse.coo_matrix((cov.data[keep], (cov.row[keep], cov.col[keep])), shape=cov.shape)
+        cov = same_epci_pairs(cov, cand_epci, qpv_epci)
     out = cov.tocsr()
     if home is not None:
         if home.shape != out.shape:
@@ -153,8 +164,18 @@ def coverage_matrix(
         out = (out + home.astype(bool)).astype(bool).tocsr()
     out.sum_duplicates()
     out.eliminate_zeros()
+    out.sort_indices()
     logger.debug("coverage matrix %s, %d pairs, radius %.1f km", out.shape, out.nnz, radius_km)
     return out
+
+
+def same_epci_pairs(cov: sparse.spmatrix, cand_epci: np.ndarray, qpv_epci: np.ndarray) -> sparse.csr_matrix:
+    """Keep the pairs of ``cov`` (candidates × QPV) whose candidate and QPV share a non-empty EPCI code."""
+    c = cov.tocoo()
+    ce = pd.Series(np.asarray(cand_epci, dtype=object)).fillna("").astype(str).to_numpy(dtype=object)[c.row]
+    qe = pd.Series(np.asarray(qpv_epci, dtype=object)).fillna("").astype(str).to_numpy(dtype=object)[c.col]
+    keep = (ce == qe) & (ce != "")
+    return sparse.csr_matrix((c.data[keep], (c.row[keep], c.col[keep])), shape=c.shape, dtype=bool)
 
 
 def pairwise_within(xy: np.ndarray, epsg: np.ndarray, *, radius_km: float) -> sparse.csr_matrix:

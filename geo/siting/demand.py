@@ -36,6 +36,15 @@ INDICATOR_LABELS_FR: dict[str, str] = {
     "household_size": "taille des ménages",
 }
 
+#: English labels of the indicators, for explanations.
+INDICATOR_LABELS_EN: dict[str, str] = {
+    "poverty_rate": "poverty rate",
+    "employment_rate": "employment rate",
+    "npnru": "NPNRU status",
+    "social_housing": "social housing",
+    "household_size": "household size",
+}
+
 NEUTRAL_NEED = 0.5
 
 

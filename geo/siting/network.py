@@ -1,9 +1,11 @@
 """The current network placed on an instance: what it already covers and where its teams are.
 
 A site with an INSEE code is its commune (or arrondissement): its catchment is the candidate's, or for
-a commune without QPV the QPV within the radius of its centroid. An essaimage partner given by an EPCI
-SIREN covers every QPV of that EPCI and the catchments of its communes hosting a QPV; those communes
-are part of the network and are never recommended again.
+a commune without QPV the QPV within the radius of its centroid. A partner given by an EPCI SIREN (an
+essaimage such as l'Établi in the CA de la Porte du Hainaut) covers the QPV of its own EPCI only
+(``epci_reach="epci"``, the default), or also the QPV within the radius of its communes across the EPCI
+border (``epci_reach="radius"``); its communes hosting a QPV are part of the network and are never
+recommended again.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import pandas as pd
 
 from geo.siting.catchment import epsg_for_departements, project
 from geo.siting.instance import Instance, coverage_of_points
-from geo.siting.params import PLM_COMMUNES
+from geo.siting.params import DEFAULT_EPCI_REACH, EPCI_REACHES, PLM_COMMUNES
 from geo.siting.sites import SitesError, validate_sites
 
 logger = logging.getLogger(__name__)
@@ -39,6 +41,8 @@ class Network:
         Projected team locations (one or more per site) for distances and spacing.
     point_site : numpy.ndarray of int
         Site row of each point.
+    site_covered : numpy.ndarray of bool, shape (n_sites, n_qpv)
+        QPV within reach of each site alone.
     """
 
     sites: pd.DataFrame
@@ -47,6 +51,7 @@ class Network:
     points_xy: np.ndarray
     points_epsg: np.ndarray
     point_site: np.ndarray
+    site_covered: np.ndarray | None = None
 
     def region_counts(self) -> dict[str, int]:
         """Number of current sites per région code."""
@@ -60,10 +65,11 @@ def empty_network(instance: Instance) -> Network:
                                     "region", "population_reached", "qpv_reached", "lon", "lat"]),
         covered=np.zeros(instance.n_qpv, dtype=bool), excluded=np.zeros(instance.n_candidates, dtype=bool),
         points_xy=np.zeros((0, 2)), points_epsg=np.zeros(0, dtype=np.int64), point_site=np.zeros(0, dtype=np.int64),
+        site_covered=np.zeros((0, instance.n_qpv), dtype=bool),
     )
 
 
-def resolve_network(instance: Instance, sites: pd.DataFrame | None) -> Network:
+def resolve_network(instance: Instance, sites: pd.DataFrame | None, *, epci_reach: str = DEFAULT_EPCI_REACH) -> Network:
     """Place the current sites on the instance.
 
     Parameters
@@ -72,6 +78,10 @@ def resolve_network(instance: Instance, sites: pd.DataFrame | None) -> Network:
     sites : pandas.DataFrame or None
         Sites (see :func:`geo.siting.sites.validate_sites`; validated again here). ``None`` or an
         empty frame means no current site.
+    epci_reach : {"epci", "radius"}
+        What a site given by an EPCI SIREN reaches: the QPV of its EPCI only (default,
+        :data:`~geo.siting.params.DEFAULT_EPCI_REACH`), or also the catchments (radius) of its
+        communes across the EPCI border.
 
     Returns
     -------
@@ -82,7 +92,11 @@ def resolve_network(instance: Instance, sites: pd.DataFrame | None) -> Network:
     SitesError
         When a code is not a known commune, arrondissement or EPCI, or is Paris/Lyon/Marseille's
         commune code (give the arrondissement).
+    ValueError
+        On a bad ``epci_reach``.
     """
+    if epci_reach not in EPCI_REACHES:
+        raise ValueError(f"epci_reach: expected one of {list(EPCI_REACHES)}, got {epci_reach!r}")
     if sites is None or (isinstance(sites, pd.DataFrame) and sites.empty):
         return empty_network(instance)
     sites = validate_sites(sites)
@@ -91,17 +105,19 @@ def resolve_network(instance: Instance, sites: pd.DataFrame | None) -> Network:
     level = instance.params["level"]
     places = instance.places
     n_q = instance.n_qpv
-    covered = np.zeros(n_q, dtype=bool)
+    site_cov = np.zeros((len(sites), n_q), dtype=bool)
     excluded = np.zeros(instance.n_candidates, dtype=bool)
     pts_xy, pts_epsg, pts_site = [], [], []
     extra = []
     q_epci = instance.qpv["siren_epci"].to_numpy(object)
     cand_epci = cand["siren_epci"].to_numpy(object)
+    q_communes = instance.qpv["insee_com"].str.split(";")
+    home_m = float(instance.params.get("home_radius_km", np.inf)) * 1000.0
 
     for s, row in enumerate(sites.itertuples(index=False)):
         code = row.code
         rows: np.ndarray
-        cov = np.zeros(n_q, dtype=bool)
+        cov = site_cov[s]
         if row.code_type == "insee":
             if code in PLM_COMMUNES:
                 raise SitesError(
@@ -114,11 +130,15 @@ def resolve_network(instance: Instance, sites: pd.DataFrame | None) -> Network:
                 p = places.loc[code]
                 if level == "epci" and p["siren_epci"] in code_pos:
                     excluded[code_pos[p["siren_epci"]]] = True
-                cov |= np.asarray(coverage_of_points(instance, [p["lon"]], [p["lat"]], [p["insee_dep"]]).todense()).ravel()
-                cov |= np.array([code in c.split(";") for c in instance.qpv["insee_com"]])
-                rows = np.zeros(0, dtype=np.int64)
                 epsg = epsg_for_departements([p["insee_dep"]])
-                pts_xy.append(project(np.array([p["lon"]]), np.array([p["lat"]]), epsg))
+                xy = project(np.array([p["lon"]], dtype=float), np.array([p["lat"]], dtype=float), epsg)
+                cov |= np.asarray(coverage_of_points(instance, [p["lon"]], [p["lat"]], [p["insee_dep"]]).todense()).ravel()
+                # its own QPV (a commune that is not a candidate: EPCI level), up to the home radius
+                own = q_communes.map(lambda cs, code=code: code in cs).to_numpy(dtype=bool)
+                d = np.hypot(instance.qpv_xy[:, 0] - xy[0, 0], instance.qpv_xy[:, 1] - xy[0, 1])
+                cov |= own & (instance.qpv_epsg == epsg[0]) & (d <= home_m)
+                rows = np.zeros(0, dtype=np.int64)
+                pts_xy.append(xy)
                 pts_epsg.append(epsg)
                 pts_site.append(np.array([s]))
             else:
@@ -141,7 +161,8 @@ def resolve_network(instance: Instance, sites: pd.DataFrame | None) -> Network:
                 pts_site.append(np.full(len(members), s))
         if len(rows):
             excluded[rows] = True
-            cov |= np.asarray(instance.coverage[rows].sum(axis=0)).ravel() > 0
+            if row.code_type == "insee" or epci_reach == "radius":
+                cov |= np.asarray(instance.coverage[rows].sum(axis=0)).ravel() > 0
             pts_xy.append(instance.cand_xy[rows])
             pts_epsg.append(instance.cand_epsg[rows])
             pts_site.append(np.full(len(rows), s))
@@ -150,10 +171,10 @@ def resolve_network(instance: Instance, sites: pd.DataFrame | None) -> Network:
         else:
             p = places.loc[code] if code in places.index else places[places["siren_epci"] == code].iloc[0]
             reg, reg_name, lon, lat = p["insee_reg"], p["lib_reg"], p["lon"], p["lat"]
-        covered |= cov
         extra.append({"insee_reg": str(reg), "region": str(reg_name),
                       "population_reached": float(instance.population[cov].sum()),
                       "qpv_reached": int(cov.sum()), "lon": float(lon), "lat": float(lat)})
+    covered = site_cov.any(axis=0)
     out = pd.concat([sites.reset_index(drop=True), pd.DataFrame(extra)], axis=1)
     logger.info("network: %d sites reach %d QPV", len(out), int(covered.sum()))
     return Network(
@@ -161,6 +182,5 @@ def resolve_network(instance: Instance, sites: pd.DataFrame | None) -> Network:
         points_xy=np.concatenate(pts_xy) if pts_xy else np.zeros((0, 2)),
         points_epsg=np.concatenate(pts_epsg) if pts_epsg else np.zeros(0, dtype=np.int64),
         point_site=np.concatenate(pts_site) if pts_site else np.zeros(0, dtype=np.int64),
+        site_covered=site_cov,
     )
-
-

@@ -32,13 +32,30 @@ DEFAULT_NEED_STRENGTH: float = 1.0
 #: Share of QPV residents the association aims to reach (VoisinMalin's public goal: 20 %).
 DEFAULT_TARGET: float = 0.20
 
-#: Which QPV make the denominator of "share of QPV residents within reach":
-#: ``"all"`` = every QPV of the instance with a known population (metropole + overseas; Polynésie,
-#: Saint-Martin and Mayotte 2025 codes have no population in the source and count for nothing), or
-#: ``"metro"`` = the 1,362 metropolitan QPV only (5,307,455 residents, INSEE 2024, the base of the
-#: association's "20 % of QPV residents" goal). Default ``"all"``.
-DEFAULT_SCOPE: str = "all"
+#: Which QPV make the denominator of "share of QPV residents within reach" (and which QPV and candidate
+#: sites the instance holds): ``"metro"`` (default) = the metropolitan QPV, the base of the association's
+#: goal: "reach 20 % of the ~5.3 million residents of the 1,362 metropolitan QPV" (INSEE 2024 population:
+#: 5,307,455); ``"all"`` = every QPV with a known population in the processed data, métropole and
+#: overseas (QPV the data give no population count for nothing; the brief states how many there are).
+DEFAULT_SCOPE: str = "metro"
 SCOPES: tuple[str, ...] = ("all", "metro")
+
+#: A city team always works in the QPV of its own commune (or arrondissement), even beyond
+#: ``radius_km``, but only up to this distance (km) from its base: a commune is one team's ground, not a
+#: whole territory. 10 km ≈ 30 minutes by tram or bus across the largest cities (Toulouse's farthest
+#: QPV lie 5.8 km from its centre). The base is the commune's centroid, or, when some of its QPV lie
+#: farther and one of its QPV reaches more of their residents, that QPV's point
+#: (:func:`geo.siting.candidates.team_bases`: Arles in the métropole, Saint-Laurent-du-Maroni, Kourou…
+#: overseas, whose centroids lie far from the town). Without the cap, a team was credited with QPV 64 km
+#: away. Assumption (team choice). Override with ``home_radius_km=`` / ``--home-radius-km``.
+DEFAULT_HOME_RADIUS_KM: float = 10.0
+
+#: How a partner given by an EPCI SIREN (``data/sites.csv``) reaches QPV: ``"epci"`` (default) = the
+#: QPV of its own EPCI only (a partner such as l'Établi works for the CA de la Porte du Hainaut, not for
+#: the neighbouring Valenciennes Métropole); ``"radius"`` = also the QPV within ``radius_km`` of its
+#: communes, across the EPCI border. Override with ``epci_reach=`` / ``--epci-reach``.
+DEFAULT_EPCI_REACH: str = "epci"
+EPCI_REACHES: tuple[str, ...] = ("epci", "radius")
 
 #: Régions of the six largest French urban areas (INSEE aires d'attraction des villes 2020: Paris,
 #: Lyon, Aix-Marseille, Lille, Toulouse, Bordeaux). Used as VoisinMalin's "6 main urban regions"

@@ -124,9 +124,65 @@ def test_weights_parsing():
         check_weights({"npnru": -1})
 
 
+def _pairs(inst) -> set[tuple[str, str]]:
+    c = inst.coverage.tocoo()
+    return set(zip(inst.candidates["insee_code"].to_numpy(dtype=str)[c.row],
+                   inst.qpv["code_qp"].to_numpy(dtype=str)[c.col], strict=True))
+
+
 def test_instance_ignores_input_row_order(toy_frames):
     q, c, a = toy_frames
-    inst = build_instance(q, c, a)
-    shuffled = build_instance(q.sample(frac=1, random_state=3), c.sample(frac=1, random_state=4), a, weights=None)
+    inst = build_instance(q, c, a, radius_km=12.0)
+    shuffled = build_instance(q.sample(frac=1, random_state=3), c.sample(frac=1, random_state=4),
+                              a.sample(frac=1, random_state=5), radius_km=12.0)
     assert inst.candidates["insee_code"].tolist() == shuffled.candidates["insee_code"].tolist()
+    assert inst.qpv["code_qp"].tolist() == shuffled.qpv["code_qp"].tolist() == sorted(q["code_qp"])
+    # the same matrices and weights, position by position, not only the same candidate codes
+    assert inst.coverage.shape == shuffled.coverage.shape and (inst.coverage != shuffled.coverage).nnz == 0
+    assert (inst.home != shuffled.home).nnz == 0 and (inst.within != shuffled.within).nnz == 0
+    assert inst.coverage.nnz > inst.n_qpv  # radius pairs beyond the home ones: a real comparison
+    np.testing.assert_array_equal(inst.demand, shuffled.demand)
+    np.testing.assert_array_equal(inst.population, shuffled.population)
+    np.testing.assert_array_equal(inst.qpv["need"].to_numpy(), shuffled.qpv["need"].to_numpy())
+    assert _pairs(inst) == _pairs(shuffled)
     assert isinstance(inst.qpv, pd.DataFrame) and inst.qpv["need"].between(0, 1).all()
+    assert len(set(inst.demand)) > 1 and (inst.demand >= inst.population).all()  # need weights in play
+
+
+def test_own_qpv_count_beyond_the_radius_up_to_the_home_radius(toy_frames):
+    from siting_toy import qpv_row
+
+    q, c, a = toy_frames
+    q = pd.concat([q, pd.DataFrame([qpv_row("QN04206A", "42001", 0.0, 6.0, 300),      # own, 6 km away
+                                    qpv_row("QN04207A", "42001", 0.0, -15.0, 200)])],  # own, 15 km away
+                  ignore_index=True)
+    inst = build_instance(q, c, a, radius_km=3.0, weights=None)
+    assert cover(inst, "42001") == {"QN04201A", "QN04202A", "QN04206A"}
+    within = inst.candidates["insee_code"].tolist().index("42001")
+    assert set(inst.qpv["code_qp"].to_numpy()[inst.within[within].indices]) == {"QN04201A", "QN04202A"}
+    far = inst.qpv.set_index("code_qp").loc["QN04207A"]
+    assert not far["reachable"]  # 15 km from its commune's centre: beyond the 10 km home radius
+    assert inst.candidates.set_index("insee_code").loc["42001", "base_qpv"] == ""  # the centroid reaches more
+    wide = build_instance(q, c, a, radius_km=3.0, weights=None, home_radius_km=20.0)
+    assert "QN04207A" in cover(wide, "42001")
+    with pytest.raises(ValueError, match="home_radius_km: expected a non-negative number of km, got -1"):
+        build_instance(q, c, a, home_radius_km=-1)
+
+
+def test_team_base_moves_to_the_town_when_the_centroid_is_far_from_every_own_qpv(toy_frames):
+    from siting_toy import at, qpv_row
+
+    q, c, a = toy_frames
+    q = q.copy()
+    # 42003's only QPV is moved 25 km north of the commune's centroid, with a second one 1 km away
+    q.loc[q["code_qp"] == "QN04204C", ["rep_lon", "rep_lat"]] = at(20.0, 25.0)
+    q = pd.concat([q, pd.DataFrame([qpv_row("QN04208C", "42003", 21.0, 25.0, 100, epci="200000002")])],
+                  ignore_index=True)
+    inst = build_instance(q, c, a, radius_km=3.0, weights=None)
+    row = inst.candidates.set_index("insee_code").loc["42003"]
+    assert row["base_qpv"] == "QN04204C"  # the most populous of its QPV
+    assert (row["lon"], row["lat"]) == pytest.approx(at(20.0, 25.0))
+    assert cover(inst, "42003") == {"QN04204C", "QN04208C"}
+    assert inst.qpv["reachable"].all()
+    # the other candidates keep their centroid
+    assert (inst.candidates.set_index("insee_code").drop(index="42003")["base_qpv"] == "").all()
