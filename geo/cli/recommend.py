@@ -10,7 +10,15 @@ from rich.console import Console
 from rich.table import Table
 
 from geo import config
-from geo.siting.params import DEFAULT_RADIUS_KM, DEFAULT_SCOPE, DEFAULT_TARGET, SCOPES
+from geo.siting.params import (
+    DEFAULT_EPCI_REACH,
+    DEFAULT_HOME_RADIUS_KM,
+    DEFAULT_RADIUS_KM,
+    DEFAULT_SCOPE,
+    DEFAULT_TARGET,
+    EPCI_REACHES,
+    SCOPES,
+)
 
 DEFAULT_SITES = config.PROJECT_ROOT / "data" / "sites.csv"
 #: Files written into --out.
@@ -23,6 +31,8 @@ OUTPUT_FILES = ("recommendations.csv", "recommendations.geojson", "brief.md", "c
 @click.option("--k", type=click.IntRange(min=1), default=None,
               help="Nombre de nouveaux sites. Sans --k, le mode objectif choisit le nombre minimal.")
 @click.option("--radius-km", type=float, default=DEFAULT_RADIUS_KM, show_default=True, help="Rayon d'action d'un site (km).")
+@click.option("--home-radius-km", type=float, default=DEFAULT_HOME_RADIUS_KM, show_default=True,
+              help="Distance maximale entre un site et les QPV de sa propre commune qu'il touche au-delà du rayon (km).")
 @click.option("--target", type=float, default=DEFAULT_TARGET, show_default=True,
               help="Part des habitants des QPV à atteindre (0–1).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
@@ -33,13 +43,21 @@ OUTPUT_FILES = ("recommendations.csv", "recommendations.geojson", "brief.md", "c
 @click.option("--weights", default="default", show_default=True,
               help="Poids de l'indice de besoin, ex. 'poverty_rate=0.5,npnru=0.5' ; 'none' = population seule.")
 @click.option("--same-epci", is_flag=True, help="Limiter l'aire d'un site aux QPV de son EPCI.")
+@click.option("--epci-reach", type=click.Choice(list(EPCI_REACHES)), default=DEFAULT_EPCI_REACH, show_default=True,
+              help="Partenaire donné par un SIREN d'EPCI : les QPV de son EPCI seulement (epci), ou aussi ceux "
+                   "à portée de ses communes au-delà de l'EPCI (radius).")
 @click.option("--min-spacing-km", type=float, default=None, help="Distance minimale entre deux sites (km).")
 @click.option("--method", type=click.Choice(["heuristic", "exact"]), default="heuristic", show_default=True,
               help="Heuristique (glouton + échanges) ou programme linéaire en nombres entiers (PuLP/HiGHS).")
 @click.option("--target-method", type=click.Choice(["heuristic", "exact"]), default="exact", show_default=True,
               help="Calcul du nombre de sites pour l'objectif (exact : minimalité prouvée).")
+@click.option("--time-limit-s", type=float, default=120.0, show_default=True,
+              help="Limite de temps du solveur exact (s) ; sans solution dans ce délai, l'heuristique le remplace.")
 @click.option("--scope", type=click.Choice(list(SCOPES)), default=DEFAULT_SCOPE, show_default=True,
-              help="QPV comptés : all (métropole + outre-mer) ou metro.")
+              help="QPV comptés et dénominateur : metro (les QPV de métropole, base de l'objectif) ou all "
+                   "(métropole + outre-mer).")
+@click.option("--lang", type=click.Choice(["fr", "en"]), default="fr", show_default=True,
+              help="Langue des raisons et du brief.")
 @click.option("--level", type=click.Choice(["commune", "epci"]), default="commune", show_default=True,
               help="Candidats : communes (arrondissements à Paris, Lyon, Marseille) ou EPCI.")
 @click.option("--openings-per-year", type=click.IntRange(min=1), default=None,
@@ -47,9 +65,10 @@ OUTPUT_FILES = ("recommendations.csv", "recommendations.geojson", "brief.md", "c
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help=f"Dossier des données traitées (défaut : ${config.ENV_DATA_DIR} ou data/processed).")
 def recommend(
-    sites_path: Path, k: int | None, radius_km: float, target: float, out_dir: Path, quotas: tuple[str, ...],
-    weights: str, same_epci: bool, min_spacing_km: float | None, method: str, target_method: str, scope: str,
-    level: str, openings_per_year: int | None, data_dir: Path | None,
+    sites_path: Path, k: int | None, radius_km: float, home_radius_km: float, target: float, out_dir: Path,
+    quotas: tuple[str, ...], weights: str, same_epci: bool, epci_reach: str, min_spacing_km: float | None, method: str,
+    target_method: str, time_limit_s: float, scope: str, lang: str, level: str, openings_per_year: int | None,
+    data_dir: Path | None,
 ) -> None:
     """Recommander les prochaines villes où ouvrir un site VoisinMalin."""
     from geo.load import DataNotBuiltError, load_arrondissements, load_communes, load_qpv
@@ -68,10 +87,11 @@ def recommend(
         with err.status("Chargement des données et calcul des aires d'action…"):
             inst = build_instance(load_qpv(data_dir=data_dir), load_communes(data_dir=data_dir),
                                   load_arrondissements(data_dir=data_dir), radius_km=radius_km, same_epci=same_epci,
-                                  weights=w, scope=scope, level=level)
+                                  weights=w, scope=scope, level=level, home_radius_km=home_radius_km)
         with err.status("Optimisation…"):
             reco = reco_fn(inst, sites, k=k, target=target, quotas=q, min_spacing_km=min_spacing_km, method=method,
-                           target_method=target_method, openings_per_year=openings_per_year)
+                           target_method=target_method, time_limit_s=time_limit_s, openings_per_year=openings_per_year,
+                           epci_reach=epci_reach, lang=lang)
     except DataNotBuiltError as exc:
         err.print(f"[bold red]Données absentes :[/] {exc}")
         sys.exit(2)
@@ -83,27 +103,46 @@ def recommend(
     table.to_csv(out_dir / "recommendations.csv", index=False)
     gdf = reco.to_geodataframe()
     (out_dir / "recommendations.geojson").write_text(gdf.to_json(drop_id=True, ensure_ascii=False), encoding="utf-8")
-    (out_dir / "brief.md").write_text(brief_markdown(reco), encoding="utf-8")
+    (out_dir / "brief.md").write_text(brief_markdown(reco, lang=lang), encoding="utf-8")
     reco.curve.to_csv(out_dir / "curve.csv", index=False)
 
-    view = Table(title=f"{len(table)} nouveaux sites recommandés (rayon {radius_km:g} km, {reco.method})")
-    for col, justify in (("Rang", "right"), ("Code", "left"), ("Site", "left"), ("Région", "left"),
-                         ("Habitants ajoutés", "right"), ("Part cumulée", "right"), ("NPNRU", "right"),
-                         ("Pauvreté", "right"), ("Site actuel le plus proche", "left")):
-        view.add_column(col, justify=justify)
+    en = lang == "en"
+    view = Table(title=(f"{len(table)} new sites recommended (radius {radius_km:g} km, {reco.method_label(lang=lang)})" if en
+                        else f"{len(table)} nouveaux sites recommandés (rayon {radius_km:g} km, "
+                             f"{reco.method_label(lang=lang)})"))
+    headers = (("Rank", "Code", "Site", "Region", "Weighted gain", "Residents added", f"within {radius_km:g} km",
+                "Cumulative share", "NPNRU", "Poverty", "Nearest current site") if en else
+               ("Rang", "Code", "Site", "Région", "Gain pondéré", "Habitants ajoutés", f"dont < {radius_km:g} km",
+                "Part cumulée", "NPNRU", "Pauvreté", "Site actuel le plus proche"))
+    for col in headers:
+        view.add_column(col, justify="left" if col in ("Code", "Site", "Région", "Region", headers[-1]) else "right")
+    sep, pct, na = (",", "%", "n/a") if en else (" ", " %", "n.d.")
     for r in table.itertuples(index=False):
-        view.add_row(str(r.rank), r.insee_code, r.name, r.region, f"{r.added_population:,.0f}".replace(",", " "),
-                     f"{100 * r.cumulative_share:.1f} %", str(r.npnru_count),
-                     "n.d." if r.poverty_rate != r.poverty_rate else f"{r.poverty_rate:.0f} %",
+        view.add_row(str(r.rank), r.insee_code, r.name, r.region, f"{r.added_demand:,.0f}".replace(",", sep),
+                     f"{r.added_population:,.0f}".replace(",", sep), f"{r.added_population_radius:,.0f}".replace(",", sep),
+                     f"{100 * r.cumulative_share:.1f}{pct}", str(r.npnru_count),
+                     na if r.poverty_rate != r.poverty_rate else f"{r.poverty_rate:.0f}{pct}",
                      "—" if r.nearest_site_km != r.nearest_site_km else f"{r.nearest_site} ({r.nearest_site_km:.1f} km)")
     console.print(view)
-    console.print(f"Réseau actuel : {100 * reco.baseline_share:.1f} % des habitants des QPV à portée ; "
-                  f"avec ces sites : [bold]{100 * reco.share:.1f} %[/] (dénominateur {reco.denominator:,.0f} habitants)."
-                  .replace(",", " "))
+    base = (f"{reco.denominator:,.0f} residents of {reco.denominator_qpv:,} {'metropolitan ' if scope == 'metro' else ''}QPV"
+            if en else f"{reco.denominator:,.0f} habitants de {reco.denominator_qpv:,} QPV"
+            f"{' de métropole' if scope == 'metro' else ''}").replace(",", sep)
+    console.print(f"Current network: {100 * reco.baseline_share:.1f}% of QPV residents within reach; with these sites: "
+                  f"[bold]{100 * reco.share:.1f}%[/] (denominator {base})." if en else
+                  f"Réseau actuel : {100 * reco.baseline_share:.1f} % des habitants des QPV à portée ; "
+                  f"avec ces sites : [bold]{100 * reco.share:.1f} %[/] (dénominateur {base}).")
+    if reco.fallback:
+        err.print(f"[bold yellow]{'Note' if en else 'Attention'} :[/] {reco.fallback}")
     if reco.target_sites is not None:
-        proof = "minimal prouvé" if reco.target_proven_minimal else f"borne supérieure, au moins {reco.target_lower_bound}"
-        console.print(f"Objectif {100 * target:.0f} % : {reco.target_sites} nouveaux sites ({proof}).")
+        if reco.target_proven_minimal:
+            proof = "proven minimal" if en else "minimal prouvé"
+        else:
+            proof = (f"upper bound, at least {reco.target_lower_bound}" if en else
+                     f"borne supérieure, au moins {reco.target_lower_bound}")
+        console.print(f"Goal {100 * target:.0f}%: {reco.target_sites} new sites ({proof})." if en else
+                      f"Objectif {100 * target:.0f} % : {reco.target_sites} nouveaux sites ({proof}).")
     else:
-        console.print(f"Objectif {100 * target:.0f} % : inatteignable ({reco.target_note}).")
-    console.print(f"Écrit dans {out_dir} : {', '.join(OUTPUT_FILES)}")
+        console.print(f"Goal {100 * target:.0f}%: out of reach ({reco.target_note})." if en else
+                      f"Objectif {100 * target:.0f} % : inatteignable ({reco.target_note}).")
+    console.print(f"{'Written to' if en else 'Écrit dans'} {out_dir} : {', '.join(OUTPUT_FILES)}")
     err.print(f"Optimisation : {reco.elapsed_s:.2f} s", style="dim")

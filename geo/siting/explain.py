@@ -1,12 +1,14 @@
-"""Explanations in French: one sentence per recommended site and a Markdown brief for funders."""
+"""Explanations in French (default) or English: one sentence per recommended site, method labels and a
+Markdown brief for the strategy team and funders."""
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from geo.siting.demand import INDICATOR_LABELS_FR
+from geo.siting.demand import INDICATOR_LABELS_EN, INDICATOR_LABELS_FR
 
 if TYPE_CHECKING:  # pragma: no cover
     from geo.siting.recommendation import Recommendation
@@ -15,134 +17,414 @@ if TYPE_CHECKING:  # pragma: no cover
 #: than a site that current teams can mentor closely. Assumption: about one hour by public transport.
 MENTORING_DISTANCE_KM: float = 30.0
 
+#: Languages of the texts.
+LANGS: tuple[str, ...] = ("fr", "en")
+
+_LABELS = {"fr": INDICATOR_LABELS_FR, "en": INDICATOR_LABELS_EN}
+
+
+def check_lang(lang: object) -> str:
+    """Return ``lang`` when it is a supported language, else raise ``ValueError`` naming it."""
+    if lang not in LANGS:
+        raise ValueError(f"lang: expected one of {list(LANGS)}, got {lang!r}")
+    return str(lang)
+
+
+def _missing(value: object) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def fmt_int(value: float, lang: str = "fr") -> str:
+    """``45200`` -> ``"45 200"`` (fr, narrow no-break space) or ``"45,200"`` (en); ``n.d.``/``n/a`` if missing."""
+    if _missing(value):
+        return "n.d." if lang == "fr" else "n/a"
+    text = f"{round(value):,}"
+    return text.replace(",", "\u202f") if lang == "fr" else text
+
+
+def fmt_num(value: float, digits: int = 1, lang: str = "fr") -> str:
+    """``4.25`` -> ``"4,3"`` (fr) or ``"4.3"`` (en)."""
+    if _missing(value):
+        return "n.d." if lang == "fr" else "n/a"
+    text = f"{value:,.{digits}f}"
+    return text.replace(",", "\u202f").replace(".", ",") if lang == "fr" else text
+
+
+def fmt_pct(share: float, digits: int = 1, lang: str = "fr") -> str:
+    """``0.123`` -> ``"12,3 %"`` (fr) or ``"12.3%"`` (en)."""
+    return f"{fmt_num(100.0 * share, digits, lang)}{' %' if lang == 'fr' else '%'}"
+
 
 def fr_int(value: float) -> str:
     """``45200`` -> ``"45 200"`` (French thousands separator)."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "n.d."
-    return f"{round(value):,}".replace(",", "\u202f")
+    return fmt_int(value, "fr")
 
 
 def fr_num(value: float, digits: int = 1) -> str:
     """``4.25`` -> ``"4,3"``."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "n.d."
-    return f"{value:,.{digits}f}".replace(",", "\u202f").replace(".", ",")
+    return fmt_num(value, digits, "fr")
 
 
 def fr_pct(share: float, digits: int = 1) -> str:
     """``0.123`` -> ``"12,3 %"``."""
-    return f"{fr_num(100.0 * share, digits)} %"
+    return fmt_pct(share, digits, "fr")
 
 
 def _plural(n: int, one: str, many: str) -> str:
     return one if n == 1 else many
 
 
-def site_reason(row: Mapping[str, Any], *, radius_km: float) -> str:
-    """One French sentence explaining why a site is recommended.
+def site_reason(row: Mapping[str, Any], *, radius_km: float, lang: str = "fr", level: str = "commune") -> str:
+    """One sentence explaining why a site is recommended, in French (default) or English.
+
+    The sentence separates the residents within ``radius_km`` of the site
+    (``added_population_radius``) from those of its own QPV lying farther (``added_population_own``,
+    at most ``own_max_km``), so that its distance claim is true.
 
     Parameters
     ----------
     row : mapping
         A row of :attr:`Recommendation.table` (``name``, ``region``, ``added_population``,
-        ``added_households``, ``added_qpv``, ``npnru_count``, ``poverty_rate``, ``poverty_missing``,
-        ``nearest_site``, ``nearest_site_km``, ``missing_indicators``).
+        ``added_population_radius``, ``added_population_own``, ``own_max_km``, ``added_households``,
+        ``added_qpv``, ``npnru_count``, ``poverty_rate``, ``poverty_missing``, ``nearest_site``,
+        ``nearest_site_km``, ``missing_indicators``).
     radius_km : float
         Catchment radius, quoted in the sentence.
+    lang : {"fr", "en"}
+    level : {"commune", "epci"}
+        Candidate level: an EPCI reaches the QPV of its EPCI, whatever the distance.
     """
+    check_lang(lang)
+    fr = lang == "fr"
     n_qpv = int(row.get("added_qpv", 0))
-    parts = [
-        f"{row['name']} ({row['region']}) ajoute {fr_int(row['added_population'])} habitants "
-        f"({fr_int(row.get('added_households', float('nan')))} ménages) de {n_qpv} "
-        f"{_plural(n_qpv, 'quartier prioritaire', 'quartiers prioritaires')} à moins de {fr_num(radius_km)} km"
-    ]
+    pop = row["added_population"]
+    head = (f"{row['name']} ({row['region']}) ajoute {fmt_int(pop, lang)} habitants "
+            f"({fmt_int(row.get('added_households', float('nan')), lang)} ménages) de {n_qpv} "
+            f"{_plural(n_qpv, 'quartier prioritaire', 'quartiers prioritaires')}" if fr else
+            f"{row['name']} ({row['region']}) adds {fmt_int(pop, lang)} residents "
+            f"({fmt_int(row.get('added_households', float('nan')), lang)} households) of {n_qpv} priority "
+            f"{_plural(n_qpv, 'neighbourhood', 'neighbourhoods')} (QPV)")
     npnru = int(row.get("npnru_count", 0))
     if npnru:
-        parts.append(f"dont {npnru} en renouvellement urbain (NPNRU), gage de partenaires et de missions")
+        head += (f", dont {npnru} en renouvellement urbain (NPNRU), gage de partenaires et de missions" if fr else
+                 f", {npnru} of them under urban renewal (NPNRU), a source of partners and missions")
+    elif n_qpv:
+        head += ", sans quartier NPNRU" if fr else ", none under urban renewal (NPNRU)"
+    parts = [head]
+
+    radius = fmt_num(radius_km, 1, lang)
+    own = float(row.get("added_population_own", 0.0) or 0.0)
+    near = float(row.get("added_population_radius", pop - own))
+    far = fmt_num(row.get("own_max_km", float("nan")), 1, lang)
+    if not n_qpv:
+        pass
+    elif level == "epci":
+        parts.append("tous dans son EPCI" if fr else "all in its EPCI")
+    elif own <= 0:
+        parts.append((f"{_plural(n_qpv, 'situé', 'tous')} à moins de {radius} km") if fr else
+                     f"{_plural(n_qpv, '', 'all ')}within {radius} km")
+    elif near <= 0:
+        parts.append(f"tous dans ses propres quartiers, à plus de {radius} km (jusqu'à {far} km)" if fr else
+                     f"all in its own neighbourhoods, beyond {radius} km (up to {far} km)")
     else:
-        parts.append("sans quartier NPNRU")
+        parts.append(f"{fmt_int(near, lang)} habitants à moins de {radius} km et {fmt_int(own, lang)} dans ses "
+                     f"propres quartiers plus éloignés (jusqu'à {far} km)" if fr else
+                     f"{fmt_int(near, lang)} residents within {radius} km and {fmt_int(own, lang)} in its own "
+                     f"neighbourhoods farther away (up to {far} km)")
+
     pov = row.get("poverty_rate", float("nan"))
     missing = int(row.get("poverty_missing", 0))
-    if pov is not None and not (isinstance(pov, float) and math.isnan(pov)):
-        text = f"un taux de pauvreté moyen de {fr_num(pov, 0)} %"
+    if not _missing(pov):
+        text = (f"taux de pauvreté moyen de {fmt_num(pov, 0, lang)} %" if fr else
+                f"average poverty rate {fmt_num(pov, 0, lang)}%")
         if missing:
-            text += f" (non diffusé pour {missing} {_plural(missing, 'quartier', 'quartiers')})"
+            text += (f" (non diffusé pour {missing} {_plural(missing, 'quartier', 'quartiers')})" if fr else
+                     f" (not published for {missing} {_plural(missing, 'neighbourhood', 'neighbourhoods')})")
         parts.append(text)
     elif n_qpv:
-        parts.append("un taux de pauvreté non diffusé (secret statistique)")
+        parts.append("taux de pauvreté non diffusé (secret statistique)" if fr else
+                     "poverty rate not published (statistical secrecy)")
+
     dist = row.get("nearest_site_km", float("nan"))
-    if dist is None or (isinstance(dist, float) and math.isnan(dist)):
-        parts.append("et aucun site actuel sur ce territoire")
+    site = row.get("nearest_site", "")
+    if _missing(dist):
+        parts.append("aucun site actuel sur ce territoire" if fr else "no current site in this territory")
     elif dist <= MENTORING_DISTANCE_KM:
-        parts.append(f"à {fr_num(dist)} km du site actuel de {row['nearest_site']}, qui peut l'accompagner")
+        parts.append(f"à {fmt_num(dist, 1, lang)} km du site actuel de {site}, qui peut l'accompagner" if fr else
+                     f"{fmt_num(dist, 1, lang)} km from the current site of {site}, which can mentor it")
     else:
-        parts.append(f"à {fr_num(dist, 0)} km du site actuel le plus proche ({row['nearest_site']}) : un nouveau territoire")
-    sentence = ", ".join(parts[:-1]) + (" " if parts[-1].startswith("et ") else ", ") + parts[-1]
-    other = [INDICATOR_LABELS_FR.get(m, m) for m in str(row.get("missing_indicators", "")).split(";")
-             if m and m != "poverty_rate"]
+        parts.append(f"à {fmt_num(dist, 0, lang)} km du site actuel le plus proche ({site}) : un nouveau territoire"
+                     if fr else f"{fmt_num(dist, 0, lang)} km from the nearest current site ({site}): a new territory")
+    labels = _LABELS[lang]
+    other = sorted({labels.get(m, m) for m in str(row.get("missing_indicators", "")).split(";")
+                    if m and m != "poverty_rate"})
     if other:
-        sentence += f" ; indicateurs manquants pris en compte sans imputation : {', '.join(sorted(set(other)))}"
-    return sentence + "."
+        parts.append(f"indicateurs manquants pris en compte sans imputation : {', '.join(other)}" if fr else
+                     f"missing indicators handled without imputation: {', '.join(other)}")
+    return " ; ".join(parts) + "." if fr else "; ".join(parts) + "."
 
 
-def brief_markdown(reco: Recommendation) -> str:
-    """A Markdown brief of a recommendation (French), for the strategy team and funders."""
+_SOLVERS = {"highs": "HiGHS", "cbc": "CBC"}
+
+
+def _solver_words(code: str, lang: str) -> str:
+    """``exact-highs`` -> words; ``heuristic`` -> words."""
+    if code.startswith("exact-"):
+        name = _SOLVERS.get(code.split("-", 1)[1].split()[0], code)
+        return (f"exacte (programme linéaire en nombres entiers, {name})" if lang == "fr" else
+                f"exact (mixed-integer programme, {name})")
+    return "heuristique (glouton + échanges)" if lang == "fr" else "heuristic (greedy + swaps)"
+
+
+def _time_limit(text: str) -> str:
+    found = re.search(r"time_limit_s=([0-9.eE+-]+)", text)
+    return found.group(1) if found else "?"
+
+
+def method_label(method: str, *, lang: str = "fr", fallback: str = "") -> str:
+    """How the sites were chosen, in words, from :attr:`Recommendation.method`.
+
+    Parameters
+    ----------
+    method : str
+        ``heuristic``, ``exact-highs``, ``exact-cbc``, with a status in parentheses when not proven
+        optimal, or ``heuristic (fallback: ...)``.
+    lang : {"fr", "en"}
+    fallback : str
+        :attr:`Recommendation.fallback` (names the time limit that was too short).
+    """
+    check_lang(lang)
+    fr = lang == "fr"
+    words = _solver_words(method, lang)
+    if method.startswith("heuristic (fallback"):
+        limit = _time_limit(fallback or method)
+        return (f"{words}, car le solveur exact n'a trouvé aucune solution dans la limite de temps "
+                f"(time_limit_s = {limit} s)" if fr else
+                f"{words}, as the exact solver found no solution within the time limit (time_limit_s = {limit} s)")
+    status = re.search(r"\((.+), not proven optimal\)", method)
+    if status:
+        return (f"{words}, optimalité non prouvée dans la limite de temps (statut {status.group(1)})" if fr else
+                f"{words}, optimality not proven within the time limit (status {status.group(1)})")
+    return words
+
+
+def target_method_label(solver_method: str, *, proven: bool, fallback: bool = False, lang: str = "fr") -> str:
+    """How the number of sites for the target was found, in words.
+
+    Parameters
+    ----------
+    solver_method : str
+        ``heuristic`` or ``exact-highs`` / ``exact-cbc``.
+    proven : bool
+        The count is proven minimal.
+    fallback : bool
+        The exact solver found no solution in time and the heuristic replaced it.
+    lang : {"fr", "en"}
+    """
+    check_lang(lang)
+    fr = lang == "fr"
+    words = _solver_words(solver_method, lang)
+    if solver_method.startswith("exact-"):
+        return words if proven else words + (", minimalité non prouvée" if fr else ", minimality not proven")
+    if proven:
+        text = words + (" ; preuve : borne inférieure atteinte" if fr else "; proof: lower bound reached")
+    else:
+        text = words + (" ; borne supérieure" if fr else "; upper bound")
+    if fallback:
+        text += (" (le solveur exact n'a trouvé aucune solution dans la limite de temps)" if fr else
+                 " (the exact solver found no solution within the time limit)")
+    return text
+
+
+def denominator_text(reco: Recommendation, *, lang: str = "fr") -> str:
+    """One sentence stating the denominator of every share of a recommendation."""
+    check_lang(lang)
     p = reco.params
+    n = reco.denominator_qpv
+    unknown = int(p.get("n_qpv", n)) - n
+    if p.get("scope") == "metro":
+        text = (f"{fmt_int(reco.denominator, lang)} habitants des {fmt_int(n, lang)} QPV de métropole (population "
+                "INSEE), la base de l'objectif de VoisinMalin : toucher 20 % des habitants des QPV métropolitains"
+                if lang == "fr" else
+                f"{fmt_int(reco.denominator, lang)} residents of the {fmt_int(n, lang)} metropolitan QPV (INSEE "
+                "population), the base of VoisinMalin's goal: reach 20% of the residents of metropolitan QPV")
+    else:
+        text = (f"{fmt_int(reco.denominator, lang)} habitants des {fmt_int(n, lang)} QPV de métropole et d'outre-mer "
+                "dont la population est connue" if lang == "fr" else
+                f"{fmt_int(reco.denominator, lang)} residents of the {fmt_int(n, lang)} QPV of metropolitan and "
+                "overseas France with a known population")
+    if unknown > 0:
+        text += (f" ({unknown} QPV sans population connue ne comptent pas)" if lang == "fr" else
+                 f" ({unknown} QPV without a known population do not count)")
+    return text
+
+
+def _curve_crossing(reco: Recommendation) -> int | None:
+    hit = reco.curve[reco.curve["share"] >= reco.target - 1e-12]
+    return int(hit["n_new_sites"].iloc[0]) if len(hit) else None
+
+
+def brief_markdown(reco: Recommendation, *, lang: str = "fr") -> str:
+    """A Markdown brief of a recommendation, in French (default) or English, for the strategy team and funders.
+
+    It states the denominator of the shares, the gain each site brings (weighted by need, the
+    quantity that orders the table, and in residents), why each site, how many sites the target
+    needs (with proof of minimality or bounds), how the sites were computed (and any fallback of the
+    exact solver), the capacity and the curve.
+    """
+    fr = check_lang(lang) == "fr"
+    p = reco.params
+    weighted = bool(p.get("weights"))
+    k_mode = p.get("k") is not None
+    radius = fmt_num(p["radius_km"], 1, lang)
+    pct = lambda x, d=1: fmt_pct(x, d, lang)  # noqa: E731
+    num = lambda x: fmt_int(x, lang)  # noqa: E731
+    demand = (("population des QPV pondérée par un indice de besoin" if weighted else "population des QPV") if fr else
+              ("QPV population weighted by a need score" if weighted else "QPV population"))
     lines = [
-        "# Où ouvrir les prochains sites VoisinMalin",
+        "# Où ouvrir les prochains sites VoisinMalin" if fr else "# Where VoisinMalin should open its next sites",
         "",
-        f"*Rayon d'action d'un site : {fr_num(p['radius_km'])} km ; demande : "
-        + ("population des QPV pondérée par un indice de besoin" if p.get("weights") else "population des QPV")
-        + f" ; dénominateur : {fr_int(reco.denominator)} habitants des QPV "
-        + ("de métropole" if p.get("scope") == "metro" else "(métropole et outre-mer, population connue)")
-        + f" ; méthode : {reco.method}.*",
+        (f"*Rayon d'action d'un site : {radius} km (ses propres quartiers jusqu'à "
+         f"{fmt_num(p.get('home_radius_km', float('nan')), 0, lang)} km) ; demande : {demand} ; "
+         f"méthode : {reco.method_label(lang=lang)}.*") if fr else
+        (f"*Reach of a site: {radius} km (its own neighbourhoods up to "
+         f"{fmt_num(p.get('home_radius_km', float('nan')), 0, lang)} km); demand: {demand}; "
+         f"method: {reco.method_label(lang=lang)}.*"),
         "",
-        "## Réseau actuel",
+        (f"**Dénominateur de toutes les parts** : {denominator_text(reco, lang=lang)}." if fr else
+         f"**Denominator of every share**: {denominator_text(reco, lang=lang)}."),
         "",
-        f"{len(reco.network)} sites ou partenaires d'essaimage touchent aujourd'hui "
-        f"{fr_int(reco.baseline_population)} habitants, soit **{fr_pct(reco.baseline_share)}** des habitants des QPV.",
+        "## Réseau actuel" if fr else "## Current network",
+        "",
+        (f"{len(reco.network)} {_plural(len(reco.network), 'site ou partenaire', 'sites ou partenaires')} "
+         f"d'essaimage {_plural(len(reco.network), 'touche', 'touchent')} aujourd'hui {num(reco.baseline_population)} "
+         f"habitants, soit **{pct(reco.baseline_share)}** des habitants des QPV." if fr else
+         f"{len(reco.network)} sites or mentored partners reach {num(reco.baseline_population)} residents today, "
+         f"**{pct(reco.baseline_share)}** of QPV residents."),
         "",
     ]
     for row in reco.network.itertuples(index=False):
-        lines.append(f"- {row.name} ({row.kind}, {row.opening_year}) : {fr_int(row.population_reached)} habitants "
-                     f"de {row.qpv_reached} QPV à portée")
-    lines += ["", f"## Recommandation : {len(reco.table)} nouveaux sites", ""]
+        lines.append(f"- {row.name} ({row.kind}, {row.opening_year}) : {num(row.population_reached)} habitants "
+                     f"de {row.qpv_reached} QPV à portée" if fr else
+                     f"- {row.name} ({row.kind}, {row.opening_year}): {num(row.population_reached)} residents "
+                     f"of {row.qpv_reached} QPV within reach")
+    n_new = len(reco.table)
+    lines += ["", f"## Recommandation : {n_new} nouveaux sites" if fr else f"## Recommendation: {n_new} new sites", ""]
     lines.append(
-        f"Avec ces sites, le réseau touche {fr_int(reco.population_reached)} habitants, soit "
-        f"**{fr_pct(reco.share)}** des habitants des QPV (+{fr_num(100 * (reco.share - reco.baseline_share))} points)."
+        f"Avec ces sites, le réseau touche {num(reco.population_reached)} habitants, soit **{pct(reco.share)}** "
+        f"des habitants des QPV (+{fmt_num(100 * (reco.share - reco.baseline_share), 1, lang)} points)." if fr else
+        f"With these sites, the network reaches {num(reco.population_reached)} residents, **{pct(reco.share)}** of "
+        f"QPV residents (+{fmt_num(100 * (reco.share - reco.baseline_share), 1, lang)} points)."
     )
-    lines += ["", "| Rang | Site | Région | Habitants ajoutés | Part cumulée | NPNRU | Pauvreté | Site actuel le plus proche |",
-              "|---:|---|---|---:|---:|---:|---:|---|"]
-    for r in reco.table.itertuples(index=False):
-        dist = "—" if math.isnan(r.nearest_site_km) else f"{r.nearest_site} ({fr_num(r.nearest_site_km)} km)"
-        lines.append(f"| {r.rank} | {r.name} ({r.insee_code}) | {r.region} | {fr_int(r.added_population)} | "
-                     f"{fr_pct(r.cumulative_share)} | {r.npnru_count} | "
-                     f"{'n.d.' if math.isnan(r.poverty_rate) else fr_num(r.poverty_rate, 0) + ' %'} | {dist} |")
-    lines += ["", "### Pourquoi ces sites", ""]
-    lines += [f"{r.rank}. {r.reason}" for r in reco.table.itertuples(index=False)]
-    lines += ["", f"## Objectif de {fr_pct(reco.target, 0)} des habitants des QPV", ""]
-    if reco.target_sites is None:
-        lines.append(f"L'objectif n'est pas atteignable avec ce rayon et ces contraintes ({reco.target_note}).")
+    lines.append("")
+    if k_mode and weighted:
+        lines.append(
+            "Le rang suit le **gain pondéré** : les habitants ajoutés, chacun compté 1 + son indice de besoin "
+            f"(0 à 1, intensité {fmt_num(p.get('need_strength', 1.0), 1, lang)}), la quantité que l'optimisation "
+            "maximise. Un site moins peuplé mais plus pauvre peut donc passer devant : les habitants ajoutés ne "
+            "décroissent pas toujours." if fr else
+            "The rank follows the **weighted gain**: residents added, each counted 1 + its need score (0 to 1, "
+            f"strength {fmt_num(p.get('need_strength', 1.0), 1, lang)}), the quantity the optimisation maximises. "
+            "A smaller but needier site can therefore come first: residents added do not always decrease.")
     else:
-        proof = ("nombre minimal prouvé" if reco.target_proven_minimal else
-                 f"borne supérieure ; au moins {reco.target_lower_bound} sites sont nécessaires")
-        lines.append(f"Il faut **{reco.target_sites} nouveaux sites** pour atteindre {fr_pct(reco.target, 0)} "
-                     f"des habitants des QPV ({proof} ; {reco.target_method}).")
+        lines.append("Le rang suit le nombre d'habitants ajoutés." if fr else "The rank follows the residents added.")
+    lines.append("")
+    head = (["Rang", "Site", "Région", "Gain pondéré", "Habitants ajoutés", f"dont à moins de {radius} km",
+             "dont propres QPV plus loin", "Part cumulée", "NPNRU", "Pauvreté", "Site actuel le plus proche"] if fr else
+            ["Rank", "Site", "Region", "Weighted gain", "Residents added", f"of which within {radius} km",
+             "of which own QPV farther", "Cumulative share", "NPNRU", "Poverty", "Nearest current site"])
+    lines += ["| " + " | ".join(head) + " |", "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+    for r in reco.table.itertuples(index=False):
+        dist = "—" if math.isnan(r.nearest_site_km) else f"{r.nearest_site} ({fmt_num(r.nearest_site_km, 1, lang)} km)"
+        pov = fmt_pct(r.poverty_rate / 100.0, 0, lang) if not math.isnan(r.poverty_rate) else fmt_int(float("nan"), lang)
+        lines.append(f"| {r.rank} | {r.name} ({r.insee_code}) | {r.region} | {num(r.added_demand)} | "
+                     f"{num(r.added_population)} | {num(r.added_population_radius)} | {num(r.added_population_own)} | "
+                     f"{pct(r.cumulative_share)} | {r.npnru_count} | {pov} | {dist} |")
+    lines += ["", "### Pourquoi ces sites" if fr else "### Why these sites", ""]
+    lines += [f"{i}. {text}" for i, text in enumerate(reco.reasons(lang=lang), start=1)]
+
+    lines += ["", f"## Objectif de {pct(reco.target, 0)} des habitants des QPV" if fr else
+              f"## Goal: {pct(reco.target, 0)} of QPV residents", ""]
+    if reco.target_sites is None:
+        lines.append(f"L'objectif n'est pas atteignable avec ce rayon et ces contraintes ({reco.target_note})." if fr
+                     else f"The goal is out of reach with this radius and these constraints ({reco.target_note}).")
+    else:
+        if reco.target_proven_minimal:
+            proof = "nombre minimal prouvé" if fr else "proven minimal"
+        elif reco.target_lower_bound:
+            proof = (f"borne supérieure ; au moins {reco.target_lower_bound} sites sont nécessaires" if fr else
+                     f"upper bound; at least {reco.target_lower_bound} sites are needed")
+        else:
+            proof = "borne supérieure" if fr else "upper bound"
+        if reco.target_sites == 0:
+            lines.append(f"Le réseau actuel atteint déjà {pct(reco.target, 0)} des habitants des QPV." if fr else
+                         f"The current network already reaches {pct(reco.target, 0)} of QPV residents.")
+        else:
+            lines.append(
+                f"Il faut **{reco.target_sites} nouveaux sites** pour atteindre {pct(reco.target, 0)} des habitants "
+                f"des QPV ({proof} ; méthode {reco.target_method_label(lang=lang)}). Ce nombre minimise les sites sur "
+                "la population seule." if fr else
+                f"Reaching {pct(reco.target, 0)} of QPV residents takes **{reco.target_sites} new sites** ({proof}; "
+                f"method {reco.target_method_label(lang=lang)}). This count minimises sites on population alone.")
+    if reco.fallback:
+        lines += ["", "## Méthode" if fr else "## Method", ""]
+        text = (f"Le solveur exact n'a trouvé aucune solution dans la limite de temps (time_limit_s = "
+                f"{_time_limit(reco.fallback)} s) : l'heuristique l'a remplacé." if fr else
+                f"The exact solver found no solution within the time limit (time_limit_s = "
+                f"{_time_limit(reco.fallback)} s): the heuristic replaced it.")
+        if reco.objective_upper_bound:
+            ratio = reco.objective / reco.objective_upper_bound
+            if ratio >= 1 - 1e-9:
+                text += (" Sa couverture pondérée égale la borne de la relaxation linéaire : c'est l'optimum." if fr else
+                         " Its weighted coverage equals the linear-relaxation bound: it is optimal.")
+            else:
+                text += (f" Sa couverture pondérée atteint au moins {pct(ratio, 2)} de l'optimum (borne de la "
+                         "relaxation linéaire)." if fr else
+                         f" Its weighted coverage is at least {pct(ratio, 2)} of the optimum (linear-relaxation bound).")
+        lines.append(text)
     if reco.capacity is not None:
         cap = reco.capacity
-        lines += ["", "## Capacité", "",
-                  f"À raison d'environ {fr_int(cap.households_per_site_year)} ménages rencontrés par site et par an "
-                  f"(4 500 ménages en 2014 pour 6 antennes) et d'un an de montage par site, "
-                  + (f"le réseau élargi rencontrerait les {fr_int(cap.goal)} ménages à portée en "
-                     f"**{cap.years_to_goal} ans**." if cap.years_to_goal is not None else
-                     f"les {fr_int(cap.goal)} ménages à portée ne seraient pas tous rencontrés en {cap.max_years} ans.")]
-    lines += ["", "## Courbe : nouveaux sites → part des habitants des QPV à portée", "",
-              "| Nouveaux sites | Part à portée |", "|---:|---:|"]
+        lines += ["", "## Capacité" if fr else "## Capacity", ""]
+        if fr:
+            lines.append(
+                f"À raison d'environ {num(cap.households_per_site_year)} ménages rencontrés par site et par an "
+                f"(4 500 ménages en 2014 pour 6 antennes) et d'un an de montage par site, "
+                + (f"le réseau élargi rencontrerait les {num(cap.goal)} ménages à portée en "
+                   f"**{cap.years_to_goal} ans**." if cap.years_to_goal is not None else
+                   f"les {num(cap.goal)} ménages à portée ne seraient pas tous rencontrés en {cap.max_years} ans."))
+        else:
+            lines.append(
+                f"At about {num(cap.households_per_site_year)} households met per site and year (4,500 households in "
+                f"2014 by 6 branches) and one year to build each site, "
+                + (f"the extended network would meet the {num(cap.goal)} households within reach in "
+                   f"**{cap.years_to_goal} years**." if cap.years_to_goal is not None else
+                   f"the {num(cap.goal)} households within reach would not all be met in {cap.max_years} years."))
     curve = reco.curve
+    crossing = _curve_crossing(reco)
+    lines += ["", "## Courbe : nouveaux sites → part des habitants des QPV à portée" if fr else
+              "## Curve: new sites → share of QPV residents within reach", ""]
+    if fr:
+        lines.append(
+            f"La courbe reprend les {n_new} sites du tableau dans l'ordre (mêmes parts), puis ajoute à chaque pas le "
+            f"site au plus fort gain selon le même critère ({'gain pondéré' if k_mode and weighted else 'habitants'}). "
+            + ("" if not crossing or not k_mode or not weighted or reco.target_sites is None else
+               f"Elle franchit {pct(reco.target, 0)} au {crossing}e site"
+               + (f", alors que {reco.target_sites} sites suffisent en maximisant la population seule (objectif "
+                  "ci-dessus) : c'est le prix du poids donné au besoin." if crossing > reco.target_sites else
+                  ", le nombre minimal.")))
+    else:
+        lines.append(
+            f"The curve starts with the table's {n_new} sites in rank order (same shares), then adds at each step the "
+            f"site with the largest gain by the same measure ({'weighted gain' if k_mode and weighted else 'residents'}). "
+            + ("" if not crossing or not k_mode or not weighted or reco.target_sites is None else
+               f"It crosses {pct(reco.target, 0)} at site {crossing}"
+               + (f", while {reco.target_sites} sites suffice when population alone is maximised (goal above): "
+                  "the price of weighting by need." if crossing > reco.target_sites else ", the minimal number.")))
+    lines += ["", "| Nouveaux sites | Part à portée |" if fr else "| New sites | Share within reach |", "|---:|---:|"]
     for n in sorted({0, 5, 10, 20, 30, 50, 75, 100, 150, int(curve["n_new_sites"].max())}):
         hit = curve[curve["n_new_sites"] == n]
         if len(hit):
-            lines.append(f"| {n} | {fr_pct(float(hit['share'].iloc[0]))} |")
-    lines += ["", "*Hypothèses et sources : voir docs/siting.md.*", ""]
+            lines.append(f"| {n} | {pct(float(hit['share'].iloc[0]))} |")
+    lines += ["", "*Hypothèses et sources : voir docs/siting.md.*" if fr else
+              "*Assumptions and sources: see docs/siting.md.*", ""]
     return "\n".join(lines)

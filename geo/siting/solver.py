@@ -40,6 +40,10 @@ class InfeasibleError(ValueError):
     """No set of sites satisfies the constraints (quotas, spacing, k)."""
 
 
+class SolverTimeoutError(RuntimeError):
+    """The exact solver stopped at its time limit before finding any feasible solution."""
+
+
 @dataclass(frozen=True, eq=False)
 class Problem:
     """A covering problem on arrays.
@@ -160,6 +164,7 @@ def greedy(
     quotas: Quotas | None = None,
     until: float | None = None,
     stop_without_gain: bool = False,
+    start: Sequence[int] = (),
 ) -> tuple[list[int], list[float]]:
     """Greedy maximal covering.
 
@@ -173,11 +178,14 @@ def greedy(
         Stop as soon as the covered weight reaches this value (and the minimum quotas are met).
     stop_without_gain : bool
         Stop when no candidate adds anything (the curve mode).
+    start : sequence of int
+        Candidates taken first, in this order, without checking them (e.g. a solution to extend);
+        they count in ``k`` and in the caps.
 
     Returns
     -------
     selected : list of int
-        Candidate indices in the order chosen.
+        Candidate indices in the order chosen (``start`` first).
     covered_after : list of float
         Covered weight after each choice.
 
@@ -202,6 +210,21 @@ def greedy(
     new_count = np.zeros(len(rules.cap), dtype=np.int64)
     selected: list[int] = []
     trace: list[float] = []
+
+    def take(i: int) -> None:
+        nonlocal value
+        rows = problem.row(i)
+        value += float(u[rows].sum())
+        u[rows] = 0.0
+        covered[rows] = True
+        chosen[i] = True
+        conflict[problem.conflict_row(i)] += 1
+        new_count[rules.reg[i]] += 1
+        selected.append(i)
+        trace.append(value)
+
+    for i in start:
+        take(int(i))
     limit = k if k is not None else problem.n_candidates
     while len(selected) < limit:
         deficit = np.maximum(rules.need - new_count, 0)
@@ -225,15 +248,7 @@ def greedy(
         if until is not None and not target_met and gains[i] <= 0 and not deficit.any():
             raise InfeasibleError(f"target: unreachable under the constraints, {len(selected)} sites cover "
                                   f"{value:,.0f} < {until:,.0f} and no candidate adds more")
-        rows = problem.row(i)
-        value += float(u[rows].sum())
-        u[rows] = 0.0
-        covered[rows] = True
-        chosen[i] = True
-        conflict[problem.conflict_row(i)] += 1
-        new_count[rules.reg[i]] += 1
-        selected.append(i)
-        trace.append(value)
+        take(i)
     else:
         if until is not None and k is None and value < until - TIE_RTOL * max(1.0, abs(until)):
             raise InfeasibleError(f"target: unreachable, all candidates cover {value:,.0f} < {until:,.0f}")
@@ -347,26 +362,20 @@ def target_lower_bound(problem: Problem, need: float, *, quotas: Quotas | None =
     return max(int(hit[0]) + 1, rules.total_need)
 
 
-def target_lp_bound(problem: Problem, need: float, *, quotas: Quotas | None = None) -> int:
-    """Lower bound from the linear relaxation of the target MILP (HiGHS through SciPy): ceil(LP optimum).
+def _relaxation(problem: Problem, quotas: Quotas | None) -> tuple[np.ndarray, sparse.csr_matrix, np.ndarray, int]:
+    """Shared rows of the linear relaxations, over variables ``[x (eligible candidates), y (items)]``.
 
-    Same constraints as :func:`solve_exact_target` with ``x`` and ``y`` continuous in [0, 1]; a few
-    tens of milliseconds nationally. Returns 0 when the relaxation is infeasible or fails (no bound).
+    Returns the items (uncovered, weighted, coverable), ``A_ub`` and ``b_ub`` for ``y_j <= sum x_i``,
+    the région minimums and caps and the spacing pairs, and the number of ``x`` variables.
     """
-    from scipy.optimize import linprog
-
     rules = _Rules(problem, quotas)
     w = np.asarray(problem.weight, dtype=float)
-    missing = need - float(w[problem.covered0].sum())
-    if missing <= TIE_RTOL * max(1.0, abs(need)):
-        return rules.total_need
     cand = np.flatnonzero(problem.eligible)
     sub = problem.cov[cand]
     items = np.flatnonzero(~problem.covered0 & (w > 0) & (np.asarray(sub.sum(axis=0)).ravel() > 0))
     nx, ny = len(cand), len(items)
-    blocks = [sparse.hstack([-sub[:, items].T, sparse.identity(ny)]),  # y_j <= sum x_i
-              sparse.hstack([sparse.csr_matrix((1, nx)), sparse.csr_matrix(-w[items][None, :])])]  # coverage >= need
-    rhs = [np.zeros(ny), np.array([-missing])]
+    blocks = [sparse.hstack([-sub[:, items].T, sparse.identity(ny)])]  # y_j <= sum x_i
+    rhs = [np.zeros(ny)]
     reg = rules.reg[cand]
     for r in range(len(rules.cap)):
         member = sparse.csr_matrix((reg == r).astype(float)[None, :])
@@ -386,12 +395,50 @@ def target_lp_bound(problem: Problem, need: float, *, quotas: Quotas | None = No
             blocks.append(sparse.hstack([sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(pairs.nnz, nx)),
                                          sparse.csr_matrix((pairs.nnz, ny))]))
             rhs.append(np.ones(pairs.nnz))
-    res = linprog(np.r_[np.ones(nx), np.zeros(ny)], A_ub=sparse.vstack(blocks).tocsr(), b_ub=np.concatenate(rhs),
-                  bounds=(0, 1), method="highs")
+    return items, sparse.vstack(blocks).tocsr(), np.concatenate(rhs), nx
+
+
+def target_lp_bound(problem: Problem, need: float, *, quotas: Quotas | None = None) -> int:
+    """Lower bound from the linear relaxation of the target MILP (HiGHS through SciPy): ceil(LP optimum).
+
+    Same constraints as :func:`solve_exact_target` with ``x`` and ``y`` continuous in [0, 1]; a few
+    tens of milliseconds nationally. Returns 0 when the relaxation is infeasible or fails (no bound).
+    """
+    from scipy.optimize import linprog
+
+    w = np.asarray(problem.weight, dtype=float)
+    missing = need - float(w[problem.covered0].sum())
+    if missing <= TIE_RTOL * max(1.0, abs(need)):
+        return _Rules(problem, quotas).total_need
+    items, a_ub, b_ub, nx = _relaxation(problem, quotas)
+    target_row = sparse.hstack([sparse.csr_matrix((1, nx)), sparse.csr_matrix(-w[items][None, :])])  # coverage >= need
+    res = linprog(np.r_[np.ones(nx), np.zeros(len(items))], A_ub=sparse.vstack([a_ub, target_row]).tocsr(),
+                  b_ub=np.r_[b_ub, -missing], bounds=(0, 1), method="highs")
     if res.status != 0:
         logger.debug("target LP relaxation: status %s (%s)", res.status, res.message)
         return 0
     return int(np.ceil(res.fun - 1e-6))
+
+
+def coverage_upper_bound(problem: Problem, k: int, *, quotas: Quotas | None = None) -> float | None:
+    """Upper bound on the weight ``k`` new sites can cover: the linear relaxation of :func:`solve_exact`.
+
+    Same constraints as the MILP with ``x`` and ``y`` continuous in [0, 1] (HiGHS through SciPy, tens
+    of milliseconds nationally). Returns the covered weight, locked sites included, or None when the
+    relaxation is infeasible or fails. A heuristic objective divided by it is a certified ratio.
+    """
+    from scipy.optimize import linprog
+
+    w = np.asarray(problem.weight, dtype=float)
+    base = float(w[problem.covered0].sum())
+    items, a_ub, b_ub, nx = _relaxation(problem, quotas)
+    a_eq = sparse.hstack([sparse.csr_matrix(np.ones((1, nx))), sparse.csr_matrix((1, len(items)))]).tocsr()
+    res = linprog(np.r_[np.zeros(nx), -w[items]], A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=[float(k)], bounds=(0, 1),
+                  method="highs")
+    if res.status != 0:
+        logger.debug("coverage LP relaxation: status %s (%s)", res.status, res.message)
+        return None
+    return base - float(res.fun)
 
 
 def target_heuristic(
@@ -498,7 +545,20 @@ def _run(model, x: dict, solver: str, time_limit_s: float) -> tuple[list[int], s
     selected = sorted(i for i, v in x.items() if v.value() is not None and v.value() > 0.5)
     sol_status = getattr(model, "sol_status", None)
     optimal = status == "Optimal" and sol_status in (None, pulp.LpSolutionOptimal)
+    if sol_status in (pulp.LpSolutionNoSolutionFound, pulp.LpSolutionInfeasible, pulp.LpSolutionUnbounded) \
+            or status in ("Not Solved", "Undefined") and not selected:
+        raise SolverTimeoutError(
+            f"time_limit_s: the exact solver ({solver}) found no feasible solution within time_limit_s={time_limit_s:g} s "
+            f"(status {status!r}); expected a longer time limit, or use the heuristic"
+        )
     return selected, status, optimal
+
+
+def _check_time_limit(time_limit_s: object) -> float:
+    if isinstance(time_limit_s, bool) or not isinstance(time_limit_s, int | float) or not np.isfinite(time_limit_s) \
+            or time_limit_s <= 0:
+        raise ValueError(f"time_limit_s: expected a positive number of seconds, got {time_limit_s!r}")
+    return float(time_limit_s)
 
 
 def solve_exact(
@@ -509,25 +569,48 @@ def solve_exact(
     Model: binary ``x_i`` per eligible candidate, ``0 <= y_j <= 1`` per coverable uncovered QPV;
     maximise ``sum w_j y_j`` s.t. ``y_j <= sum_{i covers j} x_i``, ``sum x_i = k``, région minimums and
     caps, and ``x_a + x_b <= 1`` for every pair closer than the spacing.
+
+    Raises
+    ------
+    SolverTimeoutError
+        When the time limit passes before any feasible solution is found (a solution found but not
+        proven optimal is returned with ``optimal=False``).
     """
     if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 0:
         raise ValueError(f"k: expected a non-negative integer, got {k!r}")
+    time_limit_s = _check_time_limit(time_limit_s)
     if k > int(problem.eligible.sum()):
         raise InfeasibleError(f"k: asked for {k} new sites, only {int(problem.eligible.sum())} eligible candidates")
     t0 = time.perf_counter()
     model, x = _build_model(problem, quotas, sense="max", k=int(k), need=None)
     selected, status, optimal = _run(model, x, solver, time_limit_s)
+    if len(selected) != k:
+        raise SolverTimeoutError(f"time_limit_s: the exact solver ({solver}) stopped with {len(selected)} sites instead "
+                                 f"of k={k} within time_limit_s={time_limit_s:g} s (status {status!r}); expected a "
+                                 "longer time limit, or use the heuristic")
     return Solution(selected, objective(problem, selected), f"exact-{solver}", optimal, time.perf_counter() - t0, status)
 
 
 def solve_exact_target(
     problem: Problem, need: float, *, quotas: Quotas | None = None, time_limit_s: float = 120.0, solver: str = "highs"
 ) -> Solution:
-    """Fewest new sites whose coverage reaches ``need``, by mixed-integer programming."""
+    """Fewest new sites whose coverage reaches ``need``, by mixed-integer programming.
+
+    Raises
+    ------
+    SolverTimeoutError
+        When the time limit passes before any solution reaching ``need`` is found.
+    """
+    time_limit_s = _check_time_limit(time_limit_s)
     t0 = time.perf_counter()
     target_lower_bound(problem, need, quotas=quotas)  # raises when unreachable
     if float(problem.weight[problem.covered0].sum()) >= need and _Rules(problem, quotas).total_need == 0:
         return Solution([], objective(problem, []), f"exact-{solver}", True, time.perf_counter() - t0, "Optimal")
     model, x = _build_model(problem, quotas, sense="min", k=None, need=need)
     selected, status, optimal = _run(model, x, solver, time_limit_s)
-    return Solution(selected, objective(problem, selected), f"exact-{solver}", optimal, time.perf_counter() - t0, status)
+    reached = objective(problem, selected)
+    if reached < need - TIE_RTOL * max(1.0, abs(need)):
+        raise SolverTimeoutError(f"time_limit_s: the exact solver ({solver}) found no set of sites reaching the target "
+                                 f"within time_limit_s={time_limit_s:g} s (status {status!r}); expected a longer time "
+                                 "limit, or use the heuristic")
+    return Solution(selected, reached, f"exact-{solver}", optimal, time.perf_counter() - t0, status)

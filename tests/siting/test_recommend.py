@@ -142,7 +142,9 @@ def test_explanations_in_french_flag_missing_poverty(toy_frames):
     assert d["nearest_site"] == "Site 75119" and d["nearest_site_km"] > 300
     brief = brief_markdown(reco)
     assert brief.startswith("# Où ouvrir les prochains sites VoisinMalin")
-    assert "Il faut **" in brief and "| 1 | Commune 42004 (42004)" in brief
+    assert "Le réseau actuel atteint déjà 20 %" in brief and "| 1 | Commune 42004 (42004)" in brief
+    assert "Il faut **3 nouveaux sites** pour atteindre 80 %" in brief_markdown(recommend(inst, sites("75119"), k=2,
+                                                                                          target=0.8))
 
 
 def test_curve_is_monotone_and_starts_at_the_network(inst):
@@ -156,3 +158,106 @@ def test_curve_is_monotone_and_starts_at_the_network(inst):
 def test_geodataframe_export(inst):
     gdf = recommend(inst, sites("75119"), k=2).to_geodataframe()
     assert gdf.crs.to_epsg() == 4326 and len(gdf) == 2 and gdf.geometry.x.between(3, 5).all()
+
+
+def test_epci_partner_reaches_only_its_own_epci_by_default(toy_frames):
+    wide = build_instance(*toy_frames, radius_km=12.0, weights=None)
+    qpv_codes = wide.qpv["code_qp"].to_numpy()
+    # 42002 (EPCI 200000001) lies 10 km from C1 (EPCI 200000002)
+    own = resolve_network(wide, sites("200000001"))
+    assert set(qpv_codes[own.covered]) == {"QN04201A", "QN04202A", "QN04203B"}
+    assert set(wide.qpv["siren_epci"][own.covered]) == {"200000001"}
+    across = resolve_network(wide, sites("200000001"), epci_reach="radius")
+    assert set(qpv_codes[across.covered]) == {"QN04201A", "QN04202A", "QN04203B", "QN04204C"}
+    assert own.excluded.tolist() == across.excluded.tolist() == [True, True, False, False, False, False]
+    assert recommend(wide, sites("200000001"), k=1, epci_reach="radius").baseline_share > \
+        recommend(wide, sites("200000001"), k=1).baseline_share
+    # a commune-coded site keeps its whole catchment, across EPCI borders
+    assert "QN04204C" in set(qpv_codes[resolve_network(wide, sites("42002")).covered])
+    with pytest.raises(ValueError, match="epci_reach: expected one of"):
+        resolve_network(wide, sites("200000001"), epci_reach="everywhere")
+
+
+def test_rank_follows_the_weighted_gain_and_the_curve_extends_the_table(toy_frames):
+    inst = build_instance(*toy_frames)  # need weights: demand != population
+    reco = recommend(inst, sites("75119"), k=3)
+    t = reco.table
+    assert np.all(np.diff(t["added_demand"]) <= 1e-9)  # the rank is the weighted gain's order
+    assert (t["added_demand"] >= t["added_population"]).all()
+    curve = reco.curve
+    assert curve["insee_code"].iloc[1:4].tolist() == t["insee_code"].tolist()
+    assert curve["share"].iloc[1:4].to_numpy() == pytest.approx(t["cumulative_share"].to_numpy())
+    assert curve["share"].iloc[3] == pytest.approx(reco.share)
+    assert np.all(np.diff(curve["demand_reached"]) > 0)
+    brief = brief_markdown(reco)
+    assert "Gain pondéré" in brief and "gain pondéré" in brief
+    assert "| 1 | Commune 42004 (42004) | Auvergne-Rhône-Alpes | 5\u202f143 | 3\u202f000 |" in brief
+
+
+def test_reason_separates_the_radius_from_the_commune_s_own_qpv(toy_frames):
+    import re
+
+    from siting_toy import qpv_row
+
+    q, c, a = toy_frames
+    q = pd.concat([q, pd.DataFrame([qpv_row("QN04206A", "42001", 0.0, 6.0, 300)])], ignore_index=True)
+    inst = build_instance(q, c, a, radius_km=3.0, weights=None)
+    reco = recommend(inst, sites("75119"), k=5)
+    row = reco.table.set_index("insee_code").loc["42001"]
+    assert (row["added_population"], row["added_population_radius"], row["added_population_own"]) == (1800, 1500, 300)
+    assert 5.9 < row["own_max_km"] < 6.1
+    found = re.search(r"; ([\d\u202f]+) habitants à moins de 3,0 km et ([\d\u202f]+) dans ses propres quartiers "
+                      r"plus éloignés \(jusqu'à ([\d,]+) km\)", row["reason"])
+    assert found and found.groups()[:2] == ("1\u202f500", "300")
+    # the claim holds: the residents said to be within 3 km are exactly those within 3 km of the site
+    xy = inst.cand_xy[inst.candidates["insee_code"].tolist().index("42001")]
+    d = np.hypot(*(inst.qpv_xy - xy).T) / 1000
+    added = inst.qpv["code_qp"].isin(row["added_qpv_codes"].split(";")).to_numpy()
+    assert inst.population[added & (d <= 3.0)].sum() == 1500
+    assert "; situé à moins de 3,0 km ;" in reco.table.set_index("insee_code").loc["42002", "reason"]
+    plain = recommend(build_instance(*toy_frames, weights=None), sites("75119"), k=5).table.set_index("insee_code")
+    assert "de 2 quartiers prioritaires" in plain.loc["42001", "reason"]
+    assert "; tous à moins de 3,0 km ;" in plain.loc["42001", "reason"] and plain.loc["42001", "added_population_own"] == 0
+
+
+def test_texts_in_english_on_request(toy_frames):
+    inst = build_instance(*toy_frames)
+    en = recommend(inst, sites("75119"), k=2, lang="en")
+    d = en.table.set_index("insee_code").loc["42004"]
+    assert d["reason"].startswith("Commune 42004 (Auvergne-Rhône-Alpes) adds 3,000 residents")
+    assert "poverty rate not published" in d["reason"] and "habitants" not in d["reason"]
+    fr = recommend(inst, sites("75119"), k=2)
+    assert fr.reasons(lang="en") == en.table["reason"].tolist()
+    assert en.reasons(lang="fr") == fr.table["reason"].tolist()
+    assert fr.method_label(lang="en") == "heuristic (greedy + swaps)"
+    assert fr.method_label() == "heuristique (glouton + échanges)"
+    assert en.target_method.startswith("heuristic (greedy + swaps); proof: lower bound reached")
+    assert fr.target_method.startswith("heuristique (glouton + échanges) ; preuve")
+    brief = brief_markdown(fr, lang="en")
+    assert brief.startswith("# Where VoisinMalin should open its next sites")
+    assert "**Denominator of every share**: 12,300 residents" in brief and "Weighted gain" in brief
+    assert "Où" not in brief and "habitants" not in brief
+    with pytest.raises(ValueError, match=r"lang: expected one of \['fr', 'en'\], got 'de'"):
+        recommend(inst, None, k=1, lang="de")
+    with pytest.raises(ValueError, match="lang: expected one of"):
+        brief_markdown(fr, lang="de")
+
+
+def test_brief_states_the_denominator(toy_frames):
+    q, c, a = toy_frames
+    q = q.copy()
+    q.loc[q["insee_dep"] == "75", "zone"] = "drom"
+    metro = recommend(build_instance(q, c, a, weights=None), None, k=1)  # default scope: métropole
+    assert metro.denominator == 7_300 and metro.params["scope"] == "metro"
+    assert "12\u202f300" not in brief_markdown(metro)
+    assert "**Dénominateur de toutes les parts** : 7\u202f300 habitants des 5 QPV de métropole" in brief_markdown(metro)
+    q.loc[0, "population"] = np.nan
+    every = recommend(build_instance(q, c, a, weights=None, scope="all"), None, k=1)
+    assert every.denominator == 11_300
+    assert ("11\u202f300 habitants des 6 QPV de métropole et d'outre-mer dont la population est connue "
+            "(1 QPV sans population connue ne comptent pas)") in brief_markdown(every)
+
+
+def test_time_limit_is_checked(inst):
+    with pytest.raises(ValueError, match="time_limit_s: expected a positive number of seconds, got 0"):
+        recommend(inst, None, k=1, method="exact", time_limit_s=0)

@@ -10,6 +10,7 @@ from geo.siting.quotas import Quotas
 from geo.siting.solver import (
     InfeasibleError,
     Problem,
+    coverage_upper_bound,
     greedy,
     local_search,
     objective,
@@ -188,3 +189,27 @@ def test_heuristic_matches_exact_on_random_small_instances():
         assert bound <= len(te.selected) <= len(th.selected)
         assert objective(p, te.selected) >= need
     assert min(ratios) >= 0.9 and np.mean(ratios) >= 0.98
+
+
+def test_coverage_upper_bound_bounds_the_optimum(greedy_trap):
+    assert coverage_upper_bound(greedy_trap, 2) == pytest.approx(6.0)
+    assert coverage_upper_bound(greedy_trap, 1) == pytest.approx(4.0)
+    # half sites do better than whole ones: four sets, each item in exactly two, any two sets share one item
+    p = make_problem([[0, 1, 2], [0, 3, 4], [1, 3, 5], [2, 4, 5]], [1.0] * 6)
+    assert solve_exact(p, 2).objective == 5.0
+    assert coverage_upper_bound(p, 2) == pytest.approx(6.0)  # x = 1/2 everywhere covers every item
+    rng = np.random.default_rng(7)
+    for _ in range(10):
+        rows = [sorted(rng.choice(30, size=rng.integers(1, 7), replace=False).tolist()) for _ in range(10)]
+        q = make_problem(rows, rng.integers(1, 50, size=30).astype(float).tolist(), covered0=[0, 1],
+                         region=rng.choice(["A", "B"], size=10).tolist())
+        quotas = Quotas(max_new={"A": 2})
+        ub = coverage_upper_bound(q, 3, quotas=quotas)
+        assert solve_exact(q, 3, quotas=quotas).objective <= ub + 1e-6
+        assert ub <= q.weight.sum() + 1e-6
+
+
+def test_greedy_extends_a_given_start(greedy_trap):
+    sel, trace = greedy(greedy_trap, 3, start=[2], stop_without_gain=True)
+    assert sel[0] == 2 and trace[0] == 3.0  # the start is taken first, as given
+    assert sel == [2, 1] and trace == [3.0, 6.0]  # then the largest gain; nothing left to add after
