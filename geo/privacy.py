@@ -352,6 +352,18 @@ def _pick_complement(members: np.ndarray, parent: int, cube_values: np.ndarray,
     return int(min(pool, key=lambda m: (cube_values[m], m)))
 
 
+def _unknown_components(relations: sparse.csr_matrix, unknown: np.ndarray) -> np.ndarray:
+    """Label of the group of hidden cells linked through relations, per cell (-1 for visible cells)."""
+    labels = np.full(relations.shape[1], -1, dtype=np.int64)
+    idx = np.flatnonzero(unknown)
+    if len(idx) == 0:
+        return labels
+    a_u = abs(relations[:, idx])
+    _, comp = connected_components((a_u.T @ a_u).tocsr(), directed=False)
+    labels[idx] = comp
+    return labels
+
+
 def _visible_neighbours(weak: np.ndarray, relations_of: dict[int, list[int]], members_of: list[np.ndarray],
                         parent_of: list[int], suppressed: np.ndarray) -> tuple[set[int], set[int]]:
     """Visible cells sharing a relation with the weak cells -- or, when those relations are already
@@ -418,30 +430,43 @@ def protect(cube: Cube, *, protection: float | None = None, max_rounds: int = 10
     primary = np.flatnonzero(suppressed)
     if len(primary) == 0:
         return replace(cube, cells=cells)
+    membership = abs(rel).tocsr()
+    width = np.full(len(values), np.nan)
+    added: list[int] = list(primary)
     for _round in range(max_rounds):
-        changed = True
-        while changed:  # no relation may hold exactly one hidden cell
-            changed = False
-            for r, members in enumerate(members_of):
-                if suppressed[members].sum() == 1:
-                    pick = _pick_complement(members, parent_of[r], values, suppressed)
-                    if pick is not None:
-                        suppressed[pick] = True
-                        changed = True
-        probe = replace(cube, cells=cells.assign(suppressed=suppressed))
-        report = audit(probe, cells=primary)
-        weak = report.index[report["width"] < protection].to_numpy()
+        while True:  # no relation may hold exactly one hidden cell
+            single = np.flatnonzero(membership @ suppressed.astype(float) == 1)
+            picks = {p for r in single
+                     if (p := _pick_complement(members_of[r], parent_of[r], values, suppressed)) is not None}
+            if not picks:
+                break
+            suppressed[list(picks)] = True
+            added.extend(picks)
+        # audit again only the components of hidden cells that changed (the others keep their ranges)
+        labels = _unknown_components(rel, suppressed)
+        touched = {labels[c] for c in added}
+        dirty = primary[np.isin(labels[primary], list(touched))]
+        if len(dirty):
+            lower, upper = _bounds(rel, values, suppressed, dirty)
+            width[dirty] = upper - lower
+        added = []
+        weak = primary[width[primary] < protection]
         if len(weak) == 0:
             break
-        # one complement per round: the smallest visible cell sharing a relation with a weak cell
-        # (children before totals), then audit again
-        children, parents = _visible_neighbours(weak, relations_of, members_of, parent_of, suppressed)
-        pool = children or parents
-        if not pool:
+        # one complement per group of linked hidden cells: the smallest visible cell sharing a relation
+        # with a weak cell (children before totals), then audit again
+        for label in np.unique(labels[weak]):
+            group = weak[labels[weak] == label]
+            children, parents = _visible_neighbours(group, relations_of, members_of, parent_of, suppressed)
+            pool = children or parents
+            if pool:
+                pick = min(pool, key=lambda m: (values[m], m))
+                suppressed[pick] = True
+                added.append(pick)
+        if not added:
             logger.warning("secondary suppression: %d cell(s) below the protection width with nothing "
                            "left to hide", len(weak))
             break
-        suppressed[min(pool, key=lambda m: (values[m], m))] = True
     cells["suppressed"] = suppressed
     logger.info("suppression: %d primary and %d complementary cell(s) of %d", len(primary),
                 int(suppressed.sum()) - len(primary), len(cells))
