@@ -194,3 +194,29 @@ def test_nothing_personal_in_the_logs(dash_app: Any, access_env: AccessEnv, capl
     for secret in (PASSWORD, "faux mot de passe", "manager-a", "Dupont", "06 12 34 56 78", "127.0.0.1"):
         assert secret not in text, secret  # ...but not who, with what, from where
     assert access_env.door_pairs_in(text) == []
+
+
+def test_client_rate_limit_across_accounts(dash_app: Any, access_env: AccessEnv) -> None:
+    from app import auth
+
+    client = _fresh(dash_app)
+    base = {"REMOTE_ADDR": "192.0.2.77"}  # a documentation address of its own
+    for k in range(auth.MAX_FAILURES_PER_CLIENT):
+        token = auth.form_token(client)
+        client.post("/login", data={"username": f"inconnu{k}", "password": "x" * 12, "csrf_token": token},
+                    environ_base=base)
+    token = auth.form_token(client)
+    locked = client.post("/login", data={"username": "financeur", "password": PASSWORD, "csrf_token": token},
+                         environ_base=base)
+    assert locked.status_code == 429
+    other = _fresh(dash_app)
+    assert auth.sign_in(other, "financeur", PASSWORD).status_code == 303  # another address is not locked
+
+
+def test_development_server_lines_lose_the_client_address() -> None:
+    from app import auth
+
+    record = logging.LogRecord("werkzeug", logging.INFO, __file__, 1,
+                               '203.0.113.9 - - [21/Nov/2026 10:00:00] "GET /impact HTTP/1.1" 200 -', None, None)
+    auth._NoClientAddress().filter(record)
+    assert "203.0.113.9" not in record.getMessage() and "GET /impact" in record.getMessage()
