@@ -15,11 +15,12 @@ $(BIN)/voisinmap: pyproject.toml
 
 install: $(BIN)/voisinmap
 
-## run: install, build the national data, load the fictitious demo door logs, start the app
+## run: install, build the national data, load the fictitious demo door logs and demo accounts, start the app
 run: install
 	$(BIN)/voisinmap data build
 	$(BIN)/voisinmap data status
 	$(BIN)/voisinmap demo --if-missing
+	$(BIN)/voisinmap users demo --if-missing
 	$(BIN)/voisinmap serve --host $(HOST) --port $(PORT)
 
 ## test: install, lint, then the whole test suite (notebooks and browser tests included)

@@ -10,19 +10,34 @@ from pathlib import Path
 import dash
 import pytest
 
+#: The administrator account of the session app (every page and callback is open to it).
+ADMIN = ("admin-tests", "mot de passe des tests assez long")
+
 
 @pytest.fixture(scope="session")
-def dash_app(processed_dir: Path) -> dash.Dash:
-    """The app built on the national processed data."""
+def dash_app(processed_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dash.Dash:
+    """The app built on the national processed data, with its own database holding one admin account."""
+    from app import auth
     from app.main import create_app
+    from geo.auth.store import UserStore
 
-    return create_app(data_dir=processed_dir)
+    app = create_app(data_dir=processed_dir)
+    url = f"sqlite:///{tmp_path_factory.mktemp('app-db') / 'voisinmap.db'}"
+    app.server.config[auth.DB_KEY] = url
+    UserStore(url).add_user(ADMIN[0], ADMIN[1], role="admin")
+    app.server.test_client().get("/_dash-dependencies")  # Dash's first-request set-up, before any thread
+    return app
 
 
 @pytest.fixture(scope="session")
 def client(dash_app: dash.Dash):
-    """A Flask test client of the app."""
-    return dash_app.server.test_client()
+    """A Flask test client of the app, signed in as the administrator."""
+    from app import auth
+
+    test_client = dash_app.server.test_client()
+    response = auth.sign_in(test_client, *ADMIN)
+    assert response.status_code in (302, 303), response.status_code
+    return test_client
 
 
 @pytest.fixture(scope="session")
@@ -47,11 +62,13 @@ def live_url(dash_app: dash.Dash):
 
 
 @pytest.fixture(scope="session")
-def driver():
-    """A headless Chromium (Debian's chromium + chromedriver)."""
+def driver(live_url: str):
+    """A headless Chromium (Debian's chromium + chromedriver), signed in as the administrator."""
+    from app import auth
     from app.testing import chrome
 
     with chrome(window=(1400, 900)) as d:
+        auth.browser_sign_in(d, live_url, *ADMIN)
         yield d
 
 

@@ -125,3 +125,48 @@ def remove_cmd(name: str, db: str | None) -> None:
     except UnknownUserError as exc:
         raise click.ClickException(str(exc).strip('"')) from exc
     click.echo(f"Compte « {name.strip().lower()} » supprimé.")
+
+
+#: Demo accounts: name -> (role, sites). The manager runs the fictitious Grigny demo site.
+DEMO_ACCOUNTS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "demo-admin": ("admin", ()),
+    "demo-strategie": ("strategie", ()),
+    "demo-financeur": ("financeur", ()),
+    "demo-manager": ("manager", ("91286",)),
+}
+
+
+@users.command("demo")
+@click.option("--if-missing", is_flag=True, help="Ne rien faire si un compte existe déjà.")
+@click.option("--db", default=None, help=DB_HELP)
+def demo_cmd(if_missing: bool, db: str | None) -> None:
+    """Créer un compte de démonstration par rôle, avec un mot de passe aléatoire affiché une fois.
+
+    Refusé en production (``VOISINMAP_ENV=production``).
+    """
+    import os
+    import secrets
+
+    if os.environ.get("VOISINMAP_ENV", "").lower() == "production":
+        raise click.ClickException("comptes de démonstration refusés en production (VOISINMAP_ENV=production)")
+    store = _store(db)
+    if if_missing and store.count_users() > 0:
+        click.echo("Des comptes existent déjà : aucun compte de démonstration créé.")
+        return
+    password = secrets.token_urlsafe(12)
+    from geo.auth.store import UserExistsError
+
+    created = []
+    for name, (role, sites) in DEMO_ACCOUNTS.items():
+        try:
+            store.add_user(name, password, role=role, sites=sites)
+            created.append((name, role, sites))
+        except UserExistsError:
+            store.set_password(name, password)
+            created.append((name, role, sites))
+    table = Table("Compte", "Rôle", "Sites", title="Comptes de démonstration (données fictives)")
+    for name, role, sites in created:
+        table.add_row(name, role, ", ".join(sites))
+    Console().print(table)
+    click.echo(f"Mot de passe commun (affiché une seule fois) : {password}")
+    click.echo("Changez-le avec `voisinmap users passwd NOM` ; supprimez ces comptes avant tout usage réel.")

@@ -70,15 +70,20 @@ def test_page_loads_without_console_errors_and_holds_every_qpv(driver, live_url)
     assert console_errors(driver) == []
 
 
-def test_switching_indicator_restyles_without_fetching_geometry(driver, live_url):
+def test_switching_indicator_restyles_without_fetching_geometry(driver, live_url, processed_dir):
     open_map(driver, live_url)
     assert len(resource_requests(driver, "/layers/qpv.pbf")) == 1
-    # QN00101M: poverty rate 46 % (class 43-47), population 6,399 (top class, 5,600 and over)
+    # QN00101M: poverty rate 46 % (class 43-47), population 6,399 (top class)
     assert _fill(driver, "QN00101M") == "#2a788e"
     choose(driver, "strategie-indicator", "Popul", value="population")
     wait_for(lambda: _fill(driver, "QN00101M") == "#440154", message="the new fill colour")
-    legend = driver.find_element(By.ID, "strategie-legend").text
-    assert "Population" in legend and "5 600 et plus" in legend.replace("\u202f", " ")
+    legend = driver.find_element(By.ID, "strategie-legend").text.replace("\u202f", " ")
+    from app.mapstyle import legend_items
+    from geo.load import load_qpv
+
+    items = dict(legend_items("population", load_qpv(data_dir=processed_dir), lang="fr"))
+    assert "Population" in legend and items["#440154"].replace("\u202f", " ") in legend
+    assert "et plus" in items["#440154"]
     assert len(resource_requests(driver, "/layers/qpv.pbf")) == 1  # geometry was not requested again
     assert console_errors(driver) == []
 

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -29,11 +30,11 @@ def test_serve_help_names_host_and_port():
 
 
 @pytest.mark.slow
-def test_serve_answers_on_the_given_port(processed_dir):
+def test_serve_answers_on_the_given_port(processed_dir, tmp_path):
     from app.testing import free_port
 
     port = free_port()
-    env = {**os.environ, "VOISINMAP_TILES_URL": "none"}
+    env = {**os.environ, "VOISINMAP_TILES_URL": "none", "DATABASE_URL": f"sqlite:///{tmp_path / 'v.db'}"}
     exe = Path(sys.executable).parent / "voisinmap"
     proc = subprocess.Popen([str(exe), "serve", "--port", str(port), "--data-dir",
                              str(processed_dir)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -41,15 +42,17 @@ def test_serve_answers_on_the_given_port(processed_dir):
         deadline = time.monotonic() + 90
         while True:
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_voisinmap/layers/qpv.pbf", timeout=5) as r:
-                    assert r.status == 200 and r.headers["X-Feature-Count"] == "1584"
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=5) as r:
+                    assert r.status == 200
                     break
             except OSError:
                 if time.monotonic() > deadline or proc.poll() is not None:
                     raise
                 time.sleep(0.5)
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/donnees", timeout=5) as r:
-            assert r.status == 200
+        # signed out, the served app refuses the data layer and sends pages to the log-in form
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/_voisinmap/layers/qpv.pbf", timeout=5)
+        assert refused.value.code == 401
     finally:
         proc.terminate()
         proc.wait(timeout=20)
