@@ -151,7 +151,8 @@ def demo_cmd(if_missing: bool, db: str | None) -> None:
         raise click.ClickException("comptes de démonstration refusés en production (VOISINMAP_ENV=production)")
     store = _store(db)
     if if_missing and store.count_users() > 0:
-        click.echo("Des comptes existent déjà : aucun compte de démonstration créé.")
+        click.echo("Des comptes existent déjà (`voisinmap users list`) : aucun compte de démonstration créé. "
+                   "Mot de passe oublié : `voisinmap users passwd NOM`.")
         return
     password = secrets.token_urlsafe(12)
     from geo.auth.store import UserExistsError
