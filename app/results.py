@@ -25,8 +25,10 @@ i18n.register({
                          "en": "Reaching {share} takes {n} new sites (method: {method})."},
     "res.target_unreachable": {"fr": "Objectif de {share} hors d'atteinte avec ces réglages. {note}",
                                "en": "A {share} goal is out of reach with these settings. {note}"},
-    "res.denominator": {"fr": "Base : {n} habitants des QPV à population connue (INSEE). Rayon d'action : {r} km.",
-                        "en": "Base: {n} residents of QPV with a known population (INSEE). Reach: {r} km."},
+    "res.denominator": {"fr": "Base : {n} habitants des {q} QPV {scope} à population connue (INSEE). Rayon d'action : {r} km.",
+                        "en": "Base: {n} residents of the {q} {scope} QPV with a known population (INSEE). Reach: {r} km."},
+    "res.scope.metro": {"fr": "de métropole", "en": "metropolitan"},
+    "res.scope.all": {"fr": "de France (métropole et outre-mer)", "en": "French (metropolitan and overseas)"},
     "res.table_title": {"fr": "Sites recommandés, par ordre de gain", "en": "Recommended sites, by gain"},
     "res.chart_title": {"fr": "Gain marginal de chaque nouveau site", "en": "Marginal gain of each new site"},
     "res.chart_x": {"fr": "Nombre de nouveaux sites", "en": "Number of new sites"},
@@ -114,7 +116,8 @@ def progress_bar(reco: siting.Recommendation, *, lang: str) -> html.Div:
     goal_x = 100 * reco.target / scale
     pct = lambda x: i18n.fmt_pct(100 * x, lang, 1)  # noqa: E731
     if reco.target_sites is not None:
-        target_text = t("res.target_sites", lang, share=pct(reco.target), n=reco.target_sites, method=reco.target_method)
+        target_text = t("res.target_sites", lang, share=pct(reco.target), n=reco.target_sites,
+                        method=reco.target_method_label(lang=lang))
     else:
         target_text = t("res.target_unreachable", lang, share=pct(reco.target), note=reco.target_note)
     radius = reco.params.get("radius_km")
@@ -146,6 +149,8 @@ def progress_bar(reco: siting.Recommendation, *, lang: str) -> html.Div:
             ),
             html.P(target_text, className="progress-note", id="strategie-target-text"),
             html.P(t("res.denominator", lang, n=i18n.fmt_number(reco.denominator, lang),
+                     q=i18n.fmt_number(reco.params.get("n_qpv", 0), lang),
+                     scope=t(f"res.scope.{reco.params.get('scope', 'metro')}", lang),
                      r=i18n.fmt_number(radius, lang, 1) if radius is not None else "?"),
                    className="progress-note"),
         ],

@@ -1,6 +1,6 @@
 """The app's side of the expansion engine: cached instances, the shipped sites, uploaded sites files.
 
-:func:`geo.siting.build_instance` is the slow part (about 0.6 s nationally) and depends only on the data,
+:func:`geo.siting.build_instance` is the slow part (about 0.1 s nationally) and depends only on the data,
 the radius and the need weights: it is cached here per (data version, radius, weights), so the page's
 callback only pays :func:`geo.siting.recommend` (tens of milliseconds).
 """
@@ -151,7 +151,7 @@ def quota_specs(*, main6: bool, max_per_region: int | None, extra: str | None) -
 
 def run(*, k: int, radius_km: float, target: float, weights: Mapping[str, float] | None,
         quotas: list[str], sites: pd.DataFrame, data_dir: str | os.PathLike[str] | None = None,
-        ) -> siting.Recommendation:
-    """One recommendation with the page's settings (instance from the cache)."""
+        lang: str = "fr") -> siting.Recommendation:
+    """One recommendation with the page's settings (instance from the cache), explained in ``lang``."""
     inst = instance(radius_km=radius_km, weights=weights, data_dir=data_dir)
-    return siting.recommend(inst, sites, k=int(k), target=float(target), quotas=quotas or None)
+    return siting.recommend(inst, sites, k=int(k), target=float(target), quotas=quotas or None, lang=lang)

@@ -511,7 +511,7 @@ def recommend(k: int, radius_km: float, target_pct: float, *rest: Any) -> tuple[
             target=float(target_pct or 20) / 100,
             weights=scenario.weights_from_controls(dict(zip(siting.INDICATORS, weight_values, strict=True))),
             quotas=scenario.quota_specs(main6=bool(main6), max_per_region=max_per_region, extra=quota_text),
-            sites=sites, data_dir=data_dir(),
+            sites=sites, data_dir=data_dir(), lang=lang,
         )
     except (ValueError, siting.InfeasibleError) as exc:  # SitesError is a ValueError
         message = html.Div(t("scen.error", lang, e=str(exc)), className="error", role="alert",
