@@ -103,19 +103,36 @@ def _store_version(url: str) -> tuple[int, int]:
     return (int(row[0] or 0), int(row[1] or 0))
 
 
+def report_scope() -> tuple[str, ...] | None:
+    """Sites whose visits the report of this request covers: ``None`` (all) for every role but
+    ``manager``, the manager's own sites for a manager.
+
+    A manager knows their own sites' figures exactly (Terrain, by quarter too). With other sites in the
+    same report, a total minus their own figures would give away a hidden cell of another site (région
+    households − own site = a secret neighbour). So a manager's Impact covers their own sites only."""
+    principal = auth.current_principal()
+    if principal is not None and principal.role == "manager":
+        return tuple(sorted(str(code) for code in principal.sites))
+    return None
+
+
 def current_report() -> rpt.ImpactReport:
-    """The protected report of the store (rebuilt when visits change), with the reach of the network."""
+    """The protected report of the store for this request's :func:`report_scope` (rebuilt when visits
+    change), with the reach of the network."""
     url = _db_url()
     folder = data_dir()
-    key = (url, folder, _store_version(url))
+    scope = report_scope()
+    version = (url, folder, _store_version(url))
+    key = (*version, scope)
     with _LOCK:
         report = _CACHE.get(key)
         if report is None:
             from geo.export import loaders
 
-            report = loaders.impact_report(db=url, data_dir=folder, with_reach=False)
+            report = loaders.impact_report(db=url, data_dir=folder, with_reach=False, only_sites=scope)
             report = dataclasses.replace(report, reach=_reach(folder))
-            _CACHE.clear()
+            for old in [k for k in _CACHE if k[:3] != version or len(_CACHE) > 32]:
+                del _CACHE[old]
             _CACHE[key] = report
     return report
 

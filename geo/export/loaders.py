@@ -50,7 +50,7 @@ def reach(*, data_dir: str | os.PathLike[str] | None = None, sites_file: str | o
 
 def impact_report(*, db: str | None = None, data_dir: str | os.PathLike[str] | None = None,
                   sites_file: str | os.PathLike[str] | None = None, with_reach: bool = True,
-                  radius_km: float | None = None) -> rpt.ImpactReport:
+                  radius_km: float | None = None, only_sites: tuple[str, ...] | None = None) -> rpt.ImpactReport:
     """The protected funders' report of the visits in the store.
 
     Parameters
@@ -65,6 +65,10 @@ def impact_report(*, db: str | None = None, data_dir: str | os.PathLike[str] | N
         Compute the share of QPV residents within reach of a site (builds a siting instance, ~2 s).
     radius_km : float, optional
         Catchment radius (default :data:`geo.siting.DEFAULT_RADIUS_KM`).
+    only_sites : tuple of str, optional
+        Keep only the visits of these sites (``None``: all). A site manager's report is built from their
+        own sites only: they know those figures exactly (door level), so a report that also held other
+        sites would let them subtract their own figures from a total and recover a hidden cell.
     """
     from geo.coverage.aggregate import prepare_events
     from geo.coverage.store import load_events, open_store
@@ -84,6 +88,8 @@ def impact_report(*, db: str | None = None, data_dir: str | os.PathLike[str] | N
         cells = pd.DataFrame({c: pd.Series([], dtype=object) for c in ("site", "code_qp", "quarter")}
                              | {m: pd.Series([], dtype="int64") for m in rpt.MEASURES})
     del events
+    if only_sites is not None:
+        cells = cells[cells["site"].astype(str).isin([str(code) for code in only_sites])].reset_index(drop=True)
     sites = rpt.site_places(sorted(set(cells["site"])), communes=load_communes(data_dir=data_dir),
                             arrondissements=load_arrondissements(data_dir=data_dir), names=_site_names(sites_file))
     reach_frame = reach(data_dir=data_dir, sites_file=sites_file, radius_km=radius_km) if with_reach else None
