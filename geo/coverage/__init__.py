@@ -6,6 +6,8 @@ Modules, one per concept:
 * :mod:`geo.coverage.errors` -- every message a user can read (file refusals, row rejections);
 * :mod:`geo.coverage.template` -- the blank template (CSV and XLSX bytes);
 * :mod:`geo.coverage.reader` -- file sniffing (encodings, separators, XLSX, size, binary);
+* :mod:`geo.coverage.vocabulary` -- closed lists (languages, topics) and identifier patterns (no names);
+* :mod:`geo.coverage.territory` -- France's land from the département polygons (coordinate check);
 * :mod:`geo.coverage.validate` -- row-by-row validation (vectorised) and content keys;
 * :mod:`geo.coverage.store` -- the SQL store (SQLAlchemy 2, SQLite WAL or PostgreSQL, migrations);
 * :mod:`geo.coverage.geocode` -- client of the national address API (CSV endpoint);

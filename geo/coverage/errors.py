@@ -8,7 +8,7 @@ Two kinds:
   with its line, column and reason; the other rows are imported (exit status 3).
 
 Messages never quote the content of a cell that may hold personal data. ``docs/coverage.md`` lists them all
-and ``tests/coverage/test_messages.py`` triggers each one.
+and ``tests/coverage/test_coverage_messages.py`` triggers each one.
 """
 
 from __future__ import annotations
@@ -53,10 +53,16 @@ ROW_MESSAGES: dict[str, str] = {
     "location": "localisation manquante : latitude et longitude, ou voie avec code postal ou commune",
     "postcode": "code postal invalide : attendu 5 chiffres",
     "identifier": "identifiant invalide : lettres, chiffres et - _ . / : seulement",
-    "voisin": "identifiant Voisin invalide : attendu un pseudonyme court avec au moins un chiffre "
-              "(ex. V017), jamais un nom",
+    "house_number": "numéro de voie invalide : attendu 1 à 4 chiffres suivis ou non de bis, ter, quater ou "
+                    "d'une lettre (ex. 12 bis)",
+    "door": "repère de porte invalide : attendu un repère avec au moins un chiffre (escalier-étage-porte, "
+            "ex. A-03-12), jamais un nom",
+    "civility": "nom d'habitant détecté (Mme, M., famille…) : jamais de nom dans le journal",
+    "voisin": "identifiant Voisin invalide : attendu V suivi de 1 à 4 chiffres, précédé ou non d'un code "
+              "d'équipe (ex. V017, GRI-V03), jamais un nom",
     "personal": "donnée personnelle détectée (téléphone ou e-mail) : la ligne n'est pas stockée",
-    "topic": "sujet invalide : des mots séparés par | ou , (40 caractères au plus chacun)",
+    "topic": "sujet inconnu : attendu un ou des sujets de la liste du modèle (eau, énergie, santé…)",
+    "language": "langue inconnue : attendu une ou des langues de la liste du modèle (français, arabe, soninké…)",
     "text": "texte invalide : caractères de contrôle",
     "site_scope": "site hors de votre périmètre : vous ne pouvez importer que les visites de vos sites",
 }

@@ -48,20 +48,23 @@ COLUMNS: tuple[Column, ...] = (
     Column("date", True, "date de la visite : AAAA-MM-JJ, JJ/MM/AAAA ou date Excel ; l'heure peut suivre "
            "(AAAA-MM-JJ HH:MM)", "2025-03-18"),
     Column("heure", False, "heure de la visite, HH:MM (facultatif)", "18:30", 8),
-    Column("numero", False, "numéro dans la voie (avec bis, ter…)", "12 bis", 10),
+    Column("numero", False, "numéro dans la voie : 1 à 4 chiffres, avec ou sans bis, ter, quater ou une lettre",
+           "12 bis", 10),
     Column("voie", False, "nom de la voie", "avenue des Tuileries", 120),
     Column("code_postal", False, "code postal, 5 chiffres", "91350", 5),
     Column("commune", False, "nom de la commune", "Grigny", 80),
     Column("latitude", False, "latitude WGS84 en degrés décimaux (point ou virgule)", "48.6511", 20),
     Column("longitude", False, "longitude WGS84 en degrés décimaux (point ou virgule)", "2.3766", 20),
     Column("batiment", False, "identifiant du bâtiment (référence du bailleur, par exemple)", "GB-T12", 40),
-    Column("porte", False, "repère de la porte dans le bâtiment (escalier-étage-porte), jamais un nom",
-           "A-03-12", 40),
+    Column("porte", False, "repère de la porte dans le bâtiment (escalier-étage-porte), avec au moins un chiffre, "
+           "jamais un nom", "A-03-12", 40),
     Column("resultat", True, "résultat : " + ", ".join(OUTCOMES), "ouvert", 30),
-    Column("langue", False, "langue de l'échange (français, arabe, soninké…)", "français", 30),
-    Column("sujets", False, "sujets abordés, séparés par | ou ,", "eau|énergie", 200),
-    Column("voisin", False, "identifiant pseudonyme du Voisin Malin (avec au moins un chiffre), jamais un "
-           "nom", "V017", 32),
+    Column("langue", False, "langue(s) de l'échange, de la liste fermée (français, arabe, soninké… ; voir "
+           "l'aide), séparées par | ou ,", "français", 30),
+    Column("sujets", False, "sujets abordés, de la liste fermée (eau, énergie, santé… ; voir l'aide), séparés "
+           "par | ou ,", "eau|énergie", 200),
+    Column("voisin", False, "identifiant pseudonyme du Voisin Malin : V suivi de 1 à 4 chiffres, précédé ou "
+           "non d'un code d'équipe et d'un tiret (V017, GRI-V03), jamais un nom", "V017", 32),
 )
 
 COLUMN_NAMES: tuple[str, ...] = tuple(c.name for c in COLUMNS)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from geo.coverage import schema
+from geo.coverage import schema, vocabulary
 
 #: Help lines written in the XLSX template's second sheet.
 _HELP_TITLE = ("colonne", "obligatoire", "description", "exemple")
@@ -14,7 +14,13 @@ _RULES = (
     "Résultat : ouvert, absent, refus, a_revoir ou ne_pas_deranger.",
     "Aucune donnée personnelle sur les habitants : ni nom, ni téléphone, ni e-mail. Les colonnes de ce "
     "type font refuser le fichier.",
-    "Le Voisin Malin est désigné par un identifiant pseudonyme (ex. V017), jamais par son nom.",
+    "Le Voisin Malin est désigné par un code pseudonyme : V suivi de 1 à 4 chiffres, précédé ou non d'un "
+    "code d'équipe de 2 à 5 lettres ou chiffres et d'un tiret (V017, GRI-V03), jamais par son nom.",
+    "numero : un numéro de voie (12, 12 bis, 4B), jamais un numéro de téléphone.",
+    "porte : un repère avec au moins un chiffre (A-03-12, esc B étage 3 porte 12), jamais un nom "
+    "(Mme, M., famille…).",
+    "langue et sujets : une ou plusieurs valeurs des listes ci-dessous, séparées par | ou , (la casse et les "
+    "accents ne comptent pas).",
     "Séparateur ; ou , ; encodage UTF-8 ou Windows (Latin-1) ; les dates Excel sont acceptées.",
 )
 
@@ -50,6 +56,9 @@ def template_xlsx() -> bytes:
     helper.append([])
     for rule in _RULES:
         helper.append([rule])
+    helper.append([])
+    helper.append(["langues acceptées", ", ".join(vocabulary.LANGUAGES)])
+    helper.append(["sujets acceptés", ", ".join(vocabulary.TOPICS)])
     helper.column_dimensions["C"].width = 90
     buffer = io.BytesIO()
     book.save(buffer)

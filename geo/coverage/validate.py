@@ -4,6 +4,11 @@
 that pass every check, and one problem per failed check: line, column, code and French reason
 (:data:`geo.coverage.errors.ROW_MESSAGES`). A row with any problem is rejected as a whole.
 
+Personal data is kept out: phone numbers and e-mails in any text cell, house numbers that are not house
+numbers, door marks and buildings that name a resident, languages and topics outside the closed lists and
+Voisin ids that are not codes (:mod:`geo.coverage.vocabulary`). Coordinates are checked against France's
+land (:class:`geo.coverage.territory.Territory`, passed in by the caller) when given.
+
 The **content key** identifies a visit by everything stored about it (campaign, site, date and time,
 location, building, door, outcome, language, topics, Voisin) plus its rank among identical rows of the
 same file. Re-importing a file, or a file overlapping an earlier one, therefore adds nothing twice, while
@@ -22,15 +27,17 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from geo.coverage import schema
+from geo.coverage import schema, vocabulary
 from geo.coverage.errors import row_message
+from geo.coverage.territory import Territory
 
 logger = logging.getLogger(__name__)
 
 #: Earliest accepted visit date.
 MIN_DATE = dt.date(2010, 1, 1)
 
-#: Bounding boxes (lon_min, lat_min, lon_max, lat_max) of France: métropole and overseas.
+#: Bounding boxes (lon_min, lat_min, lon_max, lat_max) of France: métropole and overseas. A coarse check,
+#: used only when no :class:`~geo.coverage.territory.Territory` (département polygons) is given.
 FRANCE_BOXES: tuple[tuple[float, float, float, float], ...] = (
     (-5.3, 41.3, 9.7, 51.2),  # métropole and Corse
     (-63.2, 15.8, -60.9, 18.2),  # Guadeloupe, Saint-Martin, Saint-Barthélemy
@@ -53,15 +60,16 @@ OUTCOME_ALIASES: dict[str, str] = {
     "npd": "ne_pas_deranger", "do_not_disturb": "ne_pas_deranger",
 }
 
-_PHONE = r"(?:^|[^0-9])(?:\+[ ]?33|0033|0)[ ]?[1-9](?:[ .\-]?[0-9]{2}){4}(?:$|[^0-9])"
+#: French phone numbers (06 12 34 56 78, +33 6..., 0033...) and other international ones (+32 ..., 0044 ...).
+_PHONE = (r"(?:^|[^0-9])(?:(?:\+[ ]?33|0033|0)[ ]?[1-9](?:[ .\-]?[0-9]{2}){4}"
+          r"|(?:\+|00)[ ]?[1-9][0-9](?:[ .\-]?[0-9]){7,12})(?:$|[^0-9])")
 _EMAIL = r"[^@ \t]+@[^@ \t]+\.[A-Za-z]{2,}"
 _CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
 _IDENT = r"^[0-9A-Za-zÀ-ÿ _.:/#'\-]+$"
-_VOISIN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,31}$"
-_TOPIC = r"^[0-9a-zà-ÿœæ' \-]{1,40}$"
 _TEXT_COLUMNS = ("campagne", "site", "numero", "voie", "commune", "batiment", "porte", "langue", "sujets",
                  "voisin")
-_PERSONAL_COLUMNS = ("campagne", "site", "voie", "commune", "batiment", "porte", "langue", "sujets", "voisin")
+_PERSONAL_COLUMNS = ("campagne", "site", "numero", "voie", "commune", "batiment", "porte", "langue", "sujets",
+                     "voisin")
 
 #: Columns of the frame of valid rows, with their meaning.
 VALID_COLUMNS: dict[str, str] = {
@@ -110,13 +118,16 @@ class Validated:
         return np.unique(self.problems["ligne"].to_numpy(dtype=np.int64))
 
 
-def in_france(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
-    """Boolean mask: the points lie in one of the :data:`FRANCE_BOXES`.
+def in_france(lon: np.ndarray, lat: np.ndarray, *, territory: Territory | None = None) -> np.ndarray:
+    """Boolean mask: the points lie in France.
 
     Parameters
     ----------
     lon, lat : array-like of float
         WGS84 coordinates in degrees.
+    territory : Territory, optional
+        France's land from the département polygons (:func:`geo.coverage.territory.france_territory`).
+        Without it, the coarse :data:`FRANCE_BOXES` are used (they hold Brussels, Geneva or Barcelona too).
 
     Returns
     -------
@@ -124,6 +135,8 @@ def in_france(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
     """
     lon = np.asarray(lon, dtype=float)
     lat = np.asarray(lat, dtype=float)
+    if territory is not None:
+        return territory.contains(lon, lat)
     out = np.zeros(lon.shape, dtype=bool)
     for x0, y0, x1, y1 in FRANCE_BOXES:
         out |= (lon >= x0) & (lon <= x1) & (lat >= y0) & (lat <= y1)
@@ -219,23 +232,66 @@ def _parse_coord(text: pd.Series) -> pd.Series:
     return pd.to_numeric(cleaned.where(cleaned.str.fullmatch(r"[+-]?[0-9]{1,3}(?:\.[0-9]+)?")), errors="coerce")
 
 
-def _normalise_topics(text: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """Topics as sorted unique lower-case words joined by ``|``, and a mask of invalid cells."""
-    values = text.to_numpy(dtype=object)
-    out = np.full(len(values), "", dtype=object)
-    bad = np.zeros(len(values), dtype=bool)
-    token_ok = re.compile(_TOPIC)
+def _coded_lists(text: pd.Series, *, kind: str) -> tuple[pd.Series, pd.Series]:
+    """Cells of a closed list (``langue`` or ``sujets``): their stored form and a mask of invalid cells.
+
+    A cell holds one or more values separated by ``|``, ``,``, ``;`` or ``/``; each must be in the list of
+    :mod:`geo.coverage.vocabulary` (or one of its aliases). Stored: canonical spellings joined by ``|``,
+    topics sorted, languages in the order given. Each distinct cell is parsed once.
+    """
     splitter = re.compile(r"\s*[|,;/]\s*")
-    cache: dict[str, tuple[str, bool]] = {}
-    for i in np.flatnonzero(values != ""):
-        cell = values[i]
-        hit = cache.get(cell)
-        if hit is None:
-            tokens = [tok for tok in splitter.split(cell.lower().strip()) if tok]
-            hit = ("|".join(sorted(set(tokens))), not all(token_ok.fullmatch(tok) for tok in tokens))
-            cache[cell] = hit
-        out[i], bad[i] = hit
-    return pd.Series(out, index=text.index, dtype="str"), pd.Series(bad, index=text.index)
+
+    def parse(cell: str) -> tuple[str, bool]:
+        tokens = [tok for tok in splitter.split(cell.strip()) if tok]
+        found = vocabulary.canonical_values(tokens, kind=kind)
+        if not tokens or any(value is None for value in found):
+            return "", True
+        values = list(dict.fromkeys(found))
+        return "|".join(sorted(values) if kind == "sujets" else values), False
+
+    filled = text != ""
+    stored = pd.Series("", index=text.index, dtype="str")
+    bad = pd.Series(False, index=text.index)
+    if filled.any():
+        parsed = _map_unique(text[filled], parse)
+        stored[filled] = parsed.map(lambda pair: pair[0]).astype("str")
+        bad[filled] = parsed.map(lambda pair: pair[1]).astype(bool)
+    return stored, bad
+
+
+def _fold(text: pd.Series) -> pd.Series:
+    """Lower case without accents (for the civility and door-word checks)."""
+    # combining accents as characters, not \u escapes: the pattern then runs in pyarrow, not per cell
+    return text.str.normalize("NFKD").str.replace("[\u0300-\u036f]", "", regex=True).str.lower()
+
+
+#: A word of four letters or more that is not a door word (see :data:`vocabulary.DOOR_WORDS`).
+_NOT_DOOR_WORD = (r"(?<![a-z])(?!(?:" + "|".join(sorted(vocabulary.DOOR_WORDS, key=len, reverse=True))
+                  + r")(?![a-z]))[a-z]{4,}")
+
+
+def looks_like_a_name(text: pd.Series) -> pd.Series:
+    """True for the cells holding a civility word (Mme, M., monsieur, famille...): a resident's name.
+
+    ``text`` is a Series of strings; the answer, a boolean Series on its index (see :func:`looks_personal`).
+    """
+    return _fold(text.astype("str")).str.contains(vocabulary.CIVILITY_PATTERN, regex=True)
+
+
+def looks_personal(text: pd.Series) -> pd.Series:
+    """True for the cells holding a phone number, an e-mail address or a civility word (vectorised).
+
+    Parameters
+    ----------
+    text : pandas.Series of str
+
+    Returns
+    -------
+    pandas.Series of bool
+    """
+    text = text.astype("str")
+    return (text.str.contains(_PHONE, regex=True) | text.str.contains(_EMAIL, regex=True)
+            | looks_like_a_name(text))
 
 
 def _map_unique(values: pd.Series, function) -> pd.Series:  # noqa: ANN001
@@ -283,7 +339,7 @@ def content_keys(frame: pd.DataFrame) -> pd.Series:
 
 def validate_rows(frame: pd.DataFrame, *, today: dt.date | None = None,
                   field_count_errors: list[tuple[int, int, int]] | None = None,
-                  allowed_sites: Collection[str] | None = None) -> Validated:
+                  allowed_sites: Collection[str] | None = None, territory: Territory | None = None) -> Validated:
     """Check every row of a door-visit table.
 
     Parameters
@@ -296,6 +352,9 @@ def validate_rows(frame: pd.DataFrame, *, today: dt.date | None = None,
         Rows the reader found with too many fields.
     allowed_sites : collection of str, optional
         When given, rows of other sites are rejected (a site manager imports only their own sites).
+    territory : Territory, optional
+        France's land (:func:`geo.coverage.territory.france_territory` of the départements layer): rows
+        whose coordinates fall outside are rejected. Without it, a coarse bounding-box check applies.
 
     Returns
     -------
@@ -371,11 +430,14 @@ def validate_rows(frame: pd.DataFrame, *, today: dt.date | None = None,
     problems.add(partial & (lon_t == ""), "longitude", "coords_partial")
     problems.add((lat_t != "") & lat.isna(), "latitude", "number")
     problems.add((lon_t != "") & lon.isna(), "longitude", "number")
-    both = lat.notna() & lon.notna()
-    inside = pd.Series(in_france(lon.to_numpy(), lat.to_numpy()), index=frame.index)
-    swapped = pd.Series(in_france(lat.to_numpy(), lon.to_numpy()), index=frame.index)
-    problems.add(both & ~inside & swapped, "latitude", "coords_swapped")
-    problems.add(both & ~inside & ~swapped, "latitude", "coords_outside")
+    both = (lat.notna() & lon.notna()).to_numpy(dtype=bool)
+    x, y = lon.to_numpy(dtype=float), lat.to_numpy(dtype=float)
+    outside = both & ~in_france(x, y, territory=territory)
+    swapped = np.zeros(n, dtype=bool)
+    if outside.any():  # only the points outside are tried the other way round
+        swapped[outside] = in_france(y[outside], x[outside], territory=territory)
+    problems.add(outside & swapped, "latitude", "coords_swapped")
+    problems.add(outside & ~swapped, "latitude", "coords_outside")
 
     # address
     postcode = cols["code_postal"].str.replace(" ", "", regex=False)
@@ -386,17 +448,29 @@ def validate_rows(frame: pd.DataFrame, *, today: dt.date | None = None,
     no_coords = (lat_t == "") & (lon_t == "")
     problems.add(no_coords & ~has_address, "voie", "location")
 
-    # identifiers
+    # identifiers: never a resident's name or phone number (see geo.coverage.vocabulary)
+    numero = cols["numero"]
+    problems.add((numero != "") & ~numero.str.fullmatch(vocabulary.HOUSE_NUMBER, case=False), "numero",
+                 "house_number")
     for name in ("batiment", "porte"):
         s = cols[name]
         problems.add((s != "") & ~s.str.fullmatch(_IDENT), name, "identifier")
-    voisin = cols["voisin"]
-    problems.add((voisin != "") & ~(voisin.str.fullmatch(_VOISIN) & voisin.str.contains(r"[0-9]", regex=True)),
-                 "voisin", "voisin")
-    topics, bad_topics = _normalise_topics(cols["sujets"])
+    batiment = cols["batiment"]
+    problems.add((batiment != "") & looks_like_a_name(batiment), "batiment", "civility")
+    porte = cols["porte"]
+    filled = porte != ""
+    if filled.any():
+        folded = _fold(porte)
+        bad_door = (~porte.str.contains(r"[0-9]", regex=True) | folded.str.contains(vocabulary.CIVILITY_PATTERN)
+                    | folded.str.contains(_NOT_DOOR_WORD, regex=True))
+        problems.add(filled & bad_door, "porte", "door")
+    voisin = cols["voisin"].str.upper()
+    problems.add((voisin != "") & ~voisin.str.fullmatch(vocabulary.VOISIN_CODE), "voisin", "voisin")
+    topics, bad_topics = _coded_lists(cols["sujets"], kind="sujets")
     problems.add(bad_topics, "sujets", "topic")
-    # lower-casing may lengthen a few characters: check the stored values too
-    language = cols["langue"].str.lower()
+    language, bad_language = _coded_lists(cols["langue"], kind="langue")
+    problems.add(bad_language, "langue", "language")
+    # canonical spellings may be longer than an alias: check the stored values too
     for name, stored in (("langue", language), ("sujets", topics)):
         limit = schema.BY_NAME[name].max_length
         problems.add((stored.str.len() > limit) & (cols[name].str.len() <= limit), name, "too_long",

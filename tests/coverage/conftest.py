@@ -68,3 +68,12 @@ def address_server() -> Iterator[AddressServer]:
     server = AddressServer()
     yield server
     server.close()
+
+
+@pytest.fixture(scope="session")
+def territory(processed_dir: Path):  # noqa: ANN201
+    """France's land from the built départements layer (1 km margin)."""
+    from geo.coverage.territory import france_territory
+    from geo.load import load_departements
+
+    return france_territory(load_departements(data_dir=processed_dir))

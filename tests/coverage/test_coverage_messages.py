@@ -95,9 +95,13 @@ ROW_CASES: dict[str, tuple[dict[str, str], str]] = {
     "location": ({"latitude": "", "longitude": "", "voie": "rue des Lilas"}, "voie"),
     "postcode": ({"code_postal": "913"}, "code_postal"),
     "identifier": ({"batiment": "<tour 12>"}, "batiment"),
-    "voisin": ({"voisin": "Fatima"}, "voisin"),
+    "house_number": ({"numero": "0612345678"}, "numero"),
+    "door": ({"porte": "Diallo 3"}, "porte"),
+    "civility": ({"batiment": "Famille Diallo"}, "batiment"),
+    "voisin": ({"voisin": "Fatima2"}, "voisin"),
     "personal": ({"sujets": "rappeler au 06 12 34 56 78"}, "sujets"),
-    "topic": ({"sujets": "eau|" + "x" * 41}, "sujets"),
+    "topic": ({"sujets": "eau|diallo fatima"}, "sujets"),
+    "language": ({"langue": "Mme Diallo arabe"}, "langue"),
     "text": ({"commune": "Grigny\x07"}, "commune"),
 }
 
@@ -175,3 +179,10 @@ def test_schema_columns_are_documented() -> None:
     text = DOCS.read_text(encoding="utf-8")
     for column in schema.COLUMNS:
         assert f"`{column.name}`" in text
+
+
+def test_the_catalogue_names_its_real_test_file() -> None:
+    named = re.findall(r"tests/coverage/[a-z_]+\.py", errors.__doc__ or "")
+    assert named, "geo/coverage/errors.py should name the test that triggers every message"
+    root = Path(__file__).resolve().parents[2]
+    assert all((root / path).is_file() for path in named), named

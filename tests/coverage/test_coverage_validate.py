@@ -127,3 +127,117 @@ def test_content_keys_of_empty_frame() -> None:
 def test_validate_requires_line_numbers() -> None:
     with pytest.raises(ValueError, match="frame: expected a 'ligne' column"):
         validate_rows(visit_rows(1), today=TODAY)
+
+
+# ---------------------------------------------------------------- identifiers and closed lists (no names, no phones)
+def _codes(column: str, values: list[str], **extra: str) -> list[list[str]]:
+    rows = visit_rows(len(values)).assign(**{column: values}, **extra)
+    problems = validate_rows(_frame(rows), today=TODAY).problems
+    return [sorted(problems.loc[problems["ligne"] == line, "code"]) for line in range(2, len(values) + 2)]
+
+
+def test_house_numbers_only() -> None:
+    good = ["12", "12 bis", "12bis", "12B", "4 ter", "1 quater", "1234"]
+    bad = ["0612345678", "12345", "douze", "12 rue", "bis"]
+    codes = _codes("numero", good + bad, voie="avenue des Tuileries", code_postal="91350")
+    assert codes[: len(good)] == [[]] * len(good)
+    assert all("house_number" in c for c in codes[len(good):]), codes
+    assert codes[len(good)] == ["house_number", "personal"]  # a phone number: also flagged as personal data
+
+
+def test_door_marks_hold_a_digit_and_no_name() -> None:
+    good = ["A-03-12", "esc B étage 3 porte 12", "0612", "B12", "A-03-Dr", "RDC 2", "Bât C 4e gauche"]
+    bad = ["Mme Diallo", "M. Diallo 3", "Diallo 3", "famille Diallo 2", "Monsieur 12", "12 chez Diallo", "RDC-G",
+           "Mlle Traoré 4"]
+    codes = _codes("porte", good + bad)
+    assert codes[: len(good)] == [[]] * len(good), codes
+    assert codes[len(good):] == [["door"]] * len(bad), codes
+
+
+def test_buildings_named_after_a_family_are_rejected() -> None:
+    assert _codes("batiment", ["GB-T12", "Tour 7", "Famille Diallo", "chez Mme X"]) == [[], [], ["civility"],
+                                                                                      ["civility"]]
+
+
+def test_languages_from_the_closed_list() -> None:
+    values = ["Francais", "kabyle", "Arabe, soninké", "LSF", "english|fr", "Mme Diallo arabe", "diallo", "elfique"]
+    checked = validate_rows(_frame(visit_rows(len(values)).assign(langue=values)), today=TODAY)
+    assert checked.valid["language"].tolist() == ["français", "berbère", "arabe|soninké", "langue des signes",
+                                                  "anglais|français"]
+    assert checked.problems["code"].tolist() == ["language"] * 3
+
+
+def test_topics_from_the_closed_list() -> None:
+    values = ["Eau, énergie", "sante|ECOLE", "cheque energie", "diallo fatima", "eau|rappeler Fatima"]
+    checked = validate_rows(_frame(visit_rows(len(values)).assign(sujets=values)), today=TODAY)
+    assert [set(t.split("|")) for t in checked.valid["topics"]] == [{"eau", "énergie"}, {"santé", "école"},
+                                                                     {"chèque énergie"}]
+    assert checked.problems["code"].tolist() == ["topic"] * 2
+
+
+def test_voisin_codes_only() -> None:
+    good = ["V017", "v3", "GRI-V03", "SD-V01", "P19-V12", "CAPH-V0001"]
+    bad = ["Fatima2", "Fatima", "FATIMA-V2", "V12345", "jean.dupont", "V 17", "GRI_V03"]
+    codes = _codes("voisin", good + bad)
+    assert codes[: len(good)] == [[]] * len(good), codes
+    assert codes[len(good):] == [["voisin"]] * len(bad), codes
+    valid = validate_rows(_frame(visit_rows(2).assign(voisin=["v3", "gri-v03"])), today=TODAY).valid
+    assert valid["voisin"].tolist() == ["V3", "GRI-V03"]  # stored in capitals
+
+
+def test_closed_lists_and_codes_are_documented() -> None:
+    from pathlib import Path
+
+    from geo.coverage import vocabulary
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "coverage.md").read_text(encoding="utf-8")
+    docs = " ".join(text.split())  # a value may be wrapped across two lines
+    for column, values in vocabulary.documented_values().items():
+        missing = [v for v in values if v not in docs]
+        assert not missing, f"docs/coverage.md lacks these {column} values: {missing}"
+    for pattern in ("V017", "GRI-V03", "12 bis", "A-03-12"):
+        assert pattern in docs
+
+
+def test_template_help_lists_the_closed_lists() -> None:
+    import io
+
+    from openpyxl import load_workbook
+
+    from geo.coverage import vocabulary
+    from geo.coverage.template import template_xlsx
+
+    sheet = load_workbook(io.BytesIO(template_xlsx()))["aide"]
+    text = " ".join(str(c.value) for row in sheet.iter_rows() for c in row if c.value)
+    assert all(v in text for v in vocabulary.LANGUAGES + vocabulary.TOPICS)
+    assert "GRI-V03" in text and "jamais" in text
+
+
+# ---------------------------------------------------------------------------- coordinates against France's land
+ABROAD = {"Bruxelles": (50.8503, 4.3517), "Luxembourg": (49.6116, 6.1296), "Genève": (46.2044, 6.1432),
+          "Barcelone": (41.3851, 2.1734), "Bâle": (47.5596, 7.5886), "Andorre": (42.5078, 1.5211),
+          "Jersey": (49.2138, -2.1358)}
+IN_FRANCE = {"Grigny": (48.6511, 2.3766), "Ajaccio": (41.9192, 8.7369), "Saint-Denis (Réunion)": (-20.8821, 55.4504),
+             "Cayenne": (4.9372, -52.326), "Mamoudzou": (-12.7806, 45.2279), "Fort-de-France": (14.6037, -61.0731),
+             "Pointe-à-Pitre": (16.2411, -61.5331), "Marigot (Saint-Martin)": (18.0676, -63.0825),
+             "Papeete": (-17.5350, -149.5696), "Vieux-Port de Marseille (quai)": (43.2951, 5.3740),
+             "Strasbourg": (48.5734, 7.7521)}
+
+
+def test_coordinates_abroad_are_rejected_with_the_departements(territory) -> None:  # noqa: ANN001
+    places = {**ABROAD, **IN_FRANCE}
+    rows = visit_rows(len(places)).assign(latitude=[f"{lat}" for lat, _ in places.values()],
+                                          longitude=[f"{lon}" for _, lon in places.values()])
+    checked = validate_rows(_frame(rows), today=TODAY, territory=territory)
+    rejected = dict(zip(checked.problems["ligne"], checked.problems["code"], strict=True))
+    names = list(places)
+    assert {names[line - 2]: code for line, code in rejected.items()} == dict.fromkeys(ABROAD, "coords_outside")
+    # the coarse boxes, without the polygons, let these through: the reason for the polygons
+    coarse = validate_rows(_frame(rows), today=TODAY)
+    assert {"Bruxelles", "Luxembourg", "Genève", "Barcelone"} <= {names[i - 2] for i in coarse.valid["ligne"]}
+
+
+def test_swapped_coordinates_with_the_departements(territory) -> None:  # noqa: ANN001
+    rows = visit_rows(2).assign(latitude=["2.3766", "4.3517"], longitude=["48.6511", "50.8503"])
+    checked = validate_rows(_frame(rows), today=TODAY, territory=territory)
+    assert checked.problems["code"].tolist() == ["coords_swapped", "coords_outside"]
