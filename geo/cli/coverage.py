@@ -61,6 +61,53 @@ def _qpv_layer(data_dir: Path | None) -> tuple[Any, str | None]:
                       "vérifiée plus tard par `voisinmap coverage geocode`.")
 
 
+def _territory(data_dir: Path | None) -> tuple[Any, str | None]:
+    from geo.coverage.territory import france_territory
+    from geo.load import DataNotBuiltError, load_departements
+
+    try:
+        return france_territory(load_departements(data_dir=data_dir)), None
+    except DataNotBuiltError:
+        return None, ("Couche des départements absente (lancez `voisinmap data build`) : les coordonnées ne "
+                      "sont contrôlées que grossièrement (emprises de la métropole et de l'outre-mer).")
+
+
+#: Labels of the progress bars, by step of :data:`geo.coverage.importer.Progress`.
+_STEPS = {"validate": "Validation des lignes", "geocode": "Géocodage des adresses", "write": "Écriture en base"}
+
+
+class _ProgressBars:
+    """One tqdm bar per step of long work, on standard error; silent when not a terminal or with --json."""
+
+    def __init__(self, *, enabled: bool) -> None:
+        self.enabled = enabled
+        self.step: str | None = None
+        self.bar: Any = None
+
+    def __call__(self, step: str, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        if step != self.step:
+            from tqdm import tqdm
+
+            self.close()
+            self.step = step
+            self.bar = tqdm(total=total, desc=_STEPS.get(step, step), unit=" lignes" if step != "geocode"
+                            else " adresses", file=sys.stderr, leave=False, dynamic_ncols=True)
+        self.bar.total = total
+        self.bar.update(done - self.bar.n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+        self.bar = None
+        self.step = None
+
+
+def _progress_bars(as_json: bool) -> _ProgressBars:
+    return _ProgressBars(enabled=not as_json and sys.stderr.isatty())
+
+
 @click.group("coverage")
 def coverage() -> None:
     """Journaux de porte-à-porte : modèle, import, géocodage, statistiques."""
@@ -111,9 +158,12 @@ def import_(file: Path, db_url: str | None, as_json: bool, report: Path | None, 
     empty = {"file": file.name, "imported": 0, "duplicates": 0, "rejected": 0, "pending_geocoding": 0}
     engine = _open(db_url, as_json=as_json)
     qpv, qpv_note = _qpv_layer(data_dir)
+    territory, territory_note = _territory(data_dir)
     geocoder = None if no_geocode else Geocoder(url=resolve_url(geocoder_url), cache=SqlGeocodeCache(engine))
+    bars = _progress_bars(as_json)
     try:
-        summary = importer.import_file(file, engine=engine, geocoder=geocoder, qpv=qpv)
+        summary = importer.import_file(file, engine=engine, geocoder=geocoder, qpv=qpv, territory=territory,
+                                       progress=bars)
     except FileRefusedError as exc:
         if as_json:
             click.echo(json.dumps({**empty, "status": "refused", "code": exc.code, "error": exc.message},
@@ -122,10 +172,10 @@ def import_(file: Path, db_url: str | None, as_json: bool, report: Path | None, 
             click.echo(f"Fichier refusé : {exc.message}", err=True)
         sys.exit(EXIT_REFUSED)
     finally:
+        bars.close()
         engine.dispose()
     result = summary.as_dict()
-    if qpv_note:
-        result["notes"].append(qpv_note)
+    result["notes"] += [note for note in (qpv_note, territory_note) if note]
     if summary.rejected:
         path = _report_path(file, report)
         try:
@@ -181,6 +231,7 @@ def geocode(db_url: str | None, geocoder_url: str | None, as_json: bool, data_di
     qpv, qpv_note = _qpv_layer(data_dir)
     out: dict[str, Any] = {"addresses": 0, "geocoded": 0, "geocoding_failed": 0, "pending_geocoding": 0,
                            "qpv_checked": 0, "notes": [qpv_note] if qpv_note else []}
+    bars = _progress_bars(as_json)
     try:
         pending = store.pending_addresses(engine)
         out["addresses"] = len(pending)
@@ -188,7 +239,7 @@ def geocode(db_url: str | None, geocoder_url: str | None, as_json: bool, data_di
             geocoder = Geocoder(url=resolve_url(geocoder_url), cache=store.SqlGeocodeCache(engine))
             frame = pending[["street_number", "street", "postcode", "city"]].assign(
                 lat=np.nan, lon=np.nan)
-            located, notes = locate(frame, geocoder=geocoder, qpv=qpv)
+            located, notes = locate(frame, geocoder=geocoder, qpv=qpv, progress=bars)
             out["notes"] += notes
             done = located[located["location_status"] != store.LOCATION_PENDING]
             store.set_locations(engine, done)
@@ -203,6 +254,7 @@ def geocode(db_url: str | None, geocoder_url: str | None, as_json: bool, data_di
                 codes = assign_qpv(unknown["lon"].to_numpy(float), unknown["lat"].to_numpy(float), qpv)
                 out["qpv_checked"] = store.set_qpv(engine, unknown["id"].to_numpy(), list(codes))
     finally:
+        bars.close()
         engine.dispose()
     if as_json:
         click.echo(json.dumps(out, ensure_ascii=False))

@@ -19,7 +19,7 @@ import io
 import logging
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -147,13 +147,16 @@ class Geocoder:
         """URL of the CSV endpoint."""
         return f"{self.url.rstrip('/')}/search/csv/"
 
-    def geocode(self, addresses: pd.DataFrame) -> pd.DataFrame:
+    def geocode(self, addresses: pd.DataFrame, *,
+                progress: Callable[[str, int, int], None] | None = None) -> pd.DataFrame:
         """Locate addresses.
 
         Parameters
         ----------
         addresses : pandas.DataFrame
             Columns ``street_number, street, postcode, city`` (strings).
+        progress : callable, optional
+            ``progress("geocode", done, total)`` after each batch (distinct addresses, cached ones done).
 
         Returns
         -------
@@ -175,6 +178,8 @@ class Geocoder:
         logger.info("geocoding %d addresses: %d cached, %d to ask", len(unique_keys), len(answers), len(todo))
         first_row = {k: i for i, k in reversed(list(enumerate(keys)))}
         unreached = 0
+        if progress is not None:
+            progress("geocode", len(unique_keys) - len(todo), len(unique_keys))
         for start in range(0, len(todo), self.chunk_size):
             chunk = todo[start:start + self.chunk_size]
             rows = out.iloc[[first_row[k] for k in chunk]]
@@ -186,6 +191,8 @@ class Geocoder:
             answers.update(fresh)
             if self.cache is not None:
                 self.cache.put_many(fresh)
+            if progress is not None:
+                progress("geocode", len(unique_keys) - len(todo) + start + len(chunk), len(unique_keys))
         lat = np.full(len(out), np.nan)
         lon = np.full(len(out), np.nan)
         score = np.full(len(out), np.nan)

@@ -6,9 +6,13 @@
 >>> summary.as_dict()["imported"]                                      # doctest: +SKIP
 
 * A file that cannot be used raises :class:`geo.coverage.errors.FileRefusedError` before anything is stored.
-* Rejected rows never enter the store; they are kept in :attr:`ImportSummary.report` (line, column,
-  reason and the row as written), which :func:`write_report` saves as CSV.
-* Rows with coordinates keep them (checked to lie in France; flagged when outside every QPV). Rows with an
+* Rejected rows never enter the store; they are kept in :attr:`ImportSummary.report`, one line per rejected
+  row (its line, the columns and reasons joined by `` | ``, then its schema cells as written, so that it can
+  be fixed and imported again), which :func:`write_report` saves as CSV. Only schema columns are copied;
+  a cell holding a phone number, an e-mail or a civility word is replaced by :data:`REDACTED`, and a rejected
+  cell of a column that may hold a name (door mark, Voisin, topics...) by :data:`WITHHELD`.
+* Rows with coordinates keep them (checked to lie in France against the département polygons when a
+  :class:`~geo.coverage.territory.Territory` is given; flagged when outside every QPV). Rows with an
   address only are geocoded when a :class:`~geo.coverage.geocode.Geocoder` is given and the service
   answers; otherwise they are stored as pending (``en_attente``).
 * The good rows of a file and its import record are written in one transaction: all or nothing.
@@ -20,7 +24,7 @@ import datetime as dt
 import hashlib
 import logging
 import os
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,12 +37,23 @@ from geo.coverage import reader, store
 from geo.coverage.aggregate import assign_qpv
 from geo.coverage.errors import CoverageError
 from geo.coverage.geocode import Geocoder
-from geo.coverage.validate import validate_rows
+from geo.coverage.territory import Territory
+from geo.coverage.validate import looks_personal, validate_rows
 
 logger = logging.getLogger(__name__)
 
-#: Written in the report instead of a cell detected as personal data.
+#: Written in the report instead of a cell detected as personal data (phone, e-mail, civility word).
 REDACTED = "[donnée personnelle retirée]"
+#: Written in the report instead of a rejected cell of a column that may hold a name.
+WITHHELD = "[valeur non recopiée]"
+#: Columns whose rejected cells are never copied into the report (a name may be what got them rejected).
+WITHHELD_WHEN_REJECTED: tuple[str, ...] = ("numero", "batiment", "porte", "resultat", "langue", "sujets",
+                                           "voisin")
+#: Joins the columns and the reasons of one rejected row in the report.
+REPORT_SEPARATOR = " | "
+#: ``progress(step, done, total)``: called as long work advances (the command line shows a progress bar);
+#: steps ``validate`` (rows), ``geocode`` (distinct addresses) and ``write`` (valid rows).
+Progress = Callable[[str, int, int], None]
 
 
 @dataclass
@@ -72,7 +87,8 @@ class ImportSummary:
     ignored_columns : list of str
         Headers not in the schema (never stored).
     report : pandas.DataFrame
-        One row per problem: ``ligne``, ``colonne``, ``motif``, then the rejected row's cells as written.
+        One row per rejected row: ``ligne``, ``colonne`` and ``motif`` (joined by `` | ``), then the row's
+        schema cells as written (personal data redacted, see :func:`rejection_report`).
     notes : list of str
         Messages for the user (e.g. the address service was unreachable).
     """
@@ -108,8 +124,9 @@ class ImportSummary:
 
 
 def import_file(path: str | os.PathLike[str], *, engine: Engine, geocoder: Geocoder | None = None,
-                qpv: pd.DataFrame | None = None, today: dt.date | None = None,
-                max_bytes: int = reader.MAX_BYTES, max_rows: int = reader.MAX_ROWS) -> ImportSummary:
+                qpv: pd.DataFrame | None = None, territory: Territory | None = None, today: dt.date | None = None,
+                max_bytes: int = reader.MAX_BYTES, max_rows: int = reader.MAX_ROWS,
+                progress: Progress | None = None) -> ImportSummary:
     """Import a CSV or XLSX file of door visits.
 
     Parameters
@@ -122,10 +139,15 @@ def import_file(path: str | os.PathLike[str], *, engine: Engine, geocoder: Geoco
         Locates address-only rows; without one they are stored as pending.
     qpv : geopandas.GeoDataFrame, optional
         QPV polygons (:func:`geo.load.load_qpv`) to flag rows outside every QPV.
+    territory : Territory, optional
+        France's land (:func:`geo.coverage.territory.france_territory`) to reject coordinates outside France;
+        without it a coarse bounding-box check applies.
     today : datetime.date, optional
         Latest accepted visit date (default: today).
     max_bytes, max_rows : int
         Size limits.
+    progress : callable, optional
+        ``progress(step, done, total)``, called as validation, geocoding and writing advance.
 
     Returns
     -------
@@ -139,11 +161,12 @@ def import_file(path: str | os.PathLike[str], *, engine: Engine, geocoder: Geoco
     path = Path(path)
     table = reader.read_file(path, max_bytes=max_bytes, max_rows=max_rows)
     digest = _sha256_file(path)
-    return import_table(table, engine=engine, file_sha256=digest, geocoder=geocoder, qpv=qpv, today=today)
+    return import_table(table, engine=engine, file_sha256=digest, geocoder=geocoder, qpv=qpv, territory=territory,
+                        today=today, progress=progress)
 
 
 def import_bytes(data: bytes, *, name: str, engine: Engine, geocoder: Geocoder | None = None,
-                 qpv: pd.DataFrame | None = None, today: dt.date | None = None,
+                 qpv: pd.DataFrame | None = None, territory: Territory | None = None, today: dt.date | None = None,
                  max_bytes: int = reader.MAX_BYTES, max_rows: int = reader.MAX_ROWS,
                  allowed_sites: Collection[str] | None = None) -> ImportSummary:
     """Import a file held in memory (an upload in the app). Same behaviour as :func:`import_file`.
@@ -152,11 +175,12 @@ def import_bytes(data: bytes, *, name: str, engine: Engine, geocoder: Geocoder |
     """
     table = reader.read_bytes(data, name=name, max_bytes=max_bytes, max_rows=max_rows)
     return import_table(table, engine=engine, file_sha256=hashlib.sha256(data).hexdigest(), geocoder=geocoder,
-                        qpv=qpv, today=today, allowed_sites=allowed_sites)
+                        qpv=qpv, territory=territory, today=today, allowed_sites=allowed_sites)
 
 
 def import_frame(frame: pd.DataFrame, *, name: str, engine: Engine, qpv: pd.DataFrame | None = None,
-                 today: dt.date | None = None, demo: bool = False) -> ImportSummary:
+                 territory: Territory | None = None, today: dt.date | None = None, demo: bool = False,
+                 ) -> ImportSummary:
     """Import rows given as a frame of strings with the schema's column names (e.g. the demo history).
 
     The rows go through the same validation as a file; line numbers count from 2 as in a file.
@@ -170,7 +194,8 @@ def import_frame(frame: pd.DataFrame, *, name: str, engine: Engine, qpv: pd.Data
     lines = list(range(2, len(rows) + 2))
     table = reader._table(name, "frame", None, None, header, header_map, rows, lines)
     digest = hashlib.sha256(pd.util.hash_pandas_object(cells, index=False).to_numpy().tobytes()).hexdigest()
-    return import_table(table, engine=engine, file_sha256=digest, qpv=qpv, today=today, demo=demo)
+    return import_table(table, engine=engine, file_sha256=digest, qpv=qpv, territory=territory, today=today,
+                        demo=demo)
 
 
 def _sha256_file(path: Path) -> str:
@@ -182,8 +207,10 @@ def _sha256_file(path: Path) -> str:
 
 
 def locate(valid: pd.DataFrame, *, geocoder: Geocoder | None, qpv: pd.DataFrame | None,
-           ) -> tuple[pd.DataFrame, list[str]]:
+           progress: Progress | None = None) -> tuple[pd.DataFrame, list[str]]:
     """Add location and QPV columns to valid rows (geocoding address-only rows when possible).
+
+    ``progress(step, done, total)``, when given, follows the geocoding (distinct addresses).
 
     Returns
     -------
@@ -202,7 +229,7 @@ def locate(valid: pd.DataFrame, *, geocoder: Geocoder | None, qpv: pd.DataFrame 
         idx = np.flatnonzero(~has_coords)
         addresses = rows.iloc[idx][["street_number", "street", "postcode", "city"]]
         try:
-            found = geocoder.geocode(addresses)
+            found = geocoder.geocode(addresses, progress=progress)
         except CoverageError as exc:  # the service answered with an error: keep the rows pending
             notes.append(exc.message)
         else:
@@ -230,22 +257,31 @@ def locate(valid: pd.DataFrame, *, geocoder: Geocoder | None, qpv: pd.DataFrame 
 
 
 def import_table(table: reader.RawTable, *, engine: Engine, file_sha256: str, geocoder: Geocoder | None = None,
-                 qpv: pd.DataFrame | None = None, today: dt.date | None = None, demo: bool = False,
-                 allowed_sites: Collection[str] | None = None) -> ImportSummary:
+                 qpv: pd.DataFrame | None = None, territory: Territory | None = None, today: dt.date | None = None,
+                 demo: bool = False, allowed_sites: Collection[str] | None = None,
+                 progress: Progress | None = None) -> ImportSummary:
     """Validate, locate and store the rows of a table read by :mod:`geo.coverage.reader`.
+
+    The keyword options are those of :func:`import_file` (plus ``demo``, the mark of the fictitious
+    history, and ``allowed_sites``, the sites whose rows may be imported).
 
     Returns
     -------
     ImportSummary
     """
+    n = len(table.frame)
+    if progress is not None:
+        progress("validate", 0, n)
     checked = validate_rows(table.frame, today=today, field_count_errors=table.field_count_errors,
-                            allowed_sites=allowed_sites)
-    rows, notes = locate(checked.valid, geocoder=geocoder, qpv=qpv)
+                            allowed_sites=allowed_sites, territory=territory)
+    if progress is not None:
+        progress("validate", n, n)
+    rows, notes = locate(checked.valid, geocoder=geocoder, qpv=qpv, progress=progress)
     rejected_lines = checked.rejected_lines
     with store.write_transaction(engine) as conn:
         result = store.insert_visits(conn, rows, file_sha256=file_sha256, file_name=table.name,
                                      file_format=table.format, n_rows=checked.n_rows,
-                                     n_rejected=int(rejected_lines.size), demo=demo)
+                                     n_rejected=int(rejected_lines.size), demo=demo, progress=progress)
     summary = ImportSummary(
         file=table.name, format=table.format, rows=checked.n_rows, imported=result.imported,
         duplicates=result.duplicates, rejected=int(rejected_lines.size),
@@ -254,52 +290,82 @@ def import_table(table: reader.RawTable, *, engine: Engine, file_sha256: str, ge
         geocoding_failed=int((rows["location_status"] == store.LOCATION_FAILED).sum()),
         outside_qpv=int((rows["qpv_status"] == store.QPV_OUTSIDE).sum()),
         qpv_checked=qpv is not None, ignored_columns=list(table.header.ignored),
-        report=_report(table, checked.problems), notes=notes,
+        report=rejection_report(table, checked.problems), notes=notes,
     )
     logger.info("imported %s: %d rows, %d imported, %d duplicates, %d rejected, %d pending", table.name,
                 summary.rows, summary.imported, summary.duplicates, summary.rejected, summary.pending_geocoding)
     return summary
 
 
-def _report(table: reader.RawTable, problems: pd.DataFrame) -> pd.DataFrame:
-    base = problems[["ligne", "colonne", "motif"]].reset_index(drop=True)
-    if base.empty:
-        return pd.DataFrame(columns=["ligne", "colonne", "motif", *_unique_names(table.raw_header)])
-    position = {line: i for i, line in enumerate(table.all_lines)}
-    names = _unique_names(table.raw_header)
-    cells = [list(table.all_rows[position[line]]) for line in base["ligne"].to_numpy(dtype=np.int64)]
-    # a cell detected as personal data (phone, e-mail) is not copied into the report
-    where = dict(zip(table.header.columns, table.header.positions, strict=True))
-    for i, (code, column) in enumerate(zip(problems["code"], problems["colonne"], strict=True)):
-        if code == "personal" and column in where and where[column] < len(cells[i]):
-            for j, line in enumerate(base["ligne"]):
-                if line == base["ligne"].iat[i]:
-                    cells[j][where[column]] = REDACTED
-    raw = pd.DataFrame([(c + [""] * len(names))[:len(names)] for c in cells], columns=names)
-    return pd.concat([base, raw], axis=1)
-
-
-def _unique_names(header: list[str]) -> list[str]:
-    out: list[str] = []
-    for i, name in enumerate(header):
-        name = name or f"colonne_{i + 1}"
-        while name in out or name in ("ligne", "colonne", "motif"):
-            name = f"{name}_{i + 1}"
-        out.append(name)
+def _join_per_line(line: pd.Series, text: pd.Series, lines: np.ndarray) -> np.ndarray:
+    """``text`` joined by :data:`REPORT_SEPARATOR` per line of ``lines``, in order (one pass per rank)."""
+    line = line.to_numpy(dtype=np.int64)
+    text = text.astype("str").to_numpy(dtype=object)
+    order = np.argsort(line, kind="stable")
+    line, text = line[order], text[order]
+    row = np.searchsorted(lines, line)
+    rank = np.arange(line.size) - np.searchsorted(line, line)  # position within its line
+    out = np.full(lines.size, "", dtype=object)
+    for r in range(int(rank.max()) + 1 if rank.size else 0):  # a row has at most a few problems
+        at = rank == r
+        out[row[at]] = (out[row[at]] + REPORT_SEPARATOR + text[at]) if r else text[at]
     return out
 
 
-def _defuse(value: object) -> object:
-    """Protect a cell against spreadsheet formula injection."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
+def rejection_report(table: reader.RawTable, problems: pd.DataFrame) -> pd.DataFrame:
+    """The report of rejected rows: one line per row, personal data left out (vectorised, linear).
+
+    Parameters
+    ----------
+    table : reader.RawTable
+        The file as read.
+    problems : pandas.DataFrame
+        ``ligne, colonne, code, motif``, one row per failed check (:attr:`Validated.problems`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``ligne``; ``colonne`` and ``motif``, each row's columns and reasons joined by `` | ``; then the
+        row's cells of the schema columns found in the file, as written, except that a cell holding a phone
+        number, an e-mail or a civility word reads :data:`REDACTED` and a rejected cell of
+        :data:`WITHHELD_WHEN_REJECTED` reads :data:`WITHHELD`. Columns the schema does not know are never
+        copied.
+    """
+    columns = [c for c in table.header.columns if c in table.frame.columns]
+    if problems.empty:
+        return pd.DataFrame({"ligne": pd.Series([], dtype="int64"),
+                             **{c: pd.Series([], dtype="str") for c in ("colonne", "motif", *columns)}})
+    named = problems[problems["colonne"] != ""].drop_duplicates(["ligne", "colonne"])
+    reasons = problems.drop_duplicates(["ligne", "motif"])
+    lines = np.unique(problems["ligne"].to_numpy(dtype=np.int64))
+    out = pd.DataFrame({"ligne": lines})
+    out["colonne"] = _join_per_line(named["ligne"], named["colonne"], lines)
+    out["motif"] = _join_per_line(reasons["ligne"], reasons["motif"], lines)
+    raw = table.frame.set_index("ligne").loc[lines, columns].reset_index(drop=True)
+    rejected_in = named.groupby("colonne")["ligne"].unique()
+    for name in columns:
+        cells = raw[name].astype("str")
+        cells = cells.where(~looks_personal(cells).to_numpy(dtype=bool), REDACTED)
+        if name in WITHHELD_WHEN_REJECTED and name in rejected_in.index:
+            hit = np.isin(lines, rejected_in[name]) & (cells != REDACTED).to_numpy(dtype=bool)
+            cells = cells.where(~hit, WITHHELD)
+        out[name] = cells.to_numpy(dtype=object)
+    return out.astype({c: "str" for c in out.columns if c != "ligne"})
+
+
+def _defuse(cells: pd.Series) -> pd.Series:
+    """Protect text cells against spreadsheet formula injection (plain numbers such as -21.1 stay)."""
+    if cells.dtype.kind in "iufb":
+        return cells
+    text = cells.astype("str")
+    risky = text.str.match(r"[=+\-@\t\r]") & ~text.str.fullmatch(r"[+-]?[0-9]+(?:[.,][0-9]+)?")
+    return text.where(~risky, "'" + text)
 
 
 def report_csv(summary: ImportSummary) -> str:
     """The report of rejected rows as CSV text (``;``-separated; cells that a spreadsheet would run as a
-    formula are prefixed with ``'``)."""
-    return summary.report.map(_defuse).to_csv(sep=";", index=False, lineterminator="\r\n")
+    formula are prefixed with ``'``, plain numbers excepted)."""
+    return summary.report.apply(_defuse).to_csv(sep=";", index=False, lineterminator="\r\n")
 
 
 def write_report(summary: ImportSummary, path: str | os.PathLike[str]) -> Path:

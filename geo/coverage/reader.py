@@ -2,8 +2,8 @@
 
 Sniffing, in order: size (empty, too large), format by magic bytes (XLSX is a ZIP; the old binary ``.xls``
 is refused), binary content, encoding (UTF-16 with BOM, UTF-8 with or without BOM, Windows-1252, then
-Latin-1), separator (``;``, ``,`` or tab: the one under which the first line names the most schema
-columns), header (recognisable, no personal-data column, required and location columns present).
+Latin-1), separator (``;``, ``,`` or tab: the one named by Excel's optional ``sep=;`` first line, else the
+one under which the first line names the most schema columns), header (recognisable, no personal-data column, required and location columns present).
 
 Every cell is returned as a stripped string; typing is :mod:`geo.coverage.validate`'s job. XLSX cells are
 turned into the same text a CSV export would hold (dates as ``AAAA-MM-JJ[ HH:MM]``).
@@ -16,6 +16,7 @@ import datetime as dt
 import io
 import logging
 import os
+import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +38,8 @@ MAX_FIELD = 10_000
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ZIP_MAGIC = b"PK\x03\x04"
 _SEPARATORS = (";", ",", "\t")
+#: Excel's optional first line naming the separator (``sep=;``); Excel hides it, so lines count after it.
+_SEP_LINE = re.compile(r"[ \t]*sep=([;,\t|])[ \t]*(?:\r\n|\r|\n|$)", re.IGNORECASE)
 
 
 @dataclass
@@ -181,9 +184,9 @@ def _first_line(text: str) -> str:
     return ""
 
 
-def _choose_separator(first: str) -> tuple[str, list[str], schema.HeaderMap]:
+def _choose_separator(first: str, *, declared: str | None = None) -> tuple[str, list[str], schema.HeaderMap]:
     best: tuple[int, int, str, list[str], schema.HeaderMap] | None = None
-    for rank, sep in enumerate(_SEPARATORS):
+    for rank, sep in enumerate((declared,) if declared else _SEPARATORS):
         try:
             cells = next(csv.reader([first], delimiter=sep))
         except (csv.Error, StopIteration):
@@ -211,10 +214,13 @@ def _check_header(header: schema.HeaderMap, name: str) -> None:
 
 def _read_csv(data: bytes, *, name: str, max_rows: int) -> RawTable:
     text, encoding = _decode(data, name)
+    declared = _SEP_LINE.match(text)
+    if declared:  # Excel's "sep=;" line: it names the separator and is not counted as a line
+        text = text[declared.end():]
     first = _first_line(text)
     if not first:
         raise FileRefusedError("empty", name=name)
-    sep, header_cells, header = _choose_separator(first)
+    sep, header_cells, header = _choose_separator(first, declared=declared.group(1) if declared else None)
     _check_header(header, name)
     csv.field_size_limit(MAX_FIELD)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)

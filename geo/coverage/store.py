@@ -22,7 +22,7 @@ import datetime as dt
 import fcntl
 import logging
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -186,7 +186,7 @@ def _sqlite_engine(parsed: sa.engine.URL) -> Engine:
     if memory:
         kwargs["poolclass"] = sa.pool.StaticPool
     else:
-        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        _check_folder(Path(database).expanduser(), parsed)
     engine = sa.create_engine(parsed, **kwargs)
 
     @event.listens_for(engine, "connect")
@@ -206,6 +206,20 @@ def _sqlite_engine(parsed: sa.engine.URL) -> Engine:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
+
+
+def _check_folder(path: Path, parsed: sa.engine.URL) -> None:
+    """The folder of a SQLite file must exist; only the default location (``data/``) is created."""
+    folder = path.parent
+    if folder.is_dir():
+        return
+    default = (config.PROJECT_ROOT / "data").resolve()
+    if folder.resolve() == default:
+        folder.mkdir(parents=True, exist_ok=True)
+        return
+    raise StoreUnavailableError(safe_url(parsed.render_as_string(hide_password=True)),
+                                f"dossier introuvable : {folder} (vérifiez le chemin de la base, ou créez "
+                                f"d'abord ce dossier)")
 
 
 @contextlib.contextmanager
@@ -359,7 +373,8 @@ def _columns(rows: pd.DataFrame) -> dict[str, list]:
     return cols
 
 
-def _insert_sqlite(conn: Connection, cols: dict[str, list], import_id: int, demo: bool) -> int:
+def _insert_sqlite(conn: Connection, cols: dict[str, list], import_id: int, demo: bool,
+                   progress: Callable[[str, int, int], None] | None) -> int:
     to_db = VISITS.c.visited_at.type.bind_processor(conn.dialect)
     cols = dict(cols)
     if to_db is not None:
@@ -372,6 +387,8 @@ def _insert_sqlite(conn: Connection, cols: dict[str, list], import_id: int, demo
     inserted = 0
     for start in range(0, n, 20_000):
         inserted += conn.exec_driver_sql(sql, rows[start:start + 20_000]).rowcount
+        if progress is not None:
+            progress("write", min(n, start + 20_000), n)
     return inserted
 
 
@@ -393,7 +410,8 @@ def _insert_postgresql(conn: Connection, cols: dict[str, list], import_id: int, 
 
 
 def insert_visits(conn: Connection, rows: pd.DataFrame, *, file_sha256: str, file_name: str, file_format: str,
-                  n_rows: int, n_rejected: int, demo: bool = False) -> InsertResult:
+                  n_rows: int, n_rejected: int, demo: bool = False,
+                  progress: Callable[[str, int, int], None] | None = None) -> InsertResult:
     """Insert one file's valid visits and its import record, inside the caller's transaction.
 
     Parameters
@@ -410,6 +428,8 @@ def insert_visits(conn: Connection, rows: pd.DataFrame, *, file_sha256: str, fil
         Data rows read and rows rejected by validation.
     demo : bool
         True for the fictitious demo history.
+    progress : callable, optional
+        ``progress("write", done, total)`` as rows are written.
 
     Returns
     -------
@@ -428,9 +448,13 @@ def insert_visits(conn: Connection, rows: pd.DataFrame, *, file_sha256: str, fil
     if not len(rows):
         inserted = 0
     elif conn.dialect.name == "postgresql":
+        if progress is not None:
+            progress("write", 0, len(rows))
         inserted = _insert_postgresql(conn, cols, import_id, demo)
+        if progress is not None:
+            progress("write", len(rows), len(rows))
     else:
-        inserted = _insert_sqlite(conn, cols, import_id, demo)
+        inserted = _insert_sqlite(conn, cols, import_id, demo, progress)
     duplicates = len(rows) - inserted
     pending = int((rows["location_status"] == LOCATION_PENDING).sum())
     conn.execute(sa.update(IMPORTS).where(IMPORTS.c.id == import_id).values(

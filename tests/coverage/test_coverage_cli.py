@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -112,3 +113,54 @@ def test_demo_command(run, tmp_path: Path, processed_dir: Path) -> None:  # noqa
     assert removed["removed"] == written["imported"]
     text = run("demo", "--if-missing", "--data-dir", tmp_path / "nowhere")
     assert text.exit_code == 1 and "voisinmap data build" in text.output
+
+
+def test_import_checks_coordinates_against_the_departements(run, tmp_path: Path, processed_dir: Path) -> None:  # noqa: ANN001
+    rows = visit_rows(4)
+    rows.loc[1, ["latitude", "longitude"]] = ["50.8503", "4.3517"]  # Brussels: inside France's bounding box
+    rows.loc[2, ["latitude", "longitude"]] = ["46.2044", "6.1432"]  # Geneva
+    path = write_csv(tmp_path / "v.csv", rows)
+    result = run("coverage", "import", path, "--json", "--data-dir", processed_dir)
+    assert result.exit_code == 3, result.output
+    summary = json.loads(result.stdout)
+    assert (summary["imported"], summary["rejected"]) == (2, 2)
+    report = pd.read_csv(tmp_path / "v.rejets.csv", sep=";", dtype=str, encoding="utf-8-sig")
+    assert report["motif"].tolist() == ["coordonnées hors de France"] * 2
+
+
+def test_import_report_has_one_line_per_row_and_no_personal_data(run, tmp_path: Path) -> None:  # noqa: ANN001
+    rows = visit_rows(3).assign(commentaire="Mme Diallo 06.98.76.54.32 diallo@example.fr")
+    rows.loc[1, ["date", "porte", "voisin"]] = ["2025-02-30", "Mme Diallo", "Fatima2"]
+    path = write_csv(tmp_path / "v.csv", rows)
+    assert run("coverage", "import", path).exit_code == 3
+    text = (tmp_path / "v.rejets.csv").read_text(encoding="utf-8-sig")
+    assert "Diallo" not in text and "06.98" not in text and "example.fr" not in text and "Fatima" not in text
+    report = pd.read_csv(io.StringIO(text), sep=";", dtype=str)
+    assert report["ligne"].tolist() == ["3"] and report["colonne"].iat[0] == "date | porte | voisin"
+    assert "commentaire" not in report.columns
+
+
+def test_a_mistyped_db_path_is_named_not_created(run, tmp_path: Path) -> None:  # noqa: ANN001
+    path = write_csv(tmp_path / "v.csv", visit_rows(2))
+    result = run("coverage", "import", path, "--db", f"sqlite:///{tmp_path / 'dat' / 'v.db'}")
+    assert result.exit_code == 1
+    assert "dossier introuvable" in result.output and str(tmp_path / "dat") in result.output
+    assert not (tmp_path / "dat").exists()
+
+
+def test_progress_bars_on_a_terminal_only(capsys: pytest.CaptureFixture[str]) -> None:
+    from geo.cli.coverage import _progress_bars, _ProgressBars
+
+    bars = _ProgressBars(enabled=True)
+    for done in (0, 5_000, 10_000):
+        bars("validate", done, 10_000)
+    bars("geocode", 40, 120)
+    bars("write", 9_000, 9_000)
+    bars.close()
+    err = capsys.readouterr().err
+    assert "Validation des lignes" in err and "Géocodage des adresses" in err and "Écriture en base" in err
+    assert _progress_bars(True).enabled is False  # --json: no bar
+    silent = _ProgressBars(enabled=False)
+    silent("validate", 1, 2)
+    silent.close()
+    assert capsys.readouterr().err == ""

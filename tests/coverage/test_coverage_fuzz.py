@@ -127,7 +127,8 @@ def _import_one(engine: sa.Engine, data: bytes, name: str) -> str:
     assert after[0] - before[0] == summary.imported
     assert after[1] - before[1] == 1
     assert summary.imported + summary.duplicates + summary.rejected == summary.rows
-    assert summary.report["ligne"].nunique() == summary.rejected
+    assert summary.report["ligne"].nunique() == summary.rejected == len(summary.report)  # one line per row
+    assert not set(summary.report.columns) - {"ligne", "colonne", "motif", *schema.COLUMN_NAMES}
     with engine.connect() as conn:  # what went in satisfies the schema
         bad = conn.execute(sa.select(sa.func.count()).select_from(store.VISITS).where(
             store.VISITS.c.outcome.not_in(schema.OUTCOMES) | (store.VISITS.c.campaign == "")

@@ -166,3 +166,28 @@ def test_offline_import_then_geocode_command(address_server, tmp_path: Path, mon
     engine = store.open_store(db)
     assert len(store.load_events(engine)) == 3
     engine.dispose()
+
+
+def test_a_phone_number_as_street_number_is_never_sent(address_server, tmp_path: Path) -> None:  # noqa: ANN001
+    rows = _address_rows()
+    rows.loc[1, "numero"] = "0612345678"
+    engine = store.open_store(f"sqlite:///{tmp_path / 's.db'}")
+    summary = importer.import_file(write_csv(tmp_path / "a.csv", rows), engine=engine, today=TODAY,
+                                   geocoder=Geocoder(url=address_server.url))
+    engine.dispose()
+    assert (summary.imported, summary.rejected) == (3, 1)
+    assert address_server.requests == 1 and address_server.rows_received == 2  # two distinct addresses
+    assert summary.report["numero"].tolist() == [importer.REDACTED]
+
+
+def test_import_reports_its_progress(address_server, tmp_path: Path) -> None:  # noqa: ANN001
+    seen: list[tuple[str, int, int]] = []
+    engine = store.open_store(f"sqlite:///{tmp_path / 's.db'}")
+    importer.import_file(write_csv(tmp_path / "a.csv", _address_rows()), engine=engine, today=TODAY,
+                         geocoder=Geocoder(url=address_server.url, chunk_size=1),
+                         progress=lambda step, done, total: seen.append((step, done, total)))
+    engine.dispose()
+    steps = list(dict.fromkeys(step for step, _, _ in seen))
+    assert steps == ["validate", "geocode", "write"]
+    assert [s for s in seen if s[0] == "geocode"] == [("geocode", k, 3) for k in range(4)]  # one batch each
+    assert seen[-1] == ("write", 4, 4)

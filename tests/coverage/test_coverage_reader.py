@@ -166,3 +166,18 @@ def test_schema_aliases_are_not_personal(header: str) -> None:
 def test_read_bytes_rejects_non_bytes() -> None:
     with pytest.raises(TypeError, match="data: expected bytes, got str"):
         reader.read_bytes("campagne;site", name="v.csv")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("first", "sep"), [("sep=;", ";"), ("SEP=,", ","), ("sep=\t", "\t")])
+def test_excel_separator_line(tmp_path: Path, first: str, sep: str) -> None:
+    """Excel's "sep=;" first line names the separator; Excel hides it, so lines count from the header."""
+    rows = visit_rows(3)
+    path = tmp_path / "v.csv"
+    body = rows.to_csv(sep=sep, index=False, lineterminator="\r\n")
+    path.write_bytes(("\ufeff" + first + "\r\n" + body).encode("utf-8"))
+    table = reader.read_file(path)
+    assert table.delimiter == sep
+    assert table.header.columns == tuple(rows.columns)
+    assert table.frame["ligne"].tolist() == [2, 3, 4]
+    assert table.frame["campagne"].tolist() == rows["campagne"].tolist()
+    assert validate_rows(table.frame, today=TODAY).problems.empty

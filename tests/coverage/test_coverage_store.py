@@ -218,3 +218,22 @@ def test_insert_requires_unique_keys(engine: sa.Engine) -> None:
     rows = pd.concat([rows, rows.iloc[:1]], ignore_index=True)
     with pytest.raises(ValueError, match="rows: expected unique content keys"), store.write_transaction(engine) as conn:
         store.insert_visits(conn, rows, file_sha256="x", file_name="x", file_format="csv", n_rows=3, n_rejected=0)
+
+
+def test_a_mistyped_sqlite_path_is_not_created(tmp_path: Path) -> None:
+    from geo.coverage.errors import StoreUnavailableError
+
+    typo = tmp_path / "dnnées" / "sous" / "voisinmap.db"
+    with pytest.raises(StoreUnavailableError, match=r"dossier introuvable : .*dnnées/sous"):
+        store.open_store(f"sqlite:///{typo}")
+    assert not (tmp_path / "dnnées").exists()
+
+
+def test_the_default_data_folder_is_created(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from geo import config
+
+    monkeypatch.setattr(config, "PROJECT_ROOT", tmp_path)
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    engine = store.open_store()  # sqlite:///<project>/data/voisinmap.db
+    engine.dispose()
+    assert (tmp_path / "data" / "voisinmap.db").is_file()
