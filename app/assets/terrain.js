@@ -60,6 +60,19 @@
         }, {sticky: true});
     };
 
+    /* labels of the outcome codes, when the layer's hideout does not bring them */
+    const OUTCOME_LABELS = {
+        fr: {ouvert: "porte ouverte", absent: "absent", refus: "refus", a_revoir: "à revoir",
+             ne_pas_deranger: "ne pas déranger"},
+        en: {ouvert: "door opened", absent: "absent", refus: "refused", a_revoir: "to revisit",
+             ne_pas_deranger: "do not disturb"},
+    };
+    ns.terrainOutcomeLabel = function (code, hideout) {
+        const h = hideout || {};
+        const table = h.outcomes || OUTCOME_LABELS[h.lang === "en" ? "en" : "fr"];
+        return table[code] || OUTCOME_LABELS.fr[code] || code || "";
+    };
+
     ns.terrainDoorPoint = function (feature, latlng, context) {
         const h = (context && context.hideout) || {};
         const p = feature.properties || {};
@@ -73,7 +86,7 @@
             num(p.visits, lang) + "<br>" + (en ? "Doors opened" : "Portes ouvertes") + " : " + num(p.ouvert, lang) +
             " (" + pct(p.open_rate, lang) + ")<br>" + (en ? "Households met" : "Ménages rencontrés") + " : " +
             num(p.households_reached, lang) + "<br>" + (en ? "Last visit" : "Dernière visite") + " : " +
-            esc(p.last_visit) + " · " + esc(p.last_outcome));
+            esc(p.last_visit) + " · " + esc(ns.terrainOutcomeLabel(p.last_outcome, h)));
         return marker;
     };
 

@@ -208,12 +208,30 @@ def current_data() -> TerrainData | None:
 
 
 def site_scope() -> tuple[str, ...] | None:
-    """Sites this request may read (None: all). Without the access extension, every site."""
+    """Sites this request may read (None: all, for an admin). Fails closed: without the access extension
+    (it cannot be imported), no site at all."""
     try:
         from app import auth
-    except ImportError:  # pragma: no cover - the access extension is part of the app
-        return None
+    except ImportError:
+        logger.error("access extension unavailable: door-level data refused")
+        return ()
     return auth.site_scope()
+
+
+_TERRITORY: dict[str, Any] = {}
+
+
+def territory() -> Any:
+    """France's land from the départements layer, built once per data folder (rejects points abroad)."""
+    from geo.coverage.territory import france_territory
+    from geo.load import load_departements
+
+    folder = str(data_dir())
+    with _LOCK:
+        if folder not in _TERRITORY:
+            _TERRITORY.clear()
+            _TERRITORY[folder] = france_territory(load_departements(data_dir=data_dir()))
+        return _TERRITORY[folder]
 
 
 def allowed_sites(data: TerrainData | None) -> list[str]:
@@ -270,6 +288,11 @@ def site_bounds(data: TerrainData, mask: np.ndarray) -> list[list[float]] | None
 
 
 # ------------------------------------------------------------------------------------------ formatting
+def outcome_labels(lang: str) -> dict[str, str]:
+    """Label of each outcome code in ``lang`` (``ne_pas_deranger`` -> « ne pas déranger »)."""
+    return {o: t(f"outcome.{o}", lang) for o in schema.OUTCOMES}
+
+
 def heat_hideout(values: np.ndarray, *, lang: str, title: str) -> dict[str, Any]:
     """Class limits and colours of the heat layer (quantiles of the visible cells)."""
     from geo import webgeo
@@ -433,7 +456,8 @@ def _map(lang: str) -> dl.Map:
                            name=t("layer.terrain_cells", lang), checked=True),
                 dl.Overlay(dl.GeoJSON(id="terrain-doors", pane="terrain-points", data=None,
                                       pointToLayer={"variable": "voisinmap.terrainDoorPoint"},
-                                      hideout={"colors": OUTCOME_COLOURS, "lang": lang, "labels": {}}),
+                                      hideout={"colors": OUTCOME_COLOURS, "lang": lang, "labels": {},
+                                               "outcomes": outcome_labels(lang)}),
                            name=t("layer.terrain_doors", lang), checked=True),
                 dl.Overlay(dl.GeoJSON(id="terrain-revisit-layer", pane="terrain-points", data=None,
                                       pointToLayer={"variable": "voisinmap.terrainRevisitPoint"},
@@ -693,7 +717,8 @@ def upload(contents: str | None, filename: str | None) -> tuple[Any, Any, bool]:
     engine = store.open_store(_db_url())
     try:
         summary = importer.import_bytes(
-            payload, name=name, engine=engine, qpv=load_qpv(data_dir=data_dir()), allowed_sites=scope,
+            payload, name=name, engine=engine, qpv=load_qpv(data_dir=data_dir()), territory=territory(),
+            allowed_sites=scope,
             geocoder=Geocoder(retries=1, timeout=(3.0, 60.0), cache=store.SqlGeocodeCache(engine)))
     except FileRefusedError as exc:
         return html.Div(t("terrain.upload_refused", lang, e=exc.message), className="error", role="alert"), None, True

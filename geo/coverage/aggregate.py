@@ -4,7 +4,8 @@ Two steps, both pure (frames and arrays in, frames out, no I/O):
 
 1. :func:`prepare_events` turns visits (a frame such as :func:`geo.coverage.store.load_events` returns)
    into :class:`PreparedEvents`: integer-coded arrays sorted by time, one entry per distinct building
-   (with its H3 cells at resolutions 7 to 10 and its QPV, found by point in polygon) and per door. Done once
+   (placed at the median of its visits' points, with its H3 cells at resolutions 7 to 10 and its QPV, found
+   by point in polygon) and per door. Done once
    per data load (the app caches it).
 2. :func:`select` builds a boolean mask of events (map viewport, sites, campaigns, dates, outcomes) and the
    ``aggregate_*`` functions count with :func:`numpy.bincount` over that mask, so a viewport over
@@ -151,6 +152,42 @@ def assign_qpv(lon: np.ndarray, lat: np.ndarray, qpv: pd.DataFrame) -> np.ndarra
     return out
 
 
+def group_median(groups: np.ndarray, values: np.ndarray, *, n_groups: int) -> np.ndarray:
+    """The median of ``values`` within each group (vectorised: one sort, no Python loop).
+
+    Parameters
+    ----------
+    groups : numpy.ndarray of int
+        Group of each value, in ``[0, n_groups)``.
+    values : numpy.ndarray of float
+        Values (no NaN).
+    n_groups : int
+        Number of groups; a group without values gets NaN.
+
+    Returns
+    -------
+    numpy.ndarray of float
+        One median per group (the mean of the two middle values for an even count).
+    """
+    groups = np.asarray(groups, dtype=np.int64)
+    values = np.asarray(values, dtype=float)
+    if groups.shape != values.shape:
+        raise ValueError(f"groups, values: expected arrays of the same shape, got {groups.shape} and "
+                         f"{values.shape}")
+    out = np.full(n_groups, np.nan)
+    if groups.size == 0:
+        return out
+    order = np.lexsort((values, groups))
+    ordered = values[order]
+    counts = np.bincount(groups, minlength=n_groups)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    has = counts > 0
+    low = starts[has] + (counts[has] - 1) // 2
+    high = starts[has] + counts[has] // 2
+    out[has] = (ordered[low] + ordered[high]) / 2
+    return out
+
+
 def _check_qpv(qpv: pd.DataFrame, *, need: Sequence[str]) -> None:
     if not isinstance(qpv, pd.DataFrame):
         raise TypeError(f"qpv: expected a GeoDataFrame of QPV (geo.load.load_qpv()), got {type(qpv).__name__}")
@@ -217,9 +254,9 @@ def prepare_events(events: pd.DataFrame, *, qpv: pd.DataFrame | None = None) -> 
     b_code, b_keys = pd.factorize(key, sort=False)
     nb = len(b_keys)
     b_code = b_code.astype(np.int32)
-    counts = np.bincount(b_code, minlength=nb)
-    b_lon = np.bincount(b_code, weights=lon, minlength=nb) / np.maximum(counts, 1)
-    b_lat = np.bincount(b_code, weights=lat, minlength=nb) / np.maximum(counts, 1)
+    # a building's point is the median of its visits' points: one mistyped coordinate does not move it
+    b_lon = group_median(b_code, lon, n_groups=nb)
+    b_lat = group_median(b_code, lat, n_groups=nb)
     _, first_of_b = np.unique(b_code, return_index=True)
     b_label = np.asarray(label.to_numpy(dtype=object)[first_of_b] if n else np.array([], dtype=object), dtype=object)
 

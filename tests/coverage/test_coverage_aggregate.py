@@ -246,3 +246,23 @@ def test_matches_a_naive_pandas_computation(seed: int, square_qpv) -> None:  # n
     assert got[got > 0].to_dict() == {k: v for k, v in naive_weeks.to_dict().items()}
     first = e[e["outcome"] == "ouvert"].sort_values("visited_at").drop_duplicates("door_key")
     assert weeks["cumulative_households_reached"].iat[-1] == len(first)
+
+
+def test_a_building_sits_at_the_median_of_its_visits() -> None:
+    """One mistyped coordinate (a digit slipped) does not drag the building across town."""
+    rows = [_visit("2025-03-03", "ouvert", NORD, building="B1", door=f"d{i}") for i in range(4)]
+    rows.append(_visit("2025-03-03", "ouvert", (NORD[0] + 0.5, NORD[1] - 0.3), building="B1", door="d9"))
+    prep = agg.prepare_events(pd.DataFrame(rows))
+    assert prep.n_buildings == 1
+    assert (prep.b_lon[0], prep.b_lat[0]) == NORD  # the mean would be 0.1 degree (7 km) east
+
+
+def test_group_median_matches_numpy() -> None:
+    rng = np.random.default_rng(4)
+    groups = rng.integers(0, 50, 3000)
+    values = rng.normal(size=3000)
+    got = agg.group_median(groups, values, n_groups=52)  # two groups without values
+    expected = [np.median(values[groups == g]) if (groups == g).any() else np.nan for g in range(52)]
+    np.testing.assert_allclose(got, expected)
+    with pytest.raises(ValueError, match="groups, values: expected arrays of the same shape"):
+        agg.group_median(groups, values[:5], n_groups=52)

@@ -78,11 +78,92 @@ def _map(client: Any, site: str | None, *, zoom: float = 16, bounds: Any = GRIGN
 
 def test_page_access_by_role(signed: dict[str, Any], dash_app) -> None:  # noqa: ANN001
     assert signed["terrain-grigny"].get("/terrain").status_code == 200
-    assert signed["terrain-financeur"].get("/terrain").status_code in (200, 403)  # refused page, never the content
     assert _map(signed["terrain-financeur"], GRIGNY).status_code == 403
     assert _summary(signed["terrain-lille"], GRIGNY).status_code == 403  # a manager of another site
     anonymous = dash_app.server.test_client()
     assert _map(anonymous, GRIGNY).status_code == 401
+
+
+def _text(response: Any) -> str:
+    """The body of any answer: a callback's JSON, or an HTTP response (refusals included)."""
+    import json
+
+    if isinstance(response, dict | list):
+        return json.dumps(response, ensure_ascii=False)
+    return response.get_data(as_text=True)
+
+
+def _door_coordinates(text: str) -> list[str]:
+    """Numbers of 4 decimals or more that fall where the Grigny and Lille demo doors are."""
+    import re
+
+    found = []
+    for number in re.findall(r"-?[0-9]{1,3}\.[0-9]{4,}", text):
+        value = float(number)
+        if 48.60 <= value <= 48.70 or 2.30 <= value <= 2.45 or 50.55 <= value <= 50.70 or 2.95 <= value <= 3.15:
+            found.append(number)
+    return found
+
+
+def test_the_funder_gets_no_door_level_data(signed: dict[str, Any]) -> None:
+    """Whatever the funder asks of the page « Terrain », no answer holds its map, its sites or a door."""
+    from app.testing import call_callback
+
+    funder = signed["terrain-financeur"]
+    page = funder.get("/terrain")
+    layout = call_callback(funder, "_pages_content.children",
+                           inputs={"_pages_location.pathname": "/terrain", "_pages_location.search": ""})
+    campaigns = call_callback(funder, "terrain-campaigns.options", inputs={"terrain-site.value": GRIGNY})
+    answers = {"page": page, "layout": layout, "campaigns": campaigns, "summary": _summary(funder, GRIGNY),
+               "map": _map(funder, GRIGNY), "map (all France)": _map(funder, None, bounds=[[41, -5], [51, 9]])}
+    for name, answer in answers.items():
+        text = _text(answer)
+        assert "terrain-map" not in text, name
+        assert "terrain-site" not in text and "Grigny (91286)" not in text, name  # no site options
+        assert GRIGNY not in text and LILLE not in text, name
+        assert not _door_coordinates(text), (name, _door_coordinates(text)[:3])
+    # the same answers hold door-level data for Grigny's manager (so the checks above can fail)
+    manager = _text(_map(signed["terrain-grigny"], GRIGNY))
+    assert _door_coordinates(manager) and "terrain-cells" in manager
+
+
+def test_site_scope_fails_closed_without_the_access_extension(monkeypatch: pytest.MonkeyPatch,
+                                                              terrain_db: str) -> None:
+    import sys
+
+    import app
+    from app.pages import terrain
+
+    monkeypatch.delattr(app, "auth", raising=False)
+    monkeypatch.setitem(sys.modules, "app.auth", None)  # "from app import auth" now raises ImportError
+    assert terrain.site_scope() == ()
+    data = terrain.TerrainData(prep=_prep_of(terrain_db), qpv=None, names={})
+    assert set(data.prep.sites) >= {GRIGNY, LILLE}
+    assert terrain.allowed_sites(data) == []
+    assert terrain._check_site(GRIGNY, data) is None
+
+
+def _prep_of(url: str) -> Any:
+    from geo.coverage import aggregate, store
+
+    engine = store.open_store(url)
+    try:
+        return aggregate.prepare_events(store.load_events(engine))
+    finally:
+        engine.dispose()
+
+
+def test_door_points_carry_outcome_labels(signed: dict[str, Any]) -> None:
+    from app.auth import _find_prop
+    from app.testing import call_callback
+
+    for lang, label in (("fr", "ne pas déranger"), ("en", "do not disturb")):
+        signed["terrain-grigny"].set_cookie("voisinmap_lang", lang)
+        out = call_callback(signed["terrain-grigny"], "_pages_content.children",
+                            inputs={"_pages_location.pathname": "/terrain", "_pages_location.search": ""})
+        hideout = _find_prop(out, "terrain-doors", "hideout")
+        assert hideout["outcomes"]["ne_pas_deranger"] == label
+    signed["terrain-grigny"].set_cookie("voisinmap_lang", "fr")
 
 
 def test_layout_offers_only_the_managers_sites(signed: dict[str, Any]) -> None:
@@ -178,7 +259,8 @@ def test_upload_imports_own_sites_only(signed: dict[str, Any], terrain_db: str) 
     from app.testing import call_callback
     from geo.coverage import store
 
-    rows = visit_rows(6, campaign="Import de test", site=GRIGNY)
+    rows = visit_rows(6, campaign="Import de test", site=GRIGNY).assign(
+        commentaire="Mme Diallo 06.98.76.54.32 diallo@example.fr")  # an unknown column: never echoed
     rows.loc[5, "site"] = LILLE
     buffer = io.StringIO()
     rows.to_csv(buffer, sep=";", index=False)
@@ -193,6 +275,7 @@ def test_upload_imports_own_sites_only(signed: dict[str, Any], terrain_db: str) 
     engine.dispose()
     report = out["terrain-report"]["data"]
     assert "site hors de votre périmètre" in report["csv"]
+    assert "commentaire" not in report["csv"] and "Diallo" not in report["csv"] and "06.98" not in report["csv"]
     assert out["terrain-report-button"]["hidden"] is False
     download = call_callback(signed["terrain-grigny"], "terrain-report-download.data",
                              inputs={"terrain-report-button.n_clicks": 1}, state={"terrain-report.data": report})
@@ -205,13 +288,20 @@ def test_upload_imports_own_sites_only(signed: dict[str, Any], terrain_db: str) 
 
 
 @pytest.mark.browser
-def test_terrain_page_in_a_browser(dash_app, terrain_db: str, live_url: str, driver, artifacts: Path) -> None:  # noqa: ANN001
+def test_terrain_page_in_a_browser(dash_app, terrain_db: str, live_url: str, artifacts: Path) -> None:  # noqa: ANN001
+    """In its own browser (the session's one stays signed in as the administrator of the app's database)."""
+    from app.testing import chrome
+
+    with chrome() as driver:
+        _terrain_page_in(driver, live_url, artifacts)
+
+
+def _terrain_page_in(driver: Any, live_url: str, artifacts: Path) -> None:
     from selenium.webdriver.common.by import By
 
     from app import auth
     from app.testing import console_errors, wait_for
 
-    driver.delete_all_cookies()
     auth.browser_sign_in(driver, live_url, "terrain-grigny", PASSWORD)
     driver.get_log("browser")
     driver.get(live_url + "/terrain")
@@ -227,6 +317,18 @@ def test_terrain_page_in_a_browser(dash_app, terrain_db: str, live_url: str, dri
     assert banner.is_displayed() and "Données fictives" in banner.text
     wait_for(lambda: driver.find_element(By.ID, "terrain-kpis").text, message="key figures")
     driver.save_screenshot(str(artifacts / "terrain.png"))
+    labels = driver.execute_script(
+        "const ns = window.voisinmap; return [ns.terrainOutcomeLabel('ne_pas_deranger', {lang: 'fr'}), "
+        "ns.terrainOutcomeLabel('a_revoir', {lang: 'en'}), ns.terrainOutcomeLabel('ouvert', {outcomes: {ouvert: 'X'}})];")
+    assert labels == ["ne pas déranger", "to revisit", "X"]
+    # door points from zoom 16: their tooltips name the last outcome in words, never by its code
+    driver.execute_script("window.voisinmap.maps[0].setView([48.652, 2.375], 17, {animate: false});")
+    tips = wait_for(lambda: driver.execute_script(
+        "const out = []; window.voisinmap.maps[0].eachLayer(function (l) { if (l.feature && "
+        "l.feature.properties && l.feature.properties.last_outcome && l.getTooltip()) { "
+        "out.push(String(l.getTooltip().getContent())); } }); return out;"), timeout=30, message="door points")
+    assert not any(code in tip for tip in tips for code in ("ne_pas_deranger", "a_revoir"))
+    assert any(label in tip for tip in tips for label in ("porte ouverte", "absent", "refus", "à revoir",
+                                                          "ne pas déranger"))
     errors = [e for e in console_errors(driver) if "tile" not in e.get("message", "")]
     assert not errors, errors
-    driver.delete_all_cookies()
