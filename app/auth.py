@@ -311,9 +311,23 @@ def _outputs(body: Mapping[str, Any]) -> list[dict[str, Any]]:
     return []
 
 
-def callback_sites(body: Mapping[str, Any]) -> tuple[str, ...]:
-    """Site codes a callback asks for: values of inputs and states whose id ends with ``-site(s)``."""
+def callback_sites(body: Mapping[str, Any], definition: Mapping[str, Any] | None = None) -> tuple[str, ...]:
+    """Site codes a callback asks for: values of inputs and states whose id ends with ``-site(s)``.
+
+    With ``definition`` (the server-side entry of ``app.callback_map``), the site inputs are those of the
+    definition, read **by position** in the body (which :func:`callback_mismatch` has checked against it),
+    so a browser cannot hide a site selector by renaming it."""
     sites: set[str] = set()
+    if definition is not None:
+        for spec, item in _slots(body, definition):
+            cid = spec["id"]
+            if not isinstance(item, dict) or not isinstance(cid, str) or spec["property"] != "value":
+                continue
+            if cid.endswith("-site") or cid.endswith("-sites"):
+                value = item.get("value")
+                values = value if isinstance(value, list) else [value]
+                sites.update(str(v) for v in values if v not in (None, ""))
+        return tuple(sorted(sites))
     for item in _items(body, "inputs") + _items(body, "state"):
         cid = item.get("id")
         cid = cid.get("type", "") if isinstance(cid, dict) else str(cid or "")
@@ -325,6 +339,105 @@ def callback_sites(body: Mapping[str, Any]) -> tuple[str, ...]:
     return tuple(sorted(sites))
 
 
+_WILDCARDS = ("ALL", "ALLSMALLER", "MATCH")
+
+
+def _parse_id(text: Any) -> Any:
+    if isinstance(text, str) and text.startswith("{"):
+        try:
+            return json.loads(text)
+        except ValueError:
+            return text
+    return text
+
+
+def _wild(value: Any) -> bool:
+    return isinstance(value, list) and len(value) == 1 and value[0] in _WILDCARDS
+
+
+def _id_matches(defined: Any, sent: Any) -> bool:
+    """Whether a component id sent by the browser is an instance of the id of the definition."""
+    defined = _parse_id(defined)
+    if isinstance(defined, dict):
+        if not isinstance(sent, dict) or set(sent) != set(defined):
+            return False
+        return all(_wild(v) or sent[k] == v for k, v in defined.items())
+    return isinstance(sent, str) and sent == defined
+
+
+def _definition_outputs(key: str) -> list[dict[str, Any]]:
+    """Outputs of a callback, read from its server-side ``callback_map`` key."""
+    parts = key[2:-2].split("...") if key.startswith("..") and key.endswith("..") else [key]
+    out = []
+    for part in parts:
+        ident, _, prop = part.split("@")[0].rpartition(".")
+        out.append({"id": ident, "property": prop})
+    return out
+
+
+def _slot_ok(spec: Mapping[str, Any], item: Any) -> bool:
+    pattern = _parse_id(spec["id"])
+    multi = isinstance(pattern, dict) and any(v in (["ALL"], ["ALLSMALLER"]) for v in pattern.values())
+    if multi:
+        if not isinstance(item, list):
+            return False
+        members = item
+    else:
+        if not isinstance(item, dict):
+            return False
+        members = [item]
+    return all(isinstance(m, dict) and m.get("property") == spec["property"] and _id_matches(spec["id"], m.get("id"))
+               for m in members)
+
+
+def _slots(body: Mapping[str, Any], definition: Mapping[str, Any]) -> list[tuple[dict[str, Any], Any]]:
+    """(definition entry, body item) of every input then state, by position."""
+    pairs = []
+    for key in ("inputs", "state"):
+        specs = list(definition.get(key) or [])
+        items = body.get(key) or []
+        items = list(items) if isinstance(items, list) else []
+        pairs.extend(zip(specs, items + [None] * (len(specs) - len(items)), strict=False))
+    return pairs
+
+
+def callback_mismatch(body: Mapping[str, Any], key: str, definition: Mapping[str, Any]) -> str | None:
+    """Why a callback body does not match its server-side definition (``None`` if it does).
+
+    Parameters
+    ----------
+    body : mapping
+        The JSON body sent by the browser.
+    key : str
+        The ``callback_map`` key (``body["output"]``).
+    definition : mapping
+        ``app.callback_map[key]``.
+    """
+    for kind in ("inputs", "state"):
+        items = body.get(kind) or []
+        if not isinstance(items, list) or len(items) != len(definition.get(kind) or []):
+            return f"{kind}: expected {len(definition.get(kind) or [])} items, got {len(items) if isinstance(items, list) else '?'}"
+    for spec, item in _slots(body, definition):
+        if not _slot_ok(spec, item):
+            return f"input {spec['id']}.{spec['property']}: the request does not match the callback"
+    outputs = _definition_outputs(key)
+    sent = body.get("outputs")
+    sent_list = sent if key.startswith("..") else [sent]
+    if not isinstance(sent_list, list) or len(sent_list) != len(outputs):
+        return "outputs: the request does not match the callback"
+    for spec, item in zip(outputs, sent_list, strict=True):
+        if isinstance(item, dict) and isinstance(item.get("id"), str) and str(item["id"]).startswith("{"):
+            item = {**item, "id": _parse_id(item["id"])}
+        if isinstance(item, dict) and isinstance(item.get("property"), str):
+            item = {**item, "property": item["property"].split("@")[0]}
+        if isinstance(_parse_id(spec["id"]), dict) and isinstance(item, dict) and isinstance(item.get("id"), dict) \
+                and _id_matches(spec["id"], item["id"]) and item.get("property") == spec["property"]:
+            continue  # a pattern output written as its pattern
+        if not _slot_ok(spec, item):
+            return f"output {spec['id']}.{spec['property']}: the request does not match the callback"
+    return None
+
+
 @dataclasses.dataclass(frozen=True)
 class Target:
     """What a request reaches: one or more resources (all must be allowed) and how to refuse."""
@@ -334,7 +447,8 @@ class Target:
     page: dict[str, Any] | None = None
 
 
-def classify(path: str, method: str, body: Mapping[str, Any] | None = None) -> Target:
+def classify(path: str, method: str, body: Mapping[str, Any] | None = None, *,
+             definition: Mapping[str, Any] | None = None) -> Target:
     """The resources a request reaches (pure given the page and download registries).
 
     Parameters
@@ -345,6 +459,9 @@ def classify(path: str, method: str, body: Mapping[str, Any] | None = None) -> T
         HTTP method.
     body : mapping, optional
         The JSON body of a callback request.
+    definition : mapping, optional
+        The server-side definition of that callback (``app.callback_map[body["output"]]``), already
+        checked against the body by :func:`callback_mismatch`.
     """
     if path.startswith(PUBLIC_PREFIXES):
         return Target((Resource("route", path, level=PUBLIC),), "static")
@@ -358,7 +475,7 @@ def classify(path: str, method: str, body: Mapping[str, Any] | None = None) -> T
             return Target((Resource("download", "unknown", level=policy.ADMIN),), "download")
         return Target((Resource("download", spec.key, level=spec.level, roles=spec.roles),), "download")
     if path == "/_dash-update-component":
-        return _classify_callback(body or {})
+        return _classify_callback(body or {}, definition)
     page = page_for_path(path)
     if page is not None and method in ("GET", "HEAD"):
         return Target((page_resource(page),), "page", page)
@@ -367,9 +484,11 @@ def classify(path: str, method: str, body: Mapping[str, Any] | None = None) -> T
     return Target((Resource("route", path, level=policy.ADMIN),), "unknown")
 
 
-def _classify_callback(body: Mapping[str, Any]) -> Target:
-    outputs = _outputs(body)
-    prefixes = {_id_prefix(o.get("id")) for o in outputs}
+def _classify_callback(body: Mapping[str, Any], definition: Mapping[str, Any] | None = None) -> Target:
+    """Resources of a callback. With ``definition`` (server side), its outputs decide the page and its
+    site inputs are read by position; without it, the body alone (for pure tests) is used."""
+    outputs = _definition_outputs(str(body.get("output"))) if definition is not None else _outputs(body)
+    prefixes = {_id_prefix(_parse_id(o.get("id"))) for o in outputs}
     if not outputs:
         return Target((Resource("callback", "unknown", level=policy.ADMIN),), "unknown")
     if prefixes <= ROUTER_IDS:
@@ -380,7 +499,7 @@ def _classify_callback(body: Mapping[str, Any]) -> Target:
         return Target((Resource("callback", "router", level=PUBLIC),), "router", page)
     by_name = {page_name(p): p for p in _pages()}
     resources = []
-    sites = callback_sites(body)
+    sites = callback_sites(body, definition)
     for prefix in sorted(prefixes):
         page = by_name.get(prefix)
         if page is None:
@@ -500,17 +619,21 @@ def _json_error(status: int, message: str) -> flask.Response:
     return response
 
 
-def _check_upload(body: Mapping[str, Any]) -> flask.Response | None:
-    items = _items(body, "inputs") + _items(body, "state")
-    names: dict[str, Any] = {json.dumps(i.get("id"), sort_keys=True): i.get("value") for i in items
-                             if i.get("property") == "filename"}
+def _check_upload(body: Mapping[str, Any], definition: Mapping[str, Any]) -> flask.Response | None:
+    """Type and size of the files of a callback, read by position from its server-side definition
+    (``contents`` slots, and the ``filename`` slot of the same component)."""
+    slots = _slots(body, definition)
+    names: dict[str, Any] = {json.dumps(spec["id"]): item.get("value") for spec, item in slots
+                             if spec["property"] == "filename" and isinstance(item, dict)}
     limit = int(flask.current_app.config.get("MAX_CONTENT_LENGTH") or max_upload_bytes())
-    for item in items:
-        if item.get("property") != "contents" or item.get("value") in (None, ""):
+    for spec, item in slots:
+        if spec["property"] != "contents" or not isinstance(item, dict) or item.get("value") in (None, ""):
             continue
         contents = item["value"] if isinstance(item["value"], list) else [item["value"]]
-        filenames = names.get(json.dumps(item.get("id"), sort_keys=True))
+        filenames = names.get(json.dumps(spec["id"]))
         filenames = filenames if isinstance(filenames, list) else [filenames] * len(contents)
+        if len(filenames) < len(contents):
+            return _json_error(415, "upload: expected a file name for every file")
         for data, filename in zip(contents, filenames, strict=False):
             if not isinstance(data, str) or not data.startswith("data:") or "," not in data:
                 return _json_error(415, "upload: expected a data URL from a file input")
@@ -529,6 +652,19 @@ def _check_upload(body: Mapping[str, Any]) -> flask.Response | None:
     return None
 
 
+def _callback_definition(body: Mapping[str, Any]) -> tuple[str, dict[str, Any]] | None:
+    """The server-side definition of the callback a body names (``app.callback_map``), if any."""
+    key = body.get("output")
+    if not isinstance(key, str):
+        return None
+    dash_app = flask.current_app.extensions.get("voisinmap_dash")
+    callback_map = getattr(dash_app, "callback_map", None) or {}
+    definition = callback_map.get(key)
+    if definition is None or "callback" not in definition:
+        return None  # unknown, or a clientside callback (never called on the server)
+    return key, definition
+
+
 def _same_origin() -> bool:
     origin = flask.request.headers.get("Origin") or flask.request.headers.get("Referer")
     if not origin:
@@ -540,6 +676,7 @@ def _before_request() -> flask.Response | None:
     _wrap_layouts()
     request = flask.request
     body = None
+    definition = None
     if request.path == "/_dash-update-component":
         if request.method != "POST":
             return None
@@ -548,11 +685,20 @@ def _before_request() -> flask.Response | None:
         body = request.get_json(silent=True)
         if not isinstance(body, dict):
             return _json_error(400, "callback: expected a JSON object")
-        refused = _check_upload(body)
+        found = _callback_definition(body)
+        if found is None:
+            logger.info("callback refused: no such server callback")
+            return _json_error(403, "callback: no such callback")
+        key, definition = found
+        mismatch = callback_mismatch(body, key, definition)
+        if mismatch is not None:
+            logger.info("callback refused: the request does not match its definition")
+            return _json_error(403, f"callback: {mismatch}")
+        refused = _check_upload(body, definition)
         if refused is not None:
             logger.info("upload refused (%s)", refused.status_code)
             return refused
-    target = classify(request.path, request.method, body)
+    target = classify(request.path, request.method, body, definition=definition)
     principal = current_principal()
     for resource in target.resources:
         decision = policy.decide(principal, resource)
@@ -758,6 +904,7 @@ def init_app(app: dash.Dash) -> None:
         WTF_CSRF_TIME_LIMIT=SESSION_HOURS * 3600,
     )
     server.config.setdefault(DB_KEY, None)
+    server.extensions["voisinmap_dash"] = app
     if os.environ.get(ENV_PROXY_FIX, "").strip() in ("1", "true", "yes"):
         from werkzeug.middleware.proxy_fix import ProxyFix
 
