@@ -38,6 +38,7 @@ import os
 import re
 import secrets
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -206,8 +207,9 @@ def current_user() -> User | None:
     if "voisinmap_user" in flask.g:
         return flask.g.voisinmap_user
     user = None
-    uid, version = flask.session.get("uid"), flask.session.get("ver")
-    if isinstance(uid, int) and isinstance(version, int) and flask.session.get("db") == _db_tag():
+    uid, version, expires = flask.session.get("uid"), flask.session.get("ver"), flask.session.get("exp")
+    if (isinstance(uid, int) and isinstance(version, int) and isinstance(expires, int)
+            and time.time() < expires and flask.session.get("db") == _db_tag()):
         found = user_store().get(uid)
         if found is not None and found.active and found.session_version == version:
             user = found
@@ -825,6 +827,7 @@ def _login_view() -> flask.Response:
     flask.session["uid"] = user.id
     flask.session["ver"] = user.session_version
     flask.session["db"] = _db_tag()
+    flask.session["exp"] = int(time.time()) + SESSION_HOURS * 3600  # absolute: not extended by use
     flask.g.pop("voisinmap_user", None)
     logger.info("signed in: %s (%s)", name_digest(user.username), user.role)
     return flask.redirect(safe_next(next_path, user.principal()), code=303)
@@ -842,6 +845,7 @@ def _logout_view() -> flask.Response:
     user = current_user()
     flask.session.clear()
     if user is not None:
+        user_store().end_sessions(user.id)  # a copy of the cookie is void from now on
         logger.info("signed out: %s", name_digest(user.username))
     return flask.redirect("/login", code=303)
 
@@ -900,6 +904,7 @@ def init_app(app: dash.Dash) -> None:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=SESSION_HOURS),
+        SESSION_REFRESH_EACH_REQUEST=False,
         MAX_CONTENT_LENGTH=max_upload_bytes(),
         WTF_CSRF_TIME_LIMIT=SESSION_HOURS * 3600,
     )

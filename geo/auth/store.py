@@ -297,6 +297,13 @@ class UserStore:
         logger.info("password of %s changed", name_digest(user.username))
         return self._require(username)
 
+    def end_sessions(self, user_id: int) -> None:
+        """End every open session of an account (``session_version`` + 1): signing out does this, so a
+        copy of the session cookie is worthless afterwards."""
+        with self.engine.begin() as conn:
+            conn.execute(USERS.update().where(USERS.c.id == int(user_id)).values(
+                session_version=USERS.c.session_version + 1, updated_at=_now()))
+
     def set_active(self, username: str, active: bool) -> User:
         """Enable or disable an account; disabling also ends its sessions."""
         user = self._require(username)

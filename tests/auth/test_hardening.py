@@ -40,19 +40,22 @@ def test_security_headers_and_cookie_flags(dash_app: Any, clients: dict[str, Any
 
 def test_csrf_on_the_login_form(dash_app: Any, access_env: AccessEnv) -> None:
     from app import auth
+    from geo.auth.store import UserStore
 
+    # its own account: signing out ends every session of the account (the shared clients' too)
+    UserStore(access_env.url).add_user("formulaire", PASSWORD, role="financeur")
     client = _fresh(dash_app)
-    no_token = client.post("/login", data={"username": "financeur", "password": PASSWORD})
+    no_token = client.post("/login", data={"username": "formulaire", "password": PASSWORD})
     assert no_token.status_code == 303 and "error=csrf" in no_token.headers["Location"]
-    forged = client.post("/login", data={"username": "financeur", "password": PASSWORD, "csrf_token": "x" * 40})
+    forged = client.post("/login", data={"username": "formulaire", "password": PASSWORD, "csrf_token": "x" * 40})
     assert "error=csrf" in forged.headers["Location"]
     assert client.get("/impact").status_code == 302  # still signed out
     token = auth.form_token(client)
-    cross = client.post("/login", data={"username": "financeur", "password": PASSWORD, "csrf_token": token},
+    cross = client.post("/login", data={"username": "formulaire", "password": PASSWORD, "csrf_token": token},
                         headers={"Origin": "https://evil.example"})
     assert cross.status_code == 403
     assert client.get("/impact").status_code == 302
-    ok = client.post("/login", data={"username": "financeur", "password": PASSWORD, "csrf_token": token,
+    ok = client.post("/login", data={"username": "formulaire", "password": PASSWORD, "csrf_token": token,
                                      "next": "https://evil.example/"})
     assert ok.status_code == 303 and ok.headers["Location"] == "/impact"  # no open redirect
     assert client.post("/logout", data={}).status_code == 400
