@@ -68,6 +68,9 @@ SESSION_HOURS = 8
 MAX_FAILURES_PER_USER = 5
 MAX_FAILURES_PER_CLIENT = 20
 FAILURE_WINDOW = dt.timedelta(minutes=15)
+#: Cookie (path ``/login``) of a browser that signed into an account before, and its lifetime.
+DEVICE_COOKIE = "voisinmap_device"
+DEVICE_DAYS = 30
 DEFAULT_MAX_UPLOAD_MB = 20
 #: File types accepted in ``dcc.Upload`` contents: extension -> accepted MIME types of the data URL.
 UPLOAD_TYPES: dict[str, tuple[str, ...]] = {
@@ -780,6 +783,33 @@ def safe_next(value: str | None, principal: Principal | None = None) -> str:
     return value
 
 
+def _device_serializer() -> Any:
+    from itsdangerous import URLSafeTimedSerializer
+
+    return URLSafeTimedSerializer(flask.current_app.secret_key, salt="voisinmap-device")
+
+
+def _device_cookie(name: str) -> str:
+    """A signed token saying « this browser signed into account ``name`` »: a digest of the name and a
+    random device id, nothing personal."""
+    return _device_serializer().dumps({"u": _key("device-user", name)[:32], "d": secrets.token_hex(8)})
+
+
+def _device_id(token: str | None, name: str) -> str | None:
+    """The device id of a valid device cookie for account ``name`` (at most :data:`DEVICE_DAYS` old)."""
+    if not token or not name:
+        return None
+    from itsdangerous import BadData
+
+    try:
+        data = _device_serializer().loads(token, max_age=DEVICE_DAYS * 86400)
+    except BadData:
+        return None
+    if not isinstance(data, dict) or data.get("u") != _key("device-user", name)[:32] or not isinstance(data.get("d"), str):
+        return None
+    return data["d"][:32]
+
+
 def _locked_page(lang: str) -> flask.Response:
     minutes = int(FAILURE_WINDOW.total_seconds() // 60)
     text = i18n.t("auth.locked", lang, minutes=minutes)
@@ -809,19 +839,27 @@ def _login_view() -> flask.Response:
     store = user_store()
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     since = now - FAILURE_WINDOW
-    user_key = _key("user", username.strip().lower())
-    client_key = _key("client", request.remote_addr or "?")
-    if (store.count_failures(user_key, since=since) >= MAX_FAILURES_PER_USER
-            or store.count_failures(client_key, since=since) >= MAX_FAILURES_PER_CLIENT):
+    name = username.strip().lower()
+    device = _device_id(request.cookies.get(DEVICE_COOKIE), name)
+    # a browser that signed into this account before is counted on its own (device cookie): neither a
+    # flood from its address nor failures of others on the same account lock its user out
+    user_key = _key("device", f"{name}\0{device}") if device else _key("user", f"{name}\0{request.remote_addr or '?'}")
+    client_key = None if device else _key("client", request.remote_addr or "?")
+    # record first, then count (this attempt included): concurrent attempts cannot all slip under the limit
+    pending = [store.record_failure(user_key, now=now)]
+    if client_key is not None:
+        pending.append(store.record_failure(client_key, now=now))
+    if (store.count_failures(user_key, since=since) > MAX_FAILURES_PER_USER
+            or (client_key is not None and store.count_failures(client_key, since=since) > MAX_FAILURES_PER_CLIENT)):
         logger.warning("sign-in refused for %s: too many failed attempts", name_digest(username))
         return _locked_page(lang)
     user = store.authenticate(username, password) if username and password else None
     if user is None:
-        store.record_failure(user_key, now=now)
-        store.record_failure(client_key, now=now)
         logger.info("sign-in failed for %s", name_digest(username))
         return flask.redirect(f"/login?error=1&next={quote(next_path)}", code=303)
     store.clear_failures(user_key)
+    for record in pending[1:]:
+        store.forget_failure(record)
     flask.session.clear()
     flask.session.permanent = True
     flask.session["uid"] = user.id
@@ -830,7 +868,11 @@ def _login_view() -> flask.Response:
     flask.session["exp"] = int(time.time()) + SESSION_HOURS * 3600  # absolute: not extended by use
     flask.g.pop("voisinmap_user", None)
     logger.info("signed in: %s (%s)", name_digest(user.username), user.role)
-    return flask.redirect(safe_next(next_path, user.principal()), code=303)
+    response = flask.redirect(safe_next(next_path, user.principal()), code=303)
+    response.set_cookie(DEVICE_COOKIE, _device_cookie(name), max_age=DEVICE_DAYS * 86400, httponly=True,
+                        secure=bool(flask.current_app.config.get("SESSION_COOKIE_SECURE")), samesite="Strict",
+                        path="/login")
+    return response
 
 
 def _logout_view() -> flask.Response:

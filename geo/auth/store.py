@@ -327,10 +327,17 @@ class UserStore:
             return int(conn.execute(sa.select(sa.func.count()).select_from(USERS)).scalar_one())
 
     # ------------------------------------------------------------------------------ failed log-ins
-    def record_failure(self, key: str, *, now: dt.datetime | None = None) -> None:
-        """Remember a failed log-in for ``key`` (an opaque digest chosen by the caller)."""
+    def record_failure(self, key: str, *, now: dt.datetime | None = None) -> int:
+        """Remember a failed (or pending) log-in for ``key`` (an opaque digest chosen by the caller);
+        returns the id of the record, for :meth:`forget_failure`."""
         with self.engine.begin() as conn:
-            conn.execute(LOGIN_FAILURES.insert().values(key=str(key)[:64], at=now or _now()))
+            result = conn.execute(LOGIN_FAILURES.insert().values(key=str(key)[:64], at=now or _now()))
+            return int(result.inserted_primary_key[0])
+
+    def forget_failure(self, record_id: int) -> None:
+        """Delete one record of :meth:`record_failure` (an attempt recorded before the check that succeeded)."""
+        with self.engine.begin() as conn:
+            conn.execute(LOGIN_FAILURES.delete().where(LOGIN_FAILURES.c.id == int(record_id)))
 
     def count_failures(self, key: str, *, since: dt.datetime) -> int:
         """Failed log-ins recorded for ``key`` at or after ``since``."""

@@ -31,8 +31,7 @@ def test_security_headers_and_cookie_flags(dash_app: Any, clients: dict[str, Any
     assert admin.get("/donnees").headers["Cache-Control"] == "no-store"
     client = _fresh(dash_app)
     response = auth.sign_in(client, "financeur", PASSWORD)
-    cookie = response.headers["Set-Cookie"]
-    assert cookie.startswith(auth.SESSION_COOKIE + "=")
+    cookie = next(c for c in response.headers.getlist("Set-Cookie") if c.startswith(auth.SESSION_COOKIE + "="))
     assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
     https = dash_app.server.test_client().get("/login", base_url="https://localhost")
     assert https.headers["Strict-Transport-Security"].startswith("max-age=")
@@ -223,3 +222,75 @@ def test_development_server_lines_lose_the_client_address() -> None:
                                '203.0.113.9 - - [21/Nov/2026 10:00:00] "GET /impact HTTP/1.1" 200 -', None, None)
     auth._NoClientAddress().filter(record)
     assert "203.0.113.9" not in record.getMessage() and "GET /impact" in record.getMessage()
+
+
+def test_failures_do_not_lock_the_account_elsewhere(dash_app: Any, access_env: AccessEnv) -> None:
+    """Failures are counted per (account, address): a stranger cannot lock a user out from afar."""
+    from app import auth
+    from geo.auth.store import UserStore
+
+    UserStore(access_env.url).add_user("lointaine", PASSWORD, role="financeur")
+    attacker = _fresh(dash_app)
+    far = {"REMOTE_ADDR": "198.51.100.9"}
+    for _ in range(auth.MAX_FAILURES_PER_USER + 2):
+        token = auth.form_token(attacker)
+        attacker.post("/login", data={"username": "lointaine", "password": "mauvais mot de passe",
+                                      "csrf_token": token}, environ_base=far)
+    token = auth.form_token(attacker)
+    assert attacker.post("/login", data={"username": "lointaine", "password": PASSWORD, "csrf_token": token},
+                         environ_base=far).status_code == 429
+    assert auth.sign_in(_fresh(dash_app), "lointaine", PASSWORD).status_code == 303  # from another address
+
+
+def test_a_known_browser_is_not_locked_out_by_a_flood_from_its_address(dash_app: Any, access_env: AccessEnv) -> None:
+    """Behind a shared address, unknown-name floods and failures of others lock out strangers only;
+    a browser that signed into the account before (device cookie) still signs in."""
+    from app import auth
+    from geo.auth.store import UserStore
+
+    UserStore(access_env.url).add_user("habituee", PASSWORD, role="financeur")
+    shared = {"REMOTE_ADDR": "203.0.113.50"}
+    user = _fresh(dash_app)
+
+    def attempt(client: Any, name: str, password: str) -> Any:
+        token = auth.form_token(client)
+        return client.post("/login", data={"username": name, "password": password, "csrf_token": token},
+                           environ_base=shared)
+
+    assert attempt(user, "habituee", PASSWORD).status_code == 303
+    assert user.get_cookie(auth.DEVICE_COOKIE, path="/login") is not None
+    user.post("/logout", data={"csrf_token": auth.form_token(user, field_id="logout-csrf")}, environ_base=shared)
+    flood = _fresh(dash_app)
+    for k in range(auth.MAX_FAILURES_PER_CLIENT + 3):
+        attempt(flood, f"inconnu-flot{k}", "x" * 12)
+    for _ in range(auth.MAX_FAILURES_PER_USER + 1):
+        attempt(flood, "habituee", "mauvais mot de passe")
+    assert attempt(flood, "habituee", PASSWORD).status_code == 429  # the stranger is locked
+    assert attempt(_fresh(dash_app), "strategie", PASSWORD).status_code == 429  # so is a new browser there
+    assert attempt(user, "habituee", PASSWORD).status_code == 303  # the known browser is not
+    user.post("/logout", data={"csrf_token": auth.form_token(user, field_id="logout-csrf")}, environ_base=shared)
+    # a device cookie is bound to its account: it does not lift the limits for another name
+    assert attempt(user, "strategie", PASSWORD).status_code == 429
+
+
+def test_concurrent_failures_cannot_exceed_the_limit(dash_app: Any, access_env: AccessEnv) -> None:
+    """Attempts are recorded before the check: parallel guesses cannot all slip under the limit."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from app import auth
+    from geo.auth.store import UserStore
+
+    UserStore(access_env.url).add_user("parallele", PASSWORD, role="financeur")
+    addr = {"REMOTE_ADDR": "192.0.2.200"}
+
+    def guess(k: int) -> int:
+        client = _fresh(dash_app)
+        token = auth.form_token(client)
+        return client.post("/login", data={"username": "parallele", "password": f"mauvais {k:04d} essai",
+                                           "csrf_token": token}, environ_base=addr).status_code
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        codes = list(pool.map(guess, range(16)))
+    checked = [c for c in codes if c == 303]  # the password was verified (and wrong)
+    assert len(checked) <= auth.MAX_FAILURES_PER_USER, codes
+    assert codes.count(429) >= 16 - auth.MAX_FAILURES_PER_USER
