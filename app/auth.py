@@ -27,6 +27,7 @@ What :func:`init_app` adds to the Flask server of the Dash app:
 from __future__ import annotations
 
 import base64
+import collections
 import contextlib
 import dataclasses
 import datetime as dt
@@ -34,6 +35,7 @@ import hashlib
 import hmac
 import json
 import logging
+import math
 import os
 import re
 import secrets
@@ -64,6 +66,7 @@ ENV_PROXY_FIX = "VOISINMAP_PROXY_FIX"
 DB_KEY = "VOISINMAP_DATABASE_URL"
 SESSION_COOKIE = "voisinmap_session"
 MIN_SECRET_LENGTH = 32
+MIN_SECRET_BITS = 96
 SESSION_HOURS = 8
 MAX_FAILURES_PER_USER = 5
 MAX_FAILURES_PER_CLIENT = 20
@@ -121,26 +124,38 @@ def production() -> bool:
     return os.environ.get(ENV_MODE, "").strip().lower() == "production"
 
 
+def secret_bits(key: str) -> float:
+    """Rough strength of a secret: its length times the Shannon entropy of its characters, in bits
+    (``"a" * 32`` → 0; a 64-character ``secrets.token_urlsafe(48)`` → about 350)."""
+    if not key:
+        return 0.0
+    counts = collections.Counter(key)
+    n = len(key)
+    return -n * sum(c / n * math.log2(c / n) for c in counts.values())
+
+
 def secret_key() -> str:
     """The session signing key: ``$VOISINMAP_SECRET_KEY``, or a random one outside production.
 
     Raises
     ------
     ConfigurationError
-        In production, when the variable is missing or shorter than 32 characters.
+        In production, when the variable is missing, shorter than 32 characters, or guessable (fewer
+        than :data:`MIN_SECRET_BITS` by :func:`secret_bits`, e.g. ``"a" * 32``).
     """
     key = os.environ.get(ENV_SECRET, "")
-    if key and len(key) >= MIN_SECRET_LENGTH:
+    if key and len(key) >= MIN_SECRET_LENGTH and secret_bits(key) >= MIN_SECRET_BITS:
         return key
     if production():
-        got = "nothing" if not key else f"{len(key)} characters"
+        got = ("nothing" if not key else f"{len(key)} characters" if len(key) < MIN_SECRET_LENGTH
+               else f"a guessable one ({len(set(key))} distinct characters, about {secret_bits(key):.0f} bits)")
         raise ConfigurationError(
             f"{ENV_SECRET}: expected a secret of at least {MIN_SECRET_LENGTH} characters in production "
             f"({ENV_MODE}=production), got {got}; generate one with "
             "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`")
     if key:
-        logger.warning("%s is shorter than %d characters: acceptable outside production only", ENV_SECRET,
-                       MIN_SECRET_LENGTH)
+        logger.warning("%s is shorter than %d characters or guessable: acceptable outside production only",
+                       ENV_SECRET, MIN_SECRET_LENGTH)
         return key
     logger.warning("%s not set: a random key is used, sessions end when the server restarts and are not shared "
                    "between worker processes (set it in production)", ENV_SECRET)
@@ -899,7 +914,7 @@ def _download_view(name: str) -> flask.Response:
     match = spec.pattern.fullmatch(name)
     args = {k: v for k, v in flask.request.args.items() if re.fullmatch(r"[A-Za-z0-9_-]{1,16}", v or "")}
     data, filename, mimetype = spec.producer(match, args)
-    response = flask.Response(data, mimetype=mimetype)
+    response = flask.Response(data, content_type=mimetype)  # the media type names its charset
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     logger.info("download %s (%d bytes) for %s", spec.key, len(data), _who(current_principal()))
     return response

@@ -18,8 +18,11 @@ import contextlib
 import datetime as dt
 import fcntl
 import hashlib
+import hmac
 import logging
+import os
 import re
+import secrets
 import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -49,9 +52,25 @@ class UnknownUserError(KeyError):
     """An operation on a user name that does not exist."""
 
 
+_LOG_KEY: list[bytes] = []
+
+
+def _log_key() -> bytes:
+    """Key of :func:`name_digest`: ``$VOISINMAP_SECRET_KEY``, or one random key per process without it."""
+    key = os.environ.get("VOISINMAP_SECRET_KEY", "")
+    if key:
+        return key.encode()
+    if not _LOG_KEY:
+        _LOG_KEY.append(secrets.token_bytes(32))
+    return _LOG_KEY[0]
+
+
 def name_digest(username: str) -> str:
-    """A short, stable digest of a user name, for logs (``user#1a2b3c4d``): the name itself is not logged."""
-    return "user#" + hashlib.sha256(str(username).strip().lower().encode()).hexdigest()[:8]
+    """A short digest of a user name, for logs (``user#1a2b3c4d``): the name itself is not logged.
+
+    Keyed (HMAC-SHA-256 with the secret key), so a list of likely names cannot be hashed to find who is
+    behind a digest; stable while the key is (without ``VOISINMAP_SECRET_KEY``, within one process)."""
+    return "user#" + hmac.new(_log_key(), str(username).strip().lower().encode(), hashlib.sha256).hexdigest()[:8]
 
 
 def check_username(username: str) -> str:

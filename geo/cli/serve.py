@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 import click
@@ -23,6 +24,8 @@ def serve(host: str, port: int, data_dir: Path | None, debug: bool) -> None:
     """
     from geo import config, schema
 
+    if debug and os.environ.get("VOISINMAP_ENV", "").strip().lower() == "production":
+        raise click.ClickException("--debug: refused in production (VOISINMAP_ENV=production): it shows code and data")
     folder = config.data_dir(data_dir)
     missing = [name for name in schema.LAYERS.values() if not (folder / name).exists()]
     if missing:

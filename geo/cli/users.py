@@ -147,7 +147,7 @@ def demo_cmd(if_missing: bool, db: str | None) -> None:
     import os
     import secrets
 
-    if os.environ.get("VOISINMAP_ENV", "").lower() == "production":
+    if os.environ.get("VOISINMAP_ENV", "").strip().lower() == "production":
         raise click.ClickException("comptes de démonstration refusés en production (VOISINMAP_ENV=production)")
     store = _store(db)
     if if_missing and store.count_users() > 0:

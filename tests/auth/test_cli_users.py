@@ -42,3 +42,13 @@ def test_refusals(tmp_path: Path) -> None:
     assert passwd.exit_code == 0
     disabled = runner.invoke(main, ["users", "disable", "bob", "--db", db])
     assert disabled.exit_code == 0 and "désactivé" in disabled.output
+
+
+def test_production_refuses_demo_accounts_and_debug_server(tmp_path: Path) -> None:
+    runner = CliRunner()
+    url = f"sqlite:///{tmp_path / 'p.db'}"
+    for mode in ("production", " Production ", "production\n"):
+        result = runner.invoke(main, ["users", "demo", "--db", url], env={"VOISINMAP_ENV": mode})
+        assert result.exit_code != 0 and "refusés en production" in result.output, (mode, result.output)
+        result = runner.invoke(main, ["serve", "--debug", "--data-dir", str(tmp_path)], env={"VOISINMAP_ENV": mode})
+        assert result.exit_code != 0 and "--debug: refused in production" in result.output, (mode, result.output)

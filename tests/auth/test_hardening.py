@@ -159,8 +159,15 @@ def test_production_needs_a_real_secret(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setenv(auth.ENV_SECRET, "short")
     with pytest.raises(auth.ConfigurationError, match="got 5 characters"):
         auth.secret_key()
-    monkeypatch.setenv(auth.ENV_SECRET, "k" * 48)
-    assert auth.secret_key() == "k" * 48
+    for weak in ("a" * 32, "ab" * 24, "0123" * 10):
+        monkeypatch.setenv(auth.ENV_SECRET, weak)
+        with pytest.raises(auth.ConfigurationError, match="got a guessable one"):
+            auth.secret_key()
+    import secrets
+
+    for strong in (secrets.token_urlsafe(48), secrets.token_hex(32)):
+        monkeypatch.setenv(auth.ENV_SECRET, strong)
+        assert auth.secret_key() == strong
     monkeypatch.setenv(auth.ENV_COOKIE_SECURE, "0")
     with pytest.raises(auth.ConfigurationError, match="VOISINMAP_COOKIE_SECURE: expected 1 in production"):
         auth.cookie_secure()
@@ -294,3 +301,9 @@ def test_concurrent_failures_cannot_exceed_the_limit(dash_app: Any, access_env: 
     checked = [c for c in codes if c == 303]  # the password was verified (and wrong)
     assert len(checked) <= auth.MAX_FAILURES_PER_USER, codes
     assert codes.count(429) >= 16 - auth.MAX_FAILURES_PER_USER
+
+
+def test_download_content_type_names_its_charset_once(clients: dict[str, Any]) -> None:
+    response = clients["financeur"].get("/download/impact-regions.csv")
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "text/csv; charset=utf-8"

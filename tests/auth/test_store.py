@@ -99,6 +99,9 @@ def test_own_version_table_beside_the_coverage_store(tmp_path: Path) -> None:
 
 def test_digest_hides_the_name() -> None:
     assert name_digest("Ines") == name_digest(" ines ") and "ines" not in name_digest("ines")
+    import hashlib
+
+    assert name_digest("ines")[5:] != hashlib.sha256(b"ines").hexdigest()[:8]  # keyed: not a plain hash
 
 
 @pytest.mark.postgres
