@@ -72,6 +72,9 @@ def table_records(table: pd.DataFrame) -> list[dict[str, Any]]:
     out["poverty_rate"] = out["poverty_rate"].round(1)
     out["cumulative_share"] = (100 * out["cumulative_share"]).round(2)
     out["nearest_site_km"] = out["nearest_site_km"].round(1)
+    from geo.export.tables import neutralise  # the browser-side CSV export must not carry formulas
+
+    out = neutralise(out)
     return out.astype(object).where(out.notna(), None).to_dict("records")
 
 

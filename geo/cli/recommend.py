@@ -71,6 +71,7 @@ def recommend(
     data_dir: Path | None,
 ) -> None:
     """Recommander les prochaines villes où ouvrir un site VoisinMalin."""
+    from geo.export.tables import neutralise
     from geo.load import DataNotBuiltError, load_arrondissements, load_communes, load_qpv
     from geo.siting import InfeasibleError, SitesError, brief_markdown, build_instance, read_sites
     from geo.siting import recommend as reco_fn
@@ -100,11 +101,11 @@ def recommend(
 
     out_dir.mkdir(parents=True, exist_ok=True)
     table = reco.table
-    table.to_csv(out_dir / "recommendations.csv", index=False)
+    neutralise(table).to_csv(out_dir / "recommendations.csv", index=False)
     gdf = reco.to_geodataframe()
     (out_dir / "recommendations.geojson").write_text(gdf.to_json(drop_id=True, ensure_ascii=False), encoding="utf-8")
     (out_dir / "brief.md").write_text(brief_markdown(reco, lang=lang), encoding="utf-8")
-    reco.curve.to_csv(out_dir / "curve.csv", index=False)
+    neutralise(reco.curve).to_csv(out_dir / "curve.csv", index=False)
 
     en = lang == "en"
     view = Table(title=(f"{len(table)} new sites recommended (radius {radius_km:g} km, {reco.method_label(lang=lang)})" if en

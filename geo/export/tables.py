@@ -58,13 +58,16 @@ def neutralise(frame: pd.DataFrame) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        Numeric, boolean and date columns unchanged; text (and mixed object) columns neutralised.
+        Numeric, boolean and date columns unchanged; text, mixed object and categorical columns
+        neutralised (a categorical column comes back as text).
     """
     if not isinstance(frame, pd.DataFrame):
         raise TypeError(f"frame: expected a pandas DataFrame, got {type(frame).__name__}")
     out = frame.copy()
     for col in out.columns:
         series = out[col]
+        if isinstance(series.dtype, pd.CategoricalDtype):
+            series = series.astype(object)
         if pd.api.types.is_object_dtype(series.dtype) or pd.api.types.is_string_dtype(series.dtype):
             if col == "geometry" and hasattr(out, "geometry"):
                 continue

@@ -66,3 +66,25 @@ def test_geojson_round_trip() -> None:
         tables.to_geojson_bytes(gdf.to_crs(2154))
     with pytest.raises(ValueError, match="fmt: expected one of csv, xlsx, geojson"):
         tables.to_bytes(_frame(), "ods")
+
+
+def test_categorical_columns_are_neutralised() -> None:
+    frame = pd.DataFrame({"cat": pd.Categorical(NASTY), "count": range(8)})
+    out = tables.neutralise(frame)
+    assert out["cat"].tolist()[:6] == ["'" + v for v in NASTY[:6]]
+    assert out["cat"].tolist()[6:] == ["plain", "a=b"]
+    text = tables.to_csv_bytes(frame).decode("utf-8-sig")
+    assert "\n=1+1" not in text and "'=1+1" in text
+
+
+def test_strategy_table_data_is_neutralised_for_the_browser_csv_export() -> None:
+    """The Stratégie table's CSV export is made by the browser from the table data: it must be safe."""
+    from app.results import TABLE_COLUMNS, table_records
+
+    numeric = {"added_population", "added_households", "poverty_rate", "cumulative_share", "nearest_site_km"}
+    row = {c: (1.0 if c in numeric else 1 if c in {"rank", "added_qpv", "npnru_count"} else "=HYPERLINK(\"x\")")
+           for c in TABLE_COLUMNS}
+    records = table_records(pd.DataFrame([row]))
+    texts = [v for c, v in records[0].items() if isinstance(v, str)]
+    assert texts and all(v.startswith("'=") for v in texts)
+    assert records[0]["rank"] == 1
