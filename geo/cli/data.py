@@ -12,6 +12,12 @@ from rich.table import Table
 
 from geo import config, schema, sources
 
+
+def _n(value: int) -> str:
+    """An integer with French digit grouping (narrow no-break space)."""
+    return f"{value:,}".replace(",", "\u202f")
+
+
 DATA_DIR_HELP = f"Dossier des données traitées (défaut : ${config.ENV_DATA_DIR} ou data/processed)."
 
 
@@ -50,7 +56,7 @@ def build_cmd(data_dir: Path | None, force: bool, offline: bool, allow_unverifie
         return
     console.print(f"Construit en {manifest['build_seconds']} s dans {out} :")
     for info in manifest["outputs"].values():
-        console.print(f"  {info['file']:<26} {info['rows']:>7,} lignes  {info['bytes'] / 1e6:6.2f} Mo")
+        console.print(f"  {info['file']:<26} {_n(info['rows']):>7} lignes  {info['bytes'] / 1e6:6.2f} Mo".replace(".", ","))
 
 
 @data.command("status")
@@ -99,8 +105,8 @@ def status_cmd(data_dir: Path | None, as_json: bool) -> None:
     for f in files:
         ftable.add_row(
             f["layer"], Path(f["file"]).name if f["exists"] else "[red]absent[/]",
-            f"{f['rows']:,}" if f["rows"] is not None else "—",
-            f"{f['bytes'] / 1e6:.2f} Mo" if f["bytes"] else "—",
+            _n(f["rows"]) if f["rows"] is not None else "—",
+            f"{f['bytes'] / 1e6:.2f} Mo".replace(".", ",") if f["bytes"] else "—",
         )
     console.print(ftable)
     if not manifest:

@@ -201,4 +201,4 @@ def test_cli_build_and_status(processed_dir: Path) -> None:
     assert all(s["hash_ok"] for s in status["sources"])
     assert {f["layer"]: f["rows"] for f in status["files"]}["communes"] == 34_969
     res = runner.invoke(main, ["data", "status", "--data-dir", str(processed_dir)])
-    assert "qpv_2024" in res.output and "1,584" in res.output
+    assert "qpv_2024" in res.output and "1\u202f584" in res.output
