@@ -56,7 +56,8 @@ def build_cmd(data_dir: Path | None, force: bool, offline: bool, allow_unverifie
         return
     console.print(f"Construit en {manifest['build_seconds']} s dans {out} :")
     for info in manifest["outputs"].values():
-        console.print(f"  {info['file']:<26} {_n(info['rows']):>7} lignes  {info['bytes'] / 1e6:6.2f} Mo".replace(".", ","))
+        console.print(f"  {info['file']:<26} {_n(info['rows']):>7} lignes  "
+                      + f"{info['bytes'] / 1e6:6.2f} Mo".replace(".", ","))
 
 
 @data.command("status")
