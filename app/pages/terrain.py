@@ -360,23 +360,56 @@ def qpv_features(data: TerrainData, frame: pd.DataFrame) -> dict[str, Any]:
     return out
 
 
+PROGRESS_HEIGHT = 320
+#: Short French month names for the date axis of the progress chart.
+FRENCH_MONTHS: tuple[str, ...] = ("janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "sept.",
+                                  "oct.", "nov.", "déc.")
+
+
+def week_label(day: str, lang: str) -> str:
+    """Label of a week start ``YYYY-MM-DD`` on the date axis: « 3 mars 2025 » in French, ``Mar 3, 2025`` in English."""
+    ts = pd.Timestamp(day)
+    if lang == "fr":
+        return f"{ts.day} {FRENCH_MONTHS[ts.month - 1]} {ts.year}"
+    return f"{ts.strftime('%b')} {ts.day}, {ts.year}"
+
+
 def progress_figure(periods: pd.DataFrame, *, lang: str) -> dict[str, Any]:
-    """Weekly knocks (bars) and cumulative households met (line) as a plotly figure dict."""
+    """Weekly knocks (bars) and cumulative households met (line) as a plotly figure dict.
+
+    Fixed height, legend above the plot, margins that fit both axis titles; numbers and dates in ``lang``
+    (French: decimal comma, space between thousands, French month names on the date axis).
+    """
     x = [str(d)[:10] for d in periods["period_start"].to_numpy(dtype="datetime64[D]")]
+    step = max(1, -(-len(x) // 8))  # at most about 8 labelled weeks
+    ticks = x[::step]
     return {
         "data": [
             {"type": "bar", "x": x, "y": periods["visits"].tolist(), "name": t("terrain.progress.visits", lang),
-             "marker": {"color": "#9e9ac8"}},
+             "marker": {"color": "#9e9ac8"}, "hovertemplate": "%{y:,d}"},
             {"type": "scatter", "mode": "lines", "x": x, "y": periods["cumulative_households_reached"].tolist(),
-             "name": t("terrain.progress.cumulative", lang), "yaxis": "y2", "line": {"color": "#cc4c02", "width": 2}},
+             "name": t("terrain.progress.cumulative", lang), "yaxis": "y2", "line": {"color": "#cc4c02", "width": 2},
+             "hovertemplate": "%{y:,d}"},
         ],
-        "layout": {"margin": {"l": 50, "r": 50, "t": 10, "b": 40}, "height": 260,
-                   "legend": {"orientation": "h", "y": 1.15},
-                   "yaxis": {"title": {"text": t("terrain.progress.visits", lang)}},
+        "layout": {"height": PROGRESS_HEIGHT, "autosize": True,
+                   "margin": {"l": 70, "r": 70, "t": 40, "b": 50},
+                   "legend": {"orientation": "h", "x": 0, "xanchor": "left", "y": 1.02, "yanchor": "bottom"},
+                   "hovermode": "x unified",
+                   "xaxis": {"type": "date", "tickmode": "array", "tickvals": ticks,
+                             "ticktext": [week_label(d, lang) for d in ticks], "automargin": True,
+                             "hoverformat": "%d/%m/%Y" if lang == "fr" else "%Y-%m-%d"},
+                   "yaxis": {"title": {"text": t("terrain.progress.visits", lang)}, "rangemode": "tozero", "tickformat": ",d",
+                             "automargin": True},
                    "yaxis2": {"title": {"text": t("terrain.progress.cumulative", lang)}, "overlaying": "y",
-                              "side": "right", "rangemode": "tozero"},
+                              "side": "right", "rangemode": "tozero", "tickformat": ",d", "automargin": True},
                    "separators": ", " if lang == "fr" else ".,"},
     }
+
+
+def empty_progress_figure(lang: str) -> dict[str, Any]:
+    """The chart before any data (same height, so the page does not jump)."""
+    return {"data": [], "layout": {"height": PROGRESS_HEIGHT, "separators": ", " if lang == "fr" else ".,",
+                                   "xaxis": {"visible": False}, "yaxis": {"visible": False}}}
 
 
 def qpv_rows(frame: pd.DataFrame, *, lang: str) -> list[dict[str, Any]]:
@@ -433,9 +466,24 @@ def _tiles() -> list[Any]:
                                                               "© contributeurs OpenStreetMap"))]
 
 
-def _map(lang: str) -> dl.Map:
+#: View of France when there is no site to show.
+FRANCE_VIEW = ([46.6, 2.5], 6)
+
+
+def initial_view(bounds: list[list[float]] | None) -> dict[str, Any]:
+    """Props of the map's first view: the site's bounds (fitted by the map) with a matching centre and zoom,
+    or France when there is no site."""
+    if not bounds:
+        return {"center": list(FRANCE_VIEW[0]), "zoom": FRANCE_VIEW[1]}
+    (south, west), (north, east) = bounds
+    span = max(east - west, (north - south) * 1.5, 1e-4)
+    zoom = int(max(5, min(17, np.floor(np.log2(360.0 / span)) + 1)))
+    return {"bounds": bounds, "center": [(south + north) / 2, (west + east) / 2], "zoom": zoom}
+
+
+def _map(lang: str, *, bounds: list[list[float]] | None = None) -> dl.Map:
     return dl.Map(
-        id="terrain-map", center=[48.65, 2.38], zoom=14, minZoom=5, maxZoom=19, preferCanvas=True,
+        id="terrain-map", **initial_view(bounds), minZoom=5, maxZoom=19, preferCanvas=True,
         trackViewport=True, className="terrain-map",
         children=[
             *_tiles(),
@@ -475,7 +523,8 @@ def _table(table_id: str, columns: list[tuple[str, str]], *, lang: str, sort_by:
         id=table_id, data=[], columns=[{"id": cid, "name": t(key, lang)} for cid, key in columns],
         sort_action="native", sort_by=sort_by or [], page_size=15,
         style_cell={"textAlign": "left", "fontSize": "0.85rem", "whiteSpace": "normal", "height": "auto"},
-        style_header={"fontWeight": "600"},
+        style_header={"fontWeight": "600", "whiteSpace": "normal", "height": "auto"},
+        style_table={"overflowX": "auto", "minWidth": "100%"},
     )
 
 
@@ -530,17 +579,21 @@ def layout(**_kwargs: Any) -> html.Div:
     sites = allowed_sites(data)
     names = data.names if data is not None else {}
     empty = [] if sites else [html.P(t("terrain.empty", lang), className="notice", id="terrain-empty")]
+    # The map opens on the default site (the first of the dropdown), not on a fixed place.
+    bounds = site_bounds(data, aggregate.select(data.prep, sites=[sites[0]])) if sites else None
     return html.Div([
         html.Aside(_controls(lang, sites, names), className="terrain-side"),
         html.Section([
             html.Div(t("terrain.demo", lang), id="terrain-demo", className="demo-banner", hidden=True),
             *empty,
-            html.Div([_map(lang), html.Div(id="terrain-legend")], className="map-wrap"),
+            html.Div([_map(lang, bounds=bounds), html.Div(id="terrain-legend")], className="map-wrap"),
             html.Div(id="terrain-kpis", className="terrain-kpis"),
             html.Div([
                 html.Div([html.H3(t("terrain.progress", lang)),
-                          dcc.Graph(id="terrain-progress", figure={"data": [], "layout": {"height": 260}},
-                                    config={"displayModeBar": False, "responsive": True})], className="terrain-block"),
+                          dcc.Graph(id="terrain-progress", figure=empty_progress_figure(lang),
+                                    style={"height": f"{PROGRESS_HEIGHT}px"},
+                                    config={"displayModeBar": False, "responsive": True})],
+                         className="terrain-block terrain-progress-block"),
                 html.Div([html.H3(t("terrain.qpv_table", lang)),
                           _table("terrain-qpv-table", [("qpv", "terrain.col.qpv"), ("code", "terrain.col.code"),
                                                        ("households", "terrain.col.households"),
@@ -549,7 +602,7 @@ def layout(**_kwargs: Any) -> html.Div:
                                                        ("remaining", "terrain.col.remaining"),
                                                        ("visits", "terrain.col.visits"),
                                                        ("open_rate", "terrain.col.open_rate")], lang=lang)],
-                         className="terrain-block"),
+                         className="terrain-block terrain-qpv-block"),
                 html.Div([html.H3(t("terrain.revisit_table", lang)),
                           _table("terrain-revisit-table", [("building", "terrain.col.building"),
                                                            ("qpv", "terrain.col.qpv"),
@@ -601,7 +654,7 @@ def site_summary(site: str | None, campaigns: list[str] | None, start: str | Non
     data = current_data()
     site = _check_site(site, data)
     if site is None:
-        return [], {"data": [], "layout": {"height": 260}}, [], [], None, True, no_update
+        return [], empty_progress_figure(lang), [], [], None, True, no_update
     start, end = _dates(start, end)
     mask = aggregate.select(data.prep, sites=[site], campaigns=campaigns or None, start=start, end=end)
     site_mask = aggregate.select(data.prep, sites=[site])

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from coverage_helpers import visit_rows
 
@@ -181,6 +182,75 @@ def test_layout_offers_only_the_managers_sites(signed: dict[str, Any]) -> None:
         set(site_options(signed["terrain-admin"])) == {GRIGNY, LILLE}
 
 
+def _layout_map(client: Any) -> dict[str, Any]:
+    from app.auth import _find_prop
+    from app.testing import call_callback
+
+    out = call_callback(client, "_pages_content.children",
+                        inputs={"_pages_location.pathname": "/terrain", "_pages_location.search": ""})
+    return {prop: _find_prop(out, "terrain-map", prop) for prop in ("bounds", "center", "zoom")} | {
+        "site": _find_prop(out, "terrain-site", "value")}
+
+
+def _visit_box(url: str, site: str) -> tuple[float, float, float, float]:
+    """(south, west, north, east) of the buildings a site's visits touch, straight from the store."""
+    from geo.coverage import aggregate
+
+    prep = _prep_of(url)
+    b = np.unique(prep.building[aggregate.select(prep, sites=[site])])
+    return (float(prep.b_lat[b].min()), float(prep.b_lon[b].min()), float(prep.b_lat[b].max()),
+            float(prep.b_lon[b].max()))
+
+
+@pytest.mark.parametrize("user", ["terrain-lille", "terrain-grigny", "terrain-admin"])
+def test_map_opens_on_the_default_site(signed: dict[str, Any], terrain_db: str, user: str) -> None:
+    """The first view is the default site's visits (a Lille manager lands on Lille, not on Grigny)."""
+    view = _layout_map(signed[user])
+    site = view["site"]
+    if user != "terrain-admin":
+        assert site == USERS[user][1][0]
+    south, west, north, east = _visit_box(terrain_db, site)
+    (b_south, b_west), (b_north, b_east) = view["bounds"]
+    assert b_south <= south and b_west <= west and b_north >= north and b_east >= east  # all visits in view
+    assert b_north - b_south < 0.5 and b_east - b_west < 0.5  # and not all of France
+    lat, lon = view["center"]
+    assert b_south < lat < b_north and b_west < lon < b_east
+    assert 10 <= view["zoom"] <= 17
+    if site == LILLE:
+        assert 50.5 < lat < 50.8 and 2.9 < lon < 3.2
+    # the callback of the site dropdown also sends the map to the same site on load
+    out = _summary(signed[user], site)
+    assert out["terrain-map"]["viewport"]["bounds"] == view["bounds"]
+
+
+def test_initial_view_without_site_is_france() -> None:
+    from app.pages import terrain
+
+    assert terrain.initial_view(None) == {"center": [46.6, 2.5], "zoom": 6}
+    view = terrain.initial_view([[50.60, 3.00], [50.66, 3.10]])
+    assert view["center"] == pytest.approx([50.63, 3.05]) and 12 <= view["zoom"] <= 14
+
+
+def test_progress_chart_has_a_height_a_legend_above_and_local_formats(signed: dict[str, Any]) -> None:
+    from app.pages import terrain
+
+    fr = _summary(signed["terrain-grigny"], GRIGNY)["terrain-progress"]["figure"]["layout"]
+    assert fr["height"] >= 300 and fr["margin"]["t"] >= 30 and fr["margin"]["l"] >= 60 and fr["margin"]["r"] >= 60
+    assert fr["legend"]["y"] >= 1 and fr["legend"]["yanchor"] == "bottom"  # above the plot, not over the dates
+    assert fr["separators"] == ", " and fr["yaxis"]["tickformat"] == ",d"
+    months = set(terrain.FRENCH_MONTHS)
+    assert fr["xaxis"]["ticktext"] and all(label.split(" ")[1] in months for label in fr["xaxis"]["ticktext"])
+    assert terrain.week_label("2025-02-03", "fr") == "3 févr. 2025"
+    assert terrain.week_label("2025-02-03", "en") == "Feb 3, 2025"
+    signed["terrain-grigny"].set_cookie("voisinmap_lang", "en")
+    try:
+        en = _summary(signed["terrain-grigny"], GRIGNY)["terrain-progress"]["figure"]["layout"]
+    finally:
+        signed["terrain-grigny"].set_cookie("voisinmap_lang", "fr")
+    assert en["separators"] == ".," and not months & {w for label in en["xaxis"]["ticktext"] for w in label.split()}
+    assert len(en["xaxis"]["ticktext"]) == len(en["xaxis"]["tickvals"]) <= 9
+
+
 def test_summary_figures_and_qpv_ranking(signed: dict[str, Any]) -> None:
     out = _summary(signed["terrain-grigny"], GRIGNY)
     rows = out["terrain-qpv-table"]["data"]
@@ -330,5 +400,7 @@ def _terrain_page_in(driver: Any, live_url: str, artifacts: Path) -> None:
     assert not any(code in tip for tip in tips for code in ("ne_pas_deranger", "a_revoir"))
     assert any(label in tip for tip in tips for label in ("porte ouverte", "absent", "refus", "à revoir",
                                                           "ne pas déranger"))
+    graph = driver.execute_script("return document.getElementById('terrain-progress').getBoundingClientRect().height;")
+    assert graph >= 300, graph  # the weekly chart is not collapsed
     errors = [e for e in console_errors(driver) if "tile" not in e.get("message", "")]
     assert not errors, errors
