@@ -69,8 +69,8 @@ def _c(name: str, topics: tuple[str, ...], start: str, weeks: int, share: float)
     return DemoCampaign(f"{name} ({DEMO_LABEL})", topics, dt.date.fromisoformat(start), weeks, share)
 
 
-#: The current sites (public facts: teams in Grigny, Ris-Orangis, Paris and Lille; essaimage with
-#: l'Établi in the CA de la Porte du Hainaut since 2024). Campaigns are invented.
+#: The current sites, the same as ``data/sites.csv`` (public facts: teams in Grigny, Ris-Orangis, Paris 19e
+#: and Lille; essaimage with l'Établi in the CA de la Porte du Hainaut since 2024). Campaigns are invented.
 SITES: tuple[DemoSite, ...] = (
     DemoSite("91286", "Grigny", "site", "GRI", 14, _IDF_LANG, (
         _c("Eau et énergie 2024", ("eau", "énergie"), "2024-01-15", 10, 0.19),
@@ -87,11 +87,6 @@ SITES: tuple[DemoSite, ...] = (
         _c("Tri et propreté 2024", ("déchets", "propreté"), "2024-04-08", 8, 0.14),
         _c("Santé et dépistage 2025", ("santé", "dépistage"), "2025-01-13", 10, 0.17),
         _c("Énergie 2026", ("énergie", "chèque énergie"), "2026-02-02", 10, 0.17),
-    )),
-    DemoSite("75120", "Paris 20e", "site", "P20", 12, _PARIS_LANG, (
-        _c("Numérique 2024", ("numérique", "droits"), "2024-10-07", 8, 0.17),
-        _c("Eau 2025", ("eau",), "2025-05-12", 6, 0.17),
-        _c("Rentrée scolaire 2026", ("école", "cantine"), "2026-09-07", 6, 0.17),
     )),
     DemoSite("59350", "Lille", "site", "LIL", 12, _NORD_LANG, (
         _c("Énergie 2024", ("énergie", "chèque énergie"), "2024-01-22", 10, 0.17),

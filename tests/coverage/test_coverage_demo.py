@@ -30,8 +30,7 @@ def test_sites_select_their_real_qpv(national: tuple[pd.DataFrame, pd.DataFrame]
     assert codes["91286"] == {"QN09125M", "QN09126M"}  # La Grande Borne, Grigny 2
     assert {"QN09123M"} <= codes["91521"]  # Le Plateau, Ris-Orangis
     assert all(c.startswith("QN059") for c in codes["59350"] | codes["200042190"])
-    assert all(c.startswith("QN075") for c in codes["75119"] | codes["75120"])
-    assert not codes["75119"] & codes["75120"]
+    assert all(c.startswith("QN075") for c in codes["75119"])
     hainaut = qpv[qpv["siren_epci"] == "200042190"]
     assert codes["200042190"] <= set(hainaut["code_qp"])
     assert all(codes.values())
@@ -85,3 +84,13 @@ def test_demo_needs_the_arrondissements_for_paris(national: tuple[pd.DataFrame, 
     assert rows.empty or "75119" not in set(rows["site"])
     with pytest.raises(ValueError, match="qpv: expected a column 'insee_com'"):
         demo.generate_demo(qpv.drop(columns="insee_com"))
+
+
+def test_demo_sites_are_the_shipped_network() -> None:
+    """The demo history covers exactly the sites of data/sites.csv, so every page counts the same sites."""
+    from geo import config
+    from geo.coverage import demo
+    from geo.siting import read_sites
+
+    shipped = set(read_sites(config.PROJECT_ROOT / "data" / "sites.csv")["code"].astype(str))
+    assert {s.code for s in demo.SITES} == shipped
