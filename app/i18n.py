@@ -70,6 +70,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "donnees.join_detail": {"fr": "{matched} sur {total} (seuil {threshold})",
                             "en": "{matched} of {total} (threshold {threshold})"},
     "donnees.caveats": {"fr": "Limites connues", "en": "Known limitations"},
+    "donnees.caveats_note": {"fr": "(détail en anglais, issu du manifeste de construction)", "en": "(from the build manifest)"},
     "donnees.attribution": {"fr": "Mention des sources", "en": "Attribution"},
     "donnees.missing": {
         "fr": "Aucun manifeste de construction trouvé : lancez `voisinmap data build`.",
@@ -159,3 +160,32 @@ def fmt_pct(value: float | None, lang: str | None = None, decimals: int = 1) -> 
         return t("common.not_available", lang)
     number = fmt_number(value, lang, decimals)
     return f"{number}\u202f%" if lang == "fr" else f"{number}%"
+
+
+def colon(label: str, lang: str | None = None) -> str:
+    """``label`` followed by a colon, French style (``Aller à :``) or English style (``Go to:``)."""
+    lang = lang or current_lang()
+    return f"{label}\u00a0:" if lang == "fr" else f"{label}:"
+
+
+def table_locale(lang: str | None = None) -> dict[str, str]:
+    """Separators for a Dash DataTable ``locale_format`` (numbers stay numbers, so sorting stays numeric)."""
+    lang = lang or current_lang()
+    return {"group": "\u202f", "decimal": ","} if lang == "fr" else {"group": ",", "decimal": "."}
+
+
+#: French terms of the build manifest's attribution line and their English wording.
+_ATTRIBUTION_EN: tuple[tuple[str, str], ...] = (
+    ("Sources : ", "Sources: "), ("Source : ", "Source: "), ("indicateurs", "indicators"),
+    ("contours", "boundaries"), ("ménages", "households"), ("Licence Ouverte", "Open Licence (Licence Ouverte)"),
+)
+
+
+def attribution(text: str, lang: str | None = None) -> str:
+    """The attribution line (written in French in the build manifest) in ``lang``."""
+    lang = lang or current_lang()
+    if lang == "fr":
+        return text
+    for fr, en in _ATTRIBUTION_EN:
+        text = text.replace(fr, en)
+    return text

@@ -9,7 +9,7 @@ import dash_leaflet as dl
 import pandas as pd
 import plotly.graph_objects as go
 from dash import dash_table, html
-from dash.dash_table.Format import Format, Scheme
+from dash.dash_table.Format import Format, Scheme, Symbol
 
 from app import i18n
 from geo import siting
@@ -29,7 +29,8 @@ i18n.register({
                         "en": "Base: {n} residents of the {q} {scope} QPV with a known population (INSEE). Reach: {r} km."},
     "res.scope.metro": {"fr": "de métropole", "en": "metropolitan"},
     "res.scope.all": {"fr": "de France (métropole et outre-mer)", "en": "French (metropolitan and overseas)"},
-    "res.table_title": {"fr": "Sites recommandés, par ordre de gain", "en": "Recommended sites, by gain"},
+    "res.table_title": {"fr": "Sites recommandés, par ordre de gain pondéré par le besoin",
+                        "en": "Recommended sites, by need-weighted gain"},
     "res.chart_title": {"fr": "Gain marginal de chaque nouveau site", "en": "Marginal gain of each new site"},
     "res.chart_x": {"fr": "Nombre de nouveaux sites", "en": "Number of new sites"},
     "res.chart_y_added": {"fr": "Habitants ajoutés", "en": "Residents added"},
@@ -41,6 +42,7 @@ i18n.register({
     "col.insee_code": {"fr": "Code", "en": "Code"},
     "col.region": {"fr": "Région", "en": "Region"},
     "col.added_population": {"fr": "Habitants ajoutés", "en": "Residents added"},
+    "col.added_demand": {"fr": "Gain pondéré par le besoin", "en": "Need-weighted gain"},
     "col.added_households": {"fr": "Ménages ajoutés", "en": "Households added"},
     "col.added_qpv": {"fr": "QPV ajoutés", "en": "QPV added"},
     "col.npnru_count": {"fr": "dont NPNRU", "en": "of which NPNRU"},
@@ -57,18 +59,41 @@ i18n.register({
 })
 
 TABLE_COLUMNS: tuple[str, ...] = (
-    "rank", "name", "insee_code", "region", "added_population", "added_households", "added_qpv", "npnru_count",
+    "rank", "name", "insee_code", "region", "added_population", "added_demand", "added_households", "added_qpv", "npnru_count",
     "poverty_rate", "cumulative_share", "nearest_site", "nearest_site_km", "reason",
 )
 CURRENT_COLOUR = "#0072b2"
 RECOMMENDED_COLOUR = "#d55e00"
 
 
+def table_columns(table: pd.DataFrame) -> list[str]:
+    """The columns of :data:`TABLE_COLUMNS` that ``table`` has (``added_demand`` is absent from older tables)."""
+    return [c for c in TABLE_COLUMNS if c in table.columns]
+
+
+#: Display format (number of decimals, percentage or not) of the numeric columns of the ranked table.
+NUMBER_FORMATS: dict[str, tuple[int, bool]] = {
+    "rank": (0, False), "added_population": (0, False), "added_demand": (0, False), "added_households": (0, False),
+    "added_qpv": (0, False), "npnru_count": (0, False), "poverty_rate": (1, True), "cumulative_share": (1, True),
+    "nearest_site_km": (1, False),
+}
+
+
+def column_format(column: str, *, lang: str) -> Format:
+    """DataTable format of a numeric column: grouped thousands, fixed decimals, `` %`` (French) or ``%``."""
+    decimals, percent = NUMBER_FORMATS[column]
+    fmt = Format(precision=decimals, scheme=Scheme.fixed).group(column != "rank")
+    if percent:
+        fmt = fmt.symbol(Symbol.yes).symbol_suffix("\u202f%" if lang == "fr" else "%")
+    return fmt
+
+
 def table_records(table: pd.DataFrame) -> list[dict[str, Any]]:
     """Rows of the ranked table for the DataTable (numbers rounded, shares in %)."""
-    out = table[list(TABLE_COLUMNS)].copy()
-    out["added_population"] = out["added_population"].round(0)
-    out["added_households"] = out["added_households"].round(0)
+    out = table[table_columns(table)].copy()
+    for c in ("added_population", "added_demand", "added_households"):
+        if c in out:
+            out[c] = out[c].round(0)
     out["poverty_rate"] = out["poverty_rate"].round(1)
     out["cumulative_share"] = (100 * out["cumulative_share"]).round(2)
     out["nearest_site_km"] = out["nearest_site_km"].round(1)
@@ -80,20 +105,19 @@ def table_records(table: pd.DataFrame) -> list[dict[str, Any]]:
 
 def ranked_table(reco: siting.Recommendation, *, lang: str) -> dash_table.DataTable:
     """The sortable ranked table, with CSV export."""
-    numeric = {"rank", "added_population", "added_households", "added_qpv", "npnru_count", "poverty_rate",
-               "cumulative_share", "nearest_site_km"}
+    numeric = set(NUMBER_FORMATS)
     columns = []
-    for c in TABLE_COLUMNS:
+    for c in table_columns(reco.table):
         col: dict[str, Any] = {"id": c, "name": t(f"col.{c}", lang)}
         if c in numeric:
             col["type"] = "numeric"
-            if c in {"added_population", "added_households"}:
-                col["format"] = Format(precision=0, scheme=Scheme.fixed).group(True)
+            col["format"] = column_format(c, lang=lang)
         columns.append(col)
     return dash_table.DataTable(
         id="strategie-table",
         data=table_records(reco.table),
         columns=columns,
+        locale_format=i18n.table_locale(lang),
         sort_action="native",
         export_format="csv",
         export_headers="display",
@@ -111,9 +135,14 @@ def ranked_table(reco: siting.Recommendation, *, lang: str) -> dash_table.DataTa
     )
 
 
+def progress_scale(target: float, share: float) -> float:
+    """Right end of the progress bar: 40 %, or the next multiple of 10 % above the goal and the share."""
+    return max(0.4, math.ceil(max(target, share) * 1.05 * 10) / 10)
+
+
 def progress_bar(reco: siting.Recommendation, *, lang: str) -> html.Div:
     """Progress toward the goal: the current network, then with the recommendation."""
-    scale = max(reco.target * 1.5, reco.share * 1.1, 0.3)
+    scale = progress_scale(reco.target, reco.share)
     base_w = 100 * reco.baseline_share / scale
     add_w = 100 * max(reco.share - reco.baseline_share, 0) / scale
     goal_x = 100 * reco.target / scale
@@ -124,6 +153,8 @@ def progress_bar(reco: siting.Recommendation, *, lang: str) -> html.Div:
     else:
         target_text = t("res.target_unreachable", lang, share=pct(reco.target), note=reco.target_note)
     radius = reco.params.get("radius_km")
+    ticks = [html.Div(i18n.fmt_pct(v, lang, 0), className="progress-tick", style={"left": f"{100 * v / (100 * scale):.2f}%"})
+             for v in range(0, round(100 * scale) + 1, 10)]
     return html.Div(
         [
             html.Div(t("res.progress_title", lang), className="progress-title"),
@@ -137,9 +168,10 @@ def progress_bar(reco: siting.Recommendation, *, lang: str) -> html.Div:
                              title=t("res.goal", lang, share=pct(reco.target))),
                     html.Div(t("res.goal", lang, share=pct(reco.target)), className="progress-goal-label",
                              style={"left": f"{goal_x:.2f}%"}),
+                    *ticks,
                 ],
                 className="progress-track", role="progressbar",
-                **{"aria-valuemin": "0", "aria-valuemax": f"{100 * reco.target:.0f}",
+                **{"aria-valuemin": "0", "aria-valuemax": f"{100 * scale:.0f}",
                    "aria-valuenow": f"{100 * reco.share:.1f}"},
             ),
             html.Div(
@@ -173,16 +205,16 @@ def gain_figure(reco: siting.Recommendation, *, lang: str) -> go.Figure:
                 customdata=steps["name"], hovertemplate="%{x} · %{customdata}<br>+%{y:,.0f}<extra></extra>")
     fig.add_scatter(x=curve["n_new_sites"], y=100 * curve["share"], name=t("res.chart_y_share", lang), yaxis="y2",
                     mode="lines", line={"color": CURRENT_COLOUR, "width": 2},
-                    hovertemplate="%{x} : %{y:.1f} %<extra></extra>")
+                    hovertemplate="%{x} : %{y:.1f} %<extra></extra>" if lang == "fr" else "%{x}: %{y:.1f}%<extra></extra>")
     fig.add_hline(y=100 * reco.target, yref="y2", line_dash="dash", line_color="#444",
-                  annotation_text=f"{t('res.chart_goal', lang)} {100 * reco.target:.0f} %", annotation_position="top left")
+                  annotation_text=f"{t('res.chart_goal', lang)} {i18n.fmt_pct(100 * reco.target, lang, 0)}", annotation_position="top left")
     fig.update_layout(
         margin={"l": 50, "r": 55, "t": 10, "b": 40}, height=320, bargap=0.15, template="plotly_white",
         separators=", " if lang == "fr" else ".,",
         xaxis={"title": t("res.chart_x", lang), "range": [0.5, min(len(curve) - 0.5, max(40, reco.k + 5))]},
-        yaxis={"title": t("res.chart_y_added", lang)},
+        yaxis={"title": t("res.chart_y_added", lang), "tickformat": ",.0f"},
         yaxis2={"title": t("res.chart_y_share", lang), "overlaying": "y", "side": "right", "showgrid": False,
-                "range": [0, 100 * max(reco.target * 1.5, float(curve["share"].max()) * 1.05)], "ticksuffix": " %",
+                "range": [0, 100 * max(reco.target * 1.5, float(curve["share"].max()) * 1.05)], "ticksuffix": "\u202f%" if lang == "fr" else "%",
                 "dtick": 10},
         legend={"orientation": "h", "y": -0.25, "x": 0},
     )

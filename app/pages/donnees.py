@@ -7,6 +7,7 @@ from typing import Any
 
 import dash
 from dash import dash_table, html
+from dash.dash_table.Format import Format, Scheme
 
 from app import i18n
 from app.main import data_dir
@@ -19,12 +20,21 @@ dash.register_page(__name__, path="/donnees", name="Données", nav_key="nav.donn
 t = i18n.t
 
 
-def _table(table_id: str, rows: list[dict[str, Any]], columns: list[tuple[str, str]]) -> dash_table.DataTable:
+def _column(cid: str, name: str) -> dict[str, Any]:
+    if cid == "url":
+        return {"id": cid, "name": name, "presentation": "markdown"}
+    if cid == "rows":
+        return {"id": cid, "name": name, "type": "numeric", "format": Format(precision=0, scheme=Scheme.fixed).group(True)}
+    return {"id": cid, "name": name}
+
+
+def _table(table_id: str, rows: list[dict[str, Any]], columns: list[tuple[str, str]], *,
+           lang: str) -> dash_table.DataTable:
     return dash_table.DataTable(
         id=table_id,
         data=rows,
-        columns=[{"id": cid, "name": name, "presentation": "markdown"} if cid == "url" else {"id": cid, "name": name}
-                 for cid, name in columns],
+        columns=[_column(cid, name) for cid, name in columns],
+        locale_format=i18n.table_locale(lang),
         sort_action="native",
         style_cell={"textAlign": "left", "whiteSpace": "normal", "height": "auto", "fontSize": "0.9rem"},
         style_header={"fontWeight": "600"},
@@ -101,24 +111,26 @@ def layout(**_kwargs: Any) -> html.Div:
         [
             html.H1(t("donnees.title", lang)),
             html.P(t("donnees.intro", lang)),
-            html.P([html.Strong(t("donnees.built_at", lang) + " : "), html.Span(str(built), id="donnees-built-at")]),
+            html.P([html.Strong(i18n.colon(t("donnees.built_at", lang), lang) + " "), html.Span(str(built), id="donnees-built-at")]),
             html.H2(t("donnees.sources", lang)),
             _table(
                 "donnees-sources",
                 source_rows(manifest),
                 [(c, t(f"donnees.col.{c}", lang)) for c in
                  ("name", "title", "producer", "vintage", "licence", "url", "origin", "sha256")],
+                lang=lang,
             ),
             html.H2(t("donnees.layers", lang)),
             _table("donnees-layers", layer_rows(manifest),
-                   [(c, t(f"donnees.col.{c}", lang)) for c in ("layer", "file", "rows")]),
+                   [(c, t(f"donnees.col.{c}", lang)) for c in ("layer", "file", "rows")], lang=lang),
             html.H2(t("donnees.joins", lang)),
             _table("donnees-joins", join_rows(manifest, lang),
-                   [(c, t(f"donnees.col.{c}", lang)) for c in ("join", "rate", "detail")]),
+                   [(c, t(f"donnees.col.{c}", lang)) for c in ("join", "rate", "detail")], lang=lang),
             html.H2(t("donnees.caveats", lang)),
+            html.P(t("donnees.caveats_note", lang), className="help", id="donnees-caveats-note"),
             html.Ul([html.Li(c) for c in manifest.get("caveats", [])], id="donnees-caveats"),
             html.H2(t("donnees.attribution", lang)),
-            html.P(manifest.get("attribution", ""), id="donnees-attribution"),
+            html.P(i18n.attribution(manifest.get("attribution", ""), lang), id="donnees-attribution"),
         ],
         className="page-donnees",
     )

@@ -251,7 +251,7 @@ def _controls(lang: str) -> html.Div:
             dcc.Dropdown(id="strategie-search", placeholder=t("strat.search", lang), options=[], searchable=True,
                          clearable=True, className="search-box"),
             html.Div(
-                [html.Span(t("strat.jump", lang) + " :", className="jump-label")]
+                [html.Span(i18n.colon(t("strat.jump", lang), lang), className="jump-label")]
                 + [html.Button(t(f"terr.{key}", lang), id={"type": "strategie-jump", "key": key}, n_clicks=0,
                                className="jump-button")
                    for key in TERRITORIES],
@@ -329,7 +329,7 @@ def layout(**_kwargs: Any) -> html.Div:
         frame = qpv()
     except DataNotBuiltError:
         return html.Div(html.P(t("error.data_missing", lang), className="notice"), className="page-padded")
-    attribution = manifest.get("attribution") or "ANCT, INSEE, ANRU, IGN — Licence Ouverte 2.0"
+    attribution = i18n.attribution(manifest.get("attribution") or "ANCT, INSEE, ANRU, IGN — Licence Ouverte 2.0", lang)
     return html.Div(
         [
             dcc.Store(id="strategie-selected", data=None),

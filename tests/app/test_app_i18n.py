@@ -44,3 +44,15 @@ def test_current_lang_reads_the_cookie():
     with server.test_request_context("/", headers={"Cookie": f"{i18n.LANG_COOKIE}=xx"}):
         assert i18n.current_lang() == "fr"
     assert i18n.current_lang() == "fr"
+
+
+def test_colon_table_locale_and_attribution_follow_the_language():
+    assert i18n.colon("Aller à", "fr") == "Aller à\u00a0:"
+    assert i18n.colon("Go to", "en") == "Go to:"
+    assert i18n.table_locale("fr") == {"group": "\u202f", "decimal": ","}
+    assert i18n.table_locale("en") == {"group": ",", "decimal": "."}
+    line = "Sources : ANCT (QPV 2024), INSEE (population, indicateurs), IGN (contours) — Licence Ouverte 2.0"
+    assert i18n.attribution(line, "fr") == line
+    english = i18n.attribution(line, "en")
+    assert english.startswith("Sources: ") and "indicators" in english and "boundaries" in english
+    assert " : " not in english

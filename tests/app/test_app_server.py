@@ -214,3 +214,36 @@ def _walk(component):
     for child in children if isinstance(children, list | tuple) else [children]:
         if hasattr(child, "to_plotly_json"):
             yield from _walk(child)
+
+
+def test_ranked_table_chart_and_progress_speak_french_numbers(dash_app):
+    from app import results
+
+    body, *_ = _recommend(dash_app, k=5)
+    table = next(c for c in _walk(body) if getattr(c, "id", None) == "strategie-table")
+    ids = [c["id"] for c in table.columns]
+    assert ids.index("added_demand") == ids.index("added_population") + 1
+    assert table.locale_format == {"group": "\u202f", "decimal": ","}
+    fmt = {c["id"]: c["format"].to_plotly_json() for c in table.columns if "format" in c}
+    assert fmt["poverty_rate"]["specifier"] == "$,.1f" and fmt["poverty_rate"]["locale"]["symbol"] == ["", "\u202f%"]
+    assert fmt["added_population"]["specifier"] == ",.0f"
+    assert all(isinstance(r["added_population"], float | int) for r in table.data)  # numeric sorting
+    titles = [c.children for c in _walk(body) if type(c).__name__ == "H3"]
+    assert "Sites recommandés, par ordre de gain pondéré par le besoin" in titles
+    graph = next(c for c in _walk(body) if getattr(c, "id", None) == "strategie-gain-chart")
+    assert graph.figure.layout.separators == ", " and graph.figure.layout.yaxis.tickformat == ",.0f"
+    ticks = [c.children for c in _walk(body) if getattr(c, "className", None) == "progress-tick"]
+    assert ticks == ["0\u202f%", "10\u202f%", "20\u202f%", "30\u202f%", "40\u202f%"]
+    assert results.progress_scale(0.2, 0.35) == 0.4
+    assert results.progress_scale(0.5, 0.3) == 0.6
+
+
+def test_donnees_page_in_english_has_english_labels(dash_app, processed_dir):
+    page = sys.modules["app.pages.donnees"]
+    with dash_app.server.test_request_context("/donnees", headers={"Cookie": "voisinmap_lang=en"}):
+        layout = page.layout()
+    texts = {getattr(c, "id", None): c for c in _walk(layout)}
+    assert texts["donnees-attribution"].children.startswith("Sources: ")
+    strongs = [c.children for c in _walk(layout) if type(c).__name__ == "Strong"]
+    assert "Built on: " in strongs
+    assert texts["donnees-caveats-note"].children == "(from the build manifest)"
