@@ -87,20 +87,14 @@ def _db_url() -> str:
 
 
 def _store_version(url: str) -> tuple[int, int]:
-    """Number of visits and largest id: changes whenever visits are imported or deleted."""
-    import sqlalchemy as sa
-
-    from geo.coverage.store import VISITS, make_engine
+    """:func:`geo.coverage.store.data_version` of the store at ``url`` (a short-lived engine)."""
+    from geo.coverage.store import data_version, make_engine
 
     engine = make_engine(url)
     try:
-        with engine.connect() as conn:
-            if not sa.inspect(conn).has_table(VISITS.name):
-                return (0, 0)
-            row = conn.execute(sa.select(sa.func.count(), sa.func.max(VISITS.c.id))).one()
+        return data_version(engine)
     finally:
         engine.dispose()
-    return (int(row[0] or 0), int(row[1] or 0))
 
 
 def report_scope() -> tuple[str, ...] | None:
