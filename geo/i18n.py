@@ -14,6 +14,10 @@ app picks the language of a request and passes it in.
 Numbers, percentages and dates go through ``babel.numbers`` / ``babel.dates`` with the locale of the
 language (``12 345,6`` in French, ``12,345.6`` in English).
 
+Message ids built at run time (``f"coverage.row.{code}"``) cannot be extracted from the source by
+``pybabel extract -F babel.cfg -k t -k _ geo app``; they are built through :class:`MessageView`, which
+records them in :data:`DECLARED_IDS`, so the catalogue test checks them like the extracted ones.
+
 >>> format_number(12345.6, "en", decimals=1)
 '12,345.6'
 """
@@ -25,7 +29,7 @@ import gettext as _gettext
 import io
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from functools import lru_cache
 from pathlib import Path
 
@@ -175,3 +179,103 @@ def format_date(value: dt.date | dt.datetime | str, lang: str = DEFAULT_LANG, *,
 def colon(label: str, lang: str = DEFAULT_LANG) -> str:
     """``label`` followed by a colon, French style (``Aller à :``) or English style (``Go to:``)."""
     return f"{label}\u00a0:" if normalise_lang(lang) == "fr" else f"{label}:"
+
+
+def table_locale(lang: str = DEFAULT_LANG) -> dict[str, str]:
+    """Separators for a Dash DataTable ``locale_format`` (numbers stay numbers, so sorting stays numeric)."""
+    if normalise_lang(lang) == "fr":
+        return {"group": NARROW_NBSP, "decimal": ","}
+    return {"group": ",", "decimal": "."}
+
+
+#: Message ids of the French terms of the build manifest's attribution line (see :func:`attribution`).
+ATTRIBUTION_TERMS: tuple[str, ...] = (
+    "attribution.sources", "attribution.source", "attribution.indicators", "attribution.boundaries",
+    "attribution.households", "attribution.licence",
+)
+
+
+def attribution(text: str, lang: str = DEFAULT_LANG) -> str:
+    """The attribution line of the build manifest (written in French) in ``lang``.
+
+    Each term of :data:`ATTRIBUTION_TERMS` is replaced by its ``lang`` text; the names of producers and
+    datasets stay as they are.
+    """
+    lang = normalise_lang(lang)
+    if lang == DEFAULT_LANG:
+        return text
+    for msgid in ATTRIBUTION_TERMS:
+        text = text.replace(t(msgid, DEFAULT_LANG), t(msgid, lang))
+    return text
+
+
+#: Message ids built at run time, recorded by :class:`MessageView` for the catalogue test.
+DECLARED_IDS: set[str] = set(ATTRIBUTION_TERMS)
+
+
+class MessageView(Mapping[str, str]):
+    """A read-only ``{key: text}`` view of catalogue messages, for code that looks texts up by key.
+
+    ``MessageView("map", ("site", "qpv"), "en")["site"]`` is ``t("map.site", "en")``. Texts are read from
+    the catalogue at each lookup (so a recompiled catalogue shows at once); the view holds no text itself.
+
+    Parameters
+    ----------
+    prefix : str
+        Area of the message ids (``"<prefix>.<key>"``).
+    keys : iterable of str
+        The keys of the view, in order.
+    lang : {"fr", "en"}
+        Language of the texts.
+    """
+
+    def __init__(self, prefix: str, keys: Iterable[str], lang: str = DEFAULT_LANG) -> None:
+        if not prefix or not isinstance(prefix, str):
+            raise ValueError(f"prefix: expected a non-empty message id area, got {prefix!r}")
+        self.prefix = prefix
+        self.keys_: tuple[str, ...] = tuple(keys)
+        self.lang = normalise_lang(lang)
+        DECLARED_IDS.update(self.msgid(key) for key in self.keys_)
+
+    def msgid(self, key: str) -> str:
+        """Message id of ``key``."""
+        return f"{self.prefix}.{key}"
+
+    def __getitem__(self, key: str) -> str:
+        if key not in self.keys_:
+            raise KeyError(key)
+        return t(self.msgid(key), self.lang)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.keys_)
+
+    def __len__(self) -> int:
+        return len(self.keys_)
+
+    def __repr__(self) -> str:
+        return f"MessageView({self.prefix!r}, {len(self.keys_)} keys, {self.lang!r})"
+
+
+def per_language(prefix: str, keys: Iterable[str]) -> dict[str, MessageView]:
+    """``{lang: MessageView(prefix, keys, lang)}`` for every language, for code indexed by language first."""
+    keys = tuple(keys)
+    return {lang: MessageView(prefix, keys, lang) for lang in LANGS}
+
+
+class LanguageView(Mapping[str, str]):
+    """A read-only ``{lang: text}`` view of one message id (``NOTE["en"]`` is ``t("privacy.note", "en")``)."""
+
+    def __init__(self, msgid: str) -> None:
+        self.msgid = msgid
+        DECLARED_IDS.add(msgid)
+
+    def __getitem__(self, lang: str) -> str:
+        if lang not in LANGS:
+            raise KeyError(lang)
+        return t(self.msgid, lang)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(LANGS)
+
+    def __len__(self) -> int:
+        return len(LANGS)
