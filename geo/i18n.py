@@ -141,8 +141,14 @@ def gettext(lang: str) -> Callable[..., str]:
     return _
 
 
-def _missing(value: object) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
+def is_missing(value: object) -> bool:
+    """Whether ``value`` is a missing number: None, NaN, or pandas' ``NA`` / ``NaT``."""
+    if value is None:
+        return True
+    try:
+        return math.isnan(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return type(value).__name__ in ("NAType", "NaTType")
 
 
 def format_number(value: float | None, lang: str = DEFAULT_LANG, *, decimals: int = 0) -> str:
@@ -151,7 +157,7 @@ def format_number(value: float | None, lang: str = DEFAULT_LANG, *, decimals: in
     Missing values (None or NaN) give the « not available (statistical secrecy) » text.
     """
     lang = normalise_lang(lang)
-    if _missing(value):
+    if is_missing(value):
         return t("common.not_available", lang)
     pattern = "#,##0" + ("." + "0" * decimals if decimals > 0 else "")
     text = _babel_format_decimal(value, format=pattern, locale=LOCALES[lang], decimal_quantization=True)
@@ -162,7 +168,7 @@ def format_number(value: float | None, lang: str = DEFAULT_LANG, *, decimals: in
 def format_percent(value: float | None, lang: str = DEFAULT_LANG, *, decimals: int = 1) -> str:
     """A percentage already expressed in % (``12,3 %`` in French, ``12.3%`` in English)."""
     lang = normalise_lang(lang)
-    if _missing(value):
+    if is_missing(value):
         return t("common.not_available", lang)
     number = format_number(value, lang, decimals=decimals)
     return f"{number}{NARROW_NBSP}%" if lang == "fr" else f"{number}%"
