@@ -1,22 +1,24 @@
 """One translation system for the library and the app: gettext catalogues read with Babel.
 
 Every text shown to a person (engine explanations, validation messages, export labels, page texts) is a
-*message id* with named placeholders, e.g. ``t("coverage.error.year", "en", row=3, column="year")``.
+*message id* with named placeholders, e.g. ``t("coverage.row.too_long", "en", max_length=80)``.
 Message ids are dotted symbolic keys (``"<area>.<name>"``), so French and English are both real
 translations held in the catalogues ``geo/locale/{fr,en}/LC_MESSAGES/voisinmap.po``.
 
-Where the ``.mo`` files come from: ``voisinmap i18n compile`` (run by ``make install`` and by
-``voisinmap data build``) compiles each ``.po`` next to it with Babel. The ``.mo`` files are not
-committed; when one is missing or older than its ``.po`` (a fresh checkout, an edited catalogue), this
-module compiles the ``.po`` in memory, so a text never goes missing. This module imports no Flask: the
-app picks the language of a request and passes it in.
+Where the ``.mo`` files come from: ``voisinmap i18n compile`` (:mod:`geo.cli.i18n`, run by ``make install``)
+compiles each ``.po`` into the ``.mo`` beside it with Babel. The ``.mo`` files are build products, ignored by
+git and never edited. When one is missing or older than its ``.po`` (a fresh checkout, an edited catalogue),
+this module compiles the ``.po`` in memory, so a text never goes missing. Ids are extracted from the source
+with ``pybabel extract -F babel.cfg -k t -k _ geo app``; ``voisinmap i18n check`` (:mod:`geo.i18n_check`)
+fails on an id missing from either catalogue or with different placeholders in French and English. This
+module imports no Flask: the app picks the language of a request and passes it in (:mod:`app.i18n`).
 
 Numbers, percentages and dates go through ``babel.numbers`` / ``babel.dates`` with the locale of the
 language (``12 345,6`` in French, ``12,345.6`` in English).
 
 Message ids built at run time (``f"coverage.row.{code}"``) cannot be extracted from the source by
 ``pybabel extract -F babel.cfg -k t -k _ geo app``; they are built through :class:`MessageView`, which
-records them in :data:`DECLARED_IDS`, so the catalogue test checks them like the extracted ones.
+records them in :data:`DECLARED_IDS`, so the catalogue check checks them like the extracted ones.
 
 >>> format_number(12345.6, "en", decimals=1)
 '12,345.6'
