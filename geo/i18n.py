@@ -287,3 +287,22 @@ class LanguageView(Mapping[str, str]):
 
     def __len__(self) -> int:
         return len(LANGS)
+
+
+def error_text(error: BaseException, lang: str = DEFAULT_LANG) -> str:
+    """The message of ``error`` in ``lang``, for errors that reach a user (file refusals, engine errors).
+
+    An error that carries a message id renders in any language: give it the attributes ``msgid`` (a
+    message id) and ``fields`` (a dict of its placeholder values), as :class:`geo.coverage.errors.CoverageError`
+    does. Any other error gives ``str(error)`` unchanged.
+
+    >>> class QuotaError(ValueError):
+    ...     msgid, fields = "coverage.row.too_long", {"max_length": 80}
+    >>> error_text(QuotaError(), "en")
+    'text too long: 80 characters at most'
+    """
+    msgid = getattr(error, "msgid", None)
+    if not isinstance(msgid, str) or not msgid:
+        return str(error)
+    fields = getattr(error, "fields", None) or {}
+    return t(msgid, lang, **fields)

@@ -19,7 +19,7 @@ and ``tests/coverage/test_coverage_messages.py`` triggers each one.
 
 from __future__ import annotations
 
-from geo.i18n import DEFAULT_LANG, MessageView, t
+from geo.i18n import DEFAULT_LANG, MessageView, error_text, t
 
 #: Codes of the file refusals.
 FILE_CODES: tuple[str, ...] = (
@@ -77,7 +77,7 @@ class CoverageError(Exception):
 
     def text(self, lang: str = DEFAULT_LANG) -> str:
         """The message in ``lang`` (the French message when the error carries no message id)."""
-        return t(self.msgid, lang, **self.fields) if self.msgid else self.message
+        return error_text(self, lang) if self.msgid else self.message
 
 
 class FileRefusedError(CoverageError):

@@ -216,6 +216,8 @@ def test_errors_render_in_either_language() -> None:
     store = errors.StoreUnavailableError("sqlite:///x.db", "disk full")
     assert store.text("en") == "Database unreachable (sqlite:///x.db): disk full."
     assert store.code == "store_unreachable" and store.message.startswith("Base de données inaccessible")
+    assert i18n.error_text(store, "en") == store.text("en")
+    assert i18n.error_text(ValueError("sites: expected a CSV file"), "en") == "sites: expected a CSV file"
 
 
 def test_labels_of_exports_follow_the_language() -> None:
