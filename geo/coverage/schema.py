@@ -50,24 +50,14 @@ class Column:
 
 
 #: The columns, in template order.
-COLUMNS: tuple[Column, ...] = (
-    Column("campagne", True, "Eau et énergie 2025"),
-    Column("site", True, "91286", 60),
-    Column("date", True, "2025-03-18"),
-    Column("heure", False, "18:30", 8),
-    Column("numero", False, "12 bis", 10),
-    Column("voie", False, "avenue des Tuileries", 120),
-    Column("code_postal", False, "91350", 5),
-    Column("commune", False, "Grigny", 80),
-    Column("latitude", False, "48.6511", 20),
-    Column("longitude", False, "2.3766", 20),
-    Column("batiment", False, "GB-T12", 40),
-    Column("porte", False, "A-03-12", 40),
-    Column("resultat", True, "ouvert", 30),
-    Column("langue", False, "français", 30),
-    Column("sujets", False, "eau|énergie", 200),
-    Column("voisin", False, "V017", 32),
-)
+COLUMNS: tuple[Column, ...] = tuple(Column(name, required, example, max_length) for name, required, example, max_length in (
+    ("campagne", True, "Eau et énergie 2025", 80), ("site", True, "91286", 60), ("date", True, "2025-03-18", 80),
+    ("heure", False, "18:30", 8), ("numero", False, "12 bis", 10), ("voie", False, "avenue des Tuileries", 120),
+    ("code_postal", False, "91350", 5), ("commune", False, "Grigny", 80), ("latitude", False, "48.6511", 20),
+    ("longitude", False, "2.3766", 20), ("batiment", False, "GB-T12", 40), ("porte", False, "A-03-12", 40),
+    ("resultat", True, "ouvert", 30), ("langue", False, "français", 30), ("sujets", False, "eau|énergie", 200),
+    ("voisin", False, "V017", 32),
+))
 
 COLUMN_NAMES: tuple[str, ...] = tuple(c.name for c in COLUMNS)
 #: column name -> French description (a view of the catalogue; :meth:`Column.describe` for English).
