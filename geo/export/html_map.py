@@ -49,6 +49,8 @@ TEXT = per_language("map", (
     "catchment"))
 #: Sources line of the maps, ``ATTRIBUTION[lang]`` (message ``map.attribution``).
 ATTRIBUTION = LanguageView("map.attribution")
+#: Sources line of the maps without door visits (siting scenarios), message ``map.attribution_data``.
+ATTRIBUTION_DATA = LanguageView("map.attribution_data")
 
 
 def _lang(lang: str) -> str:
@@ -348,7 +350,7 @@ def scenario_map(qpv: pd.DataFrame, sites: pd.DataFrame, *, radius_km: float, re
     add_legend(m, tx["scenario"], [(colours[k], labels[k]) for k in ("current", "new", "none")],
                circles=[(SITE_COLOUR, tx["current"]), (NEW_SITE_COLOUR, tx["new"])],
                note=tx["catchment"].format(km=f"{radius_km:g}"))
-    add_attribution(m, ATTRIBUTION[lang].replace(" · Visites : VoisinMalin", "").replace(" · Visits: VoisinMalin", ""))
+    add_attribution(m, ATTRIBUTION_DATA[lang])
     return m
 
 
