@@ -14,6 +14,7 @@ $(BIN)/voisinmap: pyproject.toml
 	touch $(BIN)/voisinmap
 
 install: $(BIN)/voisinmap
+	$(BIN)/voisinmap i18n compile
 
 ## run: install, build the national data, load the fictitious demo door logs and demo accounts, start the app
 run: install

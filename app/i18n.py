@@ -1,7 +1,9 @@
-"""Interface strings in French (default) and English, and the current language of a request.
+"""The language of a request, over the one translation system :mod:`geo.i18n`.
 
 The language lives in a cookie (:data:`LANG_COOKIE`) set by the switch in the navigation bar, so every
-layout function and callback (each runs inside a Flask request) can call :func:`current_lang`.
+layout function and callback (each runs inside a Flask request) can call :func:`current_lang`. The texts
+themselves are message ids of the catalogues ``geo/locale/{fr,en}/LC_MESSAGES/voisinmap.po``; the
+functions here only fill in the request's language when none is given.
 
 >>> t("nav.strategie", "en")
 'Strategy'
@@ -11,103 +13,70 @@ from __future__ import annotations
 
 import logging
 
+from geo import i18n as core
+from geo.i18n import DEFAULT_LANG, LANGS, normalise_lang
+
 logger = logging.getLogger(__name__)
 
-LANGS: tuple[str, ...] = ("fr", "en")
-DEFAULT_LANG = "fr"
+__all__ = ["DEFAULT_LANG", "LANGS", "LANG_COOKIE", "attribution", "colon", "current_lang", "fmt_date",
+           "fmt_number", "fmt_pct", "normalise_lang", "register", "t", "table_locale"]
+
 LANG_COOKIE = "voisinmap_lang"
 
-#: key -> {lang: text}. Keys are dotted: "<area>.<name>". Other pages add their own section below.
-STRINGS: dict[str, dict[str, str]] = {
-    # shell
-    "app.title": {"fr": "voisinmap", "en": "voisinmap"},
-    "app.tagline": {
-        "fr": "Quartiers prioritaires et choix des sites de VoisinMalin",
-        "en": "Priority neighbourhoods and VoisinMalin site selection",
-    },
-    "nav.strategie": {"fr": "Stratégie", "en": "Strategy"},
-    "nav.donnees": {"fr": "Données", "en": "Data"},
-    "nav.terrain": {"fr": "Terrain", "en": "Field"},
-    "nav.impact": {"fr": "Impact", "en": "Impact"},
-    "nav.login": {"fr": "Connexion", "en": "Log in"},
-    "lang.switch": {"fr": "Langue", "en": "Language"},
-    "error.data_missing": {
-        "fr": "Les données nationales ne sont pas encore construites : lancez `voisinmap data build`.",
-        "en": "The national data is not built yet: run `voisinmap data build`.",
-    },
-    "common.source": {"fr": "Source", "en": "Source"},
-    "common.sources": {"fr": "Sources", "en": "Sources"},
-    "common.not_available": {
-        "fr": "non disponible (secret statistique)",
-        "en": "not available (statistical secrecy)",
-    },
-    "common.yes": {"fr": "oui", "en": "yes"},
-    "common.no": {"fr": "non", "en": "no"},
-    # page Données
-    "donnees.title": {"fr": "Données", "en": "Data"},
-    "donnees.intro": {
-        "fr": "Sources officielles utilisées, millésimes, licences et qualité des jointures de la dernière construction.",
-        "en": "Official sources used, vintages, licences and join quality of the last build.",
-    },
-    "donnees.built_at": {"fr": "Construit le", "en": "Built on"},
-    "donnees.sources": {"fr": "Sources", "en": "Sources"},
-    "donnees.layers": {"fr": "Couches produites", "en": "Processed layers"},
-    "donnees.joins": {"fr": "Taux de jointure", "en": "Join rates"},
-    "donnees.col.name": {"fr": "Jeu de données", "en": "Dataset"},
-    "donnees.col.title": {"fr": "Intitulé", "en": "Title"},
-    "donnees.col.producer": {"fr": "Producteur", "en": "Producer"},
-    "donnees.col.vintage": {"fr": "Millésime", "en": "Vintage"},
-    "donnees.col.licence": {"fr": "Licence", "en": "Licence"},
-    "donnees.col.url": {"fr": "Lien officiel", "en": "Official link"},
-    "donnees.col.sha256": {"fr": "Empreinte SHA-256", "en": "SHA-256 hash"},
-    "donnees.col.origin": {"fr": "Obtenu depuis", "en": "Obtained from"},
-    "donnees.col.layer": {"fr": "Couche", "en": "Layer"},
-    "donnees.col.rows": {"fr": "Lignes", "en": "Rows"},
-    "donnees.col.file": {"fr": "Fichier", "en": "File"},
-    "donnees.col.join": {"fr": "Jointure", "en": "Join"},
-    "donnees.col.rate": {"fr": "Taux", "en": "Rate"},
-    "donnees.col.detail": {"fr": "Détail", "en": "Detail"},
-    "donnees.join_detail": {"fr": "{matched} sur {total} (seuil {threshold})",
-                            "en": "{matched} of {total} (threshold {threshold})"},
-    "donnees.caveats": {"fr": "Limites connues", "en": "Known limitations"},
-    "donnees.caveats_note": {"fr": "(détail en anglais, issu du manifeste de construction)", "en": "(from the build manifest)"},
-    "donnees.attribution": {"fr": "Mention des sources", "en": "Attribution"},
-    "donnees.missing": {
-        "fr": "Aucun manifeste de construction trouvé : lancez `voisinmap data build`.",
-        "en": "No build manifest found: run `voisinmap data build`.",
-    },
-}
+#: Texts passed to :func:`register`, kept only to refuse a key registered twice with different texts.
+_REGISTERED: dict[str, dict[str, str]] = {}
 
 
-def t(key: str, lang: str | None = None, **fmt: object) -> str:
-    """Translate ``key`` into ``lang``.
+def current_lang() -> str:
+    """Language of the current request (cookie :data:`LANG_COOKIE`), French outside a request."""
+    import flask
 
-    Parameters
-    ----------
-    key : str
-        A key of :data:`STRINGS`.
-    lang : {"fr", "en"}, optional
-        Target language; default: :func:`current_lang`.
-    **fmt
-        Values substituted with :meth:`str.format`.
+    if flask.has_request_context():
+        return normalise_lang(flask.request.cookies.get(LANG_COOKIE))
+    return DEFAULT_LANG
 
-    Returns
-    -------
-    str
-        The text; an unknown key returns the key itself (and logs a warning) so a missing string
-        shows on screen instead of breaking the page.
-    """
-    lang = lang or current_lang()
-    entry = STRINGS.get(key)
-    if entry is None:
-        logger.warning("i18n: no string for key %r", key)
-        return key
-    text = entry.get(lang) or entry[DEFAULT_LANG]
-    return text.format(**fmt) if fmt else text
+
+def t(msgid: str, lang: str | None = None, **params: object) -> str:
+    """Translate ``msgid`` into ``lang`` (default: :func:`current_lang`); see :func:`geo.i18n.t`."""
+    return core.t(msgid, lang or current_lang(), **params)
+
+
+def fmt_number(value: float | None, lang: str | None = None, decimals: int = 0) -> str:
+    """A number in the request's language; see :func:`geo.i18n.format_number`."""
+    return core.format_number(value, lang or current_lang(), decimals=decimals)
+
+
+def fmt_pct(value: float | None, lang: str | None = None, decimals: int = 1) -> str:
+    """A percentage (already in %) in the request's language; see :func:`geo.i18n.format_percent`."""
+    return core.format_percent(value, lang or current_lang(), decimals=decimals)
+
+
+def fmt_date(value: object, lang: str | None = None, *, format: str = "medium") -> str:  # noqa: A002
+    """A date in the request's language; see :func:`geo.i18n.format_date`."""
+    return core.format_date(value, lang or current_lang(), format=format)  # type: ignore[arg-type]
+
+
+def colon(label: str, lang: str | None = None) -> str:
+    """``label`` and a colon in the request's language; see :func:`geo.i18n.colon`."""
+    return core.colon(label, lang or current_lang())
+
+
+def table_locale(lang: str | None = None) -> dict[str, str]:
+    """DataTable separators of the request's language; see :func:`geo.i18n.table_locale`."""
+    return core.table_locale(lang or current_lang())
+
+
+def attribution(text: str, lang: str | None = None) -> str:
+    """The build manifest's attribution line in the request's language; see :func:`geo.i18n.attribution`."""
+    return core.attribution(text, lang or current_lang())
 
 
 def register(strings: dict[str, dict[str, str]]) -> None:
-    """Add a page's strings to :data:`STRINGS` (each must have a French text; keys must be new).
+    """Check a page's former text block against the catalogues (transition shim; texts are not taken from it).
+
+    Every text comes from the catalogues. This only keeps the old contract of the page blocks while they
+    are removed: each entry needs a French text, a key cannot be registered twice with different texts,
+    and a key missing from a catalogue is logged.
 
     Raises
     ------
@@ -117,75 +86,9 @@ def register(strings: dict[str, dict[str, str]]) -> None:
     for key, entry in strings.items():
         if DEFAULT_LANG not in entry:
             raise ValueError(f"strings[{key!r}]: expected a {DEFAULT_LANG!r} text, got keys {sorted(entry)}")
-        if key in STRINGS and STRINGS[key] != entry:
+        if key in _REGISTERED and _REGISTERED[key] != entry:
             raise ValueError(f"strings: key {key!r} is already registered with another text")
-        STRINGS[key] = entry
-
-
-def normalise_lang(value: str | None) -> str:
-    """Return ``value`` when it is a supported language, else the default (French)."""
-    return value if value in LANGS else DEFAULT_LANG
-
-
-def current_lang() -> str:
-    """Language of the current request (cookie :data:`LANG_COOKIE`), French outside a request."""
-    try:
-        import flask
-
-        if flask.has_request_context():
-            return normalise_lang(flask.request.cookies.get(LANG_COOKIE))
-    except ImportError:  # pragma: no cover - flask is a dependency of dash
-        pass
-    return DEFAULT_LANG
-
-
-def fmt_number(value: float | None, lang: str | None = None, decimals: int = 0) -> str:
-    """Format a number the way readers of ``lang`` expect (``12 345,6`` in French, ``12,345.6`` in English).
-
-    Missing values (None or NaN) give :func:`t` ``("common.not_available")``.
-    """
-    lang = lang or current_lang()
-    if value is None or value != value:  # NaN
-        return t("common.not_available", lang)
-    text = f"{value:,.{decimals}f}"
-    if lang == "fr":
-        text = text.replace(",", "\u202f").replace(".", ",")
-    return text
-
-
-def fmt_pct(value: float | None, lang: str | None = None, decimals: int = 1) -> str:
-    """Format a percentage already expressed in % (``12,3 %`` in French, ``12.3%`` in English)."""
-    lang = lang or current_lang()
-    if value is None or value != value:
-        return t("common.not_available", lang)
-    number = fmt_number(value, lang, decimals)
-    return f"{number}\u202f%" if lang == "fr" else f"{number}%"
-
-
-def colon(label: str, lang: str | None = None) -> str:
-    """``label`` followed by a colon, French style (``Aller à :``) or English style (``Go to:``)."""
-    lang = lang or current_lang()
-    return f"{label}\u00a0:" if lang == "fr" else f"{label}:"
-
-
-def table_locale(lang: str | None = None) -> dict[str, str]:
-    """Separators for a Dash DataTable ``locale_format`` (numbers stay numbers, so sorting stays numeric)."""
-    lang = lang or current_lang()
-    return {"group": "\u202f", "decimal": ","} if lang == "fr" else {"group": ",", "decimal": "."}
-
-
-#: French terms of the build manifest's attribution line and their English wording.
-_ATTRIBUTION_EN: tuple[tuple[str, str], ...] = (
-    ("Sources : ", "Sources: "), ("Source : ", "Source: "), ("indicateurs", "indicators"),
-    ("contours", "boundaries"), ("ménages", "households"), ("Licence Ouverte", "Open Licence (Licence Ouverte)"),
-)
-
-
-def attribution(text: str, lang: str | None = None) -> str:
-    """The attribution line (written in French in the build manifest) in ``lang``."""
-    lang = lang or current_lang()
-    if lang == "fr":
-        return text
-    for fr, en in _ATTRIBUTION_EN:
-        text = text.replace(fr, en)
-    return text
+        _REGISTERED[key] = entry
+        for lang in LANGS:
+            if not core.has_message(key, lang):
+                logger.warning("i18n: %r is registered by a page but missing from the %s catalogue", key, lang)

@@ -1,18 +1,24 @@
 """One translation system for the library and the app: gettext catalogues read with Babel.
 
 Every text shown to a person (engine explanations, validation messages, export labels, page texts) is a
-*message id* with named placeholders, e.g. ``t("coverage.error.year", "en", row=3, column="year")``.
+*message id* with named placeholders, e.g. ``t("coverage.row.too_long", "en", max_length=80)``.
 Message ids are dotted symbolic keys (``"<area>.<name>"``), so French and English are both real
 translations held in the catalogues ``geo/locale/{fr,en}/LC_MESSAGES/voisinmap.po``.
 
-Where the ``.mo`` files come from: ``voisinmap i18n compile`` (run by ``make install`` and by
-``voisinmap data build``) compiles each ``.po`` next to it with Babel. The ``.mo`` files are not
-committed; when one is missing or older than its ``.po`` (a fresh checkout, an edited catalogue), this
-module compiles the ``.po`` in memory, so a text never goes missing. This module imports no Flask: the
-app picks the language of a request and passes it in.
+Where the ``.mo`` files come from: ``voisinmap i18n compile`` (:mod:`geo.cli.i18n`, run by ``make install``)
+compiles each ``.po`` into the ``.mo`` beside it with Babel. The ``.mo`` files are build products, ignored by
+git and never edited. When one is missing or older than its ``.po`` (a fresh checkout, an edited catalogue),
+this module compiles the ``.po`` in memory, so a text never goes missing. Ids are extracted from the source
+with ``pybabel extract -F babel.cfg -k t -k _ geo app``; ``voisinmap i18n check`` (:mod:`geo.i18n_check`)
+fails on an id missing from either catalogue or with different placeholders in French and English. This
+module imports no Flask: the app picks the language of a request and passes it in (:mod:`app.i18n`).
 
 Numbers, percentages and dates go through ``babel.numbers`` / ``babel.dates`` with the locale of the
 language (``12 345,6`` in French, ``12,345.6`` in English).
+
+Message ids built at run time (``f"coverage.row.{code}"``) cannot be extracted from the source by
+``pybabel extract -F babel.cfg -k t -k _ geo app``; they are built through :class:`MessageView`, which
+records them in :data:`DECLARED_IDS`, so the catalogue check checks them like the extracted ones.
 
 >>> format_number(12345.6, "en", decimals=1)
 '12,345.6'
@@ -25,7 +31,7 @@ import gettext as _gettext
 import io
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from functools import lru_cache
 from pathlib import Path
 
@@ -137,8 +143,14 @@ def gettext(lang: str) -> Callable[..., str]:
     return _
 
 
-def _missing(value: object) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
+def is_missing(value: object) -> bool:
+    """Whether ``value`` is a missing number: None, NaN, or pandas' ``NA`` / ``NaT``."""
+    if value is None:
+        return True
+    try:
+        return math.isnan(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return type(value).__name__ in ("NAType", "NaTType")
 
 
 def format_number(value: float | None, lang: str = DEFAULT_LANG, *, decimals: int = 0) -> str:
@@ -147,7 +159,7 @@ def format_number(value: float | None, lang: str = DEFAULT_LANG, *, decimals: in
     Missing values (None or NaN) give the « not available (statistical secrecy) » text.
     """
     lang = normalise_lang(lang)
-    if _missing(value):
+    if is_missing(value):
         return t("common.not_available", lang)
     pattern = "#,##0" + ("." + "0" * decimals if decimals > 0 else "")
     text = _babel_format_decimal(value, format=pattern, locale=LOCALES[lang], decimal_quantization=True)
@@ -158,7 +170,7 @@ def format_number(value: float | None, lang: str = DEFAULT_LANG, *, decimals: in
 def format_percent(value: float | None, lang: str = DEFAULT_LANG, *, decimals: int = 1) -> str:
     """A percentage already expressed in % (``12,3 %`` in French, ``12.3%`` in English)."""
     lang = normalise_lang(lang)
-    if _missing(value):
+    if is_missing(value):
         return t("common.not_available", lang)
     number = format_number(value, lang, decimals=decimals)
     return f"{number}{NARROW_NBSP}%" if lang == "fr" else f"{number}%"
@@ -175,3 +187,122 @@ def format_date(value: dt.date | dt.datetime | str, lang: str = DEFAULT_LANG, *,
 def colon(label: str, lang: str = DEFAULT_LANG) -> str:
     """``label`` followed by a colon, French style (``Aller à :``) or English style (``Go to:``)."""
     return f"{label}\u00a0:" if normalise_lang(lang) == "fr" else f"{label}:"
+
+
+def table_locale(lang: str = DEFAULT_LANG) -> dict[str, str]:
+    """Separators for a Dash DataTable ``locale_format`` (numbers stay numbers, so sorting stays numeric)."""
+    if normalise_lang(lang) == "fr":
+        return {"group": NARROW_NBSP, "decimal": ","}
+    return {"group": ",", "decimal": "."}
+
+
+#: Message ids of the French terms of the build manifest's attribution line (see :func:`attribution`).
+ATTRIBUTION_TERMS: tuple[str, ...] = (
+    "attribution.sources", "attribution.source", "attribution.indicators", "attribution.boundaries",
+    "attribution.households", "attribution.licence",
+)
+
+
+def attribution(text: str, lang: str = DEFAULT_LANG) -> str:
+    """The attribution line of the build manifest (written in French) in ``lang``.
+
+    Each term of :data:`ATTRIBUTION_TERMS` is replaced by its ``lang`` text; the names of producers and
+    datasets stay as they are.
+    """
+    lang = normalise_lang(lang)
+    if lang == DEFAULT_LANG:
+        return text
+    for msgid in ATTRIBUTION_TERMS:
+        text = text.replace(t(msgid, DEFAULT_LANG), t(msgid, lang))
+    return text
+
+
+#: Message ids built at run time, recorded by :class:`MessageView` for the catalogue test.
+DECLARED_IDS: set[str] = set(ATTRIBUTION_TERMS)
+
+
+class MessageView(Mapping[str, str]):
+    """A read-only ``{key: text}`` view of catalogue messages, for code that looks texts up by key.
+
+    ``MessageView("map", ("site", "qpv"), "en")["site"]`` is ``t("map.site", "en")``. Texts are read from
+    the catalogue at each lookup (so a recompiled catalogue shows at once); the view holds no text itself.
+
+    Parameters
+    ----------
+    prefix : str
+        Area of the message ids (``"<prefix>.<key>"``).
+    keys : iterable of str
+        The keys of the view, in order.
+    lang : {"fr", "en"}
+        Language of the texts.
+    """
+
+    def __init__(self, prefix: str, keys: Iterable[str], lang: str = DEFAULT_LANG) -> None:
+        if not prefix or not isinstance(prefix, str):
+            raise ValueError(f"prefix: expected a non-empty message id area, got {prefix!r}")
+        self.prefix = prefix
+        self.keys_: tuple[str, ...] = tuple(keys)
+        self.lang = normalise_lang(lang)
+        DECLARED_IDS.update(self.msgid(key) for key in self.keys_)
+
+    def msgid(self, key: str) -> str:
+        """Message id of ``key``."""
+        return f"{self.prefix}.{key}"
+
+    def __getitem__(self, key: str) -> str:
+        if key not in self.keys_:
+            raise KeyError(key)
+        return t(self.msgid(key), self.lang)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.keys_)
+
+    def __len__(self) -> int:
+        return len(self.keys_)
+
+    def __repr__(self) -> str:
+        return f"MessageView({self.prefix!r}, {len(self.keys_)} keys, {self.lang!r})"
+
+
+def per_language(prefix: str, keys: Iterable[str]) -> dict[str, MessageView]:
+    """``{lang: MessageView(prefix, keys, lang)}`` for every language, for code indexed by language first."""
+    keys = tuple(keys)
+    return {lang: MessageView(prefix, keys, lang) for lang in LANGS}
+
+
+class LanguageView(Mapping[str, str]):
+    """A read-only ``{lang: text}`` view of one message id (``NOTE["en"]`` is ``t("privacy.note", "en")``)."""
+
+    def __init__(self, msgid: str) -> None:
+        self.msgid = msgid
+        DECLARED_IDS.add(msgid)
+
+    def __getitem__(self, lang: str) -> str:
+        if lang not in LANGS:
+            raise KeyError(lang)
+        return t(self.msgid, lang)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(LANGS)
+
+    def __len__(self) -> int:
+        return len(LANGS)
+
+
+def error_text(error: BaseException, lang: str = DEFAULT_LANG) -> str:
+    """The message of ``error`` in ``lang``, for errors that reach a user (file refusals, engine errors).
+
+    An error that carries a message id renders in any language: give it the attributes ``msgid`` (a
+    message id) and ``fields`` (a dict of its placeholder values), as :class:`geo.coverage.errors.CoverageError`
+    does. Any other error gives ``str(error)`` unchanged.
+
+    >>> class QuotaError(ValueError):
+    ...     msgid, fields = "coverage.row.too_long", {"max_length": 80}
+    >>> error_text(QuotaError(), "en")
+    'text too long: 80 characters at most'
+    """
+    msgid = getattr(error, "msgid", None)
+    if not isinstance(msgid, str) or not msgid:
+        return str(error)
+    fields = getattr(error, "fields", None) or {}
+    return t(msgid, lang, **fields)

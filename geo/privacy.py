@@ -51,19 +51,16 @@ from scipy import sparse
 from scipy.optimize import linprog
 from scipy.sparse.csgraph import connected_components
 
+from geo.i18n import LanguageView
+
 logger = logging.getLogger(__name__)
 
 #: Minimum number of households a published cell covers.
 THRESHOLD = 11
 #: Marker of a dimension level above the cell's depth (the cell is a total over it).
 TOTAL = "*"
-#: Note shown next to suppressed figures.
-NOTE = {
-    "fr": "Les cellules couvrant moins de 11 ménages sont masquées (secret statistique), ainsi que "
-          "quelques cellules voisines pour qu'aucune ne puisse être retrouvée par différence.",
-    "en": "Cells covering fewer than 11 households are hidden (statistical secrecy), together with a few "
-          "neighbouring cells so that none can be recovered by subtraction.",
-}
+#: Note shown next to suppressed figures, ``{lang: text}`` (the message ``privacy.note``).
+NOTE = LanguageView("privacy.note")
 
 
 def primary_mask(counts: Sequence[float] | np.ndarray, *, threshold: int = THRESHOLD) -> np.ndarray:

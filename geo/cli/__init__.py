@@ -22,6 +22,7 @@ COMMANDS: dict[str, str] = {
     "serve": "geo.cli.serve:serve",
     "users": "geo.cli.users:users",
     "export": "geo.cli.export:export",
+    "i18n": "geo.cli.i18n:i18n",
 }
 
 

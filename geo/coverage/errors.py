@@ -1,11 +1,17 @@
-"""Every message a user of the door-visit import can read, in one catalogue.
+"""Every message a user of the door-visit import can read, as message ids of the catalogues.
 
 Two kinds:
 
-* **file refusals** (:data:`FILE_MESSAGES`, raised as :class:`FileRefusedError`): the whole file is refused,
-  nothing is stored, ``voisinmap coverage import`` exits with status 2;
-* **row rejections** (:data:`ROW_MESSAGES`): one row is left out of the store and listed in the report
-  with its line, column and reason; the other rows are imported (exit status 3).
+* **file refusals** (codes :data:`FILE_CODES`, message ids ``coverage.file.<code>``, raised as
+  :class:`FileRefusedError`): the whole file is refused, nothing is stored, ``voisinmap coverage import``
+  exits with status 2;
+* **row rejections** (codes :data:`ROW_CODES`, message ids ``coverage.row.<code>``): one row is left out of
+  the store and listed in the report with its line, column and reason; the other rows are imported
+  (exit status 3).
+
+Each text is in French and English in ``geo/locale/{fr,en}/LC_MESSAGES/voisinmap.po`` (:mod:`geo.i18n`);
+:data:`FILE_MESSAGES`, :data:`ROW_MESSAGES` and :data:`OTHER_MESSAGES` are read-only views of their French
+templates. An error keeps its code and fields, so :meth:`CoverageError.text` renders it in either language.
 
 Messages never quote the content of a cell that may hold personal data. ``docs/coverage.md`` lists them all
 and ``tests/coverage/test_coverage_messages.py`` triggers each one.
@@ -13,101 +19,90 @@ and ``tests/coverage/test_coverage_messages.py`` triggers each one.
 
 from __future__ import annotations
 
-#: code -> French template of a file refusal.
-FILE_MESSAGES: dict[str, str] = {
-    "missing": "Fichier introuvable : {name}.",
-    "empty": "Fichier vide : {name} ne contient aucune donnée.",
-    "too_large": "Fichier trop volumineux : {size_mb} Mo, le maximum est {max_mb} Mo. Découpez-le en "
-                 "plusieurs fichiers.",
-    "binary": "Fichier illisible : {name} n'est ni un CSV ni un classeur XLSX (contenu binaire).",
-    "xls": "Format Excel 97-2003 (.xls) non pris en charge : enregistrez {name} au format .xlsx ou CSV.",
-    "xlsx_unreadable": "Classeur XLSX illisible : {name} est endommagé ou protégé par un mot de passe.",
-    "no_header": "En-tête non reconnu : la première ligne de {name} doit porter les noms de colonnes du "
-                 "modèle (campagne, site, date, resultat, latitude, longitude…). Obtenez le modèle avec "
-                 "`voisinmap coverage template modele.csv`.",
-    "missing_columns": "Colonnes obligatoires absentes de {name} : {columns}.",
-    "no_location": "Aucune colonne de localisation dans {name} : il faut latitude et longitude, ou voie "
-                   "avec code_postal ou commune.",
-    "personal_columns": "Colonnes de données personnelles refusées dans {name} : {columns}. Les noms, "
-                        "téléphones et e-mails des habitants ne doivent pas être saisis : retirez ces "
-                        "colonnes puis importez à nouveau.",
-    "duplicate_columns": "Colonnes en double dans {name} : {columns}.",
-    "no_rows": "Aucune ligne de données : {name} ne contient que l'en-tête.",
-    "too_many_rows": "Trop de lignes dans {name} : plus de {max_rows}. Découpez-le en plusieurs fichiers.",
-    "malformed": "CSV mal formé dans {name}, ligne {line} : {detail}.",
-}
+from geo.i18n import DEFAULT_LANG, MessageView, error_text, t
 
-#: code -> French template of a row rejection (the report's ``motif``).
-ROW_MESSAGES: dict[str, str] = {
-    "required": "valeur obligatoire manquante",
-    "field_count": "nombre de champs incorrect : {got} au lieu de {expected}",
-    "too_long": "texte trop long : {max_length} caractères au plus",
-    "date": "date invalide : attendu AAAA-MM-JJ, JJ/MM/AAAA ou une date Excel",
-    "date_range": "date hors période : avant 2010 ou dans le futur",
-    "time": "heure invalide : attendu HH:MM",
-    "outcome": "résultat inconnu : attendu ouvert, absent, refus, a_revoir ou ne_pas_deranger",
-    "number": "coordonnée invalide : attendu un nombre décimal en degrés",
-    "coords_partial": "coordonnées incomplètes : latitude et longitude vont ensemble",
-    "coords_swapped": "latitude et longitude inversées ? Le point tombe hors de France dans cet ordre",
-    "coords_outside": "coordonnées hors de France",
-    "location": "localisation manquante : latitude et longitude, ou voie avec code postal ou commune",
-    "postcode": "code postal invalide : attendu 5 chiffres",
-    "identifier": "identifiant invalide : lettres, chiffres et - _ . / : seulement",
-    "house_number": "numéro de voie invalide : attendu 1 à 4 chiffres suivis ou non de bis, ter, quater ou "
-                    "d'une lettre (ex. 12 bis)",
-    "door": "repère de porte invalide : attendu un repère avec au moins un chiffre (escalier-étage-porte, "
-            "ex. A-03-12), jamais un nom",
-    "civility": "nom d'habitant détecté (Mme, M., famille…) : jamais de nom dans le journal",
-    "voisin": "identifiant Voisin invalide : attendu V suivi de 1 à 4 chiffres, précédé ou non d'un code "
-              "d'équipe (ex. V017, GRI-V03), jamais un nom",
-    "personal": "donnée personnelle détectée (téléphone ou e-mail) : la ligne n'est pas stockée",
-    "topic": "sujet inconnu : attendu un ou des sujets de la liste du modèle (eau, énergie, santé…)",
-    "language": "langue inconnue : attendu une ou des langues de la liste du modèle (français, arabe, soninké…)",
-    "text": "texte invalide : caractères de contrôle",
-    "site_scope": "site hors de votre périmètre : vous ne pouvez importer que les visites de vos sites",
-}
+#: Codes of the file refusals.
+FILE_CODES: tuple[str, ...] = (
+    "missing", "empty", "too_large", "binary", "xls", "xlsx_unreadable", "no_header", "missing_columns",
+    "no_location", "personal_columns", "duplicate_columns", "no_rows", "too_many_rows", "malformed",
+)
+#: Codes of the row rejections (the report's ``motif``).
+ROW_CODES: tuple[str, ...] = (
+    "required", "field_count", "too_long", "date", "date_range", "time", "outcome", "number", "coords_partial",
+    "coords_swapped", "coords_outside", "location", "postcode", "identifier", "house_number", "door",
+    "civility", "voisin", "personal", "topic", "language", "text", "site_scope",
+)
+#: Codes of the other messages of the import command (exit status 1).
+OTHER_CODES: tuple[str, ...] = ("store_unreachable", "geocoder_unavailable", "geocoder_error")
 
-#: code -> French template of the other messages of the import command (exit status 1).
-OTHER_MESSAGES: dict[str, str] = {
-    "store_unreachable": "Base de données inaccessible ({url}) : {detail}.",
-    "geocoder_unavailable": "Service de géocodage injoignable ({url}) : {count} adresse(s) gardée(s) en "
-                            "attente ; lancez `voisinmap coverage geocode` une fois en ligne.",
-    "geocoder_error": "Le service de géocodage ({url}) a répondu {status} : {detail}.",
-}
+#: code -> French template of a file refusal (a view of the catalogue).
+FILE_MESSAGES = MessageView("coverage.file", FILE_CODES)
+#: code -> French template of a row rejection (a view of the catalogue).
+ROW_MESSAGES = MessageView("coverage.row", ROW_CODES)
+#: code -> French template of the other messages (a view of the catalogue).
+OTHER_MESSAGES = MessageView("coverage.other", OTHER_CODES)
+
+
+def _check_code(code: str, messages: MessageView) -> str:
+    if code not in messages:
+        raise ValueError(f"code: expected one of {sorted(messages)}, got {code!r}")
+    return messages.msgid(code)
 
 
 class CoverageError(Exception):
-    """Base class of the errors of :mod:`geo.coverage`, carrying a catalogue ``code``."""
+    """Base class of the errors of :mod:`geo.coverage`, carrying a catalogue ``code``.
 
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
+    Parameters
+    ----------
+    code : str
+        The code of the message.
+    message : str, optional
+        The French text (``str(error)``); by default the message ``msgid`` rendered in French.
+    msgid : str, optional
+        Message id of the text, with ``fields`` its placeholders, so :meth:`text` can render it in English;
+        by default the message of ``code`` among :data:`OTHER_CODES`.
+    fields : dict, optional
+        Values of the placeholders of ``msgid``.
+    """
+
+    def __init__(self, code: str, message: str | None = None, *, msgid: str | None = None,
+                 fields: dict[str, object] | None = None) -> None:
+        self.fields = dict(fields or {})
+        if msgid is None and message is None:
+            msgid = _check_code(code, OTHER_MESSAGES)
+        self.msgid = msgid
+        self.message = message if message is not None else t(msgid, DEFAULT_LANG, **self.fields)
         self.code = code
-        self.message = message
+        super().__init__(self.message)
+
+    def text(self, lang: str = DEFAULT_LANG) -> str:
+        """The message in ``lang`` (the French message when the error carries no message id)."""
+        return error_text(self, lang) if self.msgid else self.message
 
 
 class FileRefusedError(CoverageError):
-    """The whole file is refused (nothing is stored). ``str(error)`` is the user's message."""
+    """The whole file is refused (nothing is stored). ``str(error)`` is the French message."""
 
     def __init__(self, code: str, **fields: object) -> None:
-        if code not in FILE_MESSAGES:
-            raise ValueError(f"code: expected one of {sorted(FILE_MESSAGES)}, got {code!r}")
-        super().__init__(code, FILE_MESSAGES[code].format(**fields))
+        super().__init__(code, msgid=_check_code(code, FILE_MESSAGES), fields=fields)
 
 
 class StoreUnavailableError(CoverageError):
     """The database cannot be opened or migrated."""
 
     def __init__(self, url: str, detail: str) -> None:
-        super().__init__("store_unreachable", OTHER_MESSAGES["store_unreachable"].format(url=url, detail=detail))
+        super().__init__("store_unreachable", fields={"url": url, "detail": detail})
 
 
-def row_message(code: str, **fields: object) -> str:
-    """The French reason of a row rejection.
+def row_message(code: str, lang: str = DEFAULT_LANG, /, **fields: object) -> str:
+    """The reason of a row rejection, in ``lang``.
 
     Parameters
     ----------
     code : str
-        A key of :data:`ROW_MESSAGES`.
+        One of :data:`ROW_CODES`.
+    lang : {"fr", "en"}
+        Language of the reason (default French).
     **fields
         Values for the template's placeholders.
 
@@ -116,6 +111,9 @@ def row_message(code: str, **fields: object) -> str:
     str
         The reason, as written in the report.
     """
-    if code not in ROW_MESSAGES:
-        raise ValueError(f"code: expected one of {sorted(ROW_MESSAGES)}, got {code!r}")
-    return ROW_MESSAGES[code].format(**fields)
+    return t(_check_code(code, ROW_MESSAGES), lang, **fields)
+
+
+def other_message(code: str, lang: str = DEFAULT_LANG, /, **fields: object) -> str:
+    """The text of another message of the import (one of :data:`OTHER_CODES`), in ``lang``."""
+    return t(_check_code(code, OTHER_MESSAGES), lang, **fields)

@@ -29,7 +29,7 @@ import requests
 
 from geo import __version__
 from geo.coverage import schema
-from geo.coverage.errors import OTHER_MESSAGES, CoverageError
+from geo.coverage.errors import CoverageError
 from geo.coverage.validate import in_france
 
 logger = logging.getLogger(__name__)
@@ -47,7 +47,7 @@ class GeocoderUnavailableError(CoverageError):
     """The address service could not be reached (after retries)."""
 
     def __init__(self, url: str, count: int) -> None:
-        super().__init__("geocoder_unavailable", OTHER_MESSAGES["geocoder_unavailable"].format(url=url, count=count))
+        super().__init__("geocoder_unavailable", fields={"url": url, "count": count})
         self.count = count
 
 
@@ -55,8 +55,7 @@ class GeocoderError(CoverageError):
     """The address service answered with an error that retrying will not fix."""
 
     def __init__(self, url: str, status: int | str, detail: str) -> None:
-        super().__init__("geocoder_error", OTHER_MESSAGES["geocoder_error"].format(url=url, status=status,
-                                                                                    detail=detail))
+        super().__init__("geocoder_error", fields={"url": url, "status": status, "detail": detail})
 
 
 class GeocodeCache(Protocol):

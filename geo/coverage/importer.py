@@ -126,7 +126,7 @@ class ImportSummary:
 def import_file(path: str | os.PathLike[str], *, engine: Engine, geocoder: Geocoder | None = None,
                 qpv: pd.DataFrame | None = None, territory: Territory | None = None, today: dt.date | None = None,
                 max_bytes: int = reader.MAX_BYTES, max_rows: int = reader.MAX_ROWS,
-                progress: Progress | None = None) -> ImportSummary:
+                progress: Progress | None = None, lang: str = "fr") -> ImportSummary:
     """Import a CSV or XLSX file of door visits.
 
     Parameters
@@ -148,6 +148,8 @@ def import_file(path: str | os.PathLike[str], *, engine: Engine, geocoder: Geoco
         Size limits.
     progress : callable, optional
         ``progress(step, done, total)``, called as validation, geocoding and writing advance.
+    lang : {"fr", "en"}
+        Language of the rejection reasons and notes of the summary (default French).
 
     Returns
     -------
@@ -162,20 +164,20 @@ def import_file(path: str | os.PathLike[str], *, engine: Engine, geocoder: Geoco
     table = reader.read_file(path, max_bytes=max_bytes, max_rows=max_rows)
     digest = _sha256_file(path)
     return import_table(table, engine=engine, file_sha256=digest, geocoder=geocoder, qpv=qpv, territory=territory,
-                        today=today, progress=progress)
+                        today=today, progress=progress, lang=lang)
 
 
 def import_bytes(data: bytes, *, name: str, engine: Engine, geocoder: Geocoder | None = None,
                  qpv: pd.DataFrame | None = None, territory: Territory | None = None, today: dt.date | None = None,
                  max_bytes: int = reader.MAX_BYTES, max_rows: int = reader.MAX_ROWS,
-                 allowed_sites: Collection[str] | None = None) -> ImportSummary:
+                 allowed_sites: Collection[str] | None = None, lang: str = "fr") -> ImportSummary:
     """Import a file held in memory (an upload in the app). Same behaviour as :func:`import_file`.
 
     ``allowed_sites``, when given, rejects the rows of other sites (a manager's upload).
     """
     table = reader.read_bytes(data, name=name, max_bytes=max_bytes, max_rows=max_rows)
     return import_table(table, engine=engine, file_sha256=hashlib.sha256(data).hexdigest(), geocoder=geocoder,
-                        qpv=qpv, territory=territory, today=today, allowed_sites=allowed_sites)
+                        qpv=qpv, territory=territory, today=today, allowed_sites=allowed_sites, lang=lang)
 
 
 def import_frame(frame: pd.DataFrame, *, name: str, engine: Engine, qpv: pd.DataFrame | None = None,
@@ -207,10 +209,11 @@ def _sha256_file(path: Path) -> str:
 
 
 def locate(valid: pd.DataFrame, *, geocoder: Geocoder | None, qpv: pd.DataFrame | None,
-           progress: Progress | None = None) -> tuple[pd.DataFrame, list[str]]:
+           progress: Progress | None = None, lang: str = "fr") -> tuple[pd.DataFrame, list[str]]:
     """Add location and QPV columns to valid rows (geocoding address-only rows when possible).
 
-    ``progress(step, done, total)``, when given, follows the geocoding (distinct addresses).
+    ``progress(step, done, total)``, when given, follows the geocoding (distinct addresses); the notes are
+    written in ``lang``.
 
     Returns
     -------
@@ -231,7 +234,7 @@ def locate(valid: pd.DataFrame, *, geocoder: Geocoder | None, qpv: pd.DataFrame 
         try:
             found = geocoder.geocode(addresses, progress=progress)
         except CoverageError as exc:  # the service answered with an error: keep the rows pending
-            notes.append(exc.message)
+            notes.append(exc.text(lang))
         else:
             lat[idx] = found["lat"].to_numpy(dtype=float)
             lon[idx] = found["lon"].to_numpy(dtype=float)
@@ -241,7 +244,7 @@ def locate(valid: pd.DataFrame, *, geocoder: Geocoder | None, qpv: pd.DataFrame 
             if still:
                 from geo.coverage.geocode import GeocoderUnavailableError
 
-                notes.append(GeocoderUnavailableError(geocoder.url, still).message)
+                notes.append(GeocoderUnavailableError(geocoder.url, still).text(lang))
     rows["lat"], rows["lon"] = lat, lon
     rows["location_status"] = pd.Series(status, index=rows.index, dtype="str")
     rows["geocode_score"] = score
@@ -259,7 +262,7 @@ def locate(valid: pd.DataFrame, *, geocoder: Geocoder | None, qpv: pd.DataFrame 
 def import_table(table: reader.RawTable, *, engine: Engine, file_sha256: str, geocoder: Geocoder | None = None,
                  qpv: pd.DataFrame | None = None, territory: Territory | None = None, today: dt.date | None = None,
                  demo: bool = False, allowed_sites: Collection[str] | None = None,
-                 progress: Progress | None = None) -> ImportSummary:
+                 progress: Progress | None = None, lang: str = "fr") -> ImportSummary:
     """Validate, locate and store the rows of a table read by :mod:`geo.coverage.reader`.
 
     The keyword options are those of :func:`import_file` (plus ``demo``, the mark of the fictitious
@@ -273,10 +276,10 @@ def import_table(table: reader.RawTable, *, engine: Engine, file_sha256: str, ge
     if progress is not None:
         progress("validate", 0, n)
     checked = validate_rows(table.frame, today=today, field_count_errors=table.field_count_errors,
-                            allowed_sites=allowed_sites, territory=territory)
+                            allowed_sites=allowed_sites, territory=territory, lang=lang)
     if progress is not None:
         progress("validate", n, n)
-    rows, notes = locate(checked.valid, geocoder=geocoder, qpv=qpv, progress=progress)
+    rows, notes = locate(checked.valid, geocoder=geocoder, qpv=qpv, progress=progress, lang=lang)
     rejected_lines = checked.rejected_lines
     with store.write_transaction(engine) as conn:
         result = store.insert_visits(conn, rows, file_sha256=file_sha256, file_name=table.name,

@@ -16,58 +16,52 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from geo.i18n import DEFAULT_LANG, MessageView, t
+
 #: Outcomes of a knock, in display order.
 OUTCOMES: tuple[str, ...] = ("ouvert", "absent", "refus", "a_revoir", "ne_pas_deranger")
 
-#: French labels of the outcomes (interface and exports).
-OUTCOME_LABELS: dict[str, str] = {
-    "ouvert": "porte ouverte",
-    "absent": "absent",
-    "refus": "refus",
-    "a_revoir": "à revoir",
-    "ne_pas_deranger": "ne pas déranger",
-}
+#: Labels of the outcomes (interface and exports), in French; :func:`outcome_labels` in either language.
+OUTCOME_LABELS = MessageView("coverage.outcome", OUTCOMES)
+
+
+def outcome_labels(lang: str = DEFAULT_LANG) -> MessageView:
+    """``{outcome: label}`` in ``lang`` (``"ouvert"`` -> « porte ouverte » / "door opened")."""
+    return MessageView("coverage.outcome", OUTCOMES, lang)
 
 
 @dataclass(frozen=True)
 class Column:
-    """One column of the schema."""
+    """One column of the schema; its description is the message ``coverage.column.<name>``."""
 
     name: str
     required: bool
-    description: str
     example: str
     max_length: int = 80
 
+    @property
+    def description(self) -> str:
+        """The French description (help sheet of the template, documentation)."""
+        return self.describe(DEFAULT_LANG)
+
+    def describe(self, lang: str = DEFAULT_LANG) -> str:
+        """The description in ``lang``."""
+        return t(COLUMN_DESCRIPTIONS.msgid(self.name), lang)
+
 
 #: The columns, in template order.
-COLUMNS: tuple[Column, ...] = (
-    Column("campagne", True, "nom de la campagne (mission) de porte-à-porte", "Eau et énergie 2025"),
-    Column("site", True, "site de l'équipe : code INSEE de la commune ou de l'arrondissement, ou SIREN de "
-           "l'EPCI", "91286", 60),
-    Column("date", True, "date de la visite : AAAA-MM-JJ, JJ/MM/AAAA ou date Excel ; l'heure peut suivre "
-           "(AAAA-MM-JJ HH:MM)", "2025-03-18"),
-    Column("heure", False, "heure de la visite, HH:MM (facultatif)", "18:30", 8),
-    Column("numero", False, "numéro dans la voie : 1 à 4 chiffres, avec ou sans bis, ter, quater ou une lettre",
-           "12 bis", 10),
-    Column("voie", False, "nom de la voie", "avenue des Tuileries", 120),
-    Column("code_postal", False, "code postal, 5 chiffres", "91350", 5),
-    Column("commune", False, "nom de la commune", "Grigny", 80),
-    Column("latitude", False, "latitude WGS84 en degrés décimaux (point ou virgule)", "48.6511", 20),
-    Column("longitude", False, "longitude WGS84 en degrés décimaux (point ou virgule)", "2.3766", 20),
-    Column("batiment", False, "identifiant du bâtiment (référence du bailleur, par exemple)", "GB-T12", 40),
-    Column("porte", False, "repère de la porte dans le bâtiment (escalier-étage-porte), avec au moins un chiffre, "
-           "jamais un nom", "A-03-12", 40),
-    Column("resultat", True, "résultat : " + ", ".join(OUTCOMES), "ouvert", 30),
-    Column("langue", False, "langue(s) de l'échange, de la liste fermée (français, arabe, soninké… ; voir "
-           "l'aide), séparées par | ou ,", "français", 30),
-    Column("sujets", False, "sujets abordés, de la liste fermée (eau, énergie, santé… ; voir l'aide), séparés "
-           "par | ou ,", "eau|énergie", 200),
-    Column("voisin", False, "identifiant pseudonyme du Voisin Malin : V suivi de 1 à 4 chiffres, précédé ou "
-           "non d'un code d'équipe et d'un tiret (V017, GRI-V03), jamais un nom", "V017", 32),
-)
+COLUMNS: tuple[Column, ...] = tuple(Column(name, required, example, max_length) for name, required, example, max_length in (
+    ("campagne", True, "Eau et énergie 2025", 80), ("site", True, "91286", 60), ("date", True, "2025-03-18", 80),
+    ("heure", False, "18:30", 8), ("numero", False, "12 bis", 10), ("voie", False, "avenue des Tuileries", 120),
+    ("code_postal", False, "91350", 5), ("commune", False, "Grigny", 80), ("latitude", False, "48.6511", 20),
+    ("longitude", False, "2.3766", 20), ("batiment", False, "GB-T12", 40), ("porte", False, "A-03-12", 40),
+    ("resultat", True, "ouvert", 30), ("langue", False, "français", 30), ("sujets", False, "eau|énergie", 200),
+    ("voisin", False, "V017", 32),
+))
 
 COLUMN_NAMES: tuple[str, ...] = tuple(c.name for c in COLUMNS)
+#: column name -> French description (a view of the catalogue; :meth:`Column.describe` for English).
+COLUMN_DESCRIPTIONS = MessageView("coverage.column", COLUMN_NAMES)
 REQUIRED: tuple[str, ...] = tuple(c.name for c in COLUMNS if c.required)
 BY_NAME: dict[str, Column] = {c.name: c for c in COLUMNS}
 

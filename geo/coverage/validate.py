@@ -1,8 +1,9 @@
 """Row-by-row validation of door-visit logs, vectorised (pandas), and the content key of each visit.
 
 :func:`validate_rows` takes the table of strings of :mod:`geo.coverage.reader` and returns the typed rows
-that pass every check, and one problem per failed check: line, column, code and French reason
-(:data:`geo.coverage.errors.ROW_MESSAGES`). A row with any problem is rejected as a whole.
+that pass every check, and one problem per failed check: line, column, code and reason, in French or
+English (message ids ``coverage.row.<code>``, :mod:`geo.coverage.errors`). A row with any problem is
+rejected as a whole.
 
 Personal data is kept out: phone numbers and e-mails in any text cell, house numbers that are not house
 numbers, door marks and buildings that name a resident, languages and topics outside the closed lists and
@@ -144,8 +145,9 @@ def in_france(lon: np.ndarray, lat: np.ndarray, *, territory: Territory | None =
 
 
 class _Problems:
-    def __init__(self, lines: np.ndarray) -> None:
+    def __init__(self, lines: np.ndarray, *, lang: str) -> None:
         self.lines = lines
+        self.lang = lang
         self.parts: list[pd.DataFrame] = []
 
     def add(self, mask: pd.Series | np.ndarray, column: str, code: str, **fields: object) -> None:
@@ -154,7 +156,7 @@ class _Problems:
             return
         idx = np.flatnonzero(mask)
         self.parts.append(pd.DataFrame({"ligne": self.lines[idx], "colonne": column, "code": code,
-                                        "motif": row_message(code, **fields)}))
+                                        "motif": row_message(code, self.lang, **fields)}))
 
     def frame(self) -> pd.DataFrame:
         if not self.parts:
@@ -337,44 +339,8 @@ def content_keys(frame: pd.DataFrame) -> pd.Series:
                      dtype="str")
 
 
-def validate_rows(frame: pd.DataFrame, *, today: dt.date | None = None,
-                  field_count_errors: list[tuple[int, int, int]] | None = None,
-                  allowed_sites: Collection[str] | None = None, territory: Territory | None = None) -> Validated:
-    """Check every row of a door-visit table.
-
-    Parameters
-    ----------
-    frame : pandas.DataFrame
-        Column ``ligne`` and one string column per recognised schema column (from the reader).
-    today : datetime.date, optional
-        Latest accepted visit date (default: the current date).
-    field_count_errors : list of (line, fields, expected), optional
-        Rows the reader found with too many fields.
-    allowed_sites : collection of str, optional
-        When given, rows of other sites are rejected (a site manager imports only their own sites).
-    territory : Territory, optional
-        France's land (:func:`geo.coverage.territory.france_territory` of the départements layer): rows
-        whose coordinates fall outside are rejected. Without it, a coarse bounding-box check applies.
-
-    Returns
-    -------
-    Validated
-        Valid typed rows and the list of problems.
-    """
-    if "ligne" not in frame.columns:
-        raise ValueError(f"frame: expected a 'ligne' column, got columns {list(frame.columns)}")
-    today = today or dt.date.today()
-    frame = frame.reset_index(drop=True)
-    n = len(frame)
-    lines = frame["ligne"].to_numpy(dtype=np.int64)
-    problems = _Problems(lines)
-    if field_count_errors:
-        by_line = {line: (got, expected) for line, got, expected in field_count_errors}
-        for line, (got, expected) in by_line.items():
-            problems.add(lines == line, "", "field_count", got=got, expected=expected)
-
-    cols = {name: _col(frame, name) for name in schema.COLUMN_NAMES}
-
+def _check_text_cells(cols: dict[str, pd.Series], problems: _Problems, n: int) -> None:
+    """Control characters, required values, lengths and phone numbers or e-mails in any text cell."""
     # cheap screen on all text columns at once, then per column on the rows that matched
     combined = cols[_TEXT_COLUMNS[0]]
     for name in _TEXT_COLUMNS[1:]:
@@ -399,6 +365,75 @@ def validate_rows(frame: pd.DataFrame, *, today: dt.date | None = None,
             hit[suspect_pers] = (sub.str.contains(_PHONE, regex=True) | sub.str.contains(_EMAIL, regex=True)
                                  ).to_numpy(dtype=bool)
             problems.add(hit, name, "personal")
+
+
+def _check_identifiers(cols: dict[str, pd.Series], problems: _Problems) -> pd.Series:
+    """House numbers, buildings, doors and Voisin ids: never a resident's name or phone number.
+
+    Returns the Voisin ids in upper case (see :mod:`geo.coverage.vocabulary`).
+    """
+    numero = cols["numero"]
+    problems.add((numero != "") & ~numero.str.fullmatch(vocabulary.HOUSE_NUMBER, case=False), "numero",
+                 "house_number")
+    for name in ("batiment", "porte"):
+        s = cols[name]
+        problems.add((s != "") & ~s.str.fullmatch(_IDENT), name, "identifier")
+    batiment = cols["batiment"]
+    problems.add((batiment != "") & looks_like_a_name(batiment), "batiment", "civility")
+    porte = cols["porte"]
+    filled = porte != ""
+    if filled.any():
+        folded = _fold(porte)
+        bad_door = (~porte.str.contains(r"[0-9]", regex=True) | folded.str.contains(vocabulary.CIVILITY_PATTERN)
+                    | folded.str.contains(_NOT_DOOR_WORD, regex=True))
+        problems.add(filled & bad_door, "porte", "door")
+    voisin = cols["voisin"].str.upper()
+    problems.add((voisin != "") & ~voisin.str.fullmatch(vocabulary.VOISIN_CODE), "voisin", "voisin")
+    return voisin
+
+
+def validate_rows(frame: pd.DataFrame, *, today: dt.date | None = None,
+                  field_count_errors: list[tuple[int, int, int]] | None = None,
+                  allowed_sites: Collection[str] | None = None, territory: Territory | None = None,
+                  lang: str = "fr") -> Validated:
+    """Check every row of a door-visit table.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Column ``ligne`` and one string column per recognised schema column (from the reader).
+    today : datetime.date, optional
+        Latest accepted visit date (default: the current date).
+    field_count_errors : list of (line, fields, expected), optional
+        Rows the reader found with too many fields.
+    allowed_sites : collection of str, optional
+        When given, rows of other sites are rejected (a site manager imports only their own sites).
+    territory : Territory, optional
+        France's land (:func:`geo.coverage.territory.france_territory` of the départements layer): rows
+        whose coordinates fall outside are rejected. Without it, a coarse bounding-box check applies.
+    lang : {"fr", "en"}
+        Language of the reasons (``motif``) of the problems (default French).
+
+    Returns
+    -------
+    Validated
+        Valid typed rows and the list of problems.
+    """
+    if "ligne" not in frame.columns:
+        raise ValueError(f"frame: expected a 'ligne' column, got columns {list(frame.columns)}")
+    today = today or dt.date.today()
+    frame = frame.reset_index(drop=True)
+    n = len(frame)
+    lines = frame["ligne"].to_numpy(dtype=np.int64)
+    problems = _Problems(lines, lang=lang)
+    if field_count_errors:
+        by_line = {line: (got, expected) for line, got, expected in field_count_errors}
+        for line, (got, expected) in by_line.items():
+            problems.add(lines == line, "", "field_count", got=got, expected=expected)
+
+    cols = {name: _col(frame, name) for name in schema.COLUMN_NAMES}
+
+    _check_text_cells(cols, problems, n)
 
     # site: a 4-digit code lost its leading zero in a spreadsheet
     site = cols["site"].where(~cols["site"].str.fullmatch(r"[0-9]{4}"), "0" + cols["site"])
@@ -448,24 +483,7 @@ def validate_rows(frame: pd.DataFrame, *, today: dt.date | None = None,
     no_coords = (lat_t == "") & (lon_t == "")
     problems.add(no_coords & ~has_address, "voie", "location")
 
-    # identifiers: never a resident's name or phone number (see geo.coverage.vocabulary)
-    numero = cols["numero"]
-    problems.add((numero != "") & ~numero.str.fullmatch(vocabulary.HOUSE_NUMBER, case=False), "numero",
-                 "house_number")
-    for name in ("batiment", "porte"):
-        s = cols[name]
-        problems.add((s != "") & ~s.str.fullmatch(_IDENT), name, "identifier")
-    batiment = cols["batiment"]
-    problems.add((batiment != "") & looks_like_a_name(batiment), "batiment", "civility")
-    porte = cols["porte"]
-    filled = porte != ""
-    if filled.any():
-        folded = _fold(porte)
-        bad_door = (~porte.str.contains(r"[0-9]", regex=True) | folded.str.contains(vocabulary.CIVILITY_PATTERN)
-                    | folded.str.contains(_NOT_DOOR_WORD, regex=True))
-        problems.add(filled & bad_door, "porte", "door")
-    voisin = cols["voisin"].str.upper()
-    problems.add((voisin != "") & ~voisin.str.fullmatch(vocabulary.VOISIN_CODE), "voisin", "voisin")
+    voisin = _check_identifiers(cols, problems)
     topics, bad_topics = _coded_lists(cols["sujets"], kind="sujets")
     problems.add(bad_topics, "sujets", "topic")
     language, bad_language = _coded_lists(cols["langue"], kind="langue")

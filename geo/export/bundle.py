@@ -14,26 +14,27 @@ import pandas as pd
 from geo import privacy
 from geo.export import html_map, png, tables
 from geo.export import report as rpt
+from geo.i18n import normalise_lang, per_language, t
 
 logger = logging.getLogger(__name__)
 
 #: Tables of the funders' report that can be exported, in workbook order.
 IMPACT_TABLES: tuple[str, ...] = ("regions", "quarters", "sites", "qpv")
 EXPORT_FORMATS: tuple[str, ...] = ("html", "png", "csv", "xlsx", "geojson")
+#: Sheet names of the report's tables, ``SHEETS[lang][table]`` (messages ``export.sheet.<table>``).
+SHEETS = per_language("export.sheet", IMPACT_TABLES)
 
 
 def impact_notes(report: rpt.ImpactReport, lang: str = "fr") -> dict[str, str]:
     """The « Notes » sheet: secrecy rule, period, sources, fictitious data."""
-    lang = lang if lang in ("fr", "en") else "fr"
+    lang = normalise_lang(lang)
     notes = {
-        "Secret statistique" if lang == "fr" else "Statistical secrecy": privacy.NOTE[lang],
-        "Période" if lang == "fr" else "Period": " – ".join(report.period) if report.period else "-",
-        "Sources": html_map.ATTRIBUTION[lang],
+        t("export.note.secret", lang): privacy.NOTE[lang],
+        t("export.note.period", lang): " – ".join(report.period) if report.period else "-",
+        t("export.note.sources", lang): html_map.ATTRIBUTION[lang],
     }
     if report.demo:
-        notes["Données fictives" if lang == "fr" else "Fictitious data"] = (
-            "Ces chiffres viennent de données de démonstration fictives." if lang == "fr"
-            else "These figures come from fictitious demonstration data.")
+        notes[t("export.note.demo", lang)] = t("export.note.demo_text", lang)
     return notes
 
 
@@ -104,8 +105,7 @@ def impact_geojson(report: rpt.ImpactReport, *, region: str | None = None, lang:
 
 
 def _sheet(name: str, lang: str) -> str:
-    return {"regions": ("Régions", "Regions"), "quarters": ("Trimestres", "Quarters"), "sites": ("Sites", "Sites"),
-            "qpv": ("QPV", "QPV")}[name][0 if lang == "fr" else 1]
+    return SHEETS[normalise_lang(lang)][name]
 
 
 def _regions(data_dir: Any) -> pd.DataFrame | None:
@@ -134,5 +134,5 @@ def scenario_bytes(scen: Any, fmt: str, *, lang: str = "fr", regions: pd.DataFra
     if fmt == "csv":
         return tables.to_csv_bytes(table)
     if fmt == "xlsx":
-        return tables.to_xlsx_bytes({"Scénario" if lang == "fr" else "Scenario": table})
+        return tables.to_xlsx_bytes({t("export.sheet.scenario", lang): table})
     return tables.to_geojson_bytes(scen.recommendation.to_geodataframe())

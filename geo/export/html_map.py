@@ -30,6 +30,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from geo.i18n import LanguageView, format_number, format_percent, is_missing, per_language
+
 logger = logging.getLogger(__name__)
 
 VENDOR = Path(__file__).resolve().parent / "vendor"
@@ -40,38 +42,15 @@ SECRET_COLOUR = "#bdbdbd"
 SITE_COLOUR = "#d95f02"
 NEW_SITE_COLOUR = "#7570b3"
 OUTLINE_COLOUR = "#636363"
-TEXT = {
-    "fr": {
-        "secret": "secret statistique (moins de 11 ménages, ou masqué pour protéger une autre case)",
-        "coverage": "Part des ménages du QPV rencontrés",
-        "households": "Ménages rencontrés", "doors": "Portes ouvertes", "visits": "Portes frappées",
-        "site": "Site (commune)", "qpv": "QPV", "regions": "Régions", "sites": "Sites",
-        "qpv_layer": "QPV où l'association intervient", "demo": "données fictives",
-        "scenario": "Scénario d'implantation", "current": "Site actuel", "new": "Site recommandé",
-        "reach_current": "QPV à portée du réseau actuel", "reach_new": "QPV ajoutés par le scénario",
-        "reach_none": "QPV hors de portée", "population": "Habitants", "rank": "Rang",
-        "report": "VoisinMalin : où l'association agit", "catchment": "Zone de portée ({km} km)",
-        "na": "non disponible (secret statistique)",
-    },
-    "en": {
-        "secret": "statistical secrecy (fewer than 11 households, or hidden to protect another cell)",
-        "coverage": "Share of the QPV's households met",
-        "households": "Households met", "doors": "Doors opened", "visits": "Doors knocked",
-        "site": "Site (commune)", "qpv": "QPV", "regions": "Regions", "sites": "Sites",
-        "qpv_layer": "QPV where the association works", "demo": "fictitious data",
-        "scenario": "Siting scenario", "current": "Current site", "new": "Recommended site",
-        "reach_current": "QPV within reach of the current network", "reach_new": "QPV added by the scenario",
-        "reach_none": "QPV out of reach", "population": "Residents", "rank": "Rank",
-        "report": "VoisinMalin: where the association works", "catchment": "Catchment ({km} km)",
-        "na": "not available (statistical secrecy)",
-    },
-}
-ATTRIBUTION = {
-    "fr": "QPV 2024 : ANCT (sig.ville.gouv.fr), Licence Ouverte · Ménages et population : INSEE · "
-          "Limites : IGN Admin Express · Visites : VoisinMalin",
-    "en": "QPV 2024: ANCT (sig.ville.gouv.fr), Open Licence · Households and population: INSEE · "
-          "Boundaries: IGN Admin Express · Visits: VoisinMalin",
-}
+#: Map texts, ``TEXT[lang][key]`` (messages ``map.<key>``).
+TEXT = per_language("map", (
+    "secret", "coverage", "households", "doors", "visits", "site", "qpv", "regions", "sites", "qpv_layer", "demo",
+    "scenario", "current", "new", "reach_current", "reach_new", "reach_none", "population", "rank", "report",
+    "catchment"))
+#: Sources line of the maps, ``ATTRIBUTION[lang]`` (message ``map.attribution``).
+ATTRIBUTION = LanguageView("map.attribution")
+#: Sources line of the maps without door visits (siting scenarios), message ``map.attribution_data``.
+ATTRIBUTION_DATA = LanguageView("map.attribution_data")
 
 
 def _lang(lang: str) -> str:
@@ -80,18 +59,12 @@ def _lang(lang: str) -> str:
 
 def fmt_int(value: Any, lang: str = "fr") -> str:
     """A count with thousands separators, or the secrecy note when missing."""
-    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
-        return TEXT[_lang(lang)]["na"]
-    text = f"{int(value):,}"
-    return text.replace(",", "\u202f") if _lang(lang) == "fr" else text
+    return format_number(None if is_missing(value) else int(value), _lang(lang))
 
 
 def fmt_share(value: Any, lang: str = "fr") -> str:
     """A share (0-1) as a percentage with one decimal, or the secrecy note when missing."""
-    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
-        return TEXT[_lang(lang)]["na"]
-    text = f"{100 * float(value):.1f}"
-    return (text.replace(".", ",") + "\u202f%") if _lang(lang) == "fr" else text + " %"
+    return format_percent(None if is_missing(value) else 100 * float(value), _lang(lang), decimals=1)
 
 
 def share_colour(value: Any) -> str:
@@ -377,7 +350,7 @@ def scenario_map(qpv: pd.DataFrame, sites: pd.DataFrame, *, radius_km: float, re
     add_legend(m, tx["scenario"], [(colours[k], labels[k]) for k in ("current", "new", "none")],
                circles=[(SITE_COLOUR, tx["current"]), (NEW_SITE_COLOUR, tx["new"])],
                note=tx["catchment"].format(km=f"{radius_km:g}"))
-    add_attribution(m, ATTRIBUTION[lang].replace(" · Visites : VoisinMalin", "").replace(" · Visits: VoisinMalin", ""))
+    add_attribution(m, ATTRIBUTION_DATA[lang])
     return m
 
 

@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from geo import privacy
+from geo.i18n import LanguageView, t
 
 logger = logging.getLogger(__name__)
 
@@ -45,25 +46,10 @@ OUTSIDE = "hors_qpv"
 UNKNOWN_REGION = "inconnue"
 TABLES = ("national", "regions", "quarters", "sites", "qpv")
 
-LABELS: dict[str, dict[str, str]] = {
-    "households": {"fr": "Ménages rencontrés", "en": "Households met"},
-    "doors_opened": {"fr": "Portes ouvertes", "en": "Doors opened"},
-    "visits": {"fr": "Portes frappées", "en": "Doors knocked"},
-    "open_rate": {"fr": "Taux d'ouverture", "en": "Open rate"},
-    "coverage_rate": {"fr": "Part des ménages du QPV rencontrés", "en": "Share of the QPV's households met"},
-    "qpv_active": {"fr": "QPV où l'association intervient", "en": "QPV where the association works"},
-    "reach_share": {"fr": "Part des habitants des QPV à portée d'un site",
-                    "en": "Share of QPV residents within reach of a site"},
-    "region": {"fr": "Code région", "en": "Region code"},
-    "region_name": {"fr": "Région", "en": "Region"},
-    "site": {"fr": "Code site", "en": "Site code"},
-    "site_name": {"fr": "Site", "en": "Site"},
-    "code_qp": {"fr": "Code QPV", "en": "QPV code"},
-    "lib_qp": {"fr": "QPV", "en": "QPV"},
-    "quarter": {"fr": "Trimestre", "en": "Quarter"},
-    "insee_households": {"fr": "Ménages (INSEE)", "en": "Households (INSEE)"},
-    "secret": {"fr": "Secret statistique", "en": "Statistical secrecy"},
-}
+#: Export labels of the report's columns, ``LABELS[column][lang]`` (messages ``report.col.<column>``).
+LABELS: dict[str, LanguageView] = {column: LanguageView(f"report.col.{column}") for column in (
+    "households", "doors_opened", "visits", "open_rate", "coverage_rate", "qpv_active", "reach_share", "region",
+    "region_name", "site", "site_name", "code_qp", "lib_qp", "quarter", "insee_households", "secret")}
 
 
 def quarter_label(day: np.ndarray) -> np.ndarray:
@@ -317,7 +303,7 @@ class ImpactReport:
         frame = privacy.view(self.cube, (3, 0), where={"region": region} if region else None)
         frame = self._rates(frame)
         attrs = self.qpv.set_index("code_qp")
-        outside = {"fr": "Hors QPV", "en": "Outside QPV"}[lang if lang in ("fr", "en") else "fr"]
+        outside = t("report.outside_qpv", lang)
         frame.insert(3, "lib_qp", frame["code_qp"].map(attrs["lib_qp"]).where(frame["code_qp"] != OUTSIDE, outside))
         insee = frame["code_qp"].map(attrs["insee_households"]).astype(float)
         frame["insee_households"] = insee.round(0).astype("Int64")
@@ -389,7 +375,7 @@ def labelled(frame: pd.DataFrame, lang: str = "fr") -> pd.DataFrame:
     lang = lang if lang in ("fr", "en") else "fr"
     out = frame.rename(columns={c: LABELS[c][lang] for c in frame.columns if c in LABELS})
     if "secret" in frame.columns:
-        yes, no = ("oui", "non") if lang == "fr" else ("yes", "no")
+        yes, no = t("common.yes", lang), t("common.no", lang)
         out[LABELS["secret"][lang]] = frame["secret"].map({True: yes, False: no})
     return out
 

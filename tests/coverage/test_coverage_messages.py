@@ -15,6 +15,7 @@ from coverage_helpers import TODAY, xlsx_bytes
 from geo.coverage import errors, reader, schema
 from geo.coverage.errors import FILE_MESSAGES, OTHER_MESSAGES, ROW_MESSAGES, FileRefusedError
 from geo.coverage.validate import validate_rows
+from geo.i18n import t
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "coverage.md"
 HEADER = "campagne;site;date;resultat;latitude;longitude\n"
@@ -186,3 +187,37 @@ def test_the_catalogue_names_its_real_test_file() -> None:
     assert named, "geo/coverage/errors.py should name the test that triggers every message"
     root = Path(__file__).resolve().parents[2]
     assert all((root / path).is_file() for path in named), named
+
+
+@pytest.mark.parametrize("code", sorted(set(ROW_MESSAGES) - {"field_count", "site_scope"}))
+def test_every_row_rejection_is_triggered_in_english(code: str) -> None:
+    overrides, column = ROW_CASES[code]
+    frame = pd.DataFrame([_row(), _row(**overrides)])
+    frame.insert(0, "ligne", [2, 3])
+    problem = validate_rows(frame, today=TODAY, lang="en").problems
+    problem = problem[problem["code"] == code]
+    assert problem[["ligne", "colonne"]].values.tolist() == [[3, column]]
+    assert problem["motif"].iat[0] == errors.row_message(code, "en", **_fields(code))
+    assert problem["motif"].iat[0] != errors.row_message(code, "fr", **_fields(code))
+
+
+def test_an_english_import_reports_english_reasons(engine) -> None:  # noqa: ANN001
+    from geo.coverage import importer
+
+    content = (HEADER + GOOD + "Eau 2025;91286;2025-13-45;ouvert;48.6511;2.3766\n").encode()
+    summary = importer.import_bytes(content, name="visites.csv", engine=engine, today=TODAY, lang="en")
+    assert summary.imported == 1 and summary.rejected == 1
+    assert summary.report["motif"].tolist() == ["invalid date: expected YYYY-MM-DD, DD/MM/YYYY or an Excel date"]
+
+
+@pytest.mark.parametrize("code", sorted(FILE_MESSAGES))
+def test_every_file_refusal_reads_in_english(code: str, tmp_path: Path) -> None:
+    content, kwargs, _fragment = FILE_CASES[code]
+    with pytest.raises(FileRefusedError) as info:
+        if content is None:
+            reader.read_file(tmp_path / "absent.csv")
+        else:
+            reader.read_bytes(content, name="visites.csv", **kwargs)
+    english = info.value.text("en")
+    assert english != str(info.value) and "{" not in english
+    assert english == t(f"coverage.file.{code}", "en", **info.value.fields)
