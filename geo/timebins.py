@@ -222,7 +222,8 @@ def bin_label(code: str, lang: str = "fr") -> str:
     return t(msgid, lang, year=match.group(1), number=match.group(3))
 
 
-def _bounds(quarters: Sequence[str]) -> tuple[dt.date, dt.date]:
+def bin_bounds(quarters: Sequence[str]) -> tuple[dt.date, dt.date]:
+    """First and last day of the quarters (``["2025-T3", "2025-T4"]`` -> 1 July and 31 December 2025)."""
     parsed = sorted(parse_quarter(q) for q in quarters)
     (y0, q0), (y1, q1) = parsed[0], parsed[-1]
     start = dt.date(y0, 3 * q0 - 2, 1)
@@ -348,7 +349,7 @@ def _series_rows(group: tuple[str, ...], cells: _GroupCells,
         households = cells.get(*key)[0]
         cumulative += households
         code = bin_code(quarters)
-        start, end = _bounds(quarters)
+        start, end = bin_bounds(quarters)
         rows.append({"code": code, "start": start, "end": end, "quarters": quarters,
                      "households": households, "cumulative": cumulative})
         if len(quarters) > 1:
