@@ -248,13 +248,20 @@ def upgrade(engine: Engine, *, revision: str = "head") -> None:
     from geo.coverage.store import _migration_lock
 
     cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
-    cfg.set_main_option("path_separator", "os")
+    for option, value in (("script_location", str(MIGRATIONS_DIR)), ("path_separator", "os")):
+        cfg.set_main_option(option, value)
     with engine.connect() as conn, _migration_lock(engine, conn):
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
         conn.commit()
     logger.debug("releases schema at %s (version table %s)", revision, VERSION_TABLE)
+
+
+def open_releases(url: str | None = None) -> ReleaseStore:
+    """The release store of the database at ``url`` (default :func:`geo.config.database_url`), migrated."""
+    from geo.coverage.store import make_engine
+
+    return ReleaseStore(make_engine(url))
 
 
 def _release(row: sa.Row) -> Release:
@@ -263,24 +270,20 @@ def _release(row: sa.Row) -> Release:
 
 
 class ReleaseStore:
-    """Releases in the database of ``url`` (the door-visit store's by default), migrated on open.
+    """The releases kept in one database (see :func:`open_releases`).
 
     Parameters
     ----------
-    url : str, optional
-        SQLAlchemy URL; default :func:`geo.config.database_url`.
-    engine : sqlalchemy.engine.Engine, optional
-        An existing engine (wins over ``url``).
+    engine : sqlalchemy.engine.Engine
+        Engine of the database (the door-visit store's, :func:`geo.coverage.store.make_engine`).
     migrate : bool
-        Upgrade the releases schema first (default True).
+        Bring the ``release_*`` tables to the latest schema first (default True).
     """
 
-    def __init__(self, url: str | None = None, *, engine: Engine | None = None, migrate: bool = True) -> None:
-        from geo.coverage.store import make_engine
-
-        self.engine = engine if engine is not None else make_engine(url)
+    def __init__(self, engine: Engine, *, migrate: bool = True) -> None:
+        self.engine = engine
         if migrate:
-            upgrade(self.engine)
+            upgrade(engine)
 
     def releases(self) -> list[Release]:
         """Every release, oldest first."""

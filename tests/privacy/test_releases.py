@@ -26,7 +26,7 @@ PG_ENV = "VOISINMAP_TEST_PG_URL"
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[rel.ReleaseStore]:
     """A release store on a SQLite file, or in a fresh schema of the PostgreSQL test database."""
     if request.param == "sqlite":
-        s = rel.ReleaseStore(f"sqlite:///{tmp_path / 'releases.db'}")
+        s = rel.open_releases(f"sqlite:///{tmp_path / 'releases.db'}")
         yield s
         s.engine.dispose()
         return
@@ -38,7 +38,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[rel.Releas
     with admin.connect() as conn:
         conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
     url = sa.engine.make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
-    s = rel.ReleaseStore(url.render_as_string(hide_password=False))
+    s = rel.open_releases(url.render_as_string(hide_password=False))
     try:
         yield s
     finally:
