@@ -193,6 +193,10 @@ def test_differencing_two_downloads_around_an_import(store: rel.ReleaseStore) ->
     assert set(download_3["code"]) - set(download_1["code"]) == {"2026-T3"}
     new_site = download_3[(download_3["site"] == "69266")]
     assert new_site["households"].isna().all()
+    # the store holds published figures only: no record id, no true count
+    with store.engine.connect() as conn:
+        stored = [str(v) for row in conn.execute(sa.select(rel.CELLS)).all() for v in row]
+    assert not [v for v in stored if v.startswith(("door", "import", "t3-"))]
 
 
 def test_schema_has_its_own_alembic_chain(store: rel.ReleaseStore) -> None:
