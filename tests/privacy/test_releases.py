@@ -13,6 +13,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from geo import privacy, timebins
 from geo.coverage import releases as rel
@@ -206,3 +208,62 @@ def test_schema_has_its_own_alembic_chain(store: rel.ReleaseStore) -> None:
     assert {"release_versions", "release_cells"} <= tables
     rel.upgrade(store.engine)  # a second upgrade is a no-op
     assert store.latest() is None and store.cells().empty and store.series(()).empty
+
+
+def test_two_publishers_at_once_make_one_release(store: rel.ReleaseStore) -> None:
+    """Two processes publishing the same block together: one release is written, the other is refused."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    records = _network(["2025-T1"], arrived="2025-04-02")
+    cells = rel.block_cells(records, levels=LEVELS, first="2025-T1", through="2025-T1", secret=SECRET)
+
+    def publish(hour: int) -> str:
+        try:
+            store.publish(cells, levels=LEVELS, first="2025-T1", through="2025-T1",
+                          published_at=dt.datetime(2025, 4, 10, hour))
+        except rel.ReleaseError as exc:
+            return f"refused: {exc}"
+        return "published"
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        outcomes = sorted(pool.map(publish, (9, 10)))
+    assert outcomes[0] == "published" and outcomes[1].startswith("refused")
+    assert [r.version for r in store.releases()] == [1]
+    assert len(store.cells()) == len(cells)
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(st.integers(1, 3), st.integers(0, 9), st.integers(0, 2)), min_size=2, max_size=4))
+def test_a_published_cell_never_changes_over_a_series_of_releases(tmp_path: Path, plan: list) -> None:
+    """Each step: ``span`` new quarters are closed, ``late`` households of a random site arrive for a
+    quarter already released, and the release is published. Every cell of every earlier download is
+    read unchanged afterwards, and every published bin covers 11 households or more."""
+    store = rel.open_releases(f"sqlite:///{tmp_path / f'series-{uuid.uuid4().hex[:8]}.db'}")
+    records = pd.DataFrame(columns=["region", "site", "period", "id", "arrived_at"])
+    quarter, day, downloads = "2024-T1", dt.datetime(2024, 1, 1), []
+    try:
+        for step, (span, late, site) in enumerate(plan):
+            block = [quarter]
+            for _ in range(span - 1):
+                block.append(rel.next_quarter(block[-1]))
+            day += dt.timedelta(days=95 * span)
+            new = _network(block, arrived=f"{day - dt.timedelta(days=3):%Y-%m-%d}", prefix=f"s{step}")
+            parts = [records, new]
+            if late and downloads:
+                sites = [("11", "75056"), ("84", "38185"), ("84", "69266")]
+                parts.append(_records({(*sites[site], "2024-T1"): late}, arrived=f"{day - dt.timedelta(days=2):%Y-%m-%d}",
+                                      prefix=f"late{step}"))
+            records = pd.concat(parts, ignore_index=True)
+            rel.create_release(store, records, levels=LEVELS, through=block[-1], secret=SECRET, published_at=day)
+            downloads.append(store.cells())
+            quarter = rel.next_quarter(block[-1])
+        final = store.cells()
+        for version, download in enumerate(downloads, start=1):
+            kept = final[final["version"] <= version].reset_index(drop=True)
+            pd.testing.assert_frame_equal(kept, download.reset_index(drop=True))
+        assert (final["households"].dropna() >= privacy.THRESHOLD).all()
+        versions = store.releases()
+        for before, after in zip(versions, versions[1:], strict=False):
+            assert after.first_period == rel.next_quarter(before.through_period)
+    finally:
+        store.engine.dispose()
