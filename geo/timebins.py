@@ -127,7 +127,7 @@ class TimeBins:
             raise ValueError(f"group: expected at most {len(self.levels)} codes ({self.levels}), got {codes!r}")
         return codes + (privacy.TOTAL,) * (len(self.levels) - len(codes))
 
-    def series(self, group: Sequence[str] = ()) -> pd.DataFrame:
+    def series(self, group: Sequence[str] = (), *, lang: str | None = None) -> pd.DataFrame:
         """The published bins of one group, in time order.
 
         Parameters
@@ -135,6 +135,8 @@ class TimeBins:
         group : sequence of str
             Codes from the coarsest level down (``()`` for France, ``("11",)`` for région 11,
             ``("11", "A")`` for site A of région 11).
+        lang : {"fr", "en"}, optional
+            When given, a ``label`` column holds each bin's label in that language (:func:`bin_label`).
 
         Returns
         -------
@@ -145,7 +147,10 @@ class TimeBins:
         mask = pd.Series(True, index=self.bins.index)
         for level, code in zip(self.levels, key, strict=True):
             mask &= self.bins[level] == code
-        return self.bins[mask].reset_index(drop=True)
+        out = self.bins[mask].reset_index(drop=True)
+        if lang is not None:
+            out.insert(out.columns.get_loc("code") + 1, "label", [bin_label(c, lang) for c in out["code"]])
+        return out
 
     def merges_of(self, group: Sequence[str] = ()) -> list[Merge]:
         """The merges made in one group's series."""

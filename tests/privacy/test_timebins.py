@@ -133,6 +133,7 @@ def test_one_small_quarter_among_large_ones_merges_its_half_year() -> None:
     assert site["code"].tolist() == ["2024-T1", "2024-T2", "2024-T3", "2024-T4", "2025-T1", "2025-T2",
                                      "2025-S2"]
     assert site["households"].iat[-1] == 34
+    assert result.series(("11", "A"), lang="en")["label"].tolist()[-2:] == ["2025-Q2", "2025-H2"]
     assert site["start"].iat[-1] == dt.date(2025, 7, 1) and site["end"].iat[-1] == dt.date(2025, 12, 31)
     assert timebins.notes(result, ("11", "A"), lang="fr") == [
         f"2025-T3 et 2025-T4 regroupés en 2025-S2{NBSP}: moins de 11 ménages"]
