@@ -98,7 +98,7 @@ def declared_ids(packages: Iterable[str] = ("geo",)) -> set[str]:
     for name in packages:
         package = importlib.import_module(name)
         for info in pkgutil.walk_packages(package.__path__, prefix=f"{name}."):
-            if ".migrations" not in info.name:
+            if not any(part.endswith("migrations") for part in info.name.split(".")):
                 importlib.import_module(info.name)
     return set(DECLARED_IDS)
 
