@@ -33,6 +33,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine, make_url
 
 from geo import config
+from geo._errors import VoisinmapError
 from geo.auth import passwords
 from geo.auth.models import LOGIN_FAILURES, USER_SITES, USERS, VERSION_TABLE
 from geo.auth.policy import Principal, check_role, check_sites
@@ -44,11 +45,11 @@ USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,39}$")
 _PG_LOCK_KEY = 0x766D6175  # "vmau"
 
 
-class UserExistsError(ValueError):
+class UserExistsError(VoisinmapError, ValueError):
     """``add_user`` with a name already taken."""
 
 
-class UnknownUserError(KeyError):
+class UnknownUserError(VoisinmapError, KeyError):
     """An operation on a user name that does not exist."""
 
 

@@ -13,6 +13,8 @@ and ``tests/coverage/test_coverage_messages.py`` triggers each one.
 
 from __future__ import annotations
 
+from geo._errors import VoisinmapError
+
 #: code -> French template of a file refusal.
 FILE_MESSAGES: dict[str, str] = {
     "missing": "Fichier introuvable : {name}.",
@@ -76,7 +78,7 @@ OTHER_MESSAGES: dict[str, str] = {
 }
 
 
-class CoverageError(Exception):
+class CoverageError(VoisinmapError):
     """Base class of the errors of :mod:`geo.coverage`, carrying a catalogue ``code``."""
 
     def __init__(self, code: str, message: str) -> None:
