@@ -12,7 +12,7 @@ drawn from the national data give the reader their bearings. Pass ``tiles=`` to 
 layer (it then shows only when online; the rest of the map still works offline). The vendored Leaflet
 makes every file about 170 kB larger.
 
-Funders' maps show only protected cells of :class:`geo.export.report.ImpactReport` (QPV and site
+Funders' maps show only protected cells of :class:`geo.coverage.impact.ImpactReport` (QPV and site
 level, hidden below 11 households, see :mod:`geo.privacy`): no door, building or visit position.
 """
 
@@ -222,7 +222,7 @@ def report_map(report: Any, *, region: str | None = None, regions: pd.DataFrame 
 
     Parameters
     ----------
-    report : geo.export.report.ImpactReport
+    report : geo.coverage.impact.ImpactReport
         Built with QPV geometries (``qpv`` with a ``geometry`` column).
     region : str, optional
         Région code to show alone.
