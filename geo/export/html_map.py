@@ -30,6 +30,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from geo import webgeo
+
 logger = logging.getLogger(__name__)
 
 VENDOR = Path(__file__).resolve().parent / "vendor"
@@ -205,15 +207,10 @@ def add_attribution(m: Any, text: str) -> None:
 
 
 def _features(frame: pd.DataFrame, layer: str) -> dict:
-    """GeoJSON of a GeoDataFrame with a ``vm_layer`` property (NaN -> null)."""
-    import geopandas as gpd
-
-    out = gpd.GeoDataFrame(frame.copy(), geometry=frame.geometry.values, crs="EPSG:4326")
-    out["vm_layer"] = layer
-    for col in out.columns:
-        if col != "geometry" and not pd.api.types.is_numeric_dtype(out[col]) and not pd.api.types.is_bool_dtype(out[col]):
-            out[col] = out[col].astype(object).where(out[col].notna(), None)
-    return json.loads(out.to_json(drop_id=True, na="null"))
+    """GeoJSON of a GeoDataFrame with a ``vm_layer`` property (missing values ``null``)."""
+    props = pd.DataFrame(frame.drop(columns=frame.geometry.name)).assign(vm_layer=layer)
+    return webgeo.feature_collection(props, properties=list(props.columns), geometry=frame.geometry.values,
+                                     decimals=None, missing="null")
 
 
 def report_map(report: Any, *, region: str | None = None, regions: pd.DataFrame | None = None,

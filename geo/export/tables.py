@@ -25,6 +25,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from geo import webgeo
+
 logger = logging.getLogger(__name__)
 
 #: First characters that make a spreadsheet read a cell as a formula.
@@ -175,23 +177,9 @@ def to_geojson_bytes(frame: pd.DataFrame, *, precision: int = 5) -> bytes:
     if frame.crs is not None and frame.crs.to_epsg() != 4326:
         raise ValueError(f"frame: expected EPSG:4326 (lon/lat), got {frame.crs}")
     props = neutralise(pd.DataFrame(frame.drop(columns=frame.geometry.name)))
-    out = gpd.GeoDataFrame(props, geometry=frame.geometry.values, crs="EPSG:4326")
-    text = out.to_json(drop_id=True, to_wgs84=False, na="null")
-    data = json.loads(text)
-    data["features"] = [_round_feature(f, precision) for f in data["features"]]
+    data = webgeo.feature_collection(props, properties=list(props.columns), geometry=frame.geometry.values,
+                                     decimals=None, coordinate_decimals=precision, missing="null")
     return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-
-
-def _round_feature(feature: dict, precision: int) -> dict:
-    def rnd(coords: Any) -> Any:
-        if isinstance(coords, list | tuple) and coords and isinstance(coords[0], int | float):
-            return [round(float(c), precision) for c in coords]
-        return [rnd(c) for c in coords]
-
-    geom = feature.get("geometry")
-    if geom and "coordinates" in geom:
-        geom["coordinates"] = rnd(geom["coordinates"])
-    return feature
 
 
 def to_bytes(frame: pd.DataFrame, fmt: str, *, sheet: str = "table", notes: Mapping[str, str] | None = None,
