@@ -101,46 +101,65 @@ def to_xlsx_bytes(tables: Mapping[str, pd.DataFrame] | pd.DataFrame, *, notes: M
         Lines written on a first sheet « Notes » (sources, secrecy rule, « données fictives »...).
     """
     from openpyxl import Workbook
-    from openpyxl.cell.cell import TYPE_STRING
-    from openpyxl.styles import Font
 
     if isinstance(tables, pd.DataFrame):
         tables = {"table": tables}
     wb = Workbook()
     wb.remove(wb.active)
     if notes:
-        ws = wb.create_sheet("Notes")
-        for key, text in notes.items():
-            ws.append([neutralise_value(str(key)), neutralise_value(str(text))])
-        for cells in ws.iter_rows():
-            for cell in cells:
-                cell.data_type = TYPE_STRING
-        ws.column_dimensions["A"].width = 24
-        ws.column_dimensions["B"].width = 100
+        _notes_sheet(wb, notes)
     used: set[str] = set()
     for name, frame in tables.items():
-        title = str(name).translate(_SHEET_FORBIDDEN).strip("'")[:31] or "table"
-        base, n = title, 1
-        while title in used:
-            n += 1
-            title = f"{base[:28]}_{n}"
+        title = _sheet_title(name, used)
         used.add(title)
-        ws = wb.create_sheet(title)
-        frame = neutralise(_plain(frame))
-        ws.append(list(frame.columns))
-        for cell in ws[1]:
-            cell.font = Font(bold=True)
-            cell.data_type = TYPE_STRING
-        for row in frame.itertuples(index=False, name=None):
-            ws.append([_xlsx_value(v) for v in row])
-        for cells in ws.iter_rows(min_row=2):
-            for cell in cells:
-                if isinstance(cell.value, str):
-                    cell.data_type = TYPE_STRING  # never a formula, whatever the text
-        ws.freeze_panes = "A2"
+        _table_sheet(wb, title, frame)
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
+
+
+def _notes_sheet(wb: Any, notes: Mapping[str, str]) -> None:
+    """The first sheet « Notes »: one line per note, every cell text."""
+    from openpyxl.cell.cell import TYPE_STRING
+
+    ws = wb.create_sheet("Notes")
+    for key, text in notes.items():
+        ws.append([neutralise_value(str(key)), neutralise_value(str(text))])
+    for cells in ws.iter_rows():
+        for cell in cells:
+            cell.data_type = TYPE_STRING
+    ws.column_dimensions["A"].width = 24
+    ws.column_dimensions["B"].width = 100
+
+
+def _sheet_title(name: object, used: set[str]) -> str:
+    """A valid sheet title (31 characters, no forbidden character) not among ``used``."""
+    title = str(name).translate(_SHEET_FORBIDDEN).strip("'")[:31] or "table"
+    base, n = title, 1
+    while title in used:
+        n += 1
+        title = f"{base[:28]}_{n}"
+    return title
+
+
+def _table_sheet(wb: Any, title: str, frame: pd.DataFrame) -> None:
+    """One table on its own sheet: bold header, frozen first row, text never read as a formula."""
+    from openpyxl.cell.cell import TYPE_STRING
+    from openpyxl.styles import Font
+
+    ws = wb.create_sheet(title)
+    frame = neutralise(_plain(frame))
+    ws.append(list(frame.columns))
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+        cell.data_type = TYPE_STRING
+    for row in frame.itertuples(index=False, name=None):
+        ws.append([_xlsx_value(v) for v in row])
+    for cells in ws.iter_rows(min_row=2):
+        for cell in cells:
+            if isinstance(cell.value, str):
+                cell.data_type = TYPE_STRING  # never a formula, whatever the text
+    ws.freeze_panes = "A2"
 
 
 def _xlsx_value(value: Any) -> Any:
