@@ -13,6 +13,7 @@ Modules, one per concept:
 * :mod:`geo.coverage.geocode` -- client of the national address API (CSV endpoint);
 * :mod:`geo.coverage.importer` -- the import pipeline (read, validate, locate, store in one transaction);
 * :mod:`geo.coverage.aggregate` -- pure aggregation to buildings, H3 cells, QPV, campaigns and weeks;
+* :mod:`geo.coverage.impact` -- the funders' impact calculation (households met, protected by secrecy);
 * :mod:`geo.coverage.demo` -- a seeded, fictitious campaign history ("données fictives").
 
 Importing this package does no I/O.
