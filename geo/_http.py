@@ -16,12 +16,14 @@ from pathlib import Path
 import requests
 from tqdm.auto import tqdm
 
+from geo._errors import VoisinmapError
+
 logger = logging.getLogger(__name__)
 
 CHUNK = 1 << 16
 
 
-class DownloadError(RuntimeError):
+class DownloadError(VoisinmapError, RuntimeError):
     """A download failed for good (HTTP error, time-out after retries, truncated body, wrong hash)."""
 
 

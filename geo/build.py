@@ -20,6 +20,7 @@ import geopandas as gpd
 import pandas as pd
 
 from geo import __version__, _http, config, crs, readers, schema, sources, transforms
+from geo._errors import VoisinmapError
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +29,7 @@ BUILD_FORMAT = 1
 
 Progress = Callable[[str], None]
 
-class UnverifiedSourceError(RuntimeError):
+class UnverifiedSourceError(VoisinmapError, RuntimeError):
     """A source file's SHA-256 differs from the registry's and unverified sources were not allowed."""
 
 

@@ -20,11 +20,12 @@ import geopandas as gpd
 import pandas as pd
 
 from geo import config, schema
+from geo._errors import VoisinmapError
 
 logger = logging.getLogger(__name__)
 
 
-class DataNotBuiltError(FileNotFoundError):
+class DataNotBuiltError(VoisinmapError, FileNotFoundError):
     """The processed data folder lacks a file: run ``voisinmap data build``."""
 
 

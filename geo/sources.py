@@ -21,13 +21,14 @@ from pathlib import Path
 from typing import Literal
 
 from geo import _http, config
+from geo._errors import VoisinmapError
 
 logger = logging.getLogger(__name__)
 
 Origin = Literal["mirror", "cache", "download"]
 
 
-class SourceUnavailableError(RuntimeError):
+class SourceUnavailableError(VoisinmapError, RuntimeError):
     """No local copy and no way to download a dataset."""
 
 

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from geo._errors import VoisinmapError
 from geo.crs import metric_epsg
 
 logger = logging.getLogger(__name__)
@@ -59,7 +60,7 @@ QPV_COMMUNE_FIXES: dict[str, tuple[str, str, str]] = {
 }
 
 
-class JoinRateError(ValueError):
+class JoinRateError(VoisinmapError, ValueError):
     """A join matched fewer rows than its documented threshold."""
 
 

@@ -9,11 +9,16 @@ The national QPV layer is drawn in the browser. To send it once and small:
 3. :func:`feature_collection` keeps only the properties the browser needs; :func:`encode_geobuf`
    encodes the result with geobuf (delta-encoded integer coordinates in protobuf).
 
+:func:`feature_collection` is also the one GeoJSON encoder of the project (map layers, Terrain cells and
+doors, file exports, HTML maps): one conversion of values, and missing values always ``null`` (or left
+out, for the layers sent to the browser).
+
 Everything here is pure: arrays and frames in, arrays, dicts and bytes out.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import math
 from collections.abc import Iterable, Sequence
@@ -132,40 +137,105 @@ def simplify_coverage(
     return np.asarray(out, dtype=object)
 
 
-def _clean_value(value: Any, decimals: int) -> Any:
+#: How a feature writes a missing value: ``"null"`` (the key with JSON null) or ``"omit"`` (no key).
+MISSING_MODES: tuple[str, ...] = ("null", "omit")
+
+
+def is_missing(value: Any) -> bool:
+    """Whether ``value`` is a missing value of a GeoJSON property.
+
+    Missing means: ``None``, ``pandas.NA``, ``pandas.NaT`` or a NaT datetime64, and a float NaN or
+    infinity (JSON has no number for them). Everything else, including ``""``, ``0`` and ``False``, is a
+    value.
+    """
     if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    if isinstance(value, float | np.floating):
+        return not math.isfinite(value)
+    if isinstance(value, np.datetime64):
+        return bool(np.isnat(value))
+    return False
+
+
+def json_value(value: Any, *, decimals: int | None = None) -> Any:
+    """``value`` as a JSON property value: ``None`` when missing (:func:`is_missing`), else a plain Python
+    ``bool``, ``int``, ``float`` or ``str``.
+
+    Parameters
+    ----------
+    value : object
+        A cell of a frame (numpy or pandas scalars included).
+    decimals : int, optional
+        Floats are rounded to this many decimals and integral results become ints; ``None`` keeps
+        floats as they are.
+
+    Returns
+    -------
+    None, bool, int, float or str
+        Dates and times are written in ISO 8601 (``2025-03-04`` or ``2025-03-04T10:00:00``).
+    """
+    if is_missing(value):
         return None
     if isinstance(value, bool | np.bool_):
         return bool(value)
     if isinstance(value, int | np.integer):
         return int(value)
     if isinstance(value, float | np.floating):
-        if not math.isfinite(value):
-            return None
+        if decimals is None:
+            return float(value)
         rounded = round(float(value), decimals)
         return int(rounded) if rounded.is_integer() else rounded
+    if isinstance(value, np.datetime64):
+        value = pd.Timestamp(value)
+    if isinstance(value, dt.date):  # datetime, date and pandas.Timestamp
+        return value.isoformat()
     return str(value)
+
+
+def _geometries(frame: pd.DataFrame, geometry: Sequence[Any] | None, coordinate_decimals: int | None) -> np.ndarray:
+    if geometry is None and not hasattr(frame, "geometry"):
+        raise ValueError("geometry: expected geometries for a frame without an active geometry, got none")
+    geoms = np.empty(len(frame) if geometry is None else len(geometry), dtype=object)
+    geoms[:] = list(frame.geometry.values if geometry is None else geometry)
+    if len(geoms) != len(frame):
+        raise ValueError(f"geometry: expected {len(frame)} geometries, got {len(geoms)}")
+    shapes = np.fromiter((isinstance(g, shapely.Geometry) for g in geoms), dtype=bool, count=len(geoms))
+    if coordinate_decimals is not None and shapes.any():
+        geoms[shapes] = shapely.transform(geoms[shapes], lambda xy: np.round(xy, coordinate_decimals))
+    return geoms
 
 
 def feature_collection(
     frame: pd.DataFrame, *, properties: Sequence[str], geometry: Sequence[Any] | None = None,
-    id_column: str | None = None, decimals: int = 1,
+    id_column: str | None = None, decimals: int | None = 1, coordinate_decimals: int | None = None,
+    missing: str = "omit",
 ) -> dict[str, Any]:
-    """A GeoJSON FeatureCollection of ``frame`` with only ``properties``.
+    """A GeoJSON FeatureCollection of ``frame`` with only ``properties``: the one GeoJSON encoder.
+
+    Web layers (:mod:`app.layers`, the Terrain page), file exports (:func:`geo.export.tables.to_geojson_bytes`)
+    and HTML maps (:mod:`geo.export.html_map`) all write their features here, so values are converted one
+    way (:func:`json_value`) and a missing value (:func:`is_missing`) is always JSON ``null`` -- or, with
+    ``missing="omit"``, no key at all, which JavaScript reads the same way (``value == null``); the
+    layers sent to the browser use it to stay small.
 
     Parameters
     ----------
     frame : geopandas.GeoDataFrame or pandas.DataFrame
         Rows to write; its active geometry is used unless ``geometry`` is given.
     properties : sequence of str
-        Columns to keep. Missing values (None, NaN, NA) are left out of a feature's properties, so the
-        browser sees them as undefined.
-    geometry : sequence of shapely geometries, optional
-        Geometries to write instead of the frame's (e.g. the simplified ones), same length.
+        Columns to keep, in this order.
+    geometry : sequence of shapely geometries or GeoJSON geometry dicts, optional
+        Geometries to write instead of the frame's (e.g. the simplified ones), same length; dicts are
+        written as given.
     id_column : str, optional
-        Column copied to each feature's ``id``.
-    decimals : int, default 1
-        Floats are rounded to this many decimals (integral values become ints).
+        Column copied to each feature's ``id`` (as text).
+    decimals : int, optional, default 1
+        Floats are rounded to this many decimals (integral values become ints); ``None`` keeps them.
+    coordinate_decimals : int, optional
+        Coordinates of shapely geometries are rounded to this many decimals (5 is about a metre in
+        lon/lat); default as given.
+    missing : {"omit", "null"}, default "omit"
+        Leave missing values out of a feature's properties, or write them as ``null``.
 
     Returns
     -------
@@ -175,20 +245,26 @@ def feature_collection(
     Raises
     ------
     ValueError
-        When a property column is absent or ``geometry`` has another length.
+        When a property column is absent, ``geometry`` has another length, or ``missing`` is unknown.
     """
-    missing = [c for c in properties if c not in frame.columns]
-    if missing:
-        raise ValueError(f"properties: expected columns of the frame, got unknown {missing}")
-    geoms = np.asarray(frame.geometry.values if geometry is None else geometry, dtype=object)
-    if len(geoms) != len(frame):
-        raise ValueError(f"geometry: expected {len(frame)} geometries, got {len(geoms)}")
+    missing_cols = [c for c in properties if c not in frame.columns]
+    if missing_cols:
+        raise ValueError(f"properties: expected columns of the frame, got unknown {missing_cols}")
+    if missing not in MISSING_MODES:
+        raise ValueError(f"missing: expected one of {', '.join(MISSING_MODES)}, got {missing!r}")
+    geoms = _geometries(frame, geometry, coordinate_decimals)
     columns = {c: frame[c].tolist() for c in properties}
     ids = frame[id_column].tolist() if id_column else None
+    keep_null = missing == "null"
     features = []
     for i, geom in enumerate(geoms):
-        props = {c: v for c in properties if (v := _clean_value(columns[c][i], decimals)) is not None}
-        feature: dict[str, Any] = {"type": "Feature", "geometry": mapping(geom), "properties": props}
+        props = {}
+        for c in properties:
+            value = json_value(columns[c][i], decimals=decimals)
+            if value is not None or keep_null:
+                props[c] = value
+        shape = mapping(geom) if isinstance(geom, shapely.Geometry) else geom
+        feature: dict[str, Any] = {"type": "Feature", "geometry": shape, "properties": props}
         if ids is not None:
             feature["id"] = str(ids[i])
         features.append(feature)

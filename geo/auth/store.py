@@ -14,25 +14,22 @@ once. Nothing here logs a password, and user names only as a short digest (:func
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import fcntl
 import hashlib
 import hmac
 import logging
 import os
 import re
 import secrets
-import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 import sqlalchemy as sa
-from sqlalchemy import event
-from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.engine import Connection, Engine
 
-from geo import config
+from geo import db
+from geo._errors import VoisinmapError
 from geo.auth import passwords
 from geo.auth.models import LOGIN_FAILURES, USER_SITES, USERS, VERSION_TABLE
 from geo.auth.policy import Principal, check_role, check_sites
@@ -41,14 +38,13 @@ logger = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,39}$")
-_PG_LOCK_KEY = 0x766D6175  # "vmau"
 
 
-class UserExistsError(ValueError):
+class UserExistsError(VoisinmapError, ValueError):
     """``add_user`` with a name already taken."""
 
 
-class UnknownUserError(KeyError):
+class UnknownUserError(VoisinmapError, KeyError):
     """An operation on a user name that does not exist."""
 
 
@@ -107,79 +103,15 @@ class User:
         return Principal(self.username, self.role, self.sites)
 
 
-def make_engine(url: str | None = None) -> Engine:
-    """An engine on the accounts database (SQLite with WAL and a busy timeout, or PostgreSQL).
+def upgrade(engine: Engine, *, revision: str = "head") -> str:
+    """Migrate the accounts tables to ``revision`` (their own Alembic chain; other tables untouched).
 
-    Parameters
-    ----------
-    url : str, optional
-        SQLAlchemy URL; default :func:`geo.config.database_url`.
+    Returns
+    -------
+    str
+        The revision now in force.
     """
-    url = config.database_url(url)
-    parsed = make_url(url)
-    backend = parsed.get_backend_name()
-    if backend == "postgresql":
-        if parsed.drivername == "postgresql":
-            parsed = parsed.set(drivername="postgresql+psycopg")
-        return sa.create_engine(parsed, pool_pre_ping=True)
-    if backend != "sqlite":
-        raise ValueError(f"url: expected a sqlite:// or postgresql:// URL, got a {backend!r} URL")
-    memory = parsed.database in (None, "", ":memory:")
-    kwargs: dict = {"connect_args": {"timeout": 60, "check_same_thread": False}}
-    if memory:
-        kwargs["poolclass"] = sa.pool.StaticPool
-    else:
-        Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-    engine = sa.create_engine(parsed, **kwargs)
-
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn, _record):  # noqa: ANN001
-        cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA busy_timeout=60000")
-        cur.execute("PRAGMA foreign_keys=ON")
-        if not memory:
-            cur.execute("PRAGMA journal_mode=WAL")
-        cur.close()
-
-    return engine
-
-
-@contextlib.contextmanager
-def _migration_lock(engine: Engine) -> Iterator[Connection]:
-    if engine.dialect.name == "postgresql":
-        with engine.begin() as conn:
-            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
-            yield conn
-        return
-    database = engine.url.database
-    if database in (None, "", ":memory:"):
-        with engine.begin() as conn:
-            yield conn
-        return
-    # beside the other temporary files (not in the data folder): one lock per database file
-    digest = hashlib.sha256(str(Path(database).expanduser().resolve()).encode()).hexdigest()[:16]
-    lock_path = Path(tempfile.gettempdir()) / f"voisinmap-auth-migrate-{digest}.lock"
-    with open(lock_path, "a+") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            with engine.begin() as conn:
-                yield conn
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def upgrade(engine: Engine, *, revision: str = "head") -> None:
-    """Migrate the accounts tables to ``revision`` (its own Alembic chain; other tables untouched)."""
-    from alembic import command
-    from alembic.config import Config
-
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
-    cfg.set_main_option("path_separator", "os")
-    with _migration_lock(engine) as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, revision)
-    logger.debug("accounts schema at %s (version table %s)", revision, VERSION_TABLE)
+    return db.migrate(engine, MIGRATIONS_DIR, VERSION_TABLE, revision=revision)
 
 
 def _now() -> dt.datetime:
@@ -200,7 +132,7 @@ class UserStore:
     """
 
     def __init__(self, url: str | None = None, *, engine: Engine | None = None, migrate: bool = True) -> None:
-        self.engine = engine if engine is not None else make_engine(url)
+        self.engine = engine if engine is not None else db.make_engine(url)
         if migrate:
             upgrade(self.engine)
 

@@ -33,9 +33,8 @@ def data() -> None:
 @click.option("--allow-unverified", is_flag=True, help="Accepter une source dont l'empreinte SHA-256 diffère du registre.")
 def build_cmd(data_dir: Path | None, force: bool, offline: bool, allow_unverified: bool) -> None:
     """Construire les couches GeoParquet nationales et le manifeste."""
-    from geo.build import UnverifiedSourceError, build
-    from geo.sources import SourceUnavailableError
-    from geo.transforms import JoinRateError
+    from geo._errors import VoisinmapError
+    from geo.build import build
 
     console = Console(stderr=True)
     try:
@@ -47,7 +46,7 @@ def build_cmd(data_dir: Path | None, force: bool, offline: bool, allow_unverifie
                 allow_unverified=allow_unverified,
                 progress=lambda msg: status.update(msg),
             )
-    except (SourceUnavailableError, JoinRateError, UnverifiedSourceError) as exc:
+    except VoisinmapError as exc:  # a source missing or unverified, a join below its rate, a failed download
         console.print(f"[bold red]Échec de la construction :[/] {exc}")
         sys.exit(1)
     out = config.data_dir(data_dir)

@@ -10,6 +10,8 @@ formula injection.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import click
@@ -47,10 +49,11 @@ def impact_cmd(fmt: str | None, out: Path, region: str | None, table: str, lang:
     from geo.export import bundle, loaders
 
     fmt = _format(fmt, out)
-    report = loaders.impact_report(db=db, data_dir=data_dir, with_reach=fmt != "geojson")
-    if report.empty:
-        click.echo("Aucune visite dans la base : le rapport est vide (voir `voisinmap coverage import`).", err=True)
-    data = bundle.impact_bytes(report, fmt, table=table, region=region, lang=lang, data_dir=data_dir)
+    with _library_errors():
+        report = loaders.impact_report(db=db, data_dir=data_dir, with_reach=fmt != "geojson")
+        if report.empty:
+            click.echo("Aucune visite dans la base : le rapport est vide (voir `voisinmap coverage import`).", err=True)
+        data = bundle.impact_bytes(report, fmt, table=table, region=region, lang=lang, data_dir=data_dir)
     _write(out, data)
 
 
@@ -70,8 +73,22 @@ def scenario_cmd(fmt: str | None, out: Path, k: int, radius_km: float | None, si
     from geo.export import bundle, loaders
 
     fmt = _format(fmt, out)
-    scen = loaders.scenario(k=k, radius_km=radius_km, data_dir=data_dir, sites_file=sites_file)
-    _write(out, bundle.scenario_bytes(scen, fmt, lang=lang, data_dir=data_dir))
+    with _library_errors():
+        scen = loaders.scenario(k=k, radius_km=radius_km, data_dir=data_dir, sites_file=sites_file)
+        data = bundle.scenario_bytes(scen, fmt, lang=lang, data_dir=data_dir)
+    _write(out, data)
+
+
+@contextlib.contextmanager
+def _library_errors() -> Iterator[None]:
+    """Turn an error the library explains (data not built, store unreachable, sites file…) into a message
+    and exit status 1, instead of a traceback."""
+    from geo._errors import VoisinmapError
+
+    try:
+        yield
+    except VoisinmapError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 def _write(out: Path, data: bytes) -> None:

@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from geo import webgeo
 from geo.coverage import schema
 
 logger = logging.getLogger(__name__)
@@ -901,42 +902,35 @@ def viewport(prep: PreparedEvents, *, bbox: Sequence[float], zoom: float, qpv: p
 # --------------------------------------------------------------------------------------- map features
 def cells_geojson(cells: pd.DataFrame, *, properties: Sequence[str] = ("visits", "ouvert", "open_rate",
                                                                         "households_reached")) -> dict:
-    """H3 cells as a GeoJSON FeatureCollection of hexagons (lon/lat), with the chosen properties."""
+    """H3 cells as a GeoJSON FeatureCollection of hexagons (lon/lat), with ``cell`` and the chosen properties.
+
+    Written by the project's one encoder, :func:`geo.webgeo.feature_collection` (missing values ``null``).
+    """
     if "cell" not in cells.columns:
         raise ValueError(f"cells: expected a 'cell' column (aggregate_cells), got {list(cells.columns)}")
-    features = []
-    values = {p: cells[p].to_numpy() for p in properties}
-    for i, cell in enumerate(cells["cell"].to_numpy()):
-        ring = [[round(lng, 6), round(lat, 6)] for lat, lng in h3.cell_to_boundary(cell)]
-        ring.append(ring[0])
-        props = {"cell": cell}
-        for p in properties:
-            v = values[p][i]
-            props[p] = None if isinstance(v, float) and v != v else (float(v) if isinstance(v, np.floating)
-                                                                     else int(v) if isinstance(v, np.integer) else v)
-        features.append({"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [ring]},
-                         "properties": props})
-    return {"type": "FeatureCollection", "features": features}
+    hexagons = [{"type": "Polygon", "coordinates": [_ring(cell)]} for cell in cells["cell"].to_numpy()]
+    return webgeo.feature_collection(cells, properties=["cell", *properties], geometry=hexagons, decimals=None,
+                                     missing="null")
+
+
+def _ring(cell: str) -> list[list[float]]:
+    """Closed lon/lat ring of an H3 cell, to 6 decimals (10 cm)."""
+    ring = [[round(lng, 6), round(lat, 6)] for lat, lng in h3.cell_to_boundary(cell)]
+    ring.append(ring[0])
+    return ring
 
 
 def points_geojson(frame: pd.DataFrame, *, properties: Sequence[str]) -> dict:
-    """Rows with ``lon, lat`` as a GeoJSON FeatureCollection of points with the chosen properties."""
+    """Rows with ``lon, lat`` as a GeoJSON FeatureCollection of points with the chosen properties.
+
+    Dates are written to the day (``2025-03-04``); written by :func:`geo.webgeo.feature_collection`
+    (missing values ``null``).
+    """
     missing = [c for c in ("lon", "lat", *properties) if c not in frame.columns]
     if missing:
         raise ValueError(f"frame: expected the columns lon, lat and {list(properties)}, missing {missing}")
-    features = []
-    cols = {p: frame[p].to_numpy() for p in properties}
-    for i, (x, y) in enumerate(zip(frame["lon"].to_numpy(float), frame["lat"].to_numpy(float), strict=True)):
-        props = {}
-        for p in properties:
-            v = cols[p][i]
-            if isinstance(v, np.datetime64):
-                v = str(v.astype("datetime64[D]"))
-            elif isinstance(v, np.integer):
-                v = int(v)
-            elif isinstance(v, np.floating | float):
-                v = None if v != v else float(v)
-            props[p] = v
-        features.append({"type": "Feature", "geometry": {"type": "Point", "coordinates": [round(x, 6), round(y, 6)]},
-                         "properties": props})
-    return {"type": "FeatureCollection", "features": features}
+    days = {p: frame[p].dt.strftime("%Y-%m-%d") for p in properties
+            if pd.api.types.is_datetime64_any_dtype(frame[p])}
+    points = shapely.points(frame["lon"].to_numpy(float), frame["lat"].to_numpy(float))
+    return webgeo.feature_collection(frame.assign(**days), properties=list(properties), geometry=points,
+                                     decimals=None, coordinate_decimals=6, missing="null")

@@ -19,6 +19,7 @@ and ``tests/coverage/test_coverage_messages.py`` triggers each one.
 
 from __future__ import annotations
 
+from geo._errors import VoisinmapError
 from geo.i18n import DEFAULT_LANG, MessageView, error_text, t
 
 #: Codes of the file refusals.
@@ -49,7 +50,7 @@ def _check_code(code: str, messages: MessageView) -> str:
     return messages.msgid(code)
 
 
-class CoverageError(Exception):
+class CoverageError(VoisinmapError):
     """Base class of the errors of :mod:`geo.coverage`, carrying a catalogue ``code``.
 
     Parameters

@@ -12,8 +12,9 @@ from typing import Any
 import pandas as pd
 
 from geo import privacy
+from geo.coverage.impact import ImpactReport
 from geo.export import html_map, png, tables
-from geo.export import report as rpt
+from geo.export.report import labelled
 from geo.i18n import normalise_lang, per_language, t
 
 logger = logging.getLogger(__name__)
@@ -25,7 +26,7 @@ EXPORT_FORMATS: tuple[str, ...] = ("html", "png", "csv", "xlsx", "geojson")
 SHEETS = per_language("export.sheet", IMPACT_TABLES)
 
 
-def impact_notes(report: rpt.ImpactReport, lang: str = "fr") -> dict[str, str]:
+def impact_notes(report: ImpactReport, lang: str = "fr") -> dict[str, str]:
     """The « Notes » sheet: secrecy rule, period, sources, fictitious data."""
     lang = normalise_lang(lang)
     notes = {
@@ -38,14 +39,14 @@ def impact_notes(report: rpt.ImpactReport, lang: str = "fr") -> dict[str, str]:
     return notes
 
 
-def impact_table(report: rpt.ImpactReport, name: str, *, region: str | None = None, lang: str = "fr") -> pd.DataFrame:
+def impact_table(report: ImpactReport, name: str, *, region: str | None = None, lang: str = "fr") -> pd.DataFrame:
     """One table of the report with labelled columns (suppressed figures empty, « secret » column)."""
     if name not in IMPACT_TABLES:
         raise ValueError(f"name: expected one of {', '.join(IMPACT_TABLES)}, got {name!r}")
-    return rpt.labelled(report.table(name, region=region, lang=lang), lang)
+    return labelled(report.table(name, region=region, lang=lang), lang)
 
 
-def impact_bytes(report: rpt.ImpactReport, fmt: str, *, table: str = "all", region: str | None = None,
+def impact_bytes(report: ImpactReport, fmt: str, *, table: str = "all", region: str | None = None,
                  lang: str = "fr", regions: pd.DataFrame | None = None, data_dir: Any = None) -> bytes:
     """The funders' report as ``fmt``.
 
@@ -87,17 +88,17 @@ def impact_bytes(report: rpt.ImpactReport, fmt: str, *, table: str = "all", regi
     return impact_geojson(report, region=region, lang=lang)
 
 
-def impact_geojson(report: rpt.ImpactReport, *, region: str | None = None, lang: str = "fr") -> bytes:
+def impact_geojson(report: ImpactReport, *, region: str | None = None, lang: str = "fr") -> bytes:
     """QPV polygons and site points with their protected figures, one FeatureCollection."""
     import geopandas as gpd
 
     parts = []
     qpv = report.qpv_frame(region, lang=lang)
     if isinstance(qpv, gpd.GeoDataFrame) and len(qpv):
-        parts.append(rpt.labelled(qpv.drop(columns="geometry"), lang).assign(niveau="qpv", geometry=qpv.geometry.values))
+        parts.append(labelled(qpv.drop(columns="geometry"), lang).assign(niveau="qpv", geometry=qpv.geometry.values))
     sites = report.sites_frame(region)
     if len(sites):
-        parts.append(rpt.labelled(sites.drop(columns="geometry"), lang).assign(niveau="site",
+        parts.append(labelled(sites.drop(columns="geometry"), lang).assign(niveau="site",
                                                                                 geometry=sites.geometry.values))
     frame = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True) if parts else pd.DataFrame({"geometry": []}),
                              geometry="geometry", crs="EPSG:4326")

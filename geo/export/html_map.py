@@ -12,7 +12,7 @@ drawn from the national data give the reader their bearings. Pass ``tiles=`` to 
 layer (it then shows only when online; the rest of the map still works offline). The vendored Leaflet
 makes every file about 170 kB larger.
 
-Funders' maps show only protected cells of :class:`geo.export.report.ImpactReport` (QPV and site
+Funders' maps show only protected cells of :class:`geo.coverage.impact.ImpactReport` (QPV and site
 level, hidden below 11 households, see :mod:`geo.privacy`): no door, building or visit position.
 """
 
@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from geo import webgeo
 from geo.i18n import LanguageView, format_number, format_percent, is_missing, per_language
 
 logger = logging.getLogger(__name__)
@@ -178,15 +179,10 @@ def add_attribution(m: Any, text: str) -> None:
 
 
 def _features(frame: pd.DataFrame, layer: str) -> dict:
-    """GeoJSON of a GeoDataFrame with a ``vm_layer`` property (NaN -> null)."""
-    import geopandas as gpd
-
-    out = gpd.GeoDataFrame(frame.copy(), geometry=frame.geometry.values, crs="EPSG:4326")
-    out["vm_layer"] = layer
-    for col in out.columns:
-        if col != "geometry" and not pd.api.types.is_numeric_dtype(out[col]) and not pd.api.types.is_bool_dtype(out[col]):
-            out[col] = out[col].astype(object).where(out[col].notna(), None)
-    return json.loads(out.to_json(drop_id=True, na="null"))
+    """GeoJSON of a GeoDataFrame with a ``vm_layer`` property (missing values ``null``)."""
+    props = pd.DataFrame(frame.drop(columns=frame.geometry.name)).assign(vm_layer=layer)
+    return webgeo.feature_collection(props, properties=list(props.columns), geometry=frame.geometry.values,
+                                     decimals=None, missing="null")
 
 
 def report_map(report: Any, *, region: str | None = None, regions: pd.DataFrame | None = None,
@@ -195,7 +191,7 @@ def report_map(report: Any, *, region: str | None = None, regions: pd.DataFrame 
 
     Parameters
     ----------
-    report : geo.export.report.ImpactReport
+    report : geo.coverage.impact.ImpactReport
         Built with QPV geometries (``qpv`` with a ``geometry`` column).
     region : str, optional
         Région code to show alone.

@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from geo import config
-from geo.export import report as rpt
+from geo.coverage import impact
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +34,7 @@ def _site_names(sites_file: str | os.PathLike[str] | None) -> dict[str, str]:
 
 def reach(*, data_dir: str | os.PathLike[str] | None = None, sites_file: str | os.PathLike[str] | None = None,
           radius_km: float | None = None) -> pd.DataFrame | None:
-    """:func:`geo.export.report.reach_table` of the current network (``data/sites.csv``), or None without it."""
+    """:func:`geo.coverage.impact.reach_table` of the current network (``data/sites.csv``), or None without it."""
     from geo import siting
     from geo.load import load_arrondissements, load_communes, load_qpv
 
@@ -45,12 +45,12 @@ def reach(*, data_dir: str | os.PathLike[str] | None = None, sites_file: str | o
     inst = siting.build_instance(load_qpv(data_dir=data_dir), load_communes(data_dir=data_dir),
                                  load_arrondissements(data_dir=data_dir), radius_km=radius)
     network = siting.resolve_network(inst, siting.read_sites(path))
-    return rpt.reach_table(inst.qpv, network.covered)
+    return impact.reach_table(inst.qpv, network.covered)
 
 
 def impact_report(*, db: str | None = None, data_dir: str | os.PathLike[str] | None = None,
                   sites_file: str | os.PathLike[str] | None = None, with_reach: bool = True,
-                  radius_km: float | None = None, only_sites: tuple[str, ...] | None = None) -> rpt.ImpactReport:
+                  radius_km: float | None = None, only_sites: tuple[str, ...] | None = None) -> impact.ImpactReport:
     """The protected funders' report of the visits in the store.
 
     Parameters
@@ -83,14 +83,14 @@ def impact_report(*, db: str | None = None, data_dir: str | os.PathLike[str] | N
     qpv = load_qpv(data_dir=data_dir)
     if len(events):
         prep = prepare_events(events)
-        cells = rpt.cells_from_events(prep)
+        cells = impact.cells_from_events(prep)
     else:
         cells = pd.DataFrame({c: pd.Series([], dtype=object) for c in ("site", "code_qp", "quarter")}
-                             | {m: pd.Series([], dtype="int64") for m in rpt.MEASURES})
+                             | {m: pd.Series([], dtype="int64") for m in impact.MEASURES})
     del events
     if only_sites is not None:
         cells = cells[cells["site"].astype(str).isin([str(code) for code in only_sites])].reset_index(drop=True)
-    sites = rpt.site_places(sorted(set(cells["site"])), communes=load_communes(data_dir=data_dir),
+    sites = impact.site_places(sorted(set(cells["site"])), communes=load_communes(data_dir=data_dir),
                             arrondissements=load_arrondissements(data_dir=data_dir), names=_site_names(sites_file))
     reach_frame = reach(data_dir=data_dir, sites_file=sites_file, radius_km=radius_km) if with_reach else None
     regions = {}
@@ -101,7 +101,7 @@ def impact_report(*, db: str | None = None, data_dir: str | os.PathLike[str] | N
         regions = dict(zip(reg["code"].astype(str), reg["nom"].astype(str), strict=True))
     except Exception:  # noqa: BLE001 - names are a nicety
         logger.debug("no régions layer for names")
-    report = rpt.build_report(cells, sites=sites, qpv=qpv, regions=regions, reach=reach_frame, demo=demo)
+    report = impact.build_report(cells, sites=sites, qpv=qpv, regions=regions, reach=reach_frame, demo=demo)
     logger.info("impact report: %d cells, %d hidden", len(report.cube.cells), int(report.cube.cells["suppressed"].sum()))
     return report
 

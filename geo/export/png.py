@@ -77,7 +77,7 @@ def _finish(fig: Any, title: str, attribution: str, handles: list, *, note: str 
 
 def report_png(report: Any, *, region: str | None = None, regions: pd.DataFrame | None = None,
                lang: str = "fr") -> bytes:
-    """The funders' map as a PNG (bytes), from a protected :class:`geo.export.report.ImpactReport`."""
+    """The funders' map as a PNG (bytes), from a protected :class:`geo.coverage.impact.ImpactReport`."""
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 

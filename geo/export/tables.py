@@ -25,6 +25,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from geo import webgeo
+
 logger = logging.getLogger(__name__)
 
 #: First characters that make a spreadsheet read a cell as a formula.
@@ -99,46 +101,65 @@ def to_xlsx_bytes(tables: Mapping[str, pd.DataFrame] | pd.DataFrame, *, notes: M
         Lines written on a first sheet « Notes » (sources, secrecy rule, « données fictives »...).
     """
     from openpyxl import Workbook
-    from openpyxl.cell.cell import TYPE_STRING
-    from openpyxl.styles import Font
 
     if isinstance(tables, pd.DataFrame):
         tables = {"table": tables}
     wb = Workbook()
     wb.remove(wb.active)
     if notes:
-        ws = wb.create_sheet("Notes")
-        for key, text in notes.items():
-            ws.append([neutralise_value(str(key)), neutralise_value(str(text))])
-        for cells in ws.iter_rows():
-            for cell in cells:
-                cell.data_type = TYPE_STRING
-        ws.column_dimensions["A"].width = 24
-        ws.column_dimensions["B"].width = 100
+        _notes_sheet(wb, notes)
     used: set[str] = set()
     for name, frame in tables.items():
-        title = str(name).translate(_SHEET_FORBIDDEN).strip("'")[:31] or "table"
-        base, n = title, 1
-        while title in used:
-            n += 1
-            title = f"{base[:28]}_{n}"
+        title = _sheet_title(name, used)
         used.add(title)
-        ws = wb.create_sheet(title)
-        frame = neutralise(_plain(frame))
-        ws.append(list(frame.columns))
-        for cell in ws[1]:
-            cell.font = Font(bold=True)
-            cell.data_type = TYPE_STRING
-        for row in frame.itertuples(index=False, name=None):
-            ws.append([_xlsx_value(v) for v in row])
-        for cells in ws.iter_rows(min_row=2):
-            for cell in cells:
-                if isinstance(cell.value, str):
-                    cell.data_type = TYPE_STRING  # never a formula, whatever the text
-        ws.freeze_panes = "A2"
+        _table_sheet(wb, title, frame)
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
+
+
+def _notes_sheet(wb: Any, notes: Mapping[str, str]) -> None:
+    """The first sheet « Notes »: one line per note, every cell text."""
+    from openpyxl.cell.cell import TYPE_STRING
+
+    ws = wb.create_sheet("Notes")
+    for key, text in notes.items():
+        ws.append([neutralise_value(str(key)), neutralise_value(str(text))])
+    for cells in ws.iter_rows():
+        for cell in cells:
+            cell.data_type = TYPE_STRING
+    ws.column_dimensions["A"].width = 24
+    ws.column_dimensions["B"].width = 100
+
+
+def _sheet_title(name: object, used: set[str]) -> str:
+    """A valid sheet title (31 characters, no forbidden character) not among ``used``."""
+    title = str(name).translate(_SHEET_FORBIDDEN).strip("'")[:31] or "table"
+    base, n = title, 1
+    while title in used:
+        n += 1
+        title = f"{base[:28]}_{n}"
+    return title
+
+
+def _table_sheet(wb: Any, title: str, frame: pd.DataFrame) -> None:
+    """One table on its own sheet: bold header, frozen first row, text never read as a formula."""
+    from openpyxl.cell.cell import TYPE_STRING
+    from openpyxl.styles import Font
+
+    ws = wb.create_sheet(title)
+    frame = neutralise(_plain(frame))
+    ws.append(list(frame.columns))
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+        cell.data_type = TYPE_STRING
+    for row in frame.itertuples(index=False, name=None):
+        ws.append([_xlsx_value(v) for v in row])
+    for cells in ws.iter_rows(min_row=2):
+        for cell in cells:
+            if isinstance(cell.value, str):
+                cell.data_type = TYPE_STRING  # never a formula, whatever the text
+    ws.freeze_panes = "A2"
 
 
 def _xlsx_value(value: Any) -> Any:
@@ -175,23 +196,9 @@ def to_geojson_bytes(frame: pd.DataFrame, *, precision: int = 5) -> bytes:
     if frame.crs is not None and frame.crs.to_epsg() != 4326:
         raise ValueError(f"frame: expected EPSG:4326 (lon/lat), got {frame.crs}")
     props = neutralise(pd.DataFrame(frame.drop(columns=frame.geometry.name)))
-    out = gpd.GeoDataFrame(props, geometry=frame.geometry.values, crs="EPSG:4326")
-    text = out.to_json(drop_id=True, to_wgs84=False, na="null")
-    data = json.loads(text)
-    data["features"] = [_round_feature(f, precision) for f in data["features"]]
+    data = webgeo.feature_collection(props, properties=list(props.columns), geometry=frame.geometry.values,
+                                     decimals=None, coordinate_decimals=precision, missing="null")
     return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-
-
-def _round_feature(feature: dict, precision: int) -> dict:
-    def rnd(coords: Any) -> Any:
-        if isinstance(coords, list | tuple) and coords and isinstance(coords[0], int | float):
-            return [round(float(c), precision) for c in coords]
-        return [rnd(c) for c in coords]
-
-    geom = feature.get("geometry")
-    if geom and "coordinates" in geom:
-        geom["coordinates"] = rnd(geom["coordinates"])
-    return feature
 
 
 def to_bytes(frame: pd.DataFrame, fmt: str, *, sheet: str = "table", notes: Mapping[str, str] | None = None,

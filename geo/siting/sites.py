@@ -25,6 +25,8 @@ import re
 
 import pandas as pd
 
+from geo._errors import VoisinmapError
+
 logger = logging.getLogger(__name__)
 
 SITE_COLUMNS: tuple[str, ...] = ("code", "name", "opening_year", "kind", "source")
@@ -34,7 +36,7 @@ _SIREN = re.compile(r"^\d{9}$")
 MIN_YEAR, MAX_YEAR = 2000, 2100
 
 
-class SitesError(ValueError):
+class SitesError(VoisinmapError, ValueError):
     """A sites file or frame that does not follow the expected format."""
 
 

@@ -28,6 +28,7 @@ from functools import cached_property
 import numpy as np
 from scipy import sparse
 
+from geo._errors import VoisinmapError
 from geo.siting.params import TIE_RTOL
 from geo.siting.quotas import Quotas
 
@@ -36,11 +37,11 @@ logger = logging.getLogger(__name__)
 SOLVERS: tuple[str, ...] = ("highs", "cbc")
 
 
-class InfeasibleError(ValueError):
+class InfeasibleError(VoisinmapError, ValueError):
     """No set of sites satisfies the constraints (quotas, spacing, k)."""
 
 
-class SolverTimeoutError(RuntimeError):
+class SolverTimeoutError(VoisinmapError, RuntimeError):
     """The exact solver stopped at its time limit before finding any feasible solution."""
 
 

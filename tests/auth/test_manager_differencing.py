@@ -23,16 +23,16 @@ def _csv(client: Any, name: str, query: str = "") -> pd.DataFrame:
 
 def _own_cells(access_env: AccessEnv, site: str) -> pd.DataFrame:
     """What the manager of ``site`` knows exactly: the cells of their site (site × QPV × quarter)."""
+    from geo.coverage import impact
     from geo.coverage.aggregate import prepare_events
     from geo.coverage.store import load_events, open_store
-    from geo.export import report as rpt
 
     engine = open_store(access_env.url)
     try:
         events = load_events(engine)
     finally:
         engine.dispose()
-    cells = rpt.cells_from_events(prepare_events(events))
+    cells = impact.cells_from_events(prepare_events(events))
     return cells[cells["site"].astype(str) == site]
 
 

@@ -27,7 +27,7 @@ def test_migrations_reach_head_and_match_the_models(engine: sa.Engine) -> None:
     assert store.current_revision(engine) == store.head_revision()
     with engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"version_table": store.VERSION_TABLE})
-        assert compare_metadata(context, store.Base.metadata) == []
+        assert compare_metadata(context, store.metadata) == []
     assert store.upgrade(engine) == store.head_revision()  # a second upgrade is a no-op
 
 

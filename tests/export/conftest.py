@@ -7,11 +7,11 @@ import pandas as pd
 import pytest
 from shapely.geometry import box
 
-from geo.export import report as rpt
+from geo.coverage import impact
 
 
 @pytest.fixture(scope="session")
-def small_report() -> rpt.ImpactReport:
+def small_report() -> impact.ImpactReport:
     """Two régions, three sites, five QPV; one QPV and one « hors QPV » cell below 11 households."""
     cells = pd.DataFrame(
         [
@@ -41,7 +41,7 @@ def small_report() -> rpt.ImpactReport:
     reach = pd.DataFrame({"region": ["*", "11", "32"], "population": [1e6, 6e5, 4e5],
                           "population_reached": [2e5, 1e5, 1e5], "qpv_reached": [30, 20, 10]})
     reach["reach_share"] = reach["population_reached"] / reach["population"]
-    return rpt.build_report(cells, sites=sites, qpv=qpv, reach=reach, demo=True)
+    return impact.build_report(cells, sites=sites, qpv=qpv, reach=reach, demo=True)
 
 
 @pytest.fixture(scope="session")

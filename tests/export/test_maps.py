@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from geo.coverage import impact
 from geo.export import bundle, html_map
-from geo.export import report as rpt
 
 COUNT_JS = """
 const maps = Object.values(window).filter(v => v && v instanceof L.Map);
@@ -23,7 +23,7 @@ return {maps: maps.length, counts: counts,
 """
 
 
-def test_offline_html_has_no_external_script(small_report: rpt.ImpactReport, outlines) -> None:
+def test_offline_html_has_no_external_script(small_report: impact.ImpactReport, outlines) -> None:
     page = bundle.impact_bytes(small_report, "html", regions=outlines).decode()
     assert not re.findall(r'<(?:script|link)[^>]*(?:src|href)="https?://', page)
     assert "Leaflet 1.9.3" in page and "données fictives" in page
@@ -31,7 +31,7 @@ def test_offline_html_has_no_external_script(small_report: rpt.ImpactReport, out
 
 
 @pytest.mark.browser
-def test_html_report_map_in_chromium(small_report: rpt.ImpactReport, outlines, tmp_path: Path) -> None:
+def test_html_report_map_in_chromium(small_report: impact.ImpactReport, outlines, tmp_path: Path) -> None:
     from app.testing import chrome, console_errors, wait_for
 
     path = tmp_path / "rapport.html"
@@ -71,7 +71,7 @@ def test_html_scenario_map_in_chromium(tmp_path: Path) -> None:
         html_map.scenario_map(qpv, sites, radius_km=0)
 
 
-def test_png_pictures(small_report: rpt.ImpactReport, outlines) -> None:
+def test_png_pictures(small_report: impact.ImpactReport, outlines) -> None:
     import matplotlib.image as mpimg
 
     data = bundle.impact_bytes(small_report, "png", regions=outlines)

@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 
 from geo import privacy
+from geo.coverage import impact
 from geo.export import bundle
-from geo.export import report as rpt
 
 
 def test_cells_from_events_counts_households_once() -> None:
@@ -24,23 +24,23 @@ def test_cells_from_events_counts_households_once() -> None:
         "campaign": "c", "site": "91286", "building": ["b1", "b1", "b1", "b2", "b2"],
         "door": ["A-1", "A-1", "A-1", "B-1", "B-2"], "code_qp": ["QN09125M"] * 3 + [None, None],
     })
-    cells = rpt.cells_from_events(agg.prepare_events(events))
-    assert set(cells.columns) == {"site", "code_qp", "quarter", *rpt.MEASURES}
+    cells = impact.cells_from_events(agg.prepare_events(events))
+    assert set(cells.columns) == {"site", "code_qp", "quarter", *impact.MEASURES}
     assert not {"lat", "lon", "building", "door"} & set(cells.columns)
     by = cells.set_index(["code_qp", "quarter"])
     assert by.loc[("QN09125M", "2025-T1"), "households"] == 1  # first met in February
     assert by.loc[("QN09125M", "2025-T2"), "households"] == 0  # met again: not counted twice
     assert by.loc[("QN09125M", "2025-T2"), "doors_opened"] == 1
-    assert by.loc[(rpt.OUTSIDE, "2025-T2"), "households"] == 1
+    assert by.loc[(impact.OUTSIDE, "2025-T2"), "households"] == 1
     assert cells["visits"].sum() == 5
 
 
 def test_quarter_label() -> None:
     days = np.array(["2024-12-31", "2025-01-01", "2025-07-15"], dtype="datetime64[D]")
-    assert rpt.quarter_label(days).tolist() == ["2024-T4", "2025-T1", "2025-T3"]
+    assert impact.quarter_label(days).tolist() == ["2024-T4", "2025-T1", "2025-T3"]
 
 
-def test_every_visible_household_figure_covers_11_or_more(small_report: rpt.ImpactReport) -> None:
+def test_every_visible_household_figure_covers_11_or_more(small_report: impact.ImpactReport) -> None:
     for name in ("regions", "quarters", "sites", "qpv"):
         for region in (None, "11", "32"):
             if name == "regions" and region:
@@ -55,7 +55,7 @@ def test_every_visible_household_figure_covers_11_or_more(small_report: rpt.Impa
     assert qpv["secret"].any()
 
 
-def test_differencing_two_views_of_the_report(small_report: rpt.ImpactReport) -> None:
+def test_differencing_two_views_of_the_report(small_report: impact.ImpactReport) -> None:
     """National figure − visible régions, région − visible sites, site − visible QPV, total − quarters."""
     nat = small_report.national()
     regions = small_report.table("regions")
@@ -82,7 +82,7 @@ def test_differencing_two_views_of_the_report(small_report: rpt.ImpactReport) ->
     assert len(audit) and (audit["width"] >= privacy.THRESHOLD).all()
 
 
-def test_exports_respect_the_threshold(small_report: rpt.ImpactReport, outlines) -> None:
+def test_exports_respect_the_threshold(small_report: impact.ImpactReport, outlines) -> None:
     xlsx = bundle.impact_bytes(small_report, "xlsx", regions=outlines)
     wb = openpyxl.load_workbook(io.BytesIO(xlsx))
     assert wb.sheetnames == ["Notes", "Régions", "Trimestres", "Sites", "QPV"]
@@ -107,14 +107,14 @@ def test_exports_respect_the_threshold(small_report: rpt.ImpactReport, outlines)
 
 def test_errors() -> None:
     with pytest.raises(ValueError, match="cells: expected the columns"):
-        rpt.build_report(pd.DataFrame({"site": []}), sites=pd.DataFrame({"site": [], "region": []}),
+        impact.build_report(pd.DataFrame({"site": []}), sites=pd.DataFrame({"site": [], "region": []}),
                          qpv=pd.DataFrame({"code_qp": [], "lib_qp": [], "households": []}))
     with pytest.raises(ValueError, match="covered: expected 2 booleans"):
-        rpt.reach_table(pd.DataFrame({"insee_reg": ["11", "32"], "population": [1.0, 2.0]}), np.array([True]))
+        impact.reach_table(pd.DataFrame({"insee_reg": ["11", "32"], "population": [1.0, 2.0]}), np.array([True]))
 
 
 def test_reach_table() -> None:
     qpv = pd.DataFrame({"insee_reg": ["11", "11", "32"], "population": [100.0, np.nan, 300.0]})
-    out = rpt.reach_table(qpv, np.array([True, True, False])).set_index("region")
+    out = impact.reach_table(qpv, np.array([True, True, False])).set_index("region")
     assert out.loc["*", "reach_share"] == pytest.approx(0.25)
     assert out.loc["11", "reach_share"] == 1.0 and out.loc["32", "reach_share"] == 0.0

@@ -202,3 +202,11 @@ def test_cli_build_and_status(processed_dir: Path) -> None:
     assert {f["layer"]: f["rows"] for f in status["files"]}["communes"] == 34_969
     res = runner.invoke(main, ["data", "status", "--data-dir", str(processed_dir)])
     assert "qpv_2024" in res.output and "1\u202f584" in res.output
+
+
+def test_the_national_build_stays_out_of_the_checkout(processed_dir: Path, request: pytest.FixtureRequest) -> None:
+    from geo import config
+
+    assert not processed_dir.resolve().is_relative_to(config.PROJECT_ROOT.resolve())
+    assert (processed_dir / "qpv.parquet").is_file()
+    assert request.node.get_closest_marker("national") is not None  # added at collection: it uses the mirror

@@ -1,14 +1,14 @@
-"""Alembic environment of the coverage store (run by :func:`geo.coverage.store.upgrade`)."""
+"""Alembic environment of the coverage store (run by :func:`geo.coverage.store.upgrade`, through :func:`geo.db.migrate`)."""
 
 from __future__ import annotations
 
 from alembic import context
 from sqlalchemy import create_engine
 
-from geo.coverage.store import VERSION_TABLE, Base
+from geo.coverage.store.models import VERSION_TABLE, metadata
 
 config = context.config
-target_metadata = Base.metadata
+target_metadata = metadata
 
 
 def run_migrations_offline() -> None:

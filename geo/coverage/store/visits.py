@@ -1,0 +1,339 @@
+"""Door visits in the store: write one file's visits in one transaction, read them back for aggregation.
+
+>>> with write_transaction(engine) as conn:                       # doctest: +SKIP
+...     insert_visits(conn, rows, file_sha256=h, file_name="a.csv", file_format="csv", n_rows=10, n_rejected=0)
+
+* Writes of one file happen in one transaction (:func:`geo.db.write_transaction`: on SQLite it starts
+  with ``BEGIN IMMEDIATE``, so concurrent importers queue instead of failing).
+* Visits are inserted with ``ON CONFLICT (content_key) DO NOTHING``: a visit already stored is counted as a
+  duplicate, on both databases, also under concurrent imports (SQLite: batched inserts; PostgreSQL:
+  ``COPY`` into a temporary table, then one ordered insert).
+* Nothing here logs row content.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from geo.coverage.store.models import (
+    IMPORTS,
+    LOCATION_PENDING,
+    LOCATION_STATUSES,
+    QPV_INSIDE,
+    QPV_OUTSIDE,
+    QPV_UNKNOWN,
+    VISITS,
+)
+from geo.db import write_transaction
+
+
+# ------------------------------------------------------------------------------------------- writing
+@dataclass(frozen=True)
+class InsertResult:
+    """Counts of one :func:`insert_visits` call."""
+
+    import_id: int
+    imported: int
+    duplicates: int
+
+
+_VISIT_FIELDS = ("content_key", "campaign", "site", "visited_at", "time_known", "street_number", "street",
+                 "postcode", "city", "building", "door", "lat", "lon", "location_status", "geocode_score",
+                 "code_qp", "qpv_status", "outcome", "language", "topics", "voisin")
+
+
+def _columns(rows: pd.DataFrame) -> dict[str, list]:
+    missing = [c for c in _VISIT_FIELDS if c not in rows.columns]
+    if missing:
+        raise ValueError(f"rows: expected the columns {list(_VISIT_FIELDS)}, missing {missing}")
+    cols: dict[str, list] = {}
+    for name in _VISIT_FIELDS:
+        values = rows[name]
+        if name in ("lat", "lon", "geocode_score"):
+            arr = values.to_numpy(dtype=float)
+            cols[name] = [None if v != v else v for v in arr.tolist()]
+        elif name == "visited_at":
+            cols[name] = values.to_numpy(dtype="datetime64[s]").astype(object).tolist()
+        elif name == "time_known":
+            cols[name] = values.to_numpy(dtype=bool).tolist()
+        elif name == "code_qp":
+            cols[name] = [v if isinstance(v, str) and v else None for v in values.to_numpy(dtype=object).tolist()]
+        else:
+            cols[name] = [str(v) for v in values.to_numpy(dtype=object).tolist()]
+    return cols
+
+
+def _insert_sqlite(conn: Connection, cols: dict[str, list], import_id: int, demo: bool,
+                   progress: Callable[[str, int, int], None] | None) -> int:
+    to_db = VISITS.c.visited_at.type.bind_processor(conn.dialect)
+    cols = dict(cols)
+    if to_db is not None:
+        cols["visited_at"] = [to_db(v) for v in cols["visited_at"]]
+    n = len(cols["content_key"])
+    names = [*_VISIT_FIELDS, "import_id", "demo"]
+    rows = list(zip(*(cols[f] for f in _VISIT_FIELDS), [import_id] * n, [demo] * n, strict=True))
+    sql = (f"INSERT INTO door_visits ({', '.join(names)}) VALUES ({', '.join('?' * len(names))}) "
+           "ON CONFLICT (content_key) DO NOTHING")
+    inserted = 0
+    for start in range(0, n, 20_000):
+        inserted += conn.exec_driver_sql(sql, rows[start:start + 20_000]).rowcount
+        if progress is not None:
+            progress("write", min(n, start + 20_000), n)
+    return inserted
+
+
+def _insert_postgresql(conn: Connection, cols: dict[str, list], import_id: int, demo: bool) -> int:
+    names = list(_VISIT_FIELDS)
+    conn.exec_driver_sql(f"CREATE TEMP TABLE IF NOT EXISTS door_visits_incoming ON COMMIT DROP AS "
+                         f"SELECT {', '.join(names)} FROM door_visits WITH NO DATA")
+    conn.exec_driver_sql("TRUNCATE door_visits_incoming")
+    raw = conn.connection.driver_connection
+    with raw.cursor() as cur, cur.copy(f"COPY door_visits_incoming ({', '.join(names)}) FROM STDIN") as copy:
+        for row in zip(*(cols[f] for f in names), strict=True):
+            copy.write_row(row)
+    # a fixed order (by content key) keeps concurrent importers of overlapping files free of deadlocks
+    result = conn.exec_driver_sql(
+        f"INSERT INTO door_visits ({', '.join(names)}, import_id, demo) "
+        f"SELECT {', '.join(names)}, %(import_id)s, %(demo)s FROM door_visits_incoming ORDER BY content_key "
+        "ON CONFLICT (content_key) DO NOTHING", {"import_id": import_id, "demo": demo})
+    return int(result.rowcount)
+
+
+def insert_visits(conn: Connection, rows: pd.DataFrame, *, file_sha256: str, file_name: str, file_format: str,
+                  n_rows: int, n_rejected: int, demo: bool = False,
+                  progress: Callable[[str, int, int], None] | None = None) -> InsertResult:
+    """Insert one file's valid visits and its import record, inside the caller's transaction.
+
+    Parameters
+    ----------
+    conn : sqlalchemy.engine.Connection
+        A connection inside :func:`write_transaction`.
+    rows : pandas.DataFrame
+        Visits with the columns ``content_key, campaign, site, visited_at, time_known, street_number,
+        street, postcode, city, building, door, lat, lon, location_status, geocode_score, code_qp,
+        qpv_status, outcome, language, topics, voisin``; content keys unique within the frame.
+    file_sha256, file_name, file_format : str
+        The file's hash, name (no folder) and format.
+    n_rows, n_rejected : int
+        Data rows read and rows rejected by validation.
+    demo : bool
+        True for the fictitious demo history.
+    progress : callable, optional
+        ``progress("write", done, total)`` as rows are written.
+
+    Returns
+    -------
+    InsertResult
+        The import id, the visits inserted and those already stored (duplicates).
+    """
+    if rows["content_key"].duplicated().any():
+        raise ValueError("rows: expected unique content keys within one insert, got duplicates")
+    cols = _columns(rows)
+    import_id = conn.execute(
+        sa.insert(IMPORTS).returning(IMPORTS.c.id),
+        {"file_sha256": file_sha256, "file_name": file_name[:255], "file_format": file_format,
+         "imported_at": dt.datetime.now(dt.UTC).replace(tzinfo=None), "n_rows": n_rows, "n_imported": 0,
+         "n_duplicates": 0, "n_rejected": n_rejected, "n_pending": 0, "demo": demo},
+    ).scalar_one()
+    if not len(rows):
+        inserted = 0
+    elif conn.dialect.name == "postgresql":
+        if progress is not None:
+            progress("write", 0, len(rows))
+        inserted = _insert_postgresql(conn, cols, import_id, demo)
+        if progress is not None:
+            progress("write", len(rows), len(rows))
+    else:
+        inserted = _insert_sqlite(conn, cols, import_id, demo, progress)
+    duplicates = len(rows) - inserted
+    pending = int((rows["location_status"] == LOCATION_PENDING).sum())
+    conn.execute(sa.update(IMPORTS).where(IMPORTS.c.id == import_id).values(
+        n_imported=inserted, n_duplicates=duplicates, n_pending=pending))
+    return InsertResult(import_id=import_id, imported=inserted, duplicates=duplicates)
+
+
+def delete_demo(engine: Engine) -> int:
+    """Delete the fictitious demo visits and their import records; returns the visits deleted."""
+    with write_transaction(engine) as conn:
+        deleted = conn.execute(sa.delete(VISITS).where(VISITS.c.demo.is_(True))).rowcount
+        conn.execute(sa.delete(IMPORTS).where(IMPORTS.c.demo.is_(True)))
+    return int(deleted or 0)
+
+
+# ------------------------------------------------------------------------------------------- reading
+def data_version(engine: Engine) -> tuple[int, int]:
+    """Number of visits and largest visit id: changes whenever visits are imported or deleted.
+
+    Cheap enough to key caches of aggregates on; ``(0, 0)`` for a database never migrated.
+    """
+    with engine.connect() as conn:
+        if not sa.inspect(conn).has_table(VISITS.name):
+            return (0, 0)
+        count, largest = conn.execute(sa.select(sa.func.count(), sa.func.max(VISITS.c.id))).one()
+    return (int(count or 0), int(largest or 0))
+
+
+def count_visits(engine: Engine, *, demo: bool | None = None) -> int:
+    """Number of stored visits (all, only demo ones, or only real ones)."""
+    query = sa.select(sa.func.count()).select_from(VISITS)
+    if demo is not None:
+        query = query.where(VISITS.c.demo.is_(demo))
+    with engine.connect() as conn:
+        return int(conn.execute(query).scalar_one())
+
+
+def load_events(engine: Engine, *, sites: Sequence[str] | None = None, campaigns: Sequence[str] | None = None,
+                start: dt.date | None = None, end: dt.date | None = None,
+                located_only: bool = True) -> pd.DataFrame:
+    """Read visits for aggregation (see :func:`geo.coverage.aggregate.prepare_events`).
+
+    Parameters
+    ----------
+    engine : sqlalchemy.engine.Engine
+    sites, campaigns : sequence of str, optional
+        Keep only these.
+    start, end : datetime.date, optional
+        Inclusive date range.
+    located_only : bool
+        Leave out visits without coordinates (pending or failed geocoding).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``id, campaign, site, visited_at, outcome, lat, lon, building, door, street_number,
+        street, postcode, city, code_qp, qpv_status, location_status, demo``.
+    """
+    v = VISITS.c
+    query = sa.select(v.id, v.campaign, v.site, v.visited_at, v.outcome, v.lat, v.lon, v.building, v.door,
+                      v.street_number, v.street, v.postcode, v.city, v.code_qp, v.qpv_status, v.location_status,
+                      v.demo).order_by(v.visited_at, v.id)
+    if sites:
+        query = query.where(v.site.in_(list(sites)))
+    if campaigns:
+        query = query.where(v.campaign.in_(list(campaigns)))
+    if start is not None:
+        query = query.where(v.visited_at >= dt.datetime.combine(start, dt.time()))
+    if end is not None:
+        query = query.where(v.visited_at < dt.datetime.combine(end + dt.timedelta(days=1), dt.time()))
+    if located_only:
+        query = query.where(v.lat.is_not(None))
+    with engine.connect() as conn:
+        result = conn.execute(query)
+        rows = result.all()
+        names = list(result.keys())
+    frame = pd.DataFrame(rows, columns=names)
+    if frame.empty:
+        frame = pd.DataFrame({name: pd.Series([], dtype=object) for name in names})
+    frame["visited_at"] = pd.to_datetime(frame["visited_at"]).astype("datetime64[s]")
+    for name in ("lat", "lon"):
+        frame[name] = pd.to_numeric(frame[name], errors="coerce").astype(float)
+    frame["demo"] = frame["demo"].astype(bool)
+    frame["id"] = frame["id"].astype(np.int64)
+    return frame
+
+
+def pending_addresses(engine: Engine, *, limit: int | None = None,
+                      statuses: Sequence[str] = (LOCATION_PENDING,)) -> pd.DataFrame:
+    """Distinct addresses of the visits awaiting geocoding.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``street_number, street, postcode, city, n_visits``.
+    """
+    v = VISITS.c
+    query = (sa.select(v.street_number, v.street, v.postcode, v.city, sa.func.count().label("n_visits"))
+             .where(v.location_status.in_(list(statuses)))
+             .group_by(v.street_number, v.street, v.postcode, v.city)
+             .order_by(v.postcode, v.street, v.street_number))
+    if limit is not None:
+        query = query.limit(limit)
+    with engine.connect() as conn:
+        result = conn.execute(query)
+        return pd.DataFrame(result.all(), columns=list(result.keys()))
+
+
+def set_locations(engine: Engine, located: pd.DataFrame) -> int:
+    """Write geocoding results onto the pending visits of each address (one transaction).
+
+    Parameters
+    ----------
+    located : pandas.DataFrame
+        Columns ``street_number, street, postcode, city, lat, lon, geocode_score, location_status,
+        code_qp, qpv_status``.
+
+    Returns
+    -------
+    int
+        Visits updated.
+    """
+    v = VISITS.c
+    statement = (sa.update(VISITS)
+                 .where(v.location_status == LOCATION_PENDING, v.street_number == sa.bindparam("b_number"),
+                        v.street == sa.bindparam("b_street"), v.postcode == sa.bindparam("b_postcode"),
+                        v.city == sa.bindparam("b_city"))
+                 .values(lat=sa.bindparam("b_lat"), lon=sa.bindparam("b_lon"),
+                         geocode_score=sa.bindparam("b_score"), location_status=sa.bindparam("b_status"),
+                         code_qp=sa.bindparam("b_qp"), qpv_status=sa.bindparam("b_qpv_status")))
+    params = []
+    for row in located.itertuples(index=False):
+        lat = None if row.lat != row.lat else float(row.lat)
+        lon = None if row.lon != row.lon else float(row.lon)
+        score = None if row.geocode_score != row.geocode_score else float(row.geocode_score)
+        code = row.code_qp if isinstance(row.code_qp, str) and row.code_qp else None
+        params.append({"b_number": row.street_number, "b_street": row.street, "b_postcode": row.postcode,
+                       "b_city": row.city, "b_lat": lat, "b_lon": lon, "b_score": score,
+                       "b_status": row.location_status, "b_qp": code, "b_qpv_status": row.qpv_status})
+    if not params:
+        return 0
+    with write_transaction(engine) as conn:
+        result = conn.execute(statement, params)
+        return int(result.rowcount or 0)
+
+
+def set_qpv(engine: Engine, ids: np.ndarray, codes: Sequence[str | None]) -> int:
+    """Record the QPV of located visits whose QPV status was unknown (one transaction)."""
+    v = VISITS.c
+    statement = (sa.update(VISITS).where(v.id == sa.bindparam("b_id"))
+                 .values(code_qp=sa.bindparam("b_qp"), qpv_status=sa.bindparam("b_status")))
+    params = [{"b_id": int(i), "b_qp": c or None, "b_status": QPV_INSIDE if c else QPV_OUTSIDE}
+              for i, c in zip(ids, codes, strict=True)]
+    if not params:
+        return 0
+    with write_transaction(engine) as conn:
+        conn.execute(statement, params)
+    return len(params)
+
+
+def stats(engine: Engine) -> pd.DataFrame:
+    """Visits per site and campaign, with outcomes, location and QPV status counts and date range."""
+    v = VISITS.c
+    cols = [v.site, v.campaign, sa.func.count().label("visites"),
+            sa.func.min(v.visited_at).label("debut"), sa.func.max(v.visited_at).label("fin")]
+    for outcome in ("ouvert", "absent", "refus", "a_revoir", "ne_pas_deranger"):
+        cols.append(sa.func.sum(sa.case((v.outcome == outcome, 1), else_=0)).label(outcome))
+    for status in LOCATION_STATUSES:
+        cols.append(sa.func.sum(sa.case((v.location_status == status, 1), else_=0)).label(f"loc_{status}"))
+    cols.append(sa.func.sum(sa.case((v.qpv_status == QPV_OUTSIDE, 1), else_=0)).label("hors_qpv"))
+    cols.append(sa.func.max(sa.case((v.demo.is_(True), 1), else_=0)).label("demo"))
+    query = sa.select(*cols).group_by(v.site, v.campaign).order_by(v.site, v.campaign)
+    with engine.connect() as conn:
+        result = conn.execute(query)
+        frame = pd.DataFrame(result.all(), columns=list(result.keys()))
+    return frame
+
+
+def unknown_qpv(engine: Engine) -> pd.DataFrame:
+    """Located visits whose QPV was never checked: columns ``id, lat, lon``."""
+    v = VISITS.c
+    query = sa.select(v.id, v.lat, v.lon).where(v.qpv_status == QPV_UNKNOWN, v.lat.is_not(None))
+    with engine.connect() as conn:
+        result = conn.execute(query)
+        return pd.DataFrame(result.all(), columns=list(result.keys()))
