@@ -242,24 +242,15 @@ def _quarters(first: str, through: str) -> list[str]:
 # ------------------------------------------------------------------------------------------- store
 def upgrade(engine: Engine, *, revision: str = "head") -> None:
     """Migrate the releases tables to ``revision`` (their own Alembic chain; other tables untouched)."""
-    from alembic import command
-    from alembic.config import Config
+    from geo.db import migrate
 
-    from geo.coverage.store import _migration_lock
-
-    cfg = Config()
-    for option, value in (("script_location", str(MIGRATIONS_DIR)), ("path_separator", "os")):
-        cfg.set_main_option(option, value)
-    with engine.connect() as conn, _migration_lock(engine, conn):
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, revision)
-        conn.commit()
+    migrate(engine, MIGRATIONS_DIR, VERSION_TABLE, revision=revision)
     logger.debug("releases schema at %s (version table %s)", revision, VERSION_TABLE)
 
 
 def open_releases(url: str | None = None) -> ReleaseStore:
     """The release store of the database at ``url`` (default :func:`geo.config.database_url`), migrated."""
-    from geo.coverage.store import make_engine
+    from geo.db import make_engine
 
     return ReleaseStore(make_engine(url))
 
@@ -275,7 +266,7 @@ class ReleaseStore:
     Parameters
     ----------
     engine : sqlalchemy.engine.Engine
-        Engine of the database (the door-visit store's, :func:`geo.coverage.store.make_engine`).
+        Engine of the database (the door-visit store's, :func:`geo.db.make_engine`).
     migrate : bool
         Bring the ``release_*`` tables to the latest schema first (default True).
     """
@@ -324,7 +315,7 @@ class ReleaseStore:
         """
         levels = tuple(levels)
         _check_block_cells(cells, first, through)
-        from geo.coverage.store import write_transaction
+        from geo.db import write_transaction
 
         with write_transaction(self.engine) as conn:
             last = conn.execute(sa.select(RELEASES).order_by(RELEASES.c.version.desc()).limit(1)).first()

@@ -54,7 +54,7 @@ def test_every_message_id_used_in_geo_and_app_is_in_both_catalogues() -> None:
 def test_the_extractor_finds_calls_with_their_place() -> None:
     uses = extract_ids()
     where = {use.msgid: use.where for use in uses}
-    assert where["report.outside_qpv"].startswith("geo/export/report.py:")
+    assert where["report.outside_qpv"].startswith("geo/coverage/impact.py:")
     assert where["lang.switch"].startswith("app/main.py:")
     assert all(use.msgid.count(".") >= 1 and " " not in use.msgid for use in uses)
 
