@@ -14,7 +14,7 @@ import pytest
 
 from geo import config
 
-pytest_plugins = ["tests.app_fixtures"]
+pytest_plugins = ["tests.app_fixtures", "tests.plugins.app_session", "tests.plugins.browser"]
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:  # noqa: ARG001

@@ -36,6 +36,7 @@ from geo import config
 from geo.auth import passwords
 from geo.auth.models import LOGIN_FAILURES, USER_SITES, USERS, VERSION_TABLE
 from geo.auth.policy import Principal, check_role, check_sites
+from geo.auth.private_file import private_sqlite_file
 
 logger = logging.getLogger(__name__)
 
@@ -129,7 +130,7 @@ def make_engine(url: str | None = None) -> Engine:
     if memory:
         kwargs["poolclass"] = sa.pool.StaticPool
     else:
-        Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        private_sqlite_file(url)
     engine = sa.create_engine(parsed, **kwargs)
 
     @event.listens_for(engine, "connect")
