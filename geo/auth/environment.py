@@ -1,7 +1,8 @@
 """The run mode of the whole tool (``$VOISINMAP_ENV``): ``production`` or ``development``, nothing else.
 
 A typo must not start a half-protected server: ``VOISINMAP_ENV=prod`` stops the start instead of
-falling back to development (random secret key, debug allowed).
+falling back to development (random secret key, debug allowed). Case and surrounding spaces are
+ignored (``" Production "`` is production).
 
 >>> run_mode({"VOISINMAP_ENV": "production"})
 'production'
@@ -35,15 +36,16 @@ def run_mode(environ: Mapping[str, str] | None = None) -> str:
     Raises
     ------
     ConfigurationError
-        When ``$VOISINMAP_ENV`` holds any other value (``prod``, ``Production ``... are refused, not guessed).
+        When ``$VOISINMAP_ENV`` holds any other value (``prod``, ``dev``... are refused, not guessed).
     """
     env = os.environ if environ is None else environ
     raw = env.get(ENV_MODE, "")
-    if raw == "":
+    value = raw.strip().lower()
+    if value == "":
         return DEVELOPMENT
-    if raw not in MODES:
+    if value not in MODES:
         raise ConfigurationError(f"{ENV_MODE}: expected {PRODUCTION!r} or {DEVELOPMENT!r}, got {raw!r}")
-    return raw
+    return value
 
 
 def production(environ: Mapping[str, str] | None = None) -> bool:
