@@ -23,6 +23,7 @@ import datetime as dt
 import logging
 
 import dash
+import flask
 
 from app.security.downloads import DOWNLOAD_PREFIX, download_view, downloads, find_download, register_download
 from app.security.headers import init_headers
@@ -49,6 +50,7 @@ from app.security.settings import (
     run_mode,
     secret_key,
 )
+from geo.auth.policy import Resource
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +61,9 @@ __all__ = [
 ]
 
 
-def _proxy(server) -> str:  # noqa: ANN001
+def attach_proxy_setting(server: flask.Flask) -> str:
+    """Record the proxy setting in ``server.config`` (ProxyFix when behind a proxy); returns how the
+    start-up log describes it (lock-out by address on or off)."""
     setting = proxy_setting()
     server.config[PROXY_KEY] = setting
     if setting == "proxy":
@@ -96,7 +100,7 @@ def init_app(app: dash.Dash) -> None:
     )
     server.config.setdefault(DB_KEY, None)
     server.extensions["voisinmap_dash"] = app
-    proxy = _proxy(server)
+    proxy = attach_proxy_setting(server)
     init_login(server)
     init_headers(app)
     server.before_request(access.check_request)
@@ -116,7 +120,7 @@ def init_app(app: dash.Dash) -> None:
     warn_demo_accounts()
 
 
-def _allowed(resource) -> bool:  # noqa: ANN001
+def _allowed(resource: Resource) -> bool:
     from geo.auth import policy
 
     return policy.is_allowed(current_principal(), resource)
