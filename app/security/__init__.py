@@ -117,6 +117,9 @@ def init_app(app: dash.Dash) -> None:
                 "per address in %s", mode, len(dash.page_registry), len(downloads()),
                 "Secure" if server.config["SESSION_COOKIE_SECURE"] else "NOT Secure (development)", proxy,
                 storage.split("://")[0] + "://")
+    if mode == "production" and storage.startswith("memory://"):
+        logger.warning("sign-in counters per address are kept per worker process (memory://): set "
+                       "VOISINMAP_RATELIMIT_STORAGE=redis://… to share them between workers")
     warn_demo_accounts()
 
 
