@@ -25,7 +25,8 @@ import logging
 import dash
 import flask
 
-from app.security.downloads import DOWNLOAD_PREFIX, download_view, downloads, find_download, register_download
+from app.security import downloads
+from app.security.downloads import DOWNLOAD_PREFIX, download_view, find_download, register_download
 from app.security.headers import init_headers
 from app.security.resources import home_path, page_resource
 from app.security.routes import csrf_token, init_routes
@@ -56,7 +57,7 @@ logger = logging.getLogger(__name__)
 
 __all__ = [
     "DB_KEY", "DOWNLOAD_PREFIX", "SESSION_COOKIE", "ConfigurationError", "csrf_token", "current_principal",
-    "current_user", "downloads", "find_download", "home_path", "init_app", "page_resource", "register_download",
+    "current_user", "find_download", "home_path", "init_app", "page_resource", "register_download",
     "site_scope", "user_store",
 ]
 
@@ -114,7 +115,7 @@ def init_app(app: dash.Dash) -> None:
     access.wrap_layouts()
     log_filter.hide_client_addresses()
     logger.info("access control on (%s mode): %d pages, %d download families, cookies %s; %s; sign-in counters "
-                "per address in %s", mode, len(dash.page_registry), len(downloads()),
+                "per address in %s", mode, len(dash.page_registry), len(downloads.downloads()),
                 "Secure" if server.config["SESSION_COOKIE_SECURE"] else "NOT Secure (development)", proxy,
                 storage.split("://")[0] + "://")
     if mode == "production" and storage.startswith("memory://"):
