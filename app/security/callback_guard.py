@@ -38,7 +38,8 @@ INPUT_ERRORS: tuple[type[Exception], ...] = (TypeError, ValueError, KeyError, In
 _SCALARS = (str, int, float, bool, type(None))
 
 
-def _items(body: Mapping[str, Any], key: str) -> list[dict[str, Any]]:
+def body_items(body: Mapping[str, Any], key: str) -> list[dict[str, Any]]:
+    """The ``inputs`` or ``state`` items of a callback body, pattern-matching lists flattened."""
     out: list[dict[str, Any]] = []
     for item in body.get(key) or []:
         if isinstance(item, list):
@@ -48,7 +49,8 @@ def _items(body: Mapping[str, Any], key: str) -> list[dict[str, Any]]:
     return out
 
 
-def _outputs(body: Mapping[str, Any]) -> list[dict[str, Any]]:
+def body_outputs(body: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The outputs a callback body names (one or several), as sent by the browser."""
     outputs = body.get("outputs")
     if isinstance(outputs, dict):
         return [outputs]
@@ -60,7 +62,8 @@ def _outputs(body: Mapping[str, Any]) -> list[dict[str, Any]]:
     return []
 
 
-def _parse_id(text: Any) -> Any:
+def parse_id(text: Any) -> Any:
+    """A component id: the dict of a pattern-matching id written as JSON, else the value unchanged."""
     if isinstance(text, str) and text.startswith("{"):
         try:
             return json.loads(text)
@@ -78,7 +81,7 @@ def _wild(value: Any) -> bool:
 
 def _id_matches(defined: Any, sent: Any) -> bool:
     """Whether a component id sent by the browser is an instance of the id of the definition."""
-    defined = _parse_id(defined)
+    defined = parse_id(defined)
     if isinstance(defined, dict):
         if not isinstance(sent, dict) or set(sent) != set(defined):
             return False
@@ -86,7 +89,7 @@ def _id_matches(defined: Any, sent: Any) -> bool:
     return isinstance(sent, str) and sent == defined
 
 
-def _definition_outputs(key: str) -> list[dict[str, Any]]:
+def definition_outputs(key: str) -> list[dict[str, Any]]:
     """Outputs of a callback, read from its server-side ``callback_map`` key."""
     parts = key[2:-2].split("...") if key.startswith("..") and key.endswith("..") else [key]
     out = []
@@ -97,7 +100,7 @@ def _definition_outputs(key: str) -> list[dict[str, Any]]:
 
 
 def _slot_ok(spec: Mapping[str, Any], item: Any) -> bool:
-    pattern = _parse_id(spec["id"])
+    pattern = parse_id(spec["id"])
     multi = isinstance(pattern, dict) and any(v in (["ALL"], ["ALLSMALLER"]) for v in pattern.values())
     if multi:
         if not isinstance(item, list):
@@ -141,17 +144,17 @@ def callback_mismatch(body: Mapping[str, Any], key: str, definition: Mapping[str
     for spec, item in _slots(body, definition):
         if not _slot_ok(spec, item):
             return f"input {spec['id']}.{spec['property']}: the request does not match the callback"
-    outputs = _definition_outputs(key)
+    outputs = definition_outputs(key)
     sent = body.get("outputs")
     sent_list = sent if key.startswith("..") else [sent]
     if not isinstance(sent_list, list) or len(sent_list) != len(outputs):
         return "outputs: the request does not match the callback"
     for spec, item in zip(outputs, sent_list, strict=True):
         if isinstance(item, dict) and isinstance(item.get("id"), str) and str(item["id"]).startswith("{"):
-            item = {**item, "id": _parse_id(item["id"])}
+            item = {**item, "id": parse_id(item["id"])}
         if isinstance(item, dict) and isinstance(item.get("property"), str):
             item = {**item, "property": item["property"].split("@")[0]}
-        if isinstance(_parse_id(spec["id"]), dict) and isinstance(item, dict) and isinstance(item.get("id"), dict) \
+        if isinstance(parse_id(spec["id"]), dict) and isinstance(item, dict) and isinstance(item.get("id"), dict) \
                 and _id_matches(spec["id"], item["id"]) and item.get("property") == spec["property"]:
             continue  # a pattern output written as its pattern
         if not _slot_ok(spec, item):
@@ -176,7 +179,7 @@ def callback_sites(body: Mapping[str, Any], definition: Mapping[str, Any] | None
                 values = value if isinstance(value, list) else [value]
                 sites.update(str(v) for v in values if v not in (None, ""))
         return tuple(sorted(sites))
-    for item in _items(body, "inputs") + _items(body, "state"):
+    for item in body_items(body, "inputs") + body_items(body, "state"):
         cid = item.get("id")
         cid = cid.get("type", "") if isinstance(cid, dict) else str(cid or "")
         if not (cid.endswith("-site") or cid.endswith("-sites")) or item.get("property") != "value":
@@ -286,7 +289,7 @@ def malformed_input(body: Mapping[str, Any], definition: Mapping[str, Any]) -> s
 
 def _has_collection_value(body: Mapping[str, Any]) -> bool:
     """Whether a ``value`` input or state of the body holds a list or an object."""
-    for item in _items(body, "inputs") + _items(body, "state"):
+    for item in body_items(body, "inputs") + body_items(body, "state"):
         if item.get("property") == "value" and isinstance(item.get("value"), list | dict):
             return True
     return False

@@ -15,7 +15,7 @@ from typing import Any
 
 import dash
 
-from app.security.callback_guard import _definition_outputs, _items, _outputs, _parse_id, callback_sites
+from app.security.callback_guard import body_items, body_outputs, callback_sites, definition_outputs, parse_id
 from app.security.downloads import DOWNLOAD_PREFIX, find_download
 from geo.auth import policy
 from geo.auth.policy import DOOR, NATIONAL, PUBLIC, Principal, Resource
@@ -143,12 +143,12 @@ def classify(path: str, method: str, body: Mapping[str, Any] | None = None, *,
 def _classify_callback(body: Mapping[str, Any], definition: Mapping[str, Any] | None = None) -> Target:
     """Resources of a callback. With ``definition`` (server side), its outputs decide the page and its
     site inputs are read by position; without it, the body alone (for pure tests) is used."""
-    outputs = _definition_outputs(str(body.get("output"))) if definition is not None else _outputs(body)
-    prefixes = {_id_prefix(_parse_id(o.get("id"))) for o in outputs}
+    outputs = definition_outputs(str(body.get("output"))) if definition is not None else body_outputs(body)
+    prefixes = {_id_prefix(parse_id(o.get("id"))) for o in outputs}
     if not outputs:
         return Target((Resource("callback", "unknown", level=policy.ADMIN),), "unknown")
     if prefixes <= ROUTER_IDS:
-        pathname = next((i.get("value") for i in _items(body, "inputs")
+        pathname = next((i.get("value") for i in body_items(body, "inputs")
                          if i.get("id") == "_pages_location" and i.get("property") == "pathname"), "/")
         page = page_for_path(str(pathname or "/"))
         # refused pages render a refusal through their wrapped layout; the router itself is harmless

@@ -98,7 +98,9 @@ def load_account(user_id: str) -> SessionAccount | None:
 def init_login(server: flask.Flask) -> flask_login.LoginManager:
     """Attach Flask-Login to ``server`` (no remember-me cookie; sessions are permanent with an absolute expiry)."""
     manager = flask_login.LoginManager()
-    manager.session_protection = "basic"
+    # the session version and the absolute expiry bound a session; Flask-Login's protection would keep a
+    # digest of the client address and browser in the cookie for nothing more
+    manager.session_protection = None
     manager.user_loader(load_account)
     manager.init_app(server)
     return manager
@@ -139,6 +141,7 @@ def start_session(user: User) -> None:
     flask.session.clear()
     flask.session.permanent = True
     flask_login.login_user(SessionAccount(user))
+    flask.session.pop("_id", None)  # Flask-Login's digest of address and browser: unused (no protection mode)
     flask.session["db"] = db_tag()
     flask.session["exp"] = int(time.time()) + SESSION_HOURS * 3600  # absolute: not extended by use
     logger.info("signed in: %s (%s)", name_digest(user.username), user.role)

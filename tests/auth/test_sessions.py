@@ -58,3 +58,23 @@ def test_sessions_have_an_absolute_expiry(dash_app: Any, access_env: AccessEnv) 
     fine = dash_app.server.test_client()
     fine.set_cookie(session.SESSION_COOKIE, serializer.dumps(data))
     assert fine.get("/impact").status_code == 200
+
+
+def test_the_cookie_holds_the_session_version_and_nothing_about_the_client(dash_app: Any,
+                                                                          access_env: AccessEnv) -> None:
+    """Flask-Login's user id carries the session version; no digest of the address or browser is kept."""
+    from app.security import session
+    from geo.auth.store import UserStore
+    from tests.plugins import app_session
+
+    user = UserStore(access_env.url).add_user("contenu", PASSWORD, role="financeur")
+    client = dash_app.server.test_client()
+    assert app_session.sign_in(client, "contenu", PASSWORD).status_code == 303
+    serializer = dash_app.server.session_interface.get_signing_serializer(dash_app.server)
+    data = serializer.loads(_cookie(client))
+    assert data["_user_id"] == f"{user.id}.{user.session_version}"
+    assert set(data) <= {"_user_id", "_fresh", "_permanent", "exp", "db", "csrf_token"}, sorted(data)
+    # a forged cookie naming the next version (as if signed before a change) does not load either
+    forged = dash_app.server.test_client()
+    forged.set_cookie(session.SESSION_COOKIE, serializer.dumps({**data, "_user_id": f"{user.id}.{user.session_version + 1}"}))
+    assert forged.get("/impact").status_code == 302
