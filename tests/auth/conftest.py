@@ -2,7 +2,7 @@
 
 The session app (``dash_app`` of ``tests/app_fixtures.py``) is pointed at a temporary database for the
 duration of this test folder (Flask config ``VOISINMAP_DATABASE_URL``) and restored afterwards; sessions
-opened against another database are not valid here (see ``app.auth.current_user``).
+opened against another database are not valid here (see ``app.security.session.load_account``).
 """
 
 from __future__ import annotations
