@@ -10,28 +10,22 @@ Only the shell is built here. Each page lives in ``app/pages/<name>.py``, calls
 
 from __future__ import annotations
 
-import importlib
 import logging
 import os
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import dash
 from dash import Input, Output, dcc, html
 
-from app import i18n
+from app import i18n, security
 
 logger = logging.getLogger(__name__)
 
 APP_DIR = Path(__file__).resolve().parent
 
-#: Optional extensions called as ``function(app)`` at the end of :func:`create_app`, e.g. the log-in and
-#: role checks. A module that does not exist (yet) is skipped.
-EXTENSIONS: tuple[str, ...] = ("app.auth:init_app",)
-
 #: Flask config key: a function ``(page: dict) -> bool`` deciding whether a page shows in the navigation
-#: bar for the current request (set by an extension; default: every page with ``nav`` not False).
+#: bar for the current request (set by :func:`app.security.init_app`; default: every page with ``nav`` not False).
 PAGE_VISIBLE_KEY = "VOISINMAP_PAGE_VISIBLE"
 #: Flask config key: the processed data folder the app reads (None: :func:`geo.config.data_dir`).
 DATA_DIR_KEY = "VOISINMAP_DATA_DIR"
@@ -72,24 +66,9 @@ def create_app(*, data_dir: str | os.PathLike[str] | None = None, **dash_kwargs:
     from app import layers
 
     layers.init_app(app.server)
-    for hook in _extensions():
-        hook(app)
+    security.init_app(app)
     logger.info("app created with pages %s", [p["path"] for p in dash.page_registry.values()])
     return app
-
-
-def _extensions() -> list[Callable[[dash.Dash], None]]:
-    hooks = []
-    for target in EXTENSIONS:
-        module, attr = target.split(":")
-        try:
-            spec = importlib.util.find_spec(module)
-        except ModuleNotFoundError:
-            spec = None
-        if spec is None:
-            continue
-        hooks.append(getattr(importlib.import_module(module), attr))
-    return hooks
 
 
 def _page_visible(page: dict[str, Any]) -> bool:

@@ -63,21 +63,21 @@ def signed_app():  # noqa: ANN201
     """The app on a throw-away accounts database holding one ``strategie`` account."""
     import tempfile
 
-    from app import auth
     from app.main import create_app
+    from app.security import settings
     from geo.auth.store import UserStore
 
     app = create_app()
     url = f"sqlite:///{tempfile.mkdtemp(prefix='voisinmap-bench-')}/accounts.db"
-    app.server.config[auth.DB_KEY] = url
+    app.server.config[settings.DB_KEY] = url
     UserStore(url).add_user(*BENCH_USER, role="strategie")
     return app
 
 
 def render_section(runs: int) -> list[float]:
-    from app import auth
-    from app.testing import chrome, serve_in_thread
     from app.warmup import warm_up
+    from tests.plugins import app_session
+    from tests.plugins.browser import chrome, serve_in_thread
 
     os.environ["VOISINMAP_TILES_URL"] = "none"
     app = signed_app()
@@ -88,7 +88,7 @@ def render_section(runs: int) -> list[float]:
         for _ in range(runs):
             with chrome(window=(1400, 900)) as driver:  # fresh browser: empty cache
                 driver.set_script_timeout(60)
-                auth.browser_sign_in(driver, url, *BENCH_USER)
+                app_session.browser_sign_in(driver, url, *BENCH_USER)
                 t0 = time.perf_counter()
                 driver.get(url + "/")
                 result = driver.execute_async_script(RENDER_JS)
@@ -103,13 +103,13 @@ def render_section(runs: int) -> list[float]:
 
 
 def callback_section(runs: int) -> tuple[float, float, float]:
-    from app import auth
-    from app.testing import call_callback
     from geo import siting
+    from tests.plugins import app_session
+    from tests.plugins.app_session import call_callback
 
     app = signed_app()
     client = app.server.test_client()
-    auth.sign_in(client, *BENCH_USER)
+    app_session.sign_in(client, *BENCH_USER)
     client.get("/")
 
     def once(k: int, radius: float) -> float:

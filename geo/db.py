@@ -34,6 +34,7 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from geo import config
 from geo.coverage.errors import StoreUnavailableError
 from geo.i18n import DEFAULT_LANG, t
+from geo.private_file import private_sqlite_file
 
 logger = logging.getLogger(__name__)
 
@@ -98,6 +99,7 @@ def _sqlite_engine(parsed: sa.engine.URL, *, lang: str) -> Engine:
         kwargs["poolclass"] = sa.pool.StaticPool
     else:
         _check_folder(Path(database).expanduser(), parsed, lang=lang)
+        private_sqlite_file(parsed.render_as_string(hide_password=False))
     engine = sa.create_engine(parsed, **kwargs)
 
     @event.listens_for(engine, "connect")

@@ -19,7 +19,7 @@ import pytest
 
 from geo import config
 
-pytest_plugins = ["tests.app_fixtures"]
+pytest_plugins = ["tests.app_fixtures", "tests.plugins.app_session", "tests.plugins.browser"]
 
 
 NO_MIRROR = "no data mirror: set VOISINMAP_DATA_MIRROR or place the project beside shared/data"

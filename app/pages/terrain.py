@@ -6,7 +6,7 @@ from zoom 16, the "à revoir" layer, the site's QPV coloured by coverage rate. B
 progress, the site's QPV ranked by remaining households, buildings to go back to. Import: the blank
 template and the upload of a visit file (same checks as ``voisinmap coverage import``).
 
-Door-level data: managers see their own sites only (:func:`app.auth.site_scope`; the access layer also
+Door-level data: managers see their own sites only (:func:`app.security.site_scope`; the access layer also
 checks the ``terrain-site`` value of every callback), admins every site; others are refused. All figures
 come from :mod:`geo.coverage.aggregate`; callbacks only filter, call it and format.
 """
@@ -208,14 +208,10 @@ def current_data() -> TerrainData | None:
 
 
 def site_scope() -> tuple[str, ...] | None:
-    """Sites this request may read (None: all, for an admin). Fails closed: without the access extension
-    (it cannot be imported), no site at all."""
-    try:
-        from app import auth
-    except ImportError:
-        logger.error("access extension unavailable: door-level data refused")
-        return ()
-    return auth.site_scope()
+    """Sites this request may read (None: all, for an admin), from :func:`app.security.site_scope`."""
+    from app import security
+
+    return security.site_scope()
 
 
 _TERRITORY: dict[str, Any] = {}

@@ -127,15 +127,6 @@ def remove_cmd(name: str, db: str | None) -> None:
     click.echo(f"Compte « {name.strip().lower()} » supprimé.")
 
 
-#: Demo accounts: name -> (role, sites). The manager runs the fictitious Grigny demo site.
-DEMO_ACCOUNTS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "demo-admin": ("admin", ()),
-    "demo-strategie": ("strategie", ()),
-    "demo-financeur": ("financeur", ()),
-    "demo-manager": ("manager", ("91286",)),
-}
-
-
 @users.command("demo")
 @click.option("--if-missing", is_flag=True, help="Ne rien faire si un compte existe déjà.")
 @click.option("--db", default=None, help=DB_HELP)
@@ -144,10 +135,16 @@ def demo_cmd(if_missing: bool, db: str | None) -> None:
 
     Refusé en production (``VOISINMAP_ENV=production``).
     """
-    import os
     import secrets
 
-    if os.environ.get("VOISINMAP_ENV", "").strip().lower() == "production":
+    from geo.auth.demo import DEMO_ACCOUNTS
+    from geo.auth.environment import ConfigurationError, production
+
+    try:
+        refused = production()
+    except ConfigurationError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if refused:
         raise click.ClickException("comptes de démonstration refusés en production (VOISINMAP_ENV=production)")
     store = _store(db)
     if if_missing and store.count_users() > 0:

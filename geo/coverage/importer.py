@@ -259,6 +259,14 @@ def locate(valid: pd.DataFrame, *, geocoder: Geocoder | None, qpv: pd.DataFrame 
     return rows, notes
 
 
+def stored_file_name(name: str, file_sha256: str) -> str:
+    """What the store keeps of an uploaded file's name: the start of its hash and its extension
+    (« visites famille Diallo 0612345678.csv » -> ``"3f2a…9c01.csv"``), never the name itself."""
+    suffix = Path(str(name)).suffix.lower()
+    ext = suffix if suffix[1:].isalnum() and len(suffix) <= 6 else ""
+    return f"{file_sha256[:16]}{ext}"
+
+
 def import_table(table: reader.RawTable, *, engine: Engine, file_sha256: str, geocoder: Geocoder | None = None,
                  qpv: pd.DataFrame | None = None, territory: Territory | None = None, today: dt.date | None = None,
                  demo: bool = False, allowed_sites: Collection[str] | None = None,
@@ -282,7 +290,7 @@ def import_table(table: reader.RawTable, *, engine: Engine, file_sha256: str, ge
     rows, notes = locate(checked.valid, geocoder=geocoder, qpv=qpv, progress=progress, lang=lang)
     rejected_lines = checked.rejected_lines
     with store.write_transaction(engine) as conn:
-        result = store.insert_visits(conn, rows, file_sha256=file_sha256, file_name=table.name,
+        result = store.insert_visits(conn, rows, file_sha256=file_sha256, file_name=stored_file_name(table.name, file_sha256),
                                      file_format=table.format, n_rows=checked.n_rows,
                                      n_rejected=int(rejected_lines.size), demo=demo, progress=progress)
     summary = ImportSummary(
@@ -295,7 +303,8 @@ def import_table(table: reader.RawTable, *, engine: Engine, file_sha256: str, ge
         qpv_checked=qpv is not None, ignored_columns=list(table.header.ignored),
         report=rejection_report(table, checked.problems), notes=notes,
     )
-    logger.info("imported %s: %d rows, %d imported, %d duplicates, %d rejected, %d pending", table.name,
+    logger.info("imported %s: %d rows, %d imported, %d duplicates, %d rejected, %d pending",
+                stored_file_name(table.name, file_sha256),
                 summary.rows, summary.imported, summary.duplicates, summary.rejected, summary.pending_geocoding)
     return summary
 

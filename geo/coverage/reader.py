@@ -139,7 +139,7 @@ def read_bytes(data: bytes, *, name: str, max_bytes: int = MAX_BYTES, max_rows: 
         table = _read_xlsx(bytes(data), name=name, max_rows=max_rows)
     else:
         table = _read_csv(bytes(data), name=name, max_rows=max_rows)
-    logger.info("read %s: %s, %d data rows, %d columns recognised, %d ignored", name, table.format,
+    logger.info("read a %s file: %d data rows, %d columns recognised, %d ignored", table.format,
                 len(table.frame), len(table.header.columns), len(table.header.ignored))
     return table
 

@@ -6,7 +6,7 @@ import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
-from app.testing import console_errors, qpv_feature_count, resource_requests, wait_for
+from tests.plugins.browser import console_errors, qpv_feature_count, resource_requests, wait_for
 
 pytestmark = pytest.mark.browser
 

@@ -31,7 +31,7 @@ def test_serve_help_names_host_and_port():
 
 @pytest.mark.slow
 def test_serve_answers_on_the_given_port(processed_dir, tmp_path):
-    from app.testing import free_port
+    from tests.plugins.browser import free_port
 
     port = free_port()
     env = {**os.environ, "VOISINMAP_TILES_URL": "none", "DATABASE_URL": f"sqlite:///{tmp_path / 'v.db'}"}

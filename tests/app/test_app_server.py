@@ -12,9 +12,9 @@ import geobuf
 import pytest
 
 from app import i18n, scenario
-from app.testing import call_callback
 from geo import siting
 from geo.load import load_manifest
+from tests.plugins.app_session import call_callback
 
 
 def strategie():

@@ -2,7 +2,7 @@
 
 The session app (``dash_app`` of ``tests/app_fixtures.py``) is pointed at a temporary database for the
 duration of this test folder (Flask config ``VOISINMAP_DATABASE_URL``) and restored afterwards; sessions
-opened against another database are not valid here (see ``app.auth.current_user``).
+opened against another database are not valid here (see ``app.security.session.load_account``).
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ def _small_site_rows(qpv: pd.DataFrame) -> pd.DataFrame:
 
 @pytest.fixture(scope="package")
 def access_env(dash_app, processed_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AccessEnv]:
-    from app import auth
+    from app.security import settings
     from geo.auth.store import UserStore
     from geo.coverage import demo
     from geo.coverage.importer import import_frame
@@ -85,23 +85,23 @@ def access_env(dash_app, processed_dir: Path, tmp_path_factory: pytest.TempPathF
     store = UserStore(url)
     for name, (role, site_codes) in ROLES.items():
         store.add_user(name.replace("_", "-"), PASSWORD, role=role, sites=site_codes)
-    previous = dash_app.server.config.get(auth.DB_KEY)
-    dash_app.server.config[auth.DB_KEY] = url
+    previous = dash_app.server.config.get(settings.DB_KEY)
+    dash_app.server.config[settings.DB_KEY] = url
     try:
         yield AccessEnv(url=url, doors=doors, small_households=7)
     finally:
-        dash_app.server.config[auth.DB_KEY] = previous
+        dash_app.server.config[settings.DB_KEY] = previous
 
 
 @pytest.fixture(scope="package")
 def clients(dash_app, access_env: AccessEnv) -> dict[str, object]:
     """One Flask test client per role, signed in through the real form (``anonymous``: none)."""
-    from app import auth
+    from tests.plugins import app_session
 
     out: dict[str, object] = {"anonymous": dash_app.server.test_client()}
     for name in ROLES:
         client = dash_app.server.test_client()
-        response = auth.sign_in(client, name.replace("_", "-"), PASSWORD)
+        response = app_session.sign_in(client, name.replace("_", "-"), PASSWORD)
         assert response.status_code == 303, f"{name} could not sign in"
         out[name] = client
     return out

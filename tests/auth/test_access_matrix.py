@@ -120,7 +120,7 @@ def warmed(dash_app: dash.Dash, clients: dict[str, Any]) -> dash.Dash:
 
 
 def test_every_page_as_every_role(warmed: dash.Dash, clients: dict[str, Any]) -> None:
-    from app.testing import call_callback
+    from tests.plugins.app_session import call_callback
 
     pages = _pages()
     assert {"login", "strategie", "donnees", "impact"} <= set(pages)
@@ -170,14 +170,14 @@ def test_every_callback_as_every_role(warmed: dash.Dash, clients: dict[str, Any]
 
 
 def test_door_level_callbacks_are_scoped_to_the_managers_sites(warmed: dash.Dash, clients: dict[str, Any]) -> None:
-    from app import auth
+    from app.security import callback_guard, resources
 
     door_page = {"module": "app.pages.terrain", "roles": ("manager", "admin"), "path": "/terrain"}
     body = {"outputs": {"id": "terrain-map", "property": "children"},
             "inputs": [{"id": "terrain-site", "property": "value", "value": SITE_A}]}
     from geo.auth.policy import Principal, decide
 
-    resource = auth.page_resource(door_page, kind="callback", sites=auth.callback_sites(body))
+    resource = resources.page_resource(door_page, kind="callback", sites=callback_guard.callback_sites(body))
     assert resource.sites == (SITE_A,) and resource.level == "door"
     assert decide(Principal("a", "manager", (SITE_A,)), resource)
     assert not decide(Principal("b", "manager", ("59350",)), resource)
@@ -202,14 +202,14 @@ def test_door_level_callbacks_are_scoped_to_the_managers_sites(warmed: dash.Dash
 
 
 def test_downloads_as_every_role(warmed: dash.Dash, clients: dict[str, Any]) -> None:
-    from app import auth
+    from app.security import downloads
 
-    families = auth.downloads()
+    families = downloads.downloads()
     assert "impact" in families
     names = [f"impact-{t}.{f}" for t in ("regions", "quarters", "sites", "qpv") for f in ("csv", "xlsx")]
     names += ["impact-tableaux.xlsx", "impact-carte.html", "impact-carte.png", "impact-carte.geojson"]
     for name in names:
-        spec = auth.find_download(name)
+        spec = downloads.find_download(name)
         assert spec is not None, name
         for who in WHO:
             response = clients[who].get(f"/download/{name}?region=11")
@@ -244,7 +244,7 @@ def test_every_flask_route_signed_out(warmed: dash.Dash, clients: dict[str, Any]
 
 def test_no_door_coordinate_reaches_funders_or_strategists(warmed: dash.Dash, clients: dict[str, Any],
                                                             access_env: AccessEnv) -> None:
-    from app.testing import call_callback
+    from tests.plugins.app_session import call_callback
 
     # make sure the funders' page was fully rendered, with its map, for both roles, France and regions
     for who in ("financeur", "strategie"):
@@ -262,7 +262,7 @@ def test_no_door_coordinate_reaches_funders_or_strategists(warmed: dash.Dash, cl
 
 
 def test_funder_page_hides_the_small_site(warmed: dash.Dash, clients: dict[str, Any], access_env: AccessEnv) -> None:
-    from app.testing import call_callback
+    from tests.plugins.app_session import call_callback
 
     out = call_callback(clients["financeur"], "impact-kpis.children", inputs={"impact-region.value": "11"})
     rows = out["impact-sites-table"]["children"]["props"]["data"]

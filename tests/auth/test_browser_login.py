@@ -14,7 +14,7 @@ from tests.auth.conftest import PASSWORD, AccessEnv
 @pytest.fixture(scope="module")
 def own_driver() -> Any:
     """A browser of this module's own (the session's shared one keeps its cookies)."""
-    from app.testing import chrome
+    from tests.plugins.browser import chrome
 
     with chrome(window=(1400, 900)) as d:
         yield d
@@ -22,8 +22,9 @@ def own_driver() -> Any:
 
 @pytest.mark.browser
 def test_sign_in_and_pages_in_chromium(live_url: str, own_driver: Any, access_env: AccessEnv, artifacts: Any) -> None:
-    from app import auth
-    from app.testing import console_errors, wait_for
+    from app.security import session
+    from tests.plugins import app_session
+    from tests.plugins.browser import console_errors, wait_for
 
     driver = own_driver
     driver.delete_all_cookies()
@@ -36,8 +37,8 @@ def test_sign_in_and_pages_in_chromium(live_url: str, own_driver: Any, access_en
         driver.find_element(By.ID, "login-password").send_keys("pas le bon mot de passe")
         driver.find_element(By.ID, "login-submit").click()
         wait_for(lambda: driver.find_element(By.ID, "login-error"), message="error message")
-        auth.browser_sign_in(driver, live_url, "financeur", PASSWORD)
-        cookie = driver.get_cookie(auth.SESSION_COOKIE)
+        app_session.browser_sign_in(driver, live_url, "financeur", PASSWORD)
+        cookie = driver.get_cookie(session.SESSION_COOKIE)
         assert cookie and cookie["httpOnly"] and cookie["secure"]
         driver.get(live_url + "/impact")
         wait_for(lambda: driver.find_element(By.ID, "impact-kpi-households"), message="headline figures")
@@ -63,13 +64,13 @@ def test_sign_in_and_pages_in_chromium(live_url: str, own_driver: Any, access_en
 def test_admin_sees_every_page_without_csp_errors(live_url: str, own_driver: Any, access_env: AccessEnv) -> None:
     import dash
 
-    from app import auth
-    from app.testing import console_errors, wait_for
+    from tests.plugins import app_session
+    from tests.plugins.browser import console_errors, wait_for
 
     driver = own_driver
     driver.delete_all_cookies()
     try:
-        auth.browser_sign_in(driver, live_url, "admin", PASSWORD)
+        app_session.browser_sign_in(driver, live_url, "admin", PASSWORD)
         for page in dash.page_registry.values():
             driver.get(live_url + page["path"])
             wait_for(lambda: driver.find_elements(By.TAG_NAME, "h1") or driver.find_elements(By.CLASS_NAME, "leaflet-container"),

@@ -22,7 +22,7 @@ GRIGNY_VIEW = [[48.640, 2.355], [48.665, 2.405]]
 @pytest.fixture(scope="module")
 def terrain_db(dash_app, processed_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A store with the demo history of Grigny and Lille and one account per role; the app points at it."""
-    from app import auth
+    from app.security import settings
     from geo.auth.store import UserStore
     from geo.coverage import demo, importer, store
     from geo.load import load_arrondissements, load_qpv
@@ -37,29 +37,29 @@ def terrain_db(dash_app, processed_dir: Path, tmp_path_factory: pytest.TempPathF
     users = UserStore(url)
     for name, (role, codes) in USERS.items():
         users.add_user(name, PASSWORD, role=role, sites=codes)
-    previous = dash_app.server.config.get(auth.DB_KEY)
-    dash_app.server.config[auth.DB_KEY] = url
+    previous = dash_app.server.config.get(settings.DB_KEY)
+    dash_app.server.config[settings.DB_KEY] = url
     try:
         yield url
     finally:
-        dash_app.server.config[auth.DB_KEY] = previous
+        dash_app.server.config[settings.DB_KEY] = previous
 
 
 @pytest.fixture(scope="module")
 def signed(dash_app, terrain_db: str) -> dict[str, Any]:
-    from app import auth
+    from tests.plugins import app_session
 
     out = {}
     for name in USERS:
         client = dash_app.server.test_client()
-        assert auth.sign_in(client, name, PASSWORD).status_code == 303
+        assert app_session.sign_in(client, name, PASSWORD).status_code == 303
         client.get("/_dash-dependencies")
         out[name] = client
     return out
 
 
 def _summary(client: Any, site: str | None, **extra: Any) -> Any:
-    from app.testing import call_callback
+    from tests.plugins.app_session import call_callback
 
     inputs = {"terrain-site.value": site, "terrain-campaigns.value": [], "terrain-dates.start_date": None,
               "terrain-dates.end_date": None, "terrain-absent.value": []}
@@ -69,7 +69,7 @@ def _summary(client: Any, site: str | None, **extra: Any) -> Any:
 
 def _map(client: Any, site: str | None, *, zoom: float = 16, bounds: Any = GRIGNY_VIEW, outcomes: list[str] | None = None,
          ) -> Any:
-    from app.testing import call_callback
+    from tests.plugins.app_session import call_callback
 
     return call_callback(client, "terrain-cells.data", inputs={
         "terrain-site.value": site, "terrain-campaigns.value": [], "terrain-dates.start_date": None,
@@ -108,7 +108,7 @@ def _door_coordinates(text: str) -> list[str]:
 
 def test_the_funder_gets_no_door_level_data(signed: dict[str, Any]) -> None:
     """Whatever the funder asks of the page « Terrain », no answer holds its map, its sites or a door."""
-    from app.testing import call_callback
+    from tests.plugins.app_session import call_callback
 
     funder = signed["terrain-financeur"]
     page = funder.get("/terrain")
@@ -155,27 +155,26 @@ def _prep_of(url: str) -> Any:
 
 
 def test_door_points_carry_outcome_labels(signed: dict[str, Any]) -> None:
-    from app.auth import _find_prop
-    from app.testing import call_callback
+    from tests.plugins.app_session import call_callback, find_prop
 
     for lang, label in (("fr", "ne pas déranger"), ("en", "do not disturb")):
         signed["terrain-grigny"].set_cookie("voisinmap_lang", lang)
         out = call_callback(signed["terrain-grigny"], "_pages_content.children",
                             inputs={"_pages_location.pathname": "/terrain", "_pages_location.search": ""})
-        hideout = _find_prop(out, "terrain-doors", "hideout")
+        hideout = find_prop(out, "terrain-doors", "hideout")
         assert hideout["outcomes"]["ne_pas_deranger"] == label
     signed["terrain-grigny"].set_cookie("voisinmap_lang", "fr")
 
 
 def test_layout_offers_only_the_managers_sites(signed: dict[str, Any]) -> None:
-    from app.testing import call_callback
+    from tests.plugins.app_session import call_callback
 
     def site_options(client: Any) -> list[str]:
         out = call_callback(client, "_pages_content.children",
                             inputs={"_pages_location.pathname": "/terrain", "_pages_location.search": ""})
-        from app.auth import _find_prop
+        from tests.plugins.app_session import find_prop
 
-        return [o["value"] for o in _find_prop(out, "terrain-site", "options")]
+        return [o["value"] for o in find_prop(out, "terrain-site", "options")]
 
     assert site_options(signed["terrain-grigny"]) == [GRIGNY]
     assert sorted(site_options(signed["terrain-admin"])) == [LILLE, GRIGNY] or \
@@ -183,13 +182,12 @@ def test_layout_offers_only_the_managers_sites(signed: dict[str, Any]) -> None:
 
 
 def _layout_map(client: Any) -> dict[str, Any]:
-    from app.auth import _find_prop
-    from app.testing import call_callback
+    from tests.plugins.app_session import call_callback, find_prop
 
     out = call_callback(client, "_pages_content.children",
                         inputs={"_pages_location.pathname": "/terrain", "_pages_location.search": ""})
-    return {prop: _find_prop(out, "terrain-map", prop) for prop in ("bounds", "center", "zoom")} | {
-        "site": _find_prop(out, "terrain-site", "value")}
+    return {prop: find_prop(out, "terrain-map", prop) for prop in ("bounds", "center", "zoom")} | {
+        "site": find_prop(out, "terrain-site", "value")}
 
 
 def _visit_box(url: str, site: str) -> tuple[float, float, float, float]:
@@ -268,7 +266,7 @@ def test_summary_figures_and_qpv_ranking(signed: dict[str, Any]) -> None:
 
 
 def test_campaign_and_date_filters(signed: dict[str, Any]) -> None:
-    from app.testing import call_callback
+    from tests.plugins.app_session import call_callback
 
     options = call_callback(signed["terrain-grigny"], "terrain-campaigns.options",
                             inputs={"terrain-site.value": GRIGNY})["terrain-campaigns"]["options"]
@@ -315,7 +313,7 @@ def test_map_layers_follow_viewport_zoom_and_outcomes(signed: dict[str, Any]) ->
 
 
 def test_template_download(signed: dict[str, Any]) -> None:
-    from app.testing import call_callback
+    from tests.plugins.app_session import call_callback
 
     out = call_callback(signed["terrain-grigny"], "terrain-template-download.data",
                         inputs={"terrain-template-csv.n_clicks": 1, "terrain-template-xlsx.n_clicks": 0},
@@ -326,8 +324,8 @@ def test_template_download(signed: dict[str, Any]) -> None:
 
 
 def test_upload_imports_own_sites_only(signed: dict[str, Any], terrain_db: str) -> None:
-    from app.testing import call_callback
     from geo.coverage import store
+    from tests.plugins.app_session import call_callback
 
     rows = visit_rows(6, campaign="Import de test", site=GRIGNY).assign(
         commentaire="Mme Diallo 06.98.76.54.32 diallo@example.fr")  # an unknown column: never echoed
@@ -360,7 +358,7 @@ def test_upload_imports_own_sites_only(signed: dict[str, Any], terrain_db: str) 
 @pytest.mark.browser
 def test_terrain_page_in_a_browser(dash_app, terrain_db: str, live_url: str, artifacts: Path) -> None:  # noqa: ANN001
     """In its own browser (the session's one stays signed in as the administrator of the app's database)."""
-    from app.testing import chrome
+    from tests.plugins.browser import chrome
 
     with chrome() as driver:
         _terrain_page_in(driver, live_url, artifacts)
@@ -369,10 +367,10 @@ def test_terrain_page_in_a_browser(dash_app, terrain_db: str, live_url: str, art
 def _terrain_page_in(driver: Any, live_url: str, artifacts: Path) -> None:
     from selenium.webdriver.common.by import By
 
-    from app import auth
-    from app.testing import console_errors, wait_for
+    from tests.plugins import app_session
+    from tests.plugins.browser import console_errors, wait_for
 
-    auth.browser_sign_in(driver, live_url, "terrain-grigny", PASSWORD)
+    app_session.browser_sign_in(driver, live_url, "terrain-grigny", PASSWORD)
     driver.get_log("browser")
     driver.get(live_url + "/terrain")
     wait_for(lambda: driver.find_element(By.ID, "terrain-map"), message="the Terrain map")

@@ -32,7 +32,7 @@ def test_offline_html_has_no_external_script(small_report: impact.ImpactReport, 
 
 @pytest.mark.browser
 def test_html_report_map_in_chromium(small_report: impact.ImpactReport, outlines, tmp_path: Path) -> None:
-    from app.testing import chrome, console_errors, wait_for
+    from tests.plugins.browser import chrome, console_errors, wait_for
 
     path = tmp_path / "rapport.html"
     path.write_bytes(bundle.impact_bytes(small_report, "html", regions=outlines))
@@ -55,7 +55,7 @@ def test_html_report_map_in_chromium(small_report: impact.ImpactReport, outlines
 def test_html_scenario_map_in_chromium(tmp_path: Path) -> None:
     import pandas as pd
 
-    from app.testing import chrome, wait_for
+    from tests.plugins.browser import chrome, wait_for
 
     qpv = pd.DataFrame({"code_qp": ["A", "B", "C"], "lib_qp": ["a", "b", "c"], "population": [1000, 2000, 500],
                         "rep_lon": [2.3, 2.4, 5.3], "rep_lat": [48.8, 48.9, 43.3], "status": ["current", "new", "none"]})

@@ -1,7 +1,9 @@
-"""Helpers to drive the app in headless Chromium (browser tests and ``bench/bench_app.py``).
+"""Pytest plugin: drive the app in headless Chromium (browser tests and ``bench/bench_app.py``).
 
->>> with serve_in_thread(create_app()) as url, chrome() as driver:
-...     driver.get(url)
+Registered by ``tests/conftest.py`` (``pytest_plugins``); the helpers are plain functions::
+
+    with serve_in_thread(create_app()) as url, chrome() as driver:
+        driver.get(url)
 """
 
 from __future__ import annotations
@@ -114,69 +116,3 @@ def resource_requests(driver: Any, fragment: str) -> list[str]:
 def qpv_feature_count(driver: Any) -> int:
     """Distinct QPV polygons drawn on the first leaflet map of the page."""
     return int(driver.execute_script("return window.voisinmap ? window.voisinmap.countFeatures('code_qp', true) : 0;"))
-
-
-def call_callback(client: Any, output: str, *, inputs: dict[str, Any], state: dict[str, Any] | None = None,
-                  triggered: str | None = None) -> Any:
-    """POST one callback to a running app's ``/_dash-update-component``, as the browser does.
-
-    Parameters
-    ----------
-    client : flask.testing.FlaskClient
-        A test client of the app's server (carrying cookies, e.g. a session or the language).
-    output : str
-        ``"component-id.property"`` of one output of the callback (the callback is found in
-        ``/_dash-dependencies``).
-    inputs, state : dict
-        ``"component-id.property"`` -> value, for every input / state of the callback. For a
-        pattern-matching input, the key is the pattern as ``/_dash-dependencies`` writes it (e.g.
-        ``'{"key":["ALL"],"type":"strategie-jump"}.n_clicks'``) and the value a list of
-        ``{"id": {...concrete id...}, "value": v}``.
-    triggered : str, optional
-        The input that changed (default: the first); for a pattern id, its JSON with sorted keys and
-        compact separators, then ``.property``.
-
-    Returns
-    -------
-    dict
-        The JSON ``response`` (component id -> property -> value); on an HTTP error, the response.
-    """
-    deps = client.get("/_dash-dependencies").get_json()
-    target = next((d for d in deps if any(o.split("@")[0] == output for o in _outputs(d["output"]))), None)
-    if target is None:
-        raise ValueError(f"output: expected an output of a registered callback, got {output!r}")
-
-    def spec(items: list[dict[str, Any]], values: dict[str, Any], kind: str) -> list[Any]:
-        out = []
-        for item in items:
-            key = f"{item['id']}.{item['property']}"
-            if key not in values:
-                raise ValueError(f"{kind}: missing value for {key!r}")
-            if item["id"].startswith("{"):
-                out.append([{"id": v["id"], "property": item["property"], "value": v["value"]}
-                            for v in values[key]])
-            else:
-                out.append({"id": item["id"], "property": item["property"], "value": values[key]})
-        return out
-
-    outputs = []
-    for o in _outputs(target["output"]):
-        ident, prop = o.split("@")[0].rsplit(".", 1)
-        outputs.append({"id": ident, "property": prop})
-    payload = {
-        "output": target["output"],
-        "outputs": outputs if target["output"].startswith("..") else outputs[0],
-        "inputs": spec(target["inputs"], inputs, "inputs"),
-        "state": spec(target.get("state", []), state or {}, "state"),
-        "changedPropIds": [triggered or f"{target['inputs'][0]['id']}.{target['inputs'][0]['property']}"],
-    }
-    response = client.post("/_dash-update-component", json=payload)
-    if response.status_code == 204:  # every output was no_update
-        return {}
-    if response.status_code != 200:
-        return response
-    return response.get_json().get("response", {}) if response.data else {}
-
-
-def _outputs(output: str) -> list[str]:
-    return output.strip(".").split("...") if output.startswith("..") else [output]
