@@ -210,8 +210,11 @@ def _count(value: Any, lang: str) -> str:
 
 
 def _share(value: Any, lang: str) -> str:
-    """A share (0-1) as a percentage with one decimal, the secrecy note when missing."""
-    return format_percent(None if pd.isna(value) else 100 * float(value), lang, decimals=1)
+    """A share (0-1) as a percentage with one decimal, the secrecy note when missing.
+
+    The report keeps shares to 4 decimals (0.0555); the percentage is rounded as a binary float first
+    (5.5, as before) so that Babel's decimal rounding does not round that rounding up again (5.6)."""
+    return format_percent(None if pd.isna(value) else round(100 * float(value), 1), lang, decimals=1)
 
 
 def _esc(text: Any) -> str:
