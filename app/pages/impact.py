@@ -16,18 +16,16 @@ from typing import Any
 
 import dash
 import dash_leaflet as dl
-import numpy as np
-import pandas as pd
-from dash import Input, Output, dash_table, dcc, html
+from dash import Input, Output, dcc, html
 
 from app import auth, data, i18n, settings
+from app.components import impact_views as views
 from app.components.figures import kpi_card
-from app.components.legends import legend_row
 from geo import privacy
 from geo.auth.policy import AGGREGATE
 from geo.export import bundle, html_map, tables
 from geo.export import report as rpt
-from geo.i18n import format_number, format_percent, t
+from geo.i18n import t
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +34,7 @@ dash.register_page(__name__, path="/impact", name="Impact", title="voisinmap · 
 
 TABLE_LABELS = {"regions": "impact.regions", "quarters": "impact.trend", "sites": "impact.sites", "qpv": "impact.qpv"}
 DOWNLOAD_PATTERN = r"impact-(regions|quarters|sites|qpv|tableaux|carte)\.(csv|xlsx|geojson|html|png)"
+
 
 # ------------------------------------------------------------------------------------------ data
 def report_scope() -> tuple[str, ...] | None:
@@ -107,7 +106,7 @@ def layout(**_kwargs: Any) -> html.Div:
             dl.Map(id="impact-map", center=[46.6, 2.4], zoom=5, attributionControl=True, preferCanvas=False,
                    bounds=_bounds(report, None), style={"width": "100%", "height": "100%"},
                    children=_base_layers(lang)),
-            html.Div(_legend(lang), className="legend", id="impact-legend"),
+            html.Div(views.legend_children(lang), className="legend", id="impact-legend"),
         ], className="map-wrap", style={"height": "56vh", "position": "relative"}),
         html.P(privacy.NOTE[lang], className="impact-secret-note", style={"fontSize": "0.85rem", "color": "#5b6475"}),
         html.H2(t("impact.trend", lang)),
@@ -133,13 +132,6 @@ def _base_layers(lang: str) -> list[Any]:
     return layers
 
 
-def _legend(lang: str) -> list[Any]:
-    rows = [legend_row(c, label) for c, label in html_map.share_legend(lang)]
-    rows.append(legend_row(html_map.SITE_COLOUR, html_map.TEXT[lang]["site"], swatch_style={"borderRadius": "50%"}))
-    return [html.Div(html_map.TEXT[lang]["coverage"], className="legend-title"), *rows,
-            html.Div(html_map.ATTRIBUTION[lang], className="legend-source")]
-
-
 # ------------------------------------------------------------------------------------ callbacks
 def _region(value: str | None, report: rpt.ImpactReport) -> str | None:
     if not value or value == "*":
@@ -158,11 +150,11 @@ def _kpis(report: rpt.ImpactReport, region: str | None, lang: str) -> list[Any]:
         figures = {m: nat[m] for m in rpt.MEASURES}
         qpv, reach = nat["qpv_active"], nat["reach_share"]
     cards = [
-        _kpi(_count(figures["households"], lang), t("impact.kpi.households", lang), "impact-kpi-households"),
-        _kpi(_count(figures["doors_opened"], lang), t("impact.kpi.doors", lang), "impact-kpi-doors"),
-        _kpi(_count(figures["visits"], lang), t("impact.kpi.visits", lang), "impact-kpi-visits"),
-        _kpi(_count(qpv, lang), t("impact.kpi.qpv", lang), "impact-kpi-qpv"),
-        _kpi(_share(reach, lang) if reach is not None else "–", t("impact.kpi.reach", lang),
+        _kpi(views.count_text(figures["households"], lang), t("impact.kpi.households", lang), "impact-kpi-households"),
+        _kpi(views.count_text(figures["doors_opened"], lang), t("impact.kpi.doors", lang), "impact-kpi-doors"),
+        _kpi(views.count_text(figures["visits"], lang), t("impact.kpi.visits", lang), "impact-kpi-visits"),
+        _kpi(views.count_text(qpv, lang), t("impact.kpi.qpv", lang), "impact-kpi-qpv"),
+        _kpi(views.share_text(reach, lang) if reach is not None else "–", t("impact.kpi.reach", lang),
              "impact-kpi-reach"),
     ]
     if report.period:
@@ -171,103 +163,12 @@ def _kpis(report: rpt.ImpactReport, region: str | None, lang: str) -> list[Any]:
     return cards
 
 
-def _map_layers(report: rpt.ImpactReport, region: str | None, lang: str) -> list[Any]:
-    tx = html_map.TEXT[lang]
-    layers: list[Any] = []
-    qpv = report.qpv_frame(region, lang=lang)
-    if len(qpv) and "geometry" in qpv.columns:
-        frame = qpv[["code_qp", "lib_qp", "households", "coverage_rate", "secret", "geometry"]].copy()
-        frame["geometry"] = frame.geometry.simplify(0.0002, preserve_topology=True)
-        frame["colour"] = [html_map.share_colour(v) for v in frame["coverage_rate"].astype("Float64")]
-        frame["tooltip"] = [
-            f"<b>{_esc(n)}</b> ({c})<br>{tx['households']} : {_count(h, lang)}<br>"
-            f"{tx['coverage']} : {_share(r, lang)}"
-            for n, c, h, r in zip(frame["lib_qp"], frame["code_qp"], frame["households"], frame["coverage_rate"],
-                                  strict=True)]
-        for colour, group in frame.groupby("colour", sort=False):
-            data = group[["code_qp", "tooltip", "geometry"]].__geo_interface__
-            layers.append(dl.GeoJSON(data=data, id=f"impact-qpv-{colour.lstrip('#')}",
-                                     style={"color": "#333", "weight": 1, "fillColor": colour, "fillOpacity": 0.85,
-                                            "dashArray": "4 3" if colour == html_map.SECRET_COLOUR else None}))
-    sites = report.sites_frame(region)
-    if len(sites):
-        met = sites["households"].astype("Float64").fillna(0).to_numpy(dtype=float)
-        top = max(met.max(), 1.0)
-        for row, value in zip(sites.itertuples(), met, strict=True):
-            radius = 6.0 if row.secret else 6.0 + 14.0 * float(np.sqrt(value / top))
-            text = (f"{row.site_name} — {tx['households']} : {_count(row.households, lang)}, "
-                    f"{tx['doors']} : {_count(row.doors_opened, lang)}")
-            layers.append(dl.CircleMarker(center=[row.geometry.y, row.geometry.x], radius=radius,
-                                          color="#333", weight=1, fillOpacity=0.45,
-                                          fillColor=html_map.SECRET_COLOUR if row.secret else html_map.SITE_COLOUR,
-                                          children=dl.Tooltip(text)))
-    return layers
-
-
-def _count(value: Any, lang: str) -> str:
-    """A count, the secrecy note when missing (``None``, NaN or ``pd.NA``)."""
-    return format_number(None if pd.isna(value) else value, lang)
-
-
-def _share(value: Any, lang: str) -> str:
-    """A share (0-1) as a percentage with one decimal, the secrecy note when missing.
-
-    The report keeps shares to 4 decimals (0.0555); the percentage is rounded as a binary float first
-    (5.5, as before) so that Babel's decimal rounding does not round that rounding up again (5.6)."""
-    return format_percent(None if pd.isna(value) else round(100 * float(value), 1), lang, decimals=1)
-
-
-def _esc(text: Any) -> str:
-    import html as _html
-
-    return _html.escape(str(text))
-
-
 def _bounds(report: rpt.ImpactReport, region: str | None) -> list[list[float]] | None:
     box = html_map._bounds(report.qpv_frame(region), report.sites_frame(region))
     if box is None:
         return None
     west, south, east, north = box
     return [[south, west], [north, east]]
-
-
-def _trend(report: rpt.ImpactReport, region: str | None, lang: str) -> dict[str, Any]:
-    frame = report.quarters_table(region)
-    hh = frame["households"].astype("Float64")
-    return {
-        "data": [
-            {"type": "bar", "x": frame["quarter"].tolist(), "y": [None if pd.isna(v) else int(v) for v in hh],
-             "name": t("impact.kpi.households", lang), "marker": {"color": html_map.SHARE_COLOURS[2]}},
-            {"type": "scatter", "mode": "lines+markers", "x": frame["quarter"].tolist(),
-             "y": [None if pd.isna(v) else int(v) for v in frame["households_cumulative"].astype("Float64")],
-             "name": t("impact.cumulative", lang), "yaxis": "y2", "line": {"color": html_map.SITE_COLOUR}},
-        ],
-        "layout": {"margin": {"l": 50, "r": 50, "t": 10, "b": 40}, "legend": {"orientation": "h"},
-                   "yaxis": {"title": t("impact.kpi.households", lang), "rangemode": "tozero"},
-                   "yaxis2": {"overlaying": "y", "side": "right", "rangemode": "tozero"},
-                   "annotations": [] if not frame["secret"].any() else [
-                       {"text": t("impact.secret_note", lang), "xref": "paper", "yref": "paper", "x": 0, "y": 1.05,
-                        "showarrow": False}]},
-    }
-
-
-def _table(report: rpt.ImpactReport, name: str, region: str | None, lang: str, table_id: str) -> Any:
-    frame = bundle.impact_table(report, name, region=region, lang=lang)
-    if frame.empty:
-        return html.P("–")
-    shown = frame.copy()
-    for col in shown.columns:
-        if pd.api.types.is_numeric_dtype(shown[col]):
-            if shown[col].dropna().between(0, 1).all() and any(k in col for k in ("Taux", "Part", "rate", "Share")):
-                shown[col] = [_share(v, lang) for v in shown[col]]
-            else:
-                shown[col] = [_count(v, lang) for v in shown[col]]
-    shown = shown.astype(object).where(shown.notna(), "")
-    return dash_table.DataTable(id=table_id, data=shown.to_dict("records"),
-                                columns=[{"id": c, "name": c} for c in shown.columns], sort_action="native",
-                                page_size=15, style_table={"overflowX": "auto"},
-                                style_cell={"textAlign": "left", "fontSize": "0.85rem"},
-                                style_header={"fontWeight": "600"})
 
 
 def _downloads(region: str | None, lang: str) -> list[Any]:
@@ -301,12 +202,12 @@ def update(region_value: str | None) -> tuple[Any, ...]:
     region = _region(region_value, report)
     return (
         _kpis(report, region, lang),
-        _map_layers(report, region, lang),
+        views.map_layers(report, region, lang=lang),
         {"bounds": box, "transition": "flyToBounds"} if (box := _bounds(report, region)) else dash.no_update,
-        _trend(report, region, lang),
-        _table(report, "regions", None, lang, "impact-regions-datatable"),
-        _table(report, "sites", region, lang, "impact-sites-datatable"),
-        _table(report, "qpv", region, lang, "impact-qpv-datatable"),
+        views.trend_figure(report, region, lang=lang),
+        views.report_table(report, "regions", region=None, lang=lang, table_id="impact-regions-datatable"),
+        views.report_table(report, "sites", region=region, lang=lang, table_id="impact-sites-datatable"),
+        views.report_table(report, "qpv", region=region, lang=lang, table_id="impact-qpv-datatable"),
         _downloads(region, lang),
     )
 

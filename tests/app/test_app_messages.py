@@ -25,9 +25,9 @@ def literal_ids(path: Path, prefixes: set[str]) -> set[str]:
     """String constants of ``path`` that look like message ids of a catalogue area (``terrain.kpi.qpv``)."""
     found = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Constant) and isinstance(node.value, str) and MSGID.match(node.value):
-            if node.value.split(".", 1)[0] in prefixes:
-                found.add(node.value)
+        is_text = isinstance(node, ast.Constant) and isinstance(node.value, str)
+        if is_text and MSGID.match(node.value) and node.value.split(".", 1)[0] in prefixes:
+            found.add(node.value)
     return found
 
 
