@@ -1,4 +1,5 @@
-"""The app's settings, read in one place: processed data folder, door-visit store URL, background tiles.
+"""The app's settings, read in one place: processed data folder, door-visit store URL, background tiles,
+the association's sites file.
 
 The Flask config of the running app holds the folder and the store URL given to
 :func:`app.main.create_app` (or set by the access layer); outside a request or when unset, the library
@@ -30,6 +31,8 @@ TILES_ATTRIBUTION_ENV = "VOISINMAP_TILES_ATTRIBUTION"
 DEFAULT_TILES_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 DEFAULT_TILES_ATTRIBUTION = "© contributeurs OpenStreetMap"
 _TILES_OFF = frozenset({"", "none", "off"})
+#: The association's current sites shipped with the project (code, name, opening year, kind, source).
+SITES_FILE = config.PROJECT_ROOT / "data" / "sites.csv"
 
 
 def _app_config(key: str) -> str | None:
