@@ -21,6 +21,7 @@ from typing import Any
 import flask
 import pandas as pd
 
+from app import settings
 from geo import config, schema, webgeo
 from geo.load import load_layer
 
@@ -145,9 +146,7 @@ def layer_url(name: str) -> str:
     """URL of a layer (with the data version, so a rebuilt layer gets a new URL and no stale cache)."""
     if name not in BUILDERS:
         raise ValueError(f"name: expected one of {sorted(BUILDERS)}, got {name!r}")
-    from app.main import data_dir
-
-    folder = config.data_dir(data_dir())
+    folder = settings.data_path()
     version = _version(BUILDERS[name][0], folder)
     return f"{URL_PREFIX}{name}.pbf?v={hashlib.sha1(repr(version).encode()).hexdigest()[:10]}"
 
@@ -159,7 +158,7 @@ def init_app(server: flask.Flask) -> None:
     def voisinmap_layer(name: str) -> flask.Response:
         if name not in BUILDERS:
             flask.abort(404)
-        layer = encoded_layer(name, data_dir=server.config.get("VOISINMAP_DATA_DIR"))
+        layer = encoded_layer(name, data_dir=server.config.get(settings.DATA_DIR_KEY))
         if flask.request.if_none_match.contains(layer.etag):
             return flask.Response(status=304)
         use_gzip = "gzip" in flask.request.headers.get("Accept-Encoding", "")

@@ -19,6 +19,7 @@ import dash
 from dash import Input, Output, dcc, html
 
 from app import i18n, security
+from app.settings import DATA_DIR_KEY
 
 logger = logging.getLogger(__name__)
 
@@ -27,8 +28,6 @@ APP_DIR = Path(__file__).resolve().parent
 #: Flask config key: a function ``(page: dict) -> bool`` deciding whether a page shows in the navigation
 #: bar for the current request (set by :func:`app.security.init_app`; default: every page with ``nav`` not False).
 PAGE_VISIBLE_KEY = "VOISINMAP_PAGE_VISIBLE"
-#: Flask config key: the processed data folder the app reads (None: :func:`geo.config.data_dir`).
-DATA_DIR_KEY = "VOISINMAP_DATA_DIR"
 
 
 def create_app(*, data_dir: str | os.PathLike[str] | None = None, **dash_kwargs: Any) -> dash.Dash:
@@ -170,12 +169,3 @@ def _register_shell_callbacks(app: dash.Dash) -> None:
         Input("lang-en", "n_clicks"),
         prevent_initial_call=True,
     )
-
-
-def data_dir() -> str | None:
-    """The processed data folder of the running app (for pages' callbacks), or None for the default."""
-    import flask
-
-    if flask.has_app_context():
-        return flask.current_app.config.get(DATA_DIR_KEY)
-    return None

@@ -18,13 +18,12 @@ from typing import Any
 
 import pandas as pd
 
+from app import settings
 from geo import config, siting
 from geo.load import load_arrondissements, load_communes, load_qpv
 
 logger = logging.getLogger(__name__)
 
-#: The association's current sites shipped with the project.
-SITES_FILE = config.PROJECT_ROOT / "data" / "sites.csv"
 #: Largest sites file accepted from the browser.
 MAX_UPLOAD_BYTES = 1_000_000
 UPLOAD_SUFFIXES = (".csv", ".txt")
@@ -72,10 +71,10 @@ def _default_sites(path: str, mtime_ns: int) -> pd.DataFrame:
 
 def default_sites() -> pd.DataFrame:
     """The current sites shipped in ``data/sites.csv`` (empty frame when the file is absent)."""
-    if not SITES_FILE.exists():
-        logger.warning("no %s: the current network is empty", SITES_FILE)
+    if not settings.SITES_FILE.exists():
+        logger.warning("no %s: the current network is empty", settings.SITES_FILE)
         return pd.DataFrame(columns=list(siting.sites.SITE_COLUMNS))
-    return _default_sites(str(SITES_FILE), SITES_FILE.stat().st_mtime_ns).copy()
+    return _default_sites(str(settings.SITES_FILE), settings.SITES_FILE.stat().st_mtime_ns).copy()
 
 
 def parse_sites_upload(contents: str, filename: str) -> pd.DataFrame:

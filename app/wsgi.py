@@ -9,9 +9,10 @@ from __future__ import annotations
 import threading
 
 from app.main import create_app
+from app.settings import DATA_DIR_KEY
 from app.warmup import warm_up
 
 app = create_app()
 server = app.server
-threading.Thread(target=warm_up, kwargs={"data_dir": server.config.get("VOISINMAP_DATA_DIR")},
+threading.Thread(target=warm_up, kwargs={"data_dir": server.config.get(DATA_DIR_KEY)},
                  name="voisinmap-warm-up", daemon=True).start()

@@ -9,16 +9,13 @@ import dash
 from dash import dash_table, html
 from dash.dash_table.Format import Format, Scheme
 
-from app import i18n
-from app.main import data_dir
+from app import i18n, settings
+from geo.i18n import colon, format_number, format_percent, t
 from geo.load import DataNotBuiltError, load_manifest
 
 logger = logging.getLogger(__name__)
 
 dash.register_page(__name__, path="/donnees", name="Données", nav_key="nav.donnees", order=50, roles=None)
-
-t = i18n.t
-
 
 def _column(cid: str, name: str) -> dict[str, Any]:
     if cid == "url":
@@ -80,10 +77,10 @@ def join_rows(manifest: dict[str, Any], lang: str) -> list[dict[str, Any]]:
     rows = []
     for name, info in joins.items():
         rate = info.get("rate")
-        detail = t("donnees.join_detail", lang, matched=i18n.fmt_number(info.get("matched"), lang),
-                   total=i18n.fmt_number(info.get("total"), lang),
-                   threshold=i18n.fmt_pct(100 * info.get("threshold", 0), lang, 0))
-        rows.append({"join": name, "rate": i18n.fmt_pct(100 * rate, lang, 1) if rate is not None else "",
+        detail = t("donnees.join_detail", lang, matched=format_number(info.get("matched"), lang),
+                   total=format_number(info.get("total"), lang),
+                   threshold=format_percent(100 * info.get("threshold", 0), lang, decimals=0))
+        rows.append({"join": name, "rate": format_percent(100 * rate, lang, decimals=1) if rate is not None else "",
                      "detail": detail})
     return rows
 
@@ -102,7 +99,7 @@ def layout(**_kwargs: Any) -> html.Div:
     """The page, rendered from the build manifest of the app's data folder."""
     lang = i18n.current_lang()
     try:
-        manifest = load_manifest(data_dir=data_dir())
+        manifest = load_manifest(data_dir=settings.data_dir())
     except DataNotBuiltError:
         return html.Div([html.H1(t("donnees.title", lang)), html.P(t("donnees.missing", lang), className="notice")],
                         className="page-donnees")
@@ -111,7 +108,7 @@ def layout(**_kwargs: Any) -> html.Div:
         [
             html.H1(t("donnees.title", lang)),
             html.P(t("donnees.intro", lang)),
-            html.P([html.Strong(i18n.colon(t("donnees.built_at", lang), lang) + " "), html.Span(str(built), id="donnees-built-at")]),
+            html.P([html.Strong(colon(t("donnees.built_at", lang), lang) + " "), html.Span(str(built), id="donnees-built-at")]),
             html.H2(t("donnees.sources", lang)),
             _table(
                 "donnees-sources",

@@ -11,92 +11,32 @@ Downloads (``/download/impact-…``): tables as CSV / XLSX, the map as offline H
 
 from __future__ import annotations
 
-import dataclasses
 import logging
-import os
-import threading
 from typing import Any
 
 import dash
 import dash_leaflet as dl
-import numpy as np
-import pandas as pd
-from dash import Input, Output, dash_table, dcc, html
+from dash import Input, Output, dcc, html
 
-from app import auth, i18n
-from app.main import data_dir
-from geo import config, privacy
+from app import auth, data, i18n, settings
+from app.components import impact_views as views
+from app.components.figures import kpi_card
+from geo import privacy
 from geo.auth.policy import AGGREGATE
 from geo.export import bundle, html_map, tables
 from geo.export import report as rpt
+from geo.i18n import t
 
 logger = logging.getLogger(__name__)
 
 dash.register_page(__name__, path="/impact", name="Impact", title="voisinmap · Impact", nav_key="nav.impact",
                    order=30, roles=None, access_level=AGGREGATE)
 
-i18n.register({
-    "impact.title": {"fr": "Impact", "en": "Impact"},
-    "impact.intro": {
-        "fr": "Où VoisinMalin frappe aux portes des quartiers prioritaires, combien de ménages l'association "
-              "rencontre, et quelle part des habitants des QPV vit à portée d'une de ses équipes.",
-        "en": "Where VoisinMalin knocks on doors in priority neighbourhoods, how many households it meets, "
-              "and what share of QPV residents live within reach of one of its teams.",
-    },
-    "impact.demo": {"fr": "Données fictives de démonstration", "en": "Fictitious demonstration data"},
-    "impact.empty": {
-        "fr": "Aucune visite enregistrée : importez des fichiers de porte-à-porte (`voisinmap coverage import`).",
-        "en": "No visit recorded yet: import door-to-door files (`voisinmap coverage import`).",
-    },
-    "impact.region": {"fr": "Territoire", "en": "Area"},
-    "impact.france": {"fr": "France entière", "en": "All of France"},
-    "impact.kpi.households": {"fr": "ménages rencontrés", "en": "households met"},
-    "impact.kpi.doors": {"fr": "portes ouvertes", "en": "doors opened"},
-    "impact.kpi.visits": {"fr": "portes frappées", "en": "doors knocked"},
-    "impact.kpi.qpv": {"fr": "QPV où l'association intervient", "en": "QPV where the association works"},
-    "impact.kpi.reach": {"fr": "des habitants des QPV à portée d'un site", "en": "of QPV residents within reach of a site"},
-    "impact.period": {"fr": "Période : {start} – {end}", "en": "Period: {start} – {end}"},
-    "impact.trend": {"fr": "Ménages rencontrés pour la première fois, par trimestre", "en": "Households met for the first time, per quarter"},
-    "impact.cumulative": {"fr": "Cumul", "en": "Cumulative"},
-    "impact.regions": {"fr": "Par région", "en": "By region"},
-    "impact.sites": {"fr": "Par site", "en": "By site"},
-    "impact.qpv": {"fr": "Par QPV", "en": "By QPV"},
-    "impact.downloads": {"fr": "Télécharger", "en": "Download"},
-    "impact.dl.xlsx": {"fr": "Tous les tableaux (XLSX)", "en": "All tables (XLSX)"},
-    "impact.dl.csv": {"fr": "Tableau {name} (CSV)", "en": "Table {name} (CSV)"},
-    "impact.dl.html": {"fr": "Carte hors ligne (HTML)", "en": "Offline map (HTML)"},
-    "impact.dl.png": {"fr": "Image de la carte (PNG)", "en": "Map picture (PNG)"},
-    "impact.dl.geojson": {"fr": "Carte (GeoJSON)", "en": "Map (GeoJSON)"},
-    "impact.secret_note": {"fr": "Secret statistique", "en": "Statistical secrecy"},
-})
-
-t = i18n.t
 TABLE_LABELS = {"regions": "impact.regions", "quarters": "impact.trend", "sites": "impact.sites", "qpv": "impact.qpv"}
 DOWNLOAD_PATTERN = r"impact-(regions|quarters|sites|qpv|tableaux|carte)\.(csv|xlsx|geojson|html|png)"
-TILES_ENV = "VOISINMAP_TILES_URL"
+
 
 # ------------------------------------------------------------------------------------------ data
-_CACHE: dict[tuple[Any, ...], rpt.ImpactReport] = {}
-_LOCK = threading.Lock()
-
-
-def _db_url() -> str:
-    import flask
-
-    return (flask.current_app.config.get(auth.DB_KEY) if flask.has_app_context() else None) or config.database_url()
-
-
-def _store_version(url: str) -> tuple[int, int]:
-    """:func:`geo.coverage.store.data_version` of the store at ``url`` (a short-lived engine)."""
-    from geo.coverage.store import data_version, make_engine
-
-    engine = make_engine(url)
-    try:
-        return data_version(engine)
-    finally:
-        engine.dispose()
-
-
 def report_scope() -> tuple[str, ...] | None:
     """Sites whose visits the report of this request covers: ``None`` (all) for every role but
     ``manager``, the manager's own sites for a manager.
@@ -111,44 +51,15 @@ def report_scope() -> tuple[str, ...] | None:
 
 
 def current_report() -> rpt.ImpactReport:
-    """The protected report of the store for this request's :func:`report_scope` (rebuilt when visits
-    change), with the reach of the network."""
-    url = _db_url()
-    folder = data_dir()
-    scope = report_scope()
-    version = (url, folder, _store_version(url))
-    key = (*version, scope)
-    with _LOCK:
-        report = _CACHE.get(key)
-        if report is None:
-            from geo.export import loaders
-
-            report = loaders.impact_report(db=url, data_dir=folder, with_reach=False, only_sites=scope)
-            report = dataclasses.replace(report, reach=_reach(folder))
-            for old in [k for k in _CACHE if k[:3] != version or len(_CACHE) > 32]:
-                del _CACHE[old]
-            _CACHE[key] = report
-    return report
-
-
-def _reach(folder: str | None) -> pd.DataFrame | None:
-    try:
-        from app import scenario
-        from geo import siting
-
-        inst = scenario.instance(radius_km=siting.DEFAULT_RADIUS_KM, weights=None, data_dir=folder)
-        network = siting.resolve_network(inst, scenario.default_sites())
-        return rpt.reach_table(inst.qpv, network.covered)
-    except Exception:  # noqa: BLE001 - the share is one figure among others
-        logger.exception("reach share unavailable")
-        return None
+    """The protected report of the store for this request's :func:`report_scope` (:func:`app.data.current_report`)."""
+    return data.current_report(scope=report_scope())
 
 
 def _regions_outline() -> dict | None:
     try:
         from geo.load import load_regions
 
-        reg = load_regions(data_dir=data_dir())[["code", "nom", "geometry"]].copy()
+        reg = load_regions(data_dir=settings.data_dir())[["code", "nom", "geometry"]].copy()
         reg["geometry"] = reg.geometry.simplify(0.01, preserve_topology=True)
         return reg.__geo_interface__
     except Exception:  # noqa: BLE001
@@ -156,12 +67,16 @@ def _regions_outline() -> dict | None:
 
 
 # ---------------------------------------------------------------------------------------- layout
+#: Inline styles of the key-figure cards of this page.
+KPI_STYLE = {"background": "#fff", "border": "1px solid #d9dde4", "borderRadius": "6px", "padding": "0.6rem 0.9rem",
+             "minWidth": "180px"}
+KPI_VALUE_STYLE = {"fontSize": "1.6rem", "fontWeight": 700}
+KPI_LABEL_STYLE = {"color": "#5b6475", "fontSize": "0.85rem"}
+
+
 def _kpi(value: str, label: str, kid: str) -> html.Div:
-    return html.Div([html.Div(value, className="kpi-value", style={"fontSize": "1.6rem", "fontWeight": 700}),
-                     html.Div(label, className="kpi-label", style={"color": "#5b6475", "fontSize": "0.85rem"})],
-                    id=kid, className="kpi",
-                    style={"background": "#fff", "border": "1px solid #d9dde4", "borderRadius": "6px",
-                           "padding": "0.6rem 0.9rem", "minWidth": "180px"})
+    return kpi_card(value, label, card_id=kid, style=KPI_STYLE, value_style=KPI_VALUE_STYLE,
+                    label_style=KPI_LABEL_STYLE)
 
 
 def layout(**_kwargs: Any) -> html.Div:
@@ -191,7 +106,7 @@ def layout(**_kwargs: Any) -> html.Div:
             dl.Map(id="impact-map", center=[46.6, 2.4], zoom=5, attributionControl=True, preferCanvas=False,
                    bounds=_bounds(report, None), style={"width": "100%", "height": "100%"},
                    children=_base_layers(lang)),
-            html.Div(_legend(lang), className="legend", id="impact-legend"),
+            html.Div(views.legend_children(lang), className="legend", id="impact-legend"),
         ], className="map-wrap", style={"height": "56vh", "position": "relative"}),
         html.P(privacy.NOTE[lang], className="impact-secret-note", style={"fontSize": "0.85rem", "color": "#5b6475"}),
         html.H2(t("impact.trend", lang)),
@@ -205,9 +120,9 @@ def layout(**_kwargs: Any) -> html.Div:
 
 def _base_layers(lang: str) -> list[Any]:
     layers: list[Any] = []
-    tiles = os.environ.get(TILES_ENV, "")
-    if tiles and tiles.lower() != "none":
-        layers.append(dl.TileLayer(url=tiles, attribution=os.environ.get("VOISINMAP_TILES_ATTRIBUTION", "")))
+    tiles = settings.tiles(default_url=None, default_attribution="")
+    if tiles:
+        layers.append(dl.TileLayer(url=tiles.url, attribution=tiles.attribution))
     outline = _regions_outline()
     if outline is not None:
         layers.append(dl.GeoJSON(id="impact-outlines", data=outline,
@@ -215,16 +130,6 @@ def _base_layers(lang: str) -> list[Any]:
                                         "fillOpacity": 0.7}))
     layers.append(dl.LayerGroup(id="impact-layers"))
     return layers
-
-
-def _legend(lang: str) -> list[Any]:
-    rows = [html.Div([html.Span(className="legend-swatch", style={"background": c}), html.Span(label)],
-                     className="legend-row") for c, label in html_map.share_legend(lang)]
-    rows.append(html.Div([html.Span(className="legend-swatch", style={"background": html_map.SITE_COLOUR,
-                                                                       "borderRadius": "50%"}),
-                          html.Span(html_map.TEXT[lang]["site"])], className="legend-row"))
-    return [html.Div(html_map.TEXT[lang]["coverage"], className="legend-title"), *rows,
-            html.Div(html_map.ATTRIBUTION[lang], className="legend-source")]
 
 
 # ------------------------------------------------------------------------------------ callbacks
@@ -245,11 +150,11 @@ def _kpis(report: rpt.ImpactReport, region: str | None, lang: str) -> list[Any]:
         figures = {m: nat[m] for m in rpt.MEASURES}
         qpv, reach = nat["qpv_active"], nat["reach_share"]
     cards = [
-        _kpi(html_map.fmt_int(figures["households"], lang), t("impact.kpi.households", lang), "impact-kpi-households"),
-        _kpi(html_map.fmt_int(figures["doors_opened"], lang), t("impact.kpi.doors", lang), "impact-kpi-doors"),
-        _kpi(html_map.fmt_int(figures["visits"], lang), t("impact.kpi.visits", lang), "impact-kpi-visits"),
-        _kpi(html_map.fmt_int(qpv, lang), t("impact.kpi.qpv", lang), "impact-kpi-qpv"),
-        _kpi(html_map.fmt_share(reach, lang) if reach is not None else "–", t("impact.kpi.reach", lang),
+        _kpi(views.count_text(figures["households"], lang), t("impact.kpi.households", lang), "impact-kpi-households"),
+        _kpi(views.count_text(figures["doors_opened"], lang), t("impact.kpi.doors", lang), "impact-kpi-doors"),
+        _kpi(views.count_text(figures["visits"], lang), t("impact.kpi.visits", lang), "impact-kpi-visits"),
+        _kpi(views.count_text(qpv, lang), t("impact.kpi.qpv", lang), "impact-kpi-qpv"),
+        _kpi(views.share_text(reach, lang) if reach is not None else "–", t("impact.kpi.reach", lang),
              "impact-kpi-reach"),
     ]
     if report.period:
@@ -258,90 +163,12 @@ def _kpis(report: rpt.ImpactReport, region: str | None, lang: str) -> list[Any]:
     return cards
 
 
-def _map_layers(report: rpt.ImpactReport, region: str | None, lang: str) -> list[Any]:
-    tx = html_map.TEXT[lang]
-    layers: list[Any] = []
-    qpv = report.qpv_frame(region, lang=lang)
-    if len(qpv) and "geometry" in qpv.columns:
-        frame = qpv[["code_qp", "lib_qp", "households", "coverage_rate", "secret", "geometry"]].copy()
-        frame["geometry"] = frame.geometry.simplify(0.0002, preserve_topology=True)
-        frame["colour"] = [html_map.share_colour(v) for v in frame["coverage_rate"].astype("Float64")]
-        frame["tooltip"] = [
-            f"<b>{_esc(n)}</b> ({c})<br>{tx['households']} : {html_map.fmt_int(h, lang)}<br>"
-            f"{tx['coverage']} : {html_map.fmt_share(r, lang)}"
-            for n, c, h, r in zip(frame["lib_qp"], frame["code_qp"], frame["households"], frame["coverage_rate"],
-                                  strict=True)]
-        for colour, group in frame.groupby("colour", sort=False):
-            data = group[["code_qp", "tooltip", "geometry"]].__geo_interface__
-            layers.append(dl.GeoJSON(data=data, id=f"impact-qpv-{colour.lstrip('#')}",
-                                     style={"color": "#333", "weight": 1, "fillColor": colour, "fillOpacity": 0.85,
-                                            "dashArray": "4 3" if colour == html_map.SECRET_COLOUR else None}))
-    sites = report.sites_frame(region)
-    if len(sites):
-        met = sites["households"].astype("Float64").fillna(0).to_numpy(dtype=float)
-        top = max(met.max(), 1.0)
-        for row, value in zip(sites.itertuples(), met, strict=True):
-            radius = 6.0 if row.secret else 6.0 + 14.0 * float(np.sqrt(value / top))
-            text = (f"{row.site_name} — {tx['households']} : {html_map.fmt_int(row.households, lang)}, "
-                    f"{tx['doors']} : {html_map.fmt_int(row.doors_opened, lang)}")
-            layers.append(dl.CircleMarker(center=[row.geometry.y, row.geometry.x], radius=radius,
-                                          color="#333", weight=1, fillOpacity=0.45,
-                                          fillColor=html_map.SECRET_COLOUR if row.secret else html_map.SITE_COLOUR,
-                                          children=dl.Tooltip(text)))
-    return layers
-
-
-def _esc(text: Any) -> str:
-    import html as _html
-
-    return _html.escape(str(text))
-
-
 def _bounds(report: rpt.ImpactReport, region: str | None) -> list[list[float]] | None:
     box = html_map._bounds(report.qpv_frame(region), report.sites_frame(region))
     if box is None:
         return None
     west, south, east, north = box
     return [[south, west], [north, east]]
-
-
-def _trend(report: rpt.ImpactReport, region: str | None, lang: str) -> dict[str, Any]:
-    frame = report.quarters_table(region)
-    hh = frame["households"].astype("Float64")
-    return {
-        "data": [
-            {"type": "bar", "x": frame["quarter"].tolist(), "y": [None if pd.isna(v) else int(v) for v in hh],
-             "name": t("impact.kpi.households", lang), "marker": {"color": html_map.SHARE_COLOURS[2]}},
-            {"type": "scatter", "mode": "lines+markers", "x": frame["quarter"].tolist(),
-             "y": [None if pd.isna(v) else int(v) for v in frame["households_cumulative"].astype("Float64")],
-             "name": t("impact.cumulative", lang), "yaxis": "y2", "line": {"color": html_map.SITE_COLOUR}},
-        ],
-        "layout": {"margin": {"l": 50, "r": 50, "t": 10, "b": 40}, "legend": {"orientation": "h"},
-                   "yaxis": {"title": t("impact.kpi.households", lang), "rangemode": "tozero"},
-                   "yaxis2": {"overlaying": "y", "side": "right", "rangemode": "tozero"},
-                   "annotations": [] if not frame["secret"].any() else [
-                       {"text": t("impact.secret_note", lang), "xref": "paper", "yref": "paper", "x": 0, "y": 1.05,
-                        "showarrow": False}]},
-    }
-
-
-def _table(report: rpt.ImpactReport, name: str, region: str | None, lang: str, table_id: str) -> Any:
-    frame = bundle.impact_table(report, name, region=region, lang=lang)
-    if frame.empty:
-        return html.P("–")
-    shown = frame.copy()
-    for col in shown.columns:
-        if pd.api.types.is_numeric_dtype(shown[col]):
-            if shown[col].dropna().between(0, 1).all() and any(k in col for k in ("Taux", "Part", "rate", "Share")):
-                shown[col] = [html_map.fmt_share(v, lang) for v in shown[col]]
-            else:
-                shown[col] = [html_map.fmt_int(v, lang) for v in shown[col]]
-    shown = shown.astype(object).where(shown.notna(), "")
-    return dash_table.DataTable(id=table_id, data=shown.to_dict("records"),
-                                columns=[{"id": c, "name": c} for c in shown.columns], sort_action="native",
-                                page_size=15, style_table={"overflowX": "auto"},
-                                style_cell={"textAlign": "left", "fontSize": "0.85rem"},
-                                style_header={"fontWeight": "600"})
 
 
 def _downloads(region: str | None, lang: str) -> list[Any]:
@@ -375,12 +202,12 @@ def update(region_value: str | None) -> tuple[Any, ...]:
     region = _region(region_value, report)
     return (
         _kpis(report, region, lang),
-        _map_layers(report, region, lang),
+        views.map_layers(report, region, lang=lang),
         {"bounds": box, "transition": "flyToBounds"} if (box := _bounds(report, region)) else dash.no_update,
-        _trend(report, region, lang),
-        _table(report, "regions", None, lang, "impact-regions-datatable"),
-        _table(report, "sites", region, lang, "impact-sites-datatable"),
-        _table(report, "qpv", region, lang, "impact-qpv-datatable"),
+        views.trend_figure(report, region, lang=lang),
+        views.report_table(report, "regions", region=None, lang=lang, table_id="impact-regions-datatable"),
+        views.report_table(report, "sites", region=region, lang=lang, table_id="impact-sites-datatable"),
+        views.report_table(report, "qpv", region=region, lang=lang, table_id="impact-qpv-datatable"),
         _downloads(region, lang),
     )
 
@@ -400,9 +227,9 @@ def _produce(match: Any, args: dict[str, str]) -> tuple[bytes, str, str]:
     if name == "tableaux" and fmt == "csv":
         flask.abort(404)
     table = "all" if name in ("tableaux", "carte") else name
-    data = bundle.impact_bytes(report, fmt, table=table, region=region, lang=lang, data_dir=data_dir())
+    payload = bundle.impact_bytes(report, fmt, table=table, region=region, lang=lang, data_dir=settings.data_dir())
     suffix = f"-{region}" if region else ""
-    return data, f"voisinmap-impact-{name}{suffix}.{fmt}", tables.MEDIA_TYPES[fmt]
+    return payload, f"voisinmap-impact-{name}{suffix}.{fmt}", tables.MEDIA_TYPES[fmt]
 
 
 auth.register_download("impact", DOWNLOAD_PATTERN, level=AGGREGATE, producer=_produce)

@@ -2,13 +2,12 @@
 
 Layout: controls on the left, the map (QPV choropleth, NPNRU, outlines, communes, sites) in the middle,
 the results (progress toward the goal, ranked table, marginal-gain chart) below the map.
-The callbacks are thin: they call :mod:`app.mapstyle`, :mod:`app.scenario`, :mod:`geo.places`.
+The callbacks are thin: they call :mod:`app.components`, :mod:`app.data`, :mod:`app.scenario`, :mod:`geo.places`.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 from functools import lru_cache
 from typing import Any
 
@@ -16,21 +15,19 @@ import dash
 import dash_leaflet as dl
 from dash import ALL, Input, Output, State, ctx, dcc, html, no_update
 
-from app import i18n, mapstyle, results, scenario
+from app import data, i18n, scenario, settings
+from app.components import mapstyle, results
+from app.components.qpv_panel import qpv_panel
 from app.layers import layer_url
-from app.main import data_dir
-from geo import config, places, siting
-from geo.load import DataNotBuiltError, load_communes, load_manifest, load_qpv
+from geo import places, schema, siting
+from geo.i18n import colon, format_number, t
+from geo.load import DataNotBuiltError, load_manifest, load_qpv
 
 logger = logging.getLogger(__name__)
 
 dash.register_page(__name__, path="/", name="Stratégie", title="voisinmap · Stratégie", nav_key="nav.strategie",
                    order=0, roles=("strategie", "admin"))
 
-#: Background tiles: ``$VOISINMAP_TILES_URL`` (an XYZ template), "none" for no tiles (offline).
-ENV_TILES = "VOISINMAP_TILES_URL"
-DEFAULT_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
-DEFAULT_TILES_ATTRIBUTION = "© contributeurs OpenStreetMap"
 METRO_BOUNDS = [[41.2, -5.3], [51.2, 9.7]]
 DEFAULT_K = 10
 #: Map panes, bottom to top: land fill, district hulls, commune bubbles, QPV polygons, outlines, points.
@@ -49,99 +46,11 @@ TERRITORIES: dict[str, tuple[str, ...] | None] = {
     "polynesie": ("987",),
 }
 
-i18n.register({
-    "strat.search": {"fr": "Rechercher une commune ou un QPV (nom ou code)…",
-                     "en": "Find a commune or a QPV (name or code)…"},
-    "strat.jump": {"fr": "Aller à", "en": "Go to"},
-    "terr.metropole": {"fr": "Métropole", "en": "Mainland"},
-    "terr.guadeloupe": {"fr": "Guadeloupe", "en": "Guadeloupe"},
-    "terr.martinique": {"fr": "Martinique", "en": "Martinique"},
-    "terr.guyane": {"fr": "Guyane", "en": "French Guiana"},
-    "terr.reunion": {"fr": "La Réunion", "en": "Réunion"},
-    "terr.mayotte": {"fr": "Mayotte", "en": "Mayotte"},
-    "terr.saint_martin": {"fr": "Saint-Martin", "en": "Saint-Martin"},
-    "terr.polynesie": {"fr": "Polynésie", "en": "French Polynesia"},
-    "strat.indicator": {"fr": "Indicateur de la carte", "en": "Map indicator"},
-    "layer.qpv": {"fr": "QPV 2024 (choroplèthe)", "en": "QPV 2024 (choropleth)"},
-    "layer.npnru": {"fr": "Quartiers NPNRU", "en": "NPNRU districts"},
-    "layer.regions": {"fr": "Régions", "en": "Regions"},
-    "layer.departements": {"fr": "Départements", "en": "Départements"},
-    "layer.communes": {"fr": "Communes (population en QPV)", "en": "Communes (population in QPV)"},
-    "layer.sites": {"fr": "Sites actuels et zones desservies", "en": "Current sites and catchments"},
-    "layer.districts": {"fr": "Secteurs candidats", "en": "Candidate districts"},
-    "layer.recommended": {"fr": "Sites recommandés", "en": "Recommended sites"},
-    "layer.tiles": {"fr": "Fond OpenStreetMap", "en": "OpenStreetMap background"},
-    "layer.plain": {"fr": "Fond neutre (hors ligne)", "en": "Plain background (offline)"},
-    "bubble.qpv_population": {"fr": "Population en QPV", "en": "Population in QPV"},
-    "bubble.n_qpv": {"fr": "QPV", "en": "QPV"},
-    "panel.title": {"fr": "Quartier prioritaire", "en": "Priority neighbourhood"},
-    "panel.close": {"fr": "Fermer", "en": "Close"},
-    "panel.official": {"fr": "Fiche officielle (SIG Ville)", "en": "Official page (SIG Ville)"},
-    "panel.commune": {"fr": "Commune(s)", "en": "Commune(s)"},
-    "panel.departement": {"fr": "Département", "en": "Département"},
-    "panel.region": {"fr": "Région", "en": "Region"},
-    "panel.epci": {"fr": "Intercommunalité", "en": "Inter-municipality"},
-    "panel.social_housing": {"fr": "Logements sociaux", "en": "Social housing"},
-    "panel.rsa": {"fr": "Allocataires RSA socle", "en": "RSA recipients"},
-    "panel.caf": {"fr": "Allocataires CAF", "en": "CAF recipients"},
-    "panel.area": {"fr": "Superficie", "en": "Area"},
-    "panel.npnru": {"fr": "NPNRU", "en": "NPNRU"},
-    "panel.npnru_codes": {"fr": "Quartiers NPNRU 2015 liés : {codes}", "en": "Linked 2015 NPNRU districts: {codes}"},
-    "scen.title": {"fr": "Scénario d'ouverture", "en": "Expansion scenario"},
-    "scen.k": {"fr": "Nombre de nouveaux sites (k)", "en": "Number of new sites (k)"},
-    "scen.radius": {"fr": "Rayon d'action d'un site (km)", "en": "Reach of a site (km)"},
-    "scen.target": {"fr": "Part visée des habitants des QPV (%)", "en": "Target share of QPV residents (%)"},
-    "scen.weights": {"fr": "Poids des indicateurs de besoin", "en": "Need indicator weights"},
-    "scen.weights_help": {"fr": "Tous à 0 : seule la population compte.", "en": "All at 0: population only."},
-    "scen.quotas": {"fr": "Quotas régionaux", "en": "Regional quotas"},
-    "scen.main6": {"fr": "Au moins un site dans chacune des 6 grandes régions urbaines",
-                   "en": "At least one site in each of the 6 main urban regions"},
-    "scen.max_per_region": {"fr": "Nouveaux sites par région, au plus", "en": "New sites per region, at most"},
-    "scen.quota_text": {"fr": "Autres quotas (REG=MIN:MAX, ex. 11=2, 93=:1)", "en": "Other quotas (REG=MIN:MAX, e.g. 11=2, 93=:1)"},
-    "scen.sites": {"fr": "Sites actuels", "en": "Current sites"},
-    "scen.upload": {"fr": "Déposer ou choisir votre fichier de sites (CSV)", "en": "Drop or choose your sites file (CSV)"},
-    "scen.upload_help": {"fr": "Colonnes : code (INSEE ou SIREN d'EPCI), name, opening_year, kind (site ou essaimage), source.",
-                         "en": "Columns: code (INSEE or EPCI SIREN), name, opening_year, kind (site or essaimage), source."},
-    "scen.reset": {"fr": "Revenir aux sites de l'association", "en": "Back to the association's sites"},
-    "scen.sites_default": {"fr": "{n} sites de l'association (data/sites.csv)", "en": "{n} sites of the association (data/sites.csv)"},
-    "scen.sites_uploaded": {"fr": "{n} sites importés depuis {f}", "en": "{n} sites imported from {f}"},
-    "scen.upload_error": {"fr": "Fichier refusé : {e}", "en": "File refused: {e}"},
-    "scen.error": {"fr": "Calcul impossible : {e}", "en": "Cannot compute: {e}"},
-    "wt.poverty_rate": {"fr": "Pauvreté", "en": "Poverty"},
-    "wt.employment_rate": {"fr": "Faible taux d'emploi", "en": "Low employment"},
-    "wt.npnru": {"fr": "NPNRU", "en": "NPNRU"},
-    "wt.social_housing": {"fr": "Logement social", "en": "Social housing"},
-    "wt.household_size": {"fr": "Taille des ménages", "en": "Household size"},
-    "panel.sources": {
-        "fr": "Sources : ANCT (contours QPV 2024), INSEE (population, ménages, Filosofi 2021, RP), CAF, RPLS, ANRU.",
-        "en": "Sources: ANCT (QPV 2024 boundaries), INSEE (population, households, Filosofi 2021, census), CAF, RPLS, ANRU.",
-    },
-})
-
-t = i18n.t
-
-
 # ---------------------------------------------------------------------------------------------- data
 
 
 @lru_cache(maxsize=4)
-def _place_index(folder: str, version: float) -> Any:
-    return places.place_index(load_qpv(data_dir=folder), load_communes(data_dir=folder))
-
-
-def place_index() -> Any:
-    """The search index of the app's data (cached per data version)."""
-    folder = config.data_dir(data_dir())
-    return _place_index(str(folder), (folder / "qpv.parquet").stat().st_mtime)
-
-
-def qpv() -> Any:
-    """The QPV layer of the app's data folder."""
-    return load_qpv(data_dir=data_dir())
-
-
-@lru_cache(maxsize=4)
-def _territory_bounds(folder: str, version: float) -> dict[str, list[list[float]]]:
+def _territory_bounds(folder: str, version: int) -> dict[str, list[list[float]]]:
     frame = load_qpv(data_dir=folder)
     out = {}
     for key, deps in TERRITORIES.items():
@@ -156,14 +65,8 @@ def _territory_bounds(folder: str, version: float) -> dict[str, list[list[float]
 
 def territory_bounds() -> dict[str, list[list[float]]]:
     """Bounds ([[south, west], [north, east]]) of each quick-jump territory, from the QPV layer."""
-    folder = config.data_dir(data_dir())
-    return _territory_bounds(str(folder), (folder / "qpv.parquet").stat().st_mtime)
-
-
-def tiles_url() -> str | None:
-    """The background tile template, or None when tiles are disabled (``VOISINMAP_TILES_URL=none``)."""
-    value = os.environ.get(ENV_TILES, DEFAULT_TILES).strip()
-    return None if value.lower() in {"", "none", "off"} else value
+    folder = settings.data_path()
+    return _territory_bounds(str(folder), (folder / schema.LAYERS["qpv"]).stat().st_mtime_ns)
 
 
 # -------------------------------------------------------------------------------------------- layout
@@ -171,14 +74,13 @@ def tiles_url() -> str | None:
 
 def _map(lang: str, attribution: str) -> dl.Map:
     outline = {"variable": "voisinmap.outlineStyle"}
-    tiles = tiles_url()
+    tiles = settings.tiles()
     base_layers = [
         dl.BaseLayer(dl.LayerGroup(), name=t("layer.plain", lang), checked=tiles is None),
     ]
     if tiles:
-        base_layers.insert(0, dl.BaseLayer(
-            dl.TileLayer(url=tiles, attribution=os.environ.get("VOISINMAP_TILES_ATTRIBUTION", DEFAULT_TILES_ATTRIBUTION)),
-            name=t("layer.tiles", lang), checked=True))
+        base_layers.insert(0, dl.BaseLayer(dl.TileLayer(url=tiles.url, attribution=tiles.attribution),
+                                           name=t("layer.tiles", lang), checked=True))
     qpv_layer = dl.GeoJSON(
         id="strategie-qpv",
         pane="vm-qpv",
@@ -186,7 +88,7 @@ def _map(lang: str, attribution: str) -> dl.Map:
         format="geobuf",
         style={"variable": "voisinmap.qpvStyle"},
         onEachFeature={"variable": "voisinmap.qpvTooltip"},
-        hideout=mapstyle.hideout_for("poverty_rate", qpv(), lang=lang),
+        hideout=mapstyle.hideout_for("poverty_rate", data.qpv(), lang=lang),
         attribution=attribution,
     )
     bubble_labels = {"qpv_population": t("bubble.qpv_population", lang), "n_qpv": t("bubble.n_qpv", lang),
@@ -251,7 +153,7 @@ def _controls(lang: str) -> html.Div:
             dcc.Dropdown(id="strategie-search", placeholder=t("strat.search", lang), options=[], searchable=True,
                          clearable=True, className="search-box"),
             html.Div(
-                [html.Span(i18n.colon(t("strat.jump", lang), lang), className="jump-label")]
+                [html.Span(colon(t("strat.jump", lang), lang), className="jump-label")]
                 + [html.Button(t(f"terr.{key}", lang), id={"type": "strategie-jump", "key": key}, n_clicks=0,
                                className="jump-button")
                    for key in TERRITORIES],
@@ -325,8 +227,8 @@ def layout(**_kwargs: Any) -> html.Div:
     """The page layout (language from the cookie)."""
     lang = i18n.current_lang()
     try:
-        manifest = load_manifest(data_dir=data_dir())
-        frame = qpv()
+        manifest = load_manifest(data_dir=settings.data_dir())
+        frame = data.qpv()
     except DataNotBuiltError:
         return html.Div(html.P(t("error.data_missing", lang), className="notice"), className="page-padded")
     attribution = i18n.attribution(manifest.get("attribution") or "ANCT, INSEE, ANRU, IGN — Licence Ouverte 2.0", lang)
@@ -367,7 +269,7 @@ def layout(**_kwargs: Any) -> html.Div:
 def restyle(indicator: str, selected: str | None) -> tuple[dict[str, Any], html.Div]:
     """New indicator or selection: only the ``hideout`` and the legend change (geometry stays in the browser)."""
     lang = i18n.current_lang()
-    frame = qpv()
+    frame = data.qpv()
     return (mapstyle.hideout_for(indicator, frame, lang=lang, selected=selected),
             mapstyle.legend(indicator, frame, lang=lang))
 
@@ -382,7 +284,7 @@ def search_options(text: str | None, value: str | None) -> Any:
     """Matching places for the text typed in the search box (the chosen one is kept in the list)."""
     if not text:
         return no_update if value else []
-    hits = places.search_places(place_index(), text, limit=12)
+    hits = places.search_places(data.place_index(), text, limit=12)
     options = [{"label": f"{'QPV' if k == 'qpv' else 'Commune'} · {label} · {code}", "value": f"{k}:{code}"}
                for k, code, label in zip(hits["kind"], hits["code"], hits["label"], strict=True)]
     if value and value not in {o["value"] for o in options}:
@@ -408,7 +310,7 @@ def zoom_to(value: str | None, _clicks: list[int]) -> tuple[Any, Any]:
     if not value or ":" not in value:
         return no_update, no_update
     kind, code = value.split(":", 1)
-    index = place_index()
+    index = data.place_index()
     row = index[(index["kind"] == kind) & (index["code"] == code)]
     if row.empty:
         return no_update, no_update
@@ -446,9 +348,7 @@ def show_panel(code: str | None) -> tuple[Any, bool]:
     """The side panel of the selected QPV (its figures, sources and official page)."""
     if not code:
         return None, True
-    from app.qpv_panel import qpv_panel
-
-    return qpv_panel(qpv(), code, lang=i18n.current_lang()), False
+    return qpv_panel(data.qpv(), code, lang=i18n.current_lang()), False
 
 
 @dash.callback(
@@ -511,7 +411,7 @@ def recommend(k: int, radius_km: float, target_pct: float, *rest: Any) -> tuple[
             target=float(target_pct or 20) / 100,
             weights=scenario.weights_from_controls(dict(zip(siting.INDICATORS, weight_values, strict=True))),
             quotas=scenario.quota_specs(main6=bool(main6), max_per_region=max_per_region, extra=quota_text),
-            sites=sites, data_dir=data_dir(), lang=lang,
+            sites=sites, data_dir=settings.data_dir(), lang=lang,
         )
     except (ValueError, siting.InfeasibleError) as exc:  # SitesError is a ValueError
         message = html.Div(t("scen.error", lang, e=str(exc)), className="error", role="alert",
@@ -534,7 +434,7 @@ def recommend(k: int, radius_km: float, target_pct: float, *rest: Any) -> tuple[
                 ],
                 className="results-grid",
             ),
-            html.P(t("res.elapsed", lang, ms=f"{1000 * reco.elapsed_s:.0f}"), className="help"),
+            html.P(t("res.elapsed", lang, ms=format_number(1000 * reco.elapsed_s, lang)), className="help"),
         ]
     )
     return (body, results.current_site_layers(reco.network, radius_km=radius, lang=lang),

@@ -78,7 +78,7 @@ def test_switching_indicator_restyles_without_fetching_geometry(driver, live_url
     choose(driver, "strategie-indicator", "Popul", value="population")
     wait_for(lambda: _fill(driver, "QN00101M") == "#440154", message="the new fill colour")
     legend = driver.find_element(By.ID, "strategie-legend").text.replace("\u202f", " ")
-    from app.mapstyle import legend_items
+    from app.components.mapstyle import legend_items
     from geo.load import load_qpv
 
     items = dict(legend_items("population", load_qpv(data_dir=processed_dir), lang="fr"))

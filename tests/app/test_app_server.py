@@ -217,7 +217,7 @@ def _walk(component):
 
 
 def test_ranked_table_chart_and_progress_speak_french_numbers(dash_app):
-    from app import results
+    from app.components import results
 
     body, *_ = _recommend(dash_app, k=5)
     table = next(c for c in _walk(body) if getattr(c, "id", None) == "strategie-table")

@@ -222,7 +222,7 @@ def test_map_opens_on_the_default_site(signed: dict[str, Any], terrain_db: str, 
 
 
 def test_initial_view_without_site_is_france() -> None:
-    from app.pages import terrain
+    from app.components import coverage_map as terrain
 
     assert terrain.initial_view(None) == {"center": [46.6, 2.5], "zoom": 6}
     view = terrain.initial_view([[50.60, 3.00], [50.66, 3.10]])
@@ -230,7 +230,7 @@ def test_initial_view_without_site_is_france() -> None:
 
 
 def test_progress_chart_has_a_height_a_legend_above_and_local_formats(signed: dict[str, Any]) -> None:
-    from app.pages import terrain
+    from app.components import progress as terrain
 
     fr = _summary(signed["terrain-grigny"], GRIGNY)["terrain-progress"]["figure"]["layout"]
     assert fr["height"] >= 300 and fr["margin"]["t"] >= 30 and fr["margin"]["l"] >= 60 and fr["margin"]["r"] >= 60

@@ -79,7 +79,7 @@ def test_categorical_columns_are_neutralised() -> None:
 
 def test_strategy_table_data_is_neutralised_for_the_browser_csv_export() -> None:
     """The Stratégie table's CSV export is made by the browser from the table data: it must be safe."""
-    from app.results import TABLE_COLUMNS, table_records
+    from app.components.results import TABLE_COLUMNS, table_records
 
     numeric = {"added_population", "added_households", "poverty_rate", "cumulative_share", "nearest_site_km"}
     row = {c: (1.0 if c in numeric else 1 if c in {"rank", "added_qpv", "npnru_count"} else "=HYPERLINK(\"x\")")

@@ -15,8 +15,9 @@ from typing import Any
 import pandas as pd
 from dash import html
 
-from app import i18n
+from app.components.legends import class_labels, legend_row
 from geo import webgeo
+from geo.i18n import format_number, format_percent, t
 
 logger = logging.getLogger(__name__)
 
@@ -44,33 +45,6 @@ INDICATORS: dict[str, Indicator] = {
     "employment_rate": Indicator("employment_rate", "employment_rate", "pct"),
     "npnru": Indicator("npnru", "npnru", "binary"),
 }
-
-i18n.register({
-    "ind.population": {"fr": "Population", "en": "Population"},
-    "ind.households": {"fr": "Ménages", "en": "Households"},
-    "ind.poverty_rate": {"fr": "Taux de pauvreté", "en": "Poverty rate"},
-    "ind.employment_rate": {"fr": "Taux d'emploi (15-64 ans)", "en": "Employment rate (15-64)"},
-    "ind.npnru": {"fr": "Quartier NPNRU (renouvellement urbain)", "en": "NPNRU (urban renewal) district"},
-    "legend.missing": {
-        "fr": "non disponible (secret statistique ou non diffusé)",
-        "en": "not available (statistical secrecy or not published)",
-    },
-    "legend.npnru_yes": {"fr": "NPNRU", "en": "NPNRU"},
-    "legend.npnru_no": {"fr": "hors NPNRU", "en": "not NPNRU"},
-    "legend.npnru_outline": {"fr": "contour épais : quartier NPNRU", "en": "thick outline: NPNRU district"},
-    "legend.less_than": {"fr": "moins de {v}", "en": "under {v}"},
-    "legend.range": {"fr": "{a} à {b}", "en": "{a} to {b}"},
-    "legend.more_than": {"fr": "{v} et plus", "en": "{v} and over"},
-    "legend.source": {"fr": "Source : {s}", "en": "Source: {s}"},
-    "src.population": {"fr": "INSEE, population municipale des QPV 2024", "en": "INSEE, QPV 2024 municipal population"},
-    "src.households": {"fr": "INSEE, nombre de ménages", "en": "INSEE, number of households"},
-    "src.poverty_rate": {"fr": "INSEE Filosofi 2021, seuil à 60 % du revenu médian",
-                         "en": "INSEE Filosofi 2021, 60 % of median income"},
-    "src.employment_rate": {"fr": "INSEE, recensement, 15-64 ans", "en": "INSEE census, aged 15-64"},
-    "src.npnru": {"fr": "ANRU (liste NPNRU), ANCT (correspondance QPV 2015-2024)",
-                  "en": "ANRU (NPNRU list), ANCT (QPV 2015-2024 correspondence)"},
-})
-
 
 def _check(indicator: str) -> Indicator:
     if indicator not in INDICATORS:
@@ -126,57 +100,44 @@ def hideout_for(indicator: str, qpv: pd.DataFrame, *, lang: str, selected: str |
         "selectedColor": SELECTED_COLOUR,
         "lang": lang,
         "labels": {
-            "population": i18n.t("ind.population", lang),
-            "households": i18n.t("ind.households", lang),
-            "poverty_rate": i18n.t("ind.poverty_rate", lang),
-            "employment_rate": i18n.t("ind.employment_rate", lang),
-            "npnru": i18n.t("legend.npnru_yes", lang),
-            "missing": i18n.t("common.not_available", lang),
-            "source": i18n.t("legend.source", lang, s="ANCT, INSEE, ANRU"),
+            "population": t("ind.population", lang),
+            "households": t("ind.households", lang),
+            "poverty_rate": t("ind.poverty_rate", lang),
+            "employment_rate": t("ind.employment_rate", lang),
+            "npnru": t("legend.npnru_yes", lang),
+            "missing": t("common.not_available", lang),
+            "source": t("legend.source", lang, s="ANCT, INSEE, ANRU"),
         },
     }
 
 
 def _fmt(value: float, unit: str, lang: str) -> str:
-    return i18n.fmt_pct(value, lang, 0) if unit == "pct" else i18n.fmt_number(value, lang)
+    return format_percent(value, lang, decimals=0) if unit == "pct" else format_number(value, lang)
 
 
 def legend_items(indicator: str, qpv: pd.DataFrame, *, lang: str) -> list[tuple[str, str]]:
     """(colour, label) pairs of the legend, the missing-value class last."""
     spec = _check(indicator)
     if spec.unit == "binary":
-        items = [(BINARY[1], i18n.t("legend.npnru_yes", lang)), (BINARY[0], i18n.t("legend.npnru_no", lang))]
+        items = [(BINARY[1], t("legend.npnru_yes", lang)), (BINARY[0], t("legend.npnru_no", lang))]
     else:
         breaks = breaks_for(indicator, qpv)
-        colours = VIRIDIS_6[: len(breaks) + 1]
-        labels = []
-        for i in range(len(breaks) + 1):
-            if i == 0:
-                labels.append(i18n.t("legend.less_than", lang, v=_fmt(breaks[0], spec.unit, lang)))
-            elif i == len(breaks):
-                labels.append(i18n.t("legend.more_than", lang, v=_fmt(breaks[-1], spec.unit, lang)))
-            else:
-                labels.append(i18n.t("legend.range", lang, a=_fmt(breaks[i - 1], spec.unit, lang),
-                                     b=_fmt(breaks[i], spec.unit, lang)))
-        items = list(zip(colours, labels, strict=True))
+        labels = class_labels(breaks, lambda v: _fmt(v, spec.unit, lang), lang=lang)
+        items = list(zip(VIRIDIS_6[: len(breaks) + 1], labels, strict=True))
     n_missing = int(qpv[spec.column].isna().sum()) if spec.unit != "binary" else 0
     if n_missing:
-        items.append((MISSING_COLOUR, f"{i18n.t('legend.missing', lang)} ({n_missing} QPV)"))
+        items.append((MISSING_COLOUR, f"{t('legend.missing', lang)} ({n_missing} QPV)"))
     return items
 
 
 def legend(indicator: str, qpv: pd.DataFrame, *, lang: str) -> html.Div:
     """The legend box drawn over the map."""
     spec = _check(indicator)
-    rows = [
-        html.Div([html.Span(className="legend-swatch", style={"background": colour}), html.Span(label)],
-                 className="legend-row")
-        for colour, label in legend_items(indicator, qpv, lang=lang)
-    ]
+    rows = [legend_row(colour, label) for colour, label in legend_items(indicator, qpv, lang=lang)]
     rows.append(html.Div([html.Span(className="legend-swatch legend-outline"),
-                          html.Span(i18n.t("legend.npnru_outline", lang))], className="legend-row"))
+                          html.Span(t("legend.npnru_outline", lang))], className="legend-row"))
     return html.Div(
-        [html.Div(i18n.t(f"ind.{indicator}", lang), className="legend-title"), *rows,
-         html.Div(i18n.t("legend.source", lang, s=i18n.t(f"src.{spec.key}", lang)), className="legend-source")],
+        [html.Div(t(f"ind.{indicator}", lang), className="legend-title"), *rows,
+         html.Div(t("legend.source", lang, s=t(f"src.{spec.key}", lang)), className="legend-source")],
         className="legend", id="strategie-legend-box",
     )

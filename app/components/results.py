@@ -13,50 +13,7 @@ from dash.dash_table.Format import Format, Scheme, Symbol
 
 from app import i18n
 from geo import siting
-
-t = i18n.t
-
-i18n.register({
-    "res.progress_title": {"fr": "Part des habitants des QPV à portée d'un site", "en": "Share of QPV residents within reach of a site"},
-    "res.current": {"fr": "Réseau actuel : {share}", "en": "Current network: {share}"},
-    "res.with_reco": {"fr": "Avec les {k} sites recommandés : {share}", "en": "With the {k} recommended sites: {share}"},
-    "res.goal": {"fr": "objectif {share}", "en": "goal {share}"},
-    "res.target_sites": {"fr": "Atteindre {share} demande {n} nouveaux sites (méthode : {method}).",
-                         "en": "Reaching {share} takes {n} new sites (method: {method})."},
-    "res.target_unreachable": {"fr": "Objectif de {share} hors d'atteinte avec ces réglages. {note}",
-                               "en": "A {share} goal is out of reach with these settings. {note}"},
-    "res.denominator": {"fr": "Base : {n} habitants des {q} QPV {scope} à population connue (INSEE). Rayon d'action : {r} km.",
-                        "en": "Base: {n} residents of the {q} {scope} QPV with a known population (INSEE). Reach: {r} km."},
-    "res.scope.metro": {"fr": "de métropole", "en": "metropolitan"},
-    "res.scope.all": {"fr": "de France (métropole et outre-mer)", "en": "French (metropolitan and overseas)"},
-    "res.table_title": {"fr": "Sites recommandés, par ordre de gain pondéré par le besoin",
-                        "en": "Recommended sites, by need-weighted gain"},
-    "res.chart_title": {"fr": "Gain marginal de chaque nouveau site", "en": "Marginal gain of each new site"},
-    "res.chart_x": {"fr": "Nombre de nouveaux sites", "en": "Number of new sites"},
-    "res.chart_y_added": {"fr": "Habitants ajoutés", "en": "Residents added"},
-    "res.chart_y_share": {"fr": "Part cumulée (%)", "en": "Cumulative share (%)"},
-    "res.chart_goal": {"fr": "objectif", "en": "goal"},
-    "res.elapsed": {"fr": "Calculé en {ms} ms.", "en": "Computed in {ms} ms."},
-    "col.rank": {"fr": "Rang", "en": "Rank"},
-    "col.name": {"fr": "Site", "en": "Site"},
-    "col.insee_code": {"fr": "Code", "en": "Code"},
-    "col.region": {"fr": "Région", "en": "Region"},
-    "col.added_population": {"fr": "Habitants ajoutés", "en": "Residents added"},
-    "col.added_demand": {"fr": "Gain pondéré par le besoin", "en": "Need-weighted gain"},
-    "col.added_households": {"fr": "Ménages ajoutés", "en": "Households added"},
-    "col.added_qpv": {"fr": "QPV ajoutés", "en": "QPV added"},
-    "col.npnru_count": {"fr": "dont NPNRU", "en": "of which NPNRU"},
-    "col.poverty_rate": {"fr": "Pauvreté (%)", "en": "Poverty (%)"},
-    "col.cumulative_share": {"fr": "Part cumulée (%)", "en": "Cumulative share (%)"},
-    "col.nearest_site": {"fr": "Site actuel le plus proche", "en": "Nearest current site"},
-    "col.nearest_site_km": {"fr": "Distance (km)", "en": "Distance (km)"},
-    "col.reason": {"fr": "Pourquoi", "en": "Why"},
-    "site.current": {"fr": "Site actuel", "en": "Current site"},
-    "site.essaimage": {"fr": "Essaimage (partenaire accompagné)", "en": "Spin-off (mentored partner)"},
-    "site.reached": {"fr": "{pop} habitants de {n} QPV à portée", "en": "{pop} residents of {n} QPV within reach"},
-    "site.opened": {"fr": "ouvert en {y}", "en": "opened in {y}"},
-    "site.recommended": {"fr": "Site recommandé n° {rank}", "en": "Recommended site no. {rank}"},
-})
+from geo.i18n import format_number, format_percent, t
 
 TABLE_COLUMNS: tuple[str, ...] = (
     "rank", "name", "insee_code", "region", "added_population", "added_demand", "added_households", "added_qpv", "npnru_count",
@@ -146,14 +103,14 @@ def progress_bar(reco: siting.Recommendation, *, lang: str) -> html.Div:
     base_w = 100 * reco.baseline_share / scale
     add_w = 100 * max(reco.share - reco.baseline_share, 0) / scale
     goal_x = 100 * reco.target / scale
-    pct = lambda x: i18n.fmt_pct(100 * x, lang, 1)  # noqa: E731
+    pct = lambda x: format_percent(100 * x, lang, decimals=1)  # noqa: E731
     if reco.target_sites is not None:
         target_text = t("res.target_sites", lang, share=pct(reco.target), n=reco.target_sites,
                         method=reco.target_method_label(lang=lang))
     else:
         target_text = t("res.target_unreachable", lang, share=pct(reco.target), note=reco.target_note)
     radius = reco.params.get("radius_km")
-    ticks = [html.Div(i18n.fmt_pct(v, lang, 0), className="progress-tick", style={"left": f"{100 * v / (100 * scale):.2f}%"})
+    ticks = [html.Div(format_percent(v, lang, decimals=0), className="progress-tick", style={"left": f"{100 * v / (100 * scale):.2f}%"})
              for v in range(0, round(100 * scale) + 1, 10)]
     return html.Div(
         [
@@ -183,10 +140,10 @@ def progress_bar(reco: siting.Recommendation, *, lang: str) -> html.Div:
                 className="progress-keys",
             ),
             html.P(target_text, className="progress-note", id="strategie-target-text"),
-            html.P(t("res.denominator", lang, n=i18n.fmt_number(reco.denominator, lang),
-                     q=i18n.fmt_number(reco.params.get("n_qpv", 0), lang),
+            html.P(t("res.denominator", lang, n=format_number(reco.denominator, lang),
+                     q=format_number(reco.params.get("n_qpv", 0), lang),
                      scope=t(f"res.scope.{reco.params.get('scope', 'metro')}", lang),
-                     r=i18n.fmt_number(radius, lang, 1) if radius is not None else "?"),
+                     r=format_number(radius, lang, decimals=1) if radius is not None else "?"),
                    className="progress-note"),
         ],
         className="progress-box",
@@ -207,7 +164,7 @@ def gain_figure(reco: siting.Recommendation, *, lang: str) -> go.Figure:
                     mode="lines", line={"color": CURRENT_COLOUR, "width": 2},
                     hovertemplate="%{x} : %{y:.1f} %<extra></extra>" if lang == "fr" else "%{x}: %{y:.1f}%<extra></extra>")
     fig.add_hline(y=100 * reco.target, yref="y2", line_dash="dash", line_color="#444",
-                  annotation_text=f"{t('res.chart_goal', lang)} {i18n.fmt_pct(100 * reco.target, lang, 0)}", annotation_position="top left")
+                  annotation_text=f"{t('res.chart_goal', lang)} {format_percent(100 * reco.target, lang, decimals=0)}", annotation_position="top left")
     fig.update_layout(
         margin={"l": 50, "r": 55, "t": 10, "b": 40}, height=320, bargap=0.15, template="plotly_white",
         separators=", " if lang == "fr" else ".,",
@@ -229,7 +186,7 @@ def current_site_layers(network: pd.DataFrame, *, radius_km: float, lang: str) -
             continue
         kind = t("site.essaimage", lang) if row.kind == "essaimage" else t("site.current", lang)
         tip = html.Div([html.B(row.name), html.Br(), f"{kind}, {t('site.opened', lang, y=row.opening_year)}", html.Br(),
-                        t("site.reached", lang, pop=i18n.fmt_number(row.population_reached, lang), n=row.qpv_reached)])
+                        t("site.reached", lang, pop=format_number(row.population_reached, lang), n=row.qpv_reached)])
         out.append(dl.Circle(center=[row.lat, row.lon], radius=radius_km * 1000,
                              pathOptions={"color": CURRENT_COLOUR, "weight": 1.5, "dashArray": "4 4",
                                           "fillOpacity": 0.06, "interactive": False}))

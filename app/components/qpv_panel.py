@@ -8,9 +8,8 @@ from typing import Any
 import pandas as pd
 from dash import html
 
-from app import i18n
+from geo.i18n import format_number, format_percent, t
 
-t = i18n.t
 OFFICIAL_URL = "https://sig.ville.gouv.fr/territoire/{code}"
 
 
@@ -29,10 +28,10 @@ def _value(row: pd.Series, column: str) -> Any:
 def panel_rows(row: pd.Series, *, lang: str) -> list[tuple[str, str]]:
     """(label, formatted value) pairs shown in the panel."""
     def num(column: str) -> str:
-        return i18n.fmt_number(_value(row, column), lang)
+        return format_number(_value(row, column), lang)
 
     def pct(column: str) -> str:
-        return i18n.fmt_pct(_value(row, column), lang, 1)
+        return format_percent(_value(row, column), lang, decimals=1)
 
     area = _value(row, "area_m2")
     rows = [
@@ -47,7 +46,7 @@ def panel_rows(row: pd.Series, *, lang: str) -> list[tuple[str, str]]:
         (t("panel.social_housing", lang), num("social_housing")),
         (t("panel.caf", lang), num("caf_recipients")),
         (t("panel.rsa", lang), num("rsa_recipients")),
-        (t("panel.area", lang), f"{i18n.fmt_number(area / 10_000, lang, 1)} ha" if area else "—"),
+        (t("panel.area", lang), f"{format_number(area / 10_000, lang, decimals=1)} ha" if area else "—"),
         (t("panel.npnru", lang), t("common.yes", lang) if bool(row.get("npnru")) else t("common.no", lang)),
     ]
     return rows
