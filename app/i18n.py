@@ -19,12 +19,11 @@ from geo.i18n import DEFAULT_LANG, LANGS, normalise_lang
 logger = logging.getLogger(__name__)
 
 __all__ = ["DEFAULT_LANG", "LANGS", "LANG_COOKIE", "attribution", "colon", "current_lang", "fmt_date",
-           "fmt_number", "fmt_pct", "normalise_lang", "register", "t", "table_locale"]
+           "fmt_number", "fmt_pct", "normalise_lang", "t", "table_locale"]
 
 LANG_COOKIE = "voisinmap_lang"
 
 #: Texts passed to :func:`register`, kept only to refuse a key registered twice with different texts.
-_REGISTERED: dict[str, dict[str, str]] = {}
 
 
 def current_lang() -> str:
@@ -69,26 +68,3 @@ def table_locale(lang: str | None = None) -> dict[str, str]:
 def attribution(text: str, lang: str | None = None) -> str:
     """The build manifest's attribution line in the request's language; see :func:`geo.i18n.attribution`."""
     return core.attribution(text, lang or current_lang())
-
-
-def register(strings: dict[str, dict[str, str]]) -> None:
-    """Check a page's former text block against the catalogues (transition shim; texts are not taken from it).
-
-    Every text comes from the catalogues. This only keeps the old contract of the page blocks while they
-    are removed: each entry needs a French text, a key cannot be registered twice with different texts,
-    and a key missing from a catalogue is logged.
-
-    Raises
-    ------
-    ValueError
-        When a key already exists with another text, or has no French text.
-    """
-    for key, entry in strings.items():
-        if DEFAULT_LANG not in entry:
-            raise ValueError(f"strings[{key!r}]: expected a {DEFAULT_LANG!r} text, got keys {sorted(entry)}")
-        if key in _REGISTERED and _REGISTERED[key] != entry:
-            raise ValueError(f"strings: key {key!r} is already registered with another text")
-        _REGISTERED[key] = entry
-        for lang in LANGS:
-            if not core.has_message(key, lang):
-                logger.warning("i18n: %r is registered by a page but missing from the %s catalogue", key, lang)

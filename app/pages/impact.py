@@ -18,7 +18,7 @@ import dash
 import dash_leaflet as dl
 from dash import Input, Output, dcc, html
 
-from app import auth, data, i18n, settings
+from app import data, i18n, security, settings
 from app.components import impact_views as views
 from app.components.figures import kpi_card
 from geo import privacy
@@ -44,7 +44,7 @@ def report_scope() -> tuple[str, ...] | None:
     A manager knows their own sites' figures exactly (Terrain, by quarter too). With other sites in the
     same report, a total minus their own figures would give away a hidden cell of another site (région
     households − own site = a secret neighbour). So a manager's Impact covers their own sites only."""
-    principal = auth.current_principal()
+    principal = security.current_principal()
     if principal is not None and principal.role == "manager":
         return tuple(sorted(str(code) for code in principal.sites))
     return None
@@ -180,7 +180,7 @@ def _downloads(region: str | None, lang: str) -> list[Any]:
              ("impact-quarters.csv", t("impact.dl.csv", lang, name=t("impact.trend", lang).lower())),
              ("impact-carte.html", t("impact.dl.html", lang)), ("impact-carte.png", t("impact.dl.png", lang)),
              ("impact-carte.geojson", t("impact.dl.geojson", lang))]
-    return [html.Li(html.A(label, href=f"{auth.DOWNLOAD_PREFIX}{name}{query}", id=f"impact-dl-{name.replace('.', '-')}"))
+    return [html.Li(html.A(label, href=f"{security.DOWNLOAD_PREFIX}{name}{query}", id=f"impact-dl-{name.replace('.', '-')}"))
             for name, label in items]
 
 
@@ -232,4 +232,4 @@ def _produce(match: Any, args: dict[str, str]) -> tuple[bytes, str, str]:
     return payload, f"voisinmap-impact-{name}{suffix}.{fmt}", tables.MEDIA_TYPES[fmt]
 
 
-auth.register_download("impact", DOWNLOAD_PATTERN, level=AGGREGATE, producer=_produce)
+security.register_download("impact", DOWNLOAD_PATTERN, level=AGGREGATE, producer=_produce)

@@ -15,7 +15,7 @@ from geo._errors import VoisinmapError
 def _geo_exception_classes() -> list[type[BaseException]]:
     found = {}
     for info in pkgutil.walk_packages(geo.__path__, prefix="geo."):
-        if ".migrations" in info.name or ".vendor" in info.name:
+        if any(part.endswith("migrations") or part == "vendor" for part in info.name.split(".")):
             continue
         module = importlib.import_module(info.name)
         for _, obj in inspect.getmembers(module, inspect.isclass):
