@@ -164,6 +164,7 @@ def test_database_files_are_created_private(tmp_path: Path) -> None:
 
     previous = os.umask(0o022)
     try:
+        (tmp_path / "nouveau").mkdir()  # only the default data folder is created by the engine
         url = f"sqlite:///{tmp_path / 'nouveau' / 'voisinmap.db'}"
         store = UserStore(url)
         store.add_user("prive", PASSWORD, role="financeur")
