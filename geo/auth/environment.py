@@ -15,13 +15,15 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
+from geo._errors import VoisinmapError
+
 ENV_MODE = "VOISINMAP_ENV"
 PRODUCTION = "production"
 DEVELOPMENT = "development"
 MODES: tuple[str, ...] = (PRODUCTION, DEVELOPMENT)
 
 
-class ConfigurationError(RuntimeError):
+class ConfigurationError(VoisinmapError, RuntimeError):
     """The server is not configured safely enough to start (production mode)."""
 
 

@@ -48,6 +48,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from geo import cellkey, privacy, timebins
+from geo._errors import VoisinmapError
 
 logger = logging.getLogger(__name__)
 
@@ -87,7 +88,7 @@ CELLS = sa.Table(
 )
 
 
-class ReleaseError(ValueError):
+class ReleaseError(VoisinmapError, ValueError):
     """A release that would overlap, leave a gap, change the groups or revise a published cell."""
 
 

@@ -12,7 +12,8 @@ NOTEBOOK = config.PROJECT_ROOT / "notebooks" / "expansion.ipynb"
 
 
 @pytest.mark.notebook
-def test_expansion_notebook_runs(processed_dir):  # noqa: ARG001 - the notebook reads the processed data
+def test_expansion_notebook_runs(processed_dir, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("VOISINMAP_DATA_DIR", str(processed_dir))  # the kernel inherits it
     nb = nbformat.read(NOTEBOOK, as_version=4)
     NotebookClient(nb, timeout=600, kernel_name="python3",
                    resources={"metadata": {"path": str(NOTEBOOK.parent)}}).execute()
