@@ -22,6 +22,7 @@ COMMANDS: dict[str, str] = {
     "serve": "geo.cli.serve:serve",
     "users": "geo.cli.users:users",
     "export": "geo.cli.export:export",
+    "worker": "geo.cli.worker:worker",
 }
 
 

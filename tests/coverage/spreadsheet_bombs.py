@@ -70,7 +70,7 @@ def data_rows_xml(n: int, *, start: int = 2) -> Iterator[bytes]:
 
 
 def write_workbook(path: Path, rows: Iterable[bytes], *, dimension: str | None = None,
-                   compresslevel: int = 6) -> Path:
+                   compresslevel: int = 6, header: list[str] | None = None) -> Path:
     """Write a one-sheet workbook whose sheet XML is the header row, then ``rows``, streamed into the ZIP."""
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=compresslevel) as archive:
         archive.writestr("[Content_Types].xml", _CONTENT_TYPES)
@@ -81,7 +81,7 @@ def write_workbook(path: Path, rows: Iterable[bytes], *, dimension: str | None =
             sheet.write(f'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="{MAIN_NS}">'.encode())
             if dimension:
                 sheet.write(f'<dimension ref="{dimension}"/>'.encode())
-            sheet.write(b"<sheetData>" + row_xml(1, HEADER))
+            sheet.write(b"<sheetData>" + row_xml(1, header or HEADER))
             for row in rows:
                 sheet.write(row)
             sheet.write(b"</sheetData></worksheet>")
