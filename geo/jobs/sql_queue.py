@@ -20,7 +20,8 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.pool import NullPool
 
 from geo.jobs.model import DONE, FAILED, QUEUED, RUNNING, Job, check_kind, utcnow
 
@@ -78,6 +79,11 @@ class SqlJobQueue:
         self.engine = engine
         self.lease_seconds = lease_seconds
         METADATA.create_all(engine, checkfirst=True)
+        # SQLite has one writer: progress goes through connections that give up quickly instead of waiting
+        # for another import's transaction, and is not written while this job's own import holds the lock
+        self.single_writer = engine.dialect.name == "sqlite"
+        self._progress_engine = (sa.create_engine(engine.url, connect_args={"timeout": 0.5}, poolclass=NullPool)
+                                 if self.single_writer else engine)
 
     # ------------------------------------------------------------------ producer side
     def enqueue(self, kind: str, payload: dict[str, Any], *, dedupe_key: str | None = None) -> Job:
@@ -153,20 +159,25 @@ class SqlJobQueue:
                 return self.get(job_id)
         return None
 
-    def progress(self, job_id: str, step: str, done: int, total: int) -> None:
-        """Record progress and renew the lease."""
-        with self.engine.begin() as conn:
-            conn.execute(sa.update(JOBS).where(JOBS.c.id == job_id, JOBS.c.status == RUNNING).values(
-                step=step[:32], done=int(done), total=int(total),
-                lease_until=utcnow() + dt.timedelta(seconds=self.lease_seconds)))
+    def progress(self, job_id: str, step: str, done: int, total: int) -> bool:
+        """Record progress and renew the lease; False when the database was busy (progress is best-effort)."""
+        try:
+            with self._progress_engine.begin() as conn:
+                conn.execute(sa.update(JOBS).where(JOBS.c.id == job_id, JOBS.c.status == RUNNING).values(
+                    step=step[:32], done=int(done), total=int(total),
+                    lease_until=utcnow() + dt.timedelta(seconds=self.lease_seconds)))
+        except OperationalError:
+            logger.debug("job %s: progress not recorded (database busy)", job_id)
+            return False
+        return True
 
-    def finish(self, job_id: str, report: dict[str, Any]) -> None:
-        """Mark a job done with its report."""
-        self._close(job_id, status=DONE, report=json.dumps(report, sort_keys=True), error=None)
+    def finish(self, job_id: str, report: dict[str, Any], **last: object) -> None:
+        """Mark a job done with its report (and its last ``step``, ``done``, ``total``)."""
+        self._close(job_id, status=DONE, report=json.dumps(report, sort_keys=True), error=None, **last)
 
-    def fail(self, job_id: str, error: str) -> None:
-        """Mark a job failed with a message."""
-        self._close(job_id, status=FAILED, report=None, error=error)
+    def fail(self, job_id: str, error: str, **last: object) -> None:
+        """Mark a job failed with a message (and its last ``step``, ``done``, ``total``)."""
+        self._close(job_id, status=FAILED, report=None, error=error, **last)
 
     def _close(self, job_id: str, **values: object) -> None:
         with self.engine.begin() as conn:
@@ -183,12 +194,16 @@ class SqlJobQueue:
         job = self.claim(worker=worker)
         if job is None:
             return None
-        last = [0.0]
+        state: dict[str, Any] = {"step": "", "done": 0, "total": 0}
+        written = [0.0]
 
         def progress(step: str, done: int, total: int) -> None:
+            state.update(step=step[:32], done=int(done), total=int(total))
+            if self.single_writer and step == "write":
+                return  # this job's own transaction holds SQLite's lock; the final counts come with finish()
             now = time.monotonic()
-            if now - last[0] >= PROGRESS_INTERVAL or done >= total:
-                last[0] = now
+            if now - written[0] >= PROGRESS_INTERVAL or done >= total:
+                written[0] = now
                 self.progress(job.id, step, done, total)
 
         try:
@@ -197,7 +212,7 @@ class SqlJobQueue:
             from geo.jobs.tasks import failure_message
 
             logger.warning("job %s failed: %s", job.id, type(exc).__name__)
-            self.fail(job.id, failure_message(exc))
+            self.fail(job.id, failure_message(exc), **state)
         else:
-            self.finish(job.id, report)
+            self.finish(job.id, report, **state)
         return self.get(job.id)
