@@ -326,6 +326,11 @@ def _read_csv(data: bytes, *, name: str, limits: ReadLimits) -> RawTable:
 
 
 def _cell_text(value: object) -> str:
+    kind = type(value)
+    if kind is str:  # most cells: text as written
+        return value
+    if kind is float:
+        return str(int(value)) if value.is_integer() else str(value)
     if value is None:
         return ""
     if isinstance(value, dt.datetime):

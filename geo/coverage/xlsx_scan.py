@@ -183,7 +183,9 @@ class _SheetScan:
             self._cell_tokens = tuple(b"<" + self.prefix + b"c" + end for end in (b" ", b">", b"/", b"\t", b"\n"))
             letters = len(column_letters(self.limits.max_columns))
             digits = len(str(self.limits.max_rows + 1))
-            self._far_cell = re.compile(rb'\sr="([A-Z]{%d,})(\d+)"|\sr="([A-Z]+)(\d{%d,})"' % (letters, digits))
+            self._cell_start = b"<" + self.prefix + b"c"
+            # a literal start lets the regex engine skip ahead; the character before r= is checked per match
+            self._far_cell = re.compile(rb'r="(?:([A-Z]{%d,})(\d+)|([A-Z]+)(\d{%d,}))"' % (letters, digits))
         return True
 
     def _scan(self, segment: bytes) -> None:
@@ -193,7 +195,7 @@ class _SheetScan:
             self._check_dimension(segment)
         self._check_far_cells(segment)
         starts = list(self._row.finditer(segment))
-        total = sum(segment.count(token) for token in self._cell_tokens)
+        total = segment.count(self._cell_start)  # an upper bound of the cells (one pass); rows count exactly
         self.cells += total
         if self.cells > self.limits.max_cells:
             raise LimitExceededError("cells", name=self.name, limit=self.limits.max_cells)
@@ -210,11 +212,15 @@ class _SheetScan:
         return sum(segment.count(token, start, end) for token in self._cell_tokens)
 
     def _count_rows(self, segment: bytes, starts: list[re.Match[bytes]]) -> None:
+        # a cell tag is at least 3 bytes, so a row shorter than 3 x max_columns bytes cannot cross the bound:
+        # only longer rows are counted (most rows of a valid sheet are shorter)
+        shortest = 3 * (self.limits.max_columns + 1)
         bounds = [m.start() for m in starts] + [len(segment)]
         self._add_cells(self._count(segment, 0, bounds[0]))
         for match, end in zip(starts, bounds[1:], strict=True):
             self._next_row(match)
-            self._add_cells(self._count(segment, match.end(), end))
+            if end - match.end() >= shortest or end == len(segment):
+                self._add_cells(self._count(segment, match.end(), end))
 
     def _add_cells(self, count: int) -> None:
         self.row_cells += count
@@ -246,6 +252,8 @@ class _SheetScan:
 
     def _check_far_cells(self, segment: bytes) -> None:
         for match in self._far_cell.finditer(segment):
+            if match.start() == 0 or segment[match.start() - 1] not in b" \t\r\n":
+                continue  # another attribute whose name ends in r
             letters, digits = (match.group(1), match.group(2)) if match.group(1) else (match.group(3), match.group(4))
             columns, row = column_index(letters.decode()), int(digits)
             if columns > self.limits.max_columns:

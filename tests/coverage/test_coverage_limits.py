@@ -245,3 +245,25 @@ def test_file_names_are_not_logged(tmp_path: Path, caplog: pytest.LogCaptureFixt
         reader.read_file(path)
     assert caplog.records and not any("Diallo" in r.getMessage() for r in caplog.records)
     assert os.path.basename(path) == name
+
+
+def test_cells_per_row_are_counted_exactly_at_the_bound(tmp_path: Path) -> None:
+    # cells without references, so that only the count of cells on the row can refuse it
+    for width, refused in ((200, False), (201, True)):
+        wide = b'<row r="2">' + b"<c><v>1</v></c>" * width + b"</row>"
+        data = write_workbook(tmp_path / f"w{width}.xlsx", [wide, *data_rows_xml(50, start=3)]).read_bytes()
+        if refused:
+            with pytest.raises(LimitExceededError, match="la ligne 2 en a plus de 200"):
+                reader.read_bytes(data, name="v.xlsx")
+        else:
+            assert len(reader.read_bytes(data, name="v.xlsx").frame) == 51
+
+
+def test_a_far_cell_reference_after_any_whitespace_is_caught() -> None:
+    ns = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    for space in (" ", "\t", "\n"):
+        sheet = (f'<worksheet xmlns="{ns}"><sheetData><row r="1"><c{space}r="XFD1"><v>1</v></c></row>'
+                 "</sheetData></worksheet>").encode()
+        with pytest.raises(LimitExceededError, match="au-delà de la colonne 200"):
+            reader.read_bytes(_archive({"[Content_Types].xml": b"<Types/>", "xl/worksheets/sheet1.xml": sheet}),
+                              name="v.xlsx")
