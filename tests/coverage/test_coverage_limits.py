@@ -27,7 +27,7 @@ from spreadsheet_bombs import (
 from geo.coverage import reader
 from geo.coverage.errors import FileRefusedError
 from geo.coverage.limits import DEFAULT_LIMITS, LIMIT_NAMES, LimitExceededError, ReadLimits
-from geo.i18n import has_message
+from geo.i18n import has_message, t
 
 ROOT = Path(__file__).resolve().parents[2]
 PATHS = [str(ROOT), str(Path(__file__).resolve().parent)]
@@ -235,6 +235,13 @@ def test_every_limit_has_french_and_english_text() -> None:
         LimitExceededError("speed")
     with pytest.raises(ValueError, match="max_rows: expected a positive number, got 0"):
         ReadLimits(max_rows=0)
+
+
+def test_every_limit_is_documented() -> None:
+    text = (ROOT / "docs" / "coverage.md").read_text(encoding="utf-8")
+    for name in LIMIT_NAMES:
+        assert f"`limit.{name}`" in text, name
+        assert t(f"coverage.limit.{name}", "fr").split("{")[0] in text, name
 
 
 def test_file_names_are_not_logged(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
