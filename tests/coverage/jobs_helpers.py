@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import multiprocessing
 import socket
 import threading
 import traceback
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,34 +22,43 @@ def csv_upload(n: int, *, start: int = 0, addresses: bool = False, campaign: str
     return rows.to_csv(sep=";", index=False).encode("utf-8")
 
 
-@contextlib.contextmanager
-def silent_server() -> Iterator[str]:
-    """A server on 127.0.0.1 that accepts connections and never answers; yields its base URL."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(16)
-    held: list[socket.socket] = []
-    stop = threading.Event()
+class silent_server:  # noqa: N801 - used as a context manager, like a function
+    """A server on 127.0.0.1 that accepts connections and never answers; ``with`` gives its base URL."""
 
-    def accept() -> None:
-        listener.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                conn, _ = listener.accept()
-            except OSError:
-                continue
-            held.append(conn)  # kept open, never read from nor written to
+    def __init__(self) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0), backlog=16)
+        self.listener.settimeout(0.2)
+        self.held: list[socket.socket] = []
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._accept, daemon=True)
 
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
-    finally:
-        stop.set()
-        thread.join(timeout=2)
-        for conn in held:
+    def _accept(self) -> None:
+        while not self.stop.is_set():
+            with contextlib.suppress(OSError):
+                self.held.append(self.listener.accept()[0])  # kept open, never read from nor written to
+
+    def __enter__(self) -> str:
+        self.thread.start()
+        return f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join(timeout=2)
+        for conn in [*self.held, self.listener]:
             conn.close()
-        listener.close()
+
+
+def run_in_processes(target: Any, args: tuple, *, count: int = 2, timeout: float = 300) -> list[dict]:
+    """Start ``count`` spawned processes running ``target(*args, barrier, results)``; return their reports."""
+    ctx = multiprocessing.get_context("spawn")
+    barrier, results = ctx.Barrier(count), ctx.Queue()
+    procs = [ctx.Process(target=target, args=(*args, barrier, results)) for _ in range(count)]
+    for proc in procs:
+        proc.start()
+    outcomes = [results.get(timeout=timeout) for _ in procs]
+    for proc in procs:
+        proc.join(timeout=60)
+    return outcomes
 
 
 def sql_worker_process(url: str, barrier: Any, results: Any) -> None:

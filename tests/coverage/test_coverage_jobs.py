@@ -3,7 +3,6 @@ the worker command, a geocoder that never answers."""
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import stat
 import threading
@@ -15,7 +14,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
-from jobs_helpers import csv_upload, redis_worker_process, silent_server, sql_worker_process
+from jobs_helpers import csv_upload, redis_worker_process, run_in_processes, silent_server, sql_worker_process
 from spreadsheet_bombs import dimension_bomb
 
 from geo.coverage import store
@@ -133,14 +132,7 @@ def test_two_worker_processes_share_the_jobs(db_url: str, engine: sa.Engine, tmp
     queue = SqlJobQueue(engine)
     jobs = [enqueue_import(queue, store_upload(csv_upload(30, start=30 * i), extension="csv", folder=tmp_path),
                            geocode=False) for i in range(10)]
-    ctx = multiprocessing.get_context("spawn")
-    barrier, results = ctx.Barrier(2), ctx.Queue()
-    procs = [ctx.Process(target=sql_worker_process, args=(db_url, barrier, results)) for _ in range(2)]
-    for proc in procs:
-        proc.start()
-    outcomes = [results.get(timeout=300) for _ in procs]
-    for proc in procs:
-        proc.join(timeout=60)
+    outcomes = run_in_processes(sql_worker_process, (db_url,))
     assert not [o for o in outcomes if "error" in o], outcomes
     assert sum(o["ran"] for o in outcomes) == 10
     assert {queue.get(j.id).status for j in jobs} == {DONE}
@@ -237,14 +229,7 @@ def test_redis_queue_dedupes_and_two_workers_share_the_jobs(redis_queue_name: tu
     jobs = [enqueue_import(queue, stored, geocode=False) for stored in uploads]
     assert enqueue_import(queue, uploads[0], geocode=False).id == jobs[0].id
     assert {queue.get(j.id).status for j in jobs} == {QUEUED}
-    ctx = multiprocessing.get_context("spawn")
-    barrier, results = ctx.Barrier(2), ctx.Queue()
-    procs = [ctx.Process(target=redis_worker_process, args=(url, name, db_url, barrier, results)) for _ in range(2)]
-    for proc in procs:
-        proc.start()
-    outcomes = [results.get(timeout=300) for _ in procs]
-    for proc in procs:
-        proc.join(timeout=60)
+    outcomes = run_in_processes(redis_worker_process, (url, name, db_url))
     assert not [o for o in outcomes if "error" in o], outcomes
     finished = [queue.get(j.id) for j in jobs]
     assert {j.status for j in finished} == {DONE}
