@@ -6,9 +6,11 @@ One streaming pass, in bounded memory (one 1 MiB chunk at a time):
 2. each entry is inflated chunk by chunk and its *actual* size counted against the same caps, with its
    inflated/compressed ratio (``zipfile`` stops at the declared size and checks the CRC, so a header that
    lies is read as a damaged archive, never past the cap);
-3. while a worksheet part inflates, its XML is scanned with byte searches: the declared ``<dimension>``,
-   the row numbers, the cells on each row, the total of cells, and cell references beyond the last allowed
-   row or column.
+3. while a part inflates, its XML is scanned with byte searches. A worksheet (any part whose root is
+   ``<worksheet>``, wherever it lies: readers follow the workbook's relationships, not folder names): the
+   declared ``<dimension>``, the row numbers, the cells on each row, the total of cells, and cell references
+   beyond the last allowed row or column. The shared strings (root ``<sst>``): their number, bounded like
+   the cells, since readers load them all.
 
 Why not a library: openpyxl and calamine size their work from the sheet's declared dimension and cell
 references (the first walks every declared cell, the second allocates the whole rectangle) and load a row or
@@ -32,8 +34,7 @@ logger = logging.getLogger(__name__)
 
 CHUNK = 1024 * 1024
 _MIB = 1024 * 1024
-_WORKSHEET = re.compile(r"xl/worksheets/[^/]+\.xml", re.IGNORECASE)
-_ROOT = re.compile(rb"<([A-Za-z_][\w.-]*:)?worksheet[\s>/]")
+_ROOT = re.compile(rb"<([A-Za-z_][\w.-]*:)?(worksheet|sst)[\s>/]")
 _DIMENSION = rb'<%sdimension\s[^>]*?ref="\$?([A-Z]+)\$?(\d+)(?::\$?([A-Z]+)\$?(\d+))?"'
 _ROW = rb"<%srow(?=[\s>/])([^>]*)>"
 _ROW_NUMBER = re.compile(rb'\sr="(\d+)"')
@@ -90,10 +91,10 @@ def check_xlsx(data: bytes, *, name: str, limits: ReadLimits) -> None:
     inflated = 0
     with archive:
         for info in infos:
-            scan = _SheetScan(name=name, limits=limits) if _WORKSHEET.fullmatch(info.filename) else None
+            # every part is scanned: a sheet may live at any path its workbook's relationships name
+            scan = _SheetScan(name=name, limits=limits)
             inflated += _inflate(archive, info, name=name, limits=limits, before=inflated, scan=scan)
-            if scan is not None:
-                scan.finish()
+            scan.finish()
 
 
 def _mb(size: int) -> str:
@@ -142,12 +143,17 @@ def _check_actual(size: int, before: int, info: zipfile.ZipInfo, *, name: str, l
 
 @dataclass
 class _SheetScan:
-    """Streaming checks of one worksheet's XML (fed in chunks, holds at most one chunk and a partial tag)."""
+    """Streaming checks of one part's XML (fed in chunks, holds at most one chunk and a partial tag).
+
+    Whatever the part's name, its root element decides: a worksheet is scanned for rows and cells, the shared
+    strings are counted, any other part is only inflated and sized.
+    """
 
     name: str
     limits: ReadLimits
     carry: bytes = b""
     prefix: bytes | None = None
+    strings: bool = False
     dimension_seen: bool = False
     row: int = 0
     row_cells: int = 0
@@ -177,10 +183,12 @@ class _SheetScan:
             if root is None:
                 return False
             self.prefix = root.group(1) or b""
+            self.strings = root.group(2) == b"sst"
             p = re.escape(self.prefix)
             self._dimension = re.compile(_DIMENSION % p)
             self._row = re.compile(_ROW % p)
-            self._cell_tokens = tuple(b"<" + self.prefix + b"c" + end for end in (b" ", b">", b"/", b"\t", b"\n"))
+            self._cell_tokens = tuple(b"<" + self.prefix + b"c" + end for end in (b" ", b">", b"/", b"\t", b"\n", b"\r"))
+            self._string_start = b"<" + self.prefix + b"si"
             letters = len(column_letters(self.limits.max_columns))
             digits = len(str(self.limits.max_rows + 1))
             self._cell_start = b"<" + self.prefix + b"c"
@@ -190,6 +198,9 @@ class _SheetScan:
 
     def _scan(self, segment: bytes) -> None:
         if not self._compile(segment):
+            return
+        if self.strings:
+            self._count_strings(segment)
             return
         if not self.dimension_seen:
             self._check_dimension(segment)
@@ -207,6 +218,11 @@ class _SheetScan:
                 self.row_cells = self._count(segment, starts[-1].end(), len(segment))
             return
         self._count_rows(segment, starts)
+
+    def _count_strings(self, segment: bytes) -> None:
+        self.cells += segment.count(self._string_start)
+        if self.cells > self.limits.max_cells:
+            raise LimitExceededError("cells", name=self.name, limit=self.limits.max_cells)
 
     def _count(self, segment: bytes, start: int, end: int) -> int:
         return sum(segment.count(token, start, end) for token in self._cell_tokens)

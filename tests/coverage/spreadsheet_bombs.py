@@ -70,14 +70,19 @@ def data_rows_xml(n: int, *, start: int = 2) -> Iterator[bytes]:
 
 
 def write_workbook(path: Path, rows: Iterable[bytes], *, dimension: str | None = None,
-                   compresslevel: int = 6, header: list[str] | None = None) -> Path:
-    """Write a one-sheet workbook whose sheet XML is the header row, then ``rows``, streamed into the ZIP."""
+                   compresslevel: int = 6, header: list[str] | None = None,
+                   sheet_part: str = "xl/worksheets/sheet1.xml") -> Path:
+    """Write a one-sheet workbook whose sheet XML is the header row, then ``rows``, streamed into the ZIP.
+
+    ``sheet_part`` is where the sheet lies in the archive (the workbook's relationships point there).
+    """
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=compresslevel) as archive:
-        archive.writestr("[Content_Types].xml", _CONTENT_TYPES)
+        archive.writestr("[Content_Types].xml", _CONTENT_TYPES.replace("/xl/worksheets/sheet1.xml", f"/{sheet_part}"))
         archive.writestr("_rels/.rels", _ROOT_RELS)
         archive.writestr("xl/workbook.xml", _WORKBOOK)
-        archive.writestr("xl/_rels/workbook.xml.rels", _WORKBOOK_RELS)
-        with archive.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as sheet:
+        archive.writestr("xl/_rels/workbook.xml.rels", _WORKBOOK_RELS.replace('Target="worksheets/sheet1.xml"',
+                                                                              f'Target="/{sheet_part}"'))
+        with archive.open(sheet_part, "w", force_zip64=True) as sheet:
             sheet.write(f'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="{MAIN_NS}">'.encode())
             if dimension:
                 sheet.write(f'<dimension ref="{dimension}"/>'.encode())

@@ -91,7 +91,7 @@ with contextlib.redirect_stdout(printed):
     outcome = measure(setup, body, out=tmp_path / "outcome.json", paths=PATHS)
     assert outcome.get("exit") == 2, outcome
     assert f'"code": "limit.{limit}"' in outcome["stdout"]
-    assert "visites" not in outcome["stdout"]  # nothing about the rows: the file was refused before reading
+    assert '"imported": 0' in outcome["stdout"] and '"status": "refused"' in outcome["stdout"]
     assert outcome["seconds"] < BUDGET_SECONDS, outcome
     assert outcome["peak_mb"] < BUDGET_MB, outcome
 
@@ -114,6 +114,27 @@ def test_the_same_workbooks_without_their_trick_are_read(tmp_path: Path, engine:
     narrow = wide_row_bomb(tmp_path / "narrow.xlsx", cells=6)
     table = reader.read_bytes(narrow.read_bytes(), name="narrow.xlsx", xlsx_engine=engine)
     assert table.frame["ligne"].tolist() == [2] and table.frame["campagne"].tolist() == ["1"]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_sheet_stored_under_another_name_is_scanned_too(tmp_path: Path, engine: str) -> None:
+    hidden = "xl/data/visits.bin"
+    plain = write_workbook(tmp_path / "plain.xlsx", data_rows_xml(5), sheet_part=hidden)
+    assert len(reader.read_bytes(plain.read_bytes(), name="v.xlsx", xlsx_engine=engine).frame) == 5
+    wide = b'<row r="2">' + b"<c><v>1</v></c>" * 5_000 + b"</row>"
+    bomb = write_workbook(tmp_path / "bomb.xlsx", [wide], sheet_part=hidden)
+    with pytest.raises(LimitExceededError, match="cellules par ligne"):
+        reader.read_bytes(bomb.read_bytes(), name="v.xlsx", xlsx_engine=engine)
+
+
+def test_shared_strings_are_counted(tmp_path: Path) -> None:
+    data = bytearray(_valid_workbook(tmp_path))
+    strings = b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">' + b"<si><t>a</t></si>" * 200
+    with zipfile.ZipFile(io.BytesIO(bytes(data))) as archive:
+        parts = {info.filename: archive.read(info) for info in archive.infolist()}
+    parts["xl/sharedStrings.xml"] = strings + b"</sst>"
+    with pytest.raises(LimitExceededError, match="plus de 150 cellules"):
+        reader.read_bytes(_archive(parts), name="v.xlsx", limits=ReadLimits(max_cells=150))
 
 
 def test_a_far_cell_without_a_declared_dimension_is_refused(tmp_path: Path) -> None:
