@@ -25,6 +25,7 @@ import io
 import logging
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass
 
 from geo.coverage.errors import FileRefusedError
@@ -124,8 +125,8 @@ def _inflate(archive: zipfile.ZipFile, info: zipfile.ZipInfo, *, name: str, limi
                 _check_actual(size, before, info, name=name, limits=limits)
                 if scan is not None:
                     scan.feed(chunk)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, RuntimeError, OSError, EOFError,
-            ValueError) as exc:  # bad CRC, truncated stream, encrypted or unknown compression
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, NotImplementedError, RuntimeError, OSError,
+            EOFError, ValueError) as exc:  # bad CRC, damaged or truncated stream, encrypted, unknown compression
         raise FileRefusedError("xlsx_unreadable", name=name) from exc
     return size
 

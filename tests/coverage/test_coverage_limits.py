@@ -295,3 +295,13 @@ def test_a_far_cell_reference_after_any_whitespace_is_caught() -> None:
         with pytest.raises(LimitExceededError, match="au-delà de la colonne 200"):
             reader.read_bytes(_archive({"[Content_Types].xml": b"<Types/>", "xl/worksheets/sheet1.xml": sheet}),
                               name="v.xlsx")
+
+
+def test_a_damaged_stream_in_any_part_is_an_unreadable_workbook(tmp_path: Path) -> None:
+    data = bytearray(_valid_workbook(tmp_path))
+    info = zipfile.ZipFile(io.BytesIO(bytes(data))).getinfo("xl/workbook.xml")
+    start = info.header_offset + 30 + len(info.filename) + len(info.extra)
+    data[start:start + 4] = b"\xff\xff\xff\xff"  # a deflate block of the reserved type: zlib refuses it
+    with pytest.raises(FileRefusedError, match="Classeur XLSX illisible") as info_error:
+        reader.read_bytes(bytes(data), name="v.xlsx")
+    assert info_error.value.code == "xlsx_unreadable"
