@@ -2,10 +2,11 @@
 
 Addresses are sent in batches as a CSV file (columns ``id, adresse, code_postal, commune``); the API answers
 the same rows with ``latitude, longitude, result_score, result_type, result_citycode, result_label...``
-appended. Requests use timeouts and retries with exponential backoff (connection errors, timeouts, 429 and
-5xx answers); only successful answers are cached, under a hash of the normalised address. When the service
-cannot be reached, the addresses that got no answer come back with the status ``en_attente`` (pending),
-to be geocoded later by ``voisinmap coverage geocode``.
+appended. Requests use connect and read timeouts and retries with exponential backoff (connection errors,
+timeouts, 429 and 5xx answers), all within a total time budget: no request starts, and no wait or read lasts,
+beyond it. Only successful answers are cached, under a hash of the normalised address. When the service
+cannot be reached or the budget is spent, the addresses that got no answer come back with the status
+``en_attente`` (pending), to be geocoded later by ``voisinmap coverage geocode`` or a geocoding job.
 
 The base URL is ``$VOISINMAP_GEOCODER_URL`` when set (a local address server, or the IGN Géoplateforme
 which serves the same API), else :data:`DEFAULT_URL`. Only building addresses are sent, never a name.
@@ -40,6 +41,8 @@ ENV_GEOCODER_URL = "VOISINMAP_GEOCODER_URL"
 MIN_SCORE = 0.5
 #: Result types accepted as a location (a building's position, or at worst its street).
 ACCEPTED_TYPES = ("housenumber", "street", "locality")
+#: Default total time of one :meth:`Geocoder.geocode` call, in seconds.
+DEFAULT_BUDGET = 600.0
 RESULT_COLUMNS = ("latitude", "longitude", "result_score", "result_type", "result_citycode", "result_label")
 
 
@@ -109,7 +112,10 @@ class Geocoder:
     url : str
         Base URL (default: :func:`geocoder_url`).
     timeout : (float, float)
-        Connect and read timeouts in seconds.
+        Connect and read timeouts in seconds (each also cut to the time left in the budget).
+    budget : float or None
+        Total seconds one :meth:`geocode` call may spend on the service (requests, retries and waits);
+        addresses not answered by then stay pending. None: no total bound.
     retries : int
         Extra attempts after a connection error, timeout, 429 or 5xx answer.
     backoff : float
@@ -125,7 +131,8 @@ class Geocoder:
     """
 
     url: str = field(default_factory=geocoder_url)
-    timeout: tuple[float, float] = (5.0, 120.0)
+    timeout: tuple[float, float] = (5.0, 60.0)
+    budget: float | None = DEFAULT_BUDGET
     retries: int = 3
     backoff: float = 0.5
     chunk_size: int = 2_000
@@ -140,6 +147,10 @@ class Geocoder:
             raise ValueError(f"chunk_size: expected a positive number, got {self.chunk_size}")
         if not 0 <= self.min_score <= 1:
             raise ValueError(f"min_score: expected a number between 0 and 1, got {self.min_score}")
+        if len(self.timeout) != 2 or min(self.timeout) <= 0:
+            raise ValueError(f"timeout: expected (connect, read) seconds > 0, got {self.timeout!r}")
+        if self.budget is not None and self.budget <= 0:
+            raise ValueError(f"budget: expected a number of seconds > 0 or None, got {self.budget}")
 
     @property
     def endpoint(self) -> str:
@@ -177,13 +188,14 @@ class Geocoder:
         logger.info("geocoding %d addresses: %d cached, %d to ask", len(unique_keys), len(answers), len(todo))
         first_row = {k: i for i, k in reversed(list(enumerate(keys)))}
         unreached = 0
+        deadline = None if self.budget is None else time.monotonic() + self.budget
         if progress is not None:
             progress("geocode", len(unique_keys) - len(todo), len(unique_keys))
         for start in range(0, len(todo), self.chunk_size):
             chunk = todo[start:start + self.chunk_size]
             rows = out.iloc[[first_row[k] for k in chunk]]
             try:
-                fresh = self._ask(chunk, rows)
+                fresh = self._ask(chunk, rows, deadline=deadline)
             except GeocoderUnavailableError:
                 unreached += len(todo) - start
                 break
@@ -220,7 +232,16 @@ class Geocoder:
             logger.warning("address service unreachable: %d addresses stay pending", unreached)
         return out
 
-    def _ask(self, keys: list[str], rows: pd.DataFrame) -> dict[str, dict]:
+    def _timeouts(self, deadline: float | None) -> tuple[float, float] | None:
+        """The (connect, read) timeouts of the next attempt, cut to the budget; None when it is spent."""
+        if deadline is None:
+            return self.timeout
+        left = deadline - time.monotonic()
+        if left <= 0.05:
+            return None
+        return (min(self.timeout[0], left), min(self.timeout[1], left))
+
+    def _ask(self, keys: list[str], rows: pd.DataFrame, *, deadline: float | None = None) -> dict[str, dict]:
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(["id", "adresse", "code_postal", "commune"])
@@ -234,13 +255,18 @@ class Geocoder:
         last = ""
         for attempt in range(self.retries + 1):
             if attempt:
-                time.sleep(wait)
+                time.sleep(min(wait, max(0.0, deadline - time.monotonic())) if deadline is not None else wait)
                 wait *= 2
+            timeout = self._timeouts(deadline)
+            if timeout is None:
+                last = "time budget spent"
+                break
             try:
                 response = session.post(self.endpoint, files={"data": ("adresses.csv", payload, "text/csv")},
-                                        data=form, timeout=self.timeout,
+                                        data=form, timeout=timeout, stream=True,
                                         headers={"User-Agent": f"voisinmap/{__version__}"})
-            except (requests.ConnectionError, requests.Timeout) as exc:
+                body = _body(response, deadline)
+            except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as exc:
                 last = type(exc).__name__
                 logger.info("address service attempt %d failed: %s", attempt + 1, last)
                 continue
@@ -252,15 +278,27 @@ class Geocoder:
                 logger.info("address service attempt %d: %s", attempt + 1, last)
                 continue
             if response.status_code != 200:
-                raise GeocoderError(self.url, response.status_code, response.text[:200].strip() or "réponse vide")
+                raise GeocoderError(self.url, response.status_code,
+                                    body[:200].decode("utf-8", "replace").strip() or "réponse vide")
             try:
-                return _parse_answer(response.content, keys)
+                return _parse_answer(body, keys)
             except ValueError as exc:
                 last = str(exc)
                 logger.info("address service attempt %d: unreadable answer", attempt + 1)
                 continue
         logger.warning("address service unreachable after %d attempts (%s)", self.retries + 1, last)
         raise GeocoderUnavailableError(self.url, len(keys))
+
+
+def _body(response: requests.Response, deadline: float | None) -> bytes:
+    """The answer's body, read in chunks so that a server trickling bytes cannot outlast the budget."""
+    chunks = []
+    with response:
+        for chunk in response.iter_content(chunk_size=65_536):
+            chunks.append(chunk)
+            if deadline is not None and time.monotonic() > deadline:
+                raise requests.Timeout("time budget spent while reading the answer")
+    return b"".join(chunks)
 
 
 def _float(text: str | None) -> float | None:
