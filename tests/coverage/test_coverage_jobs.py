@@ -209,6 +209,8 @@ def test_import_and_geocode_jobs_end_within_the_budget(queue: SqlJobQueue, db_ur
 def redis_queue_name() -> Iterator[tuple[str, str]]:
     url = os.environ.get(REDIS_ENV)
     if not url:
+        if os.environ.get("VOISINMAP_REQUIRE_REDIS") == "1":
+            pytest.fail(f"{REDIS_ENV} is not set but VOISINMAP_REQUIRE_REDIS=1")
         pytest.skip(f"{REDIS_ENV} is not set (CI sets it to a Redis database reserved for tests)")
     from redis import Redis
 
