@@ -1,6 +1,7 @@
 """The current network placed on an instance: what it already covers and where its teams are.
 
-A site with an INSEE code is its commune (or arrondissement): its catchment is the candidate's, or for
+A site that names its quartiers (``qpv_codes``, e.g. Grigny 2 and La Grande Borne) is credited with
+those QPV only. Otherwise a site with an INSEE code is its commune (or arrondissement): its catchment is the candidate's, or for
 a commune without QPV the QPV within the radius of its centroid. A partner given by an EPCI SIREN (an
 essaimage such as l'Établi in the CA de la Porte du Hainaut) covers the QPV of its own EPCI only
 (``epci_reach="epci"``, the default), or also the QPV within the radius of its communes across the EPCI
@@ -61,12 +62,25 @@ class Network:
 def empty_network(instance: Instance) -> Network:
     """A network with no site (everything left to choose)."""
     return Network(
-        sites=pd.DataFrame(columns=["code", "name", "opening_year", "kind", "source", "code_type", "insee_reg",
+        sites=pd.DataFrame(columns=["code", "name", "opening_year", "kind", "source", "qpv_codes", "code_type", "insee_reg",
                                     "region", "population_reached", "qpv_reached", "lon", "lat"]),
         covered=np.zeros(instance.n_qpv, dtype=bool), excluded=np.zeros(instance.n_candidates, dtype=bool),
         points_xy=np.zeros((0, 2)), points_epsg=np.zeros(0, dtype=np.int64), point_site=np.zeros(0, dtype=np.int64),
         site_covered=np.zeros((0, instance.n_qpv), dtype=bool),
     )
+
+
+def _named_quartiers(instance: Instance, qpv_codes: str, s: int, name: str) -> np.ndarray:
+    """Mask of the QPV a site names in its ``qpv_codes`` column (it is credited with those only)."""
+    pos = {c: j for j, c in enumerate(instance.qpv["code_qp"])}
+    codes = [c for c in qpv_codes.split(";") if c]
+    unknown = [c for c in codes if c not in pos]
+    if unknown:
+        raise SitesError(f"sites: row {s + 1}, column qpv_codes: expected QPV codes of the instance's scope, got "
+                         f"unknown {unknown} ({name})")
+    mask = np.zeros(instance.n_qpv, dtype=bool)
+    mask[[pos[c] for c in codes]] = True
+    return mask
 
 
 def resolve_network(instance: Instance, sites: pd.DataFrame | None, *, epci_reach: str = DEFAULT_EPCI_REACH) -> Network:
@@ -171,6 +185,8 @@ def resolve_network(instance: Instance, sites: pd.DataFrame | None, *, epci_reac
         else:
             p = places.loc[code] if code in places.index else places[places["siren_epci"] == code].iloc[0]
             reg, reg_name, lon, lat = p["insee_reg"], p["lib_reg"], p["lon"], p["lat"]
+        if row.qpv_codes:
+            cov[:] = _named_quartiers(instance, row.qpv_codes, s, row.name)
         extra.append({"insee_reg": str(reg), "region": str(reg_name),
                       "population_reached": float(instance.population[cov].sum()),
                       "qpv_reached": int(cov.sum()), "lon": float(lon), "lat": float(lat)})

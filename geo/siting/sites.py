@@ -13,6 +13,10 @@ The file has one row per current site or essaimage partner, with the columns
     ``site`` (a city team of the association) or ``essaimage`` (a mentored local partner).
 ``source``
     Where the fact comes from (free text, may be empty in a user's own file).
+``qpv_codes`` (optional)
+    The quartiers the team actually works in, as QPV 2024 codes separated by ``;`` (e.g.
+    ``QN09126M;QN09125M`` for Grigny 2 and La Grande Borne). A site with codes is credited with
+    those quartiers only, not with a catchment circle; empty = the circle (radius and own commune).
 
 Reading (:func:`read_sites`) is the only I/O; :func:`validate_sites` is a pure function over a frame.
 """
@@ -28,6 +32,8 @@ import pandas as pd
 logger = logging.getLogger(__name__)
 
 SITE_COLUMNS: tuple[str, ...] = ("code", "name", "opening_year", "kind", "source")
+#: Optional columns (empty when absent).
+OPTIONAL_COLUMNS: tuple[str, ...] = ("source", "qpv_codes")
 SITE_KINDS: tuple[str, ...] = ("site", "essaimage")
 _INSEE = re.compile(r"^(\d{5}|2[AB]\d{3})$")
 _SIREN = re.compile(r"^\d{9}$")
@@ -73,13 +79,14 @@ def validate_sites(frame: pd.DataFrame) -> pd.DataFrame:
     Parameters
     ----------
     frame : pandas.DataFrame
-        Columns ``code``, ``name``, ``opening_year``, ``kind`` and optionally ``source``.
+        Columns ``code``, ``name``, ``opening_year``, ``kind`` and optionally ``source`` and ``qpv_codes``.
 
     Returns
     -------
     pandas.DataFrame
         Columns ``code`` (str), ``name`` (str), ``opening_year`` (int), ``kind`` (str), ``source``
-        (str) and ``code_type`` (``insee`` or ``siren``), in the input order.
+        (str), ``qpv_codes`` (str, ``;``-separated, may be empty) and ``code_type`` (``insee`` or
+        ``siren``), in the input order.
 
     Raises
     ------
@@ -89,7 +96,7 @@ def validate_sites(frame: pd.DataFrame) -> pd.DataFrame:
     if not isinstance(frame, pd.DataFrame):
         raise SitesError(f"sites: expected a pandas DataFrame, got {type(frame).__name__}")
     cols = {str(c).strip().lower(): c for c in frame.columns}
-    missing = [c for c in SITE_COLUMNS if c not in cols and c != "source"]
+    missing = [c for c in SITE_COLUMNS if c not in cols and c not in OPTIONAL_COLUMNS]
     if missing:
         raise SitesError(
             f"sites: missing column(s) {missing}; expected columns {list(SITE_COLUMNS)}, "
@@ -98,7 +105,7 @@ def validate_sites(frame: pd.DataFrame) -> pd.DataFrame:
     if frame.empty:
         raise SitesError("sites: expected at least one site, got an empty table")
     out = pd.DataFrame(index=range(len(frame)))
-    for col in SITE_COLUMNS:
+    for col in (*SITE_COLUMNS, "qpv_codes"):
         values = frame[cols[col]] if col in cols else pd.Series([""] * len(frame))
         out[col] = [("" if pd.isna(v) else str(v).strip()) for v in values]
 
@@ -129,10 +136,20 @@ def validate_sites(frame: pd.DataFrame) -> pd.DataFrame:
                 f"got {row.opening_year!r}"
             )
         years.append(year)
+        _check_qpv_codes(row.qpv_codes, i)
+    out["qpv_codes"] = [";".join(c.strip().upper() for c in v.split(";") if c.strip()) for v in out["qpv_codes"]]
     out["code"] = codes
     out["opening_year"] = pd.Series(years, dtype="int64")
     out["code_type"] = types
     dup = out["code"][out["code"].duplicated()]
     if len(dup):
         raise SitesError(f"sites: column code: expected unique codes, got duplicates {sorted(set(dup))}")
-    return out[[*SITE_COLUMNS, "code_type"]]
+    return out[[*SITE_COLUMNS, "qpv_codes", "code_type"]]
+
+
+def _check_qpv_codes(value: str, row: int) -> None:
+    """Raise ``SitesError`` unless ``value`` is empty or a ``;``-list of QPV 2024 codes."""
+    for code in (c.strip().upper() for c in value.split(";") if c.strip()):
+        if not re.match(r"^QN[0-9][0-9AB0-9]\d{3}[A-Z]$", code):
+            raise SitesError(f"sites: row {row}, column qpv_codes: expected QPV 2024 codes such as 'QN09126M' "
+                             f"separated by ';', got {code!r}")
