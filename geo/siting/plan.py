@@ -22,6 +22,7 @@ from scipy import sparse
 from geo.siting.capacitated import (
     CapacitatedProblem,
     CapacitatedSolution,
+    assign,
     solve_capacitated_exact,
     solve_capacitated_heuristic,
 )
@@ -57,7 +58,7 @@ ASSIGNMENT_COLUMNS: tuple[str, ...] = ("site_code", "site_name", "status", "code
 #: Columns of :attr:`Plan.regions`.
 REGIONS_COLUMNS: tuple[str, ...] = ("rank", "urban_region", "added_residents", "added_weighted", "qpv_residents",
                                     "n_qpv", "npnru_qpv", "network_there", "in_plan", "current_sites", "new_sites",
-                                    "cities")
+                                    "current_cities", "new_cities")
 
 
 @dataclass(frozen=True, eq=False)
@@ -151,7 +152,15 @@ def capacitated_problem(instance: Instance, network: Network, *, capacity: float
 
 
 def _solve(problem: CapacitatedProblem, *, k: int | None, max_new: int | None, method: str, quotas: Quotas | None,
-           max_regions: int | None, time_limit_s: float) -> CapacitatedSolution:
+           max_regions: int | None, time_limit_s: float, need: float | None = None) -> CapacitatedSolution:
+    if need is not None:  # fewest new sites reaching the need (residents served)
+        if method == "exact":
+            try:
+                return solve_capacitated_exact(problem, k=None, quotas=quotas, max_regions=max_regions, need=need,
+                                               time_limit_s=time_limit_s)
+            except SolverTimeoutError as exc:
+                logger.warning("plan: %s; heuristic used instead", exc)
+        return solve_capacitated_heuristic(problem, k=None, quotas=quotas, max_regions=max_regions, need=need)
     if method == "exact":
         try:
             if k is not None:
@@ -192,6 +201,8 @@ def plan(
     epci_reach: str = DEFAULT_EPCI_REACH,
     commune_names: dict[str, str] | None = None,
     commune_population: dict[str, float] | None = None,
+    fewest_for: float | None = None,
+    chosen: list[str] | None = None,
 ) -> Plan:
     """The two-level capacitated plan: at most ``max_regions`` urban regions and ``max_cities`` cities.
 
@@ -224,6 +235,12 @@ def plan(
     start_year : int
     time_limit_s : float
     epci_reach : {"epci", "radius"}
+    fewest_for : float, optional
+        Target mode: the fewest new sites whose presence (plain residents) reaches this share, within
+        ``max_regions`` (``k`` and ``max_cities`` are then ignored).
+    chosen : list of str, optional
+        INSEE codes of new sites already chosen (e.g. by :func:`geo.siting.recommend`): no search, only
+        the best assignment of residents to the network and these sites.
     commune_names, commune_population : dict, optional
         INSEE code → name / population, to name the urban regions after their main city.
 
@@ -253,16 +270,29 @@ def plan(
                                   regions=regions)
     n_current = len(network.sites)
     max_new = None
-    if k is None:
+    need = None
+    if fewest_for is not None:
+        if isinstance(fewest_for, bool) or not isinstance(fewest_for, int | float) or not 0 < fewest_for <= 1:
+            raise ValueError(f"fewest_for: expected a share in (0, 1], e.g. 0.20, got {fewest_for!r}")
+        need = float(fewest_for) * instance.denominator
+    elif k is None:
         if max_cities is None:
             raise ValueError("max_cities: expected a number of cities when k is None, got None")
         max_new = max(max_cities - n_current, 0)
-    sol = _solve(problem, k=k, max_new=max_new, method=method, quotas=quotas, max_regions=max_regions,
-                 time_limit_s=time_limit_s)
+    if chosen is not None:
+        pos = {c: i for i, c in enumerate(instance.candidates["insee_code"])}
+        unknown = [c for c in chosen if c not in pos]
+        if unknown:
+            raise ValueError(f"chosen: expected candidate INSEE codes, got unknown {unknown}")
+        sol = assign(problem, [pos[c] for c in chosen])
+    else:
+        sol = _solve(problem, k=k, max_new=max_new, method=method, quotas=quotas, max_regions=max_regions,
+                     time_limit_s=time_limit_s, need=need)
     return _assemble(instance, network, problem, regions, sol, target=target, pace=pace, start_year=start_year,
                      params={"capacity": cap, "k": k, "max_regions": max_regions, "max_cities": max_cities,
                              "method": method, "weighted": weighted, "pace": pace, "radius_km": instance.radius_km,
-                             "regions_method": regions.method, "target": target},
+                             "regions_method": regions.method, "target": target, "fewest_for": fewest_for,
+                             "n_qpv": instance.n_qpv, "scope": instance.params.get("scope", "metro")},
                      t0=t0)
 
 
@@ -363,20 +393,23 @@ def _regions_table(instance: Instance, regions: UrbanRegions, problem: Capacitat
     added_w = np.bincount(new_reg[new_reg >= 0], weights=weighted[new_rows][new_reg >= 0], minlength=n_reg)
     cur_count = np.bincount(site_region[site_region >= 0], minlength=n_reg)
     new_count = np.bincount(new_reg[new_reg >= 0], minlength=n_reg)
-    cities = {r: [] for r in range(n_reg)}
+    current: dict[int, list[str]] = {r: [] for r in range(n_reg)}
+    new: dict[int, list[str]] = {r: [] for r in range(n_reg)}
     for r, nm in zip(site_region, net["name"], strict=True):
         if r >= 0:
-            cities[int(r)].append(f"{nm} (current)")
+            current[int(r)].append(str(nm))
     for nm, ur in zip(table["name"], table["urban_region"], strict=True):
-        cities[names.index(ur)].append(nm) if ur else None
+        if ur:
+            new[names.index(ur)].append(str(nm))
     out = regions.table.rename(columns={"name": "urban_region", "population": "qpv_residents"}).copy()
-    out["added_residents"] = added
-    out["added_weighted"] = added_w
+    out["added_residents"] = np.round(added, 1)
+    out["added_weighted"] = np.round(added_w, 1)
     out["network_there"] = cur_count > 0
     out["current_sites"] = cur_count
     out["new_sites"] = new_count
     out["in_plan"] = (cur_count + new_count) > 0
-    out["cities"] = ["; ".join(cities[r]) for r in range(n_reg)]
+    out["current_cities"] = [" | ".join(current[r]) for r in range(n_reg)]
+    out["new_cities"] = [" | ".join(new[r]) for r in range(n_reg)]
     out = out.sort_values(["added_weighted", "in_plan", "qpv_residents"], ascending=False).reset_index(drop=True)
     out["rank"] = np.arange(1, len(out) + 1)
     return out[list(REGIONS_COLUMNS)]
@@ -406,6 +439,7 @@ class Reachability:
     cities_needed_any_region: int | None
     regions_used: int | None
     capacity_needed: float | None
+    n_current: int = 0
     params: dict[str, Any] = field(default_factory=dict)
 
 
@@ -469,5 +503,5 @@ def what_it_takes(
             cap_needed = float(np.ceil(hi / capacity_step) * capacity_step)
     elif served >= need:
         cap_needed = cap
-    return Reachability(served >= need, served / instance.denominator, cities, cities_any, used, cap_needed,
+    return Reachability(served >= need, served / instance.denominator, cities, cities_any, used, cap_needed, n_current,
                         {"capacity": cap, "max_regions": max_regions, "max_cities": max_cities, "target": target})
