@@ -83,7 +83,7 @@ def _reach_section(answer: Reachability, lang: str) -> list[str]:
     lines = [f"## {title}", ""]
     if answer.cities_needed_any_region is not None:
         lines += [t("siting.plan.target_sites", lang, n=answer.cities_needed_any_region - answer.n_current,
-                    target=format_percent(100.0 * p["target"], lang, decimals=0), capacity=_n(p["capacity"] or 0, lang)), ""]
+                    target=format_number(100.0 * p["target"], lang), capacity=_n(p["capacity"] or 0, lang)), ""]
     lines += [t(key, lang, presence=_pct(answer.presence, lang), cities=p["max_cities"], regions=p["max_regions"],
                    capacity=_n(p["capacity"] or 0, lang))]
     if not answer.reachable:
