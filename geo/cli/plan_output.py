@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import sys
 from pathlib import Path
@@ -11,6 +12,21 @@ from rich.console import Console
 from rich.table import Table
 
 from geo.i18n import format_number, format_percent, t
+
+
+@contextlib.contextmanager
+def usage_errors(lang: str):  # noqa: ANN201
+    """Turn the library's errors into exit code 2: missing data (message on stderr) or a bad value (usage error)."""
+    from geo.load import DataNotBuiltError
+    from geo.siting import InfeasibleError, SitesError
+
+    try:
+        yield
+    except DataNotBuiltError as exc:
+        Console(stderr=True).print(f"[bold red]{t('siting.cli.no_data', lang)}[/] {exc}")
+        sys.exit(2)
+    except (SitesError, InfeasibleError, ValueError) as exc:
+        raise click.UsageError(str(exc)) from exc
 
 
 def write_plan_files(result, out_dir: Path) -> None:  # noqa: ANN001
@@ -67,8 +83,8 @@ def run_plan(*, sites_path: Path, k: int | None, radius_km: float, home_radius_k
              data_dir: Path | None) -> None:
     """Build the instance, solve the plan, write the files and print the answer (exit code 2 on a bad value)."""
     from geo.export.tables import neutralise
-    from geo.load import DataNotBuiltError, load_arrondissements, load_communes, load_qpv
-    from geo.siting import InfeasibleError, SitesError, build_instance, read_sites
+    from geo.load import load_arrondissements, load_communes, load_qpv
+    from geo.siting import build_instance, read_sites
     from geo.siting.demand import parse_weights
     from geo.siting.params import DEFAULT_WEIGHTS
     from geo.siting.plan import plan, what_it_takes
@@ -79,7 +95,7 @@ def run_plan(*, sites_path: Path, k: int | None, radius_km: float, home_radius_k
 
     err = Console(stderr=True)
     console = Console() if sys.stdout.isatty() else Console(width=160)
-    try:
+    with usage_errors(lang):
         w = DEFAULT_WEIGHTS if weights.strip().lower() == "default" else parse_weights(weights)
         q = Quotas.parse(quotas) if quotas else None
         sites = read_sites(sites_path)
@@ -109,11 +125,6 @@ def run_plan(*, sites_path: Path, k: int | None, radius_km: float, home_radius_k
                 return cache[key]
 
             robust = robustness_fn(instance_for, run, capacity=capacity)
-    except DataNotBuiltError as exc:
-        err.print(f"[bold red]{t('siting.cli.no_data', lang)}[/] {exc}")
-        sys.exit(2)
-    except (SitesError, InfeasibleError, ValueError) as exc:
-        raise click.UsageError(str(exc)) from exc
 
     out_dir.mkdir(parents=True, exist_ok=True)
     reco = recommendations_frame(result, inst, lang=lang)

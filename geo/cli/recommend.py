@@ -116,9 +116,10 @@ def recommend(
                  scope=scope, lang=lang, level=level, capacity=capacity, max_regions=max_regions,
                  max_cities=max_cities, pace=pace, robustness=robustness, data_dir=data_dir)
         return
+    from geo.cli.plan_output import usage_errors
     from geo.export.tables import neutralise
-    from geo.load import DataNotBuiltError, load_arrondissements, load_communes, load_qpv
-    from geo.siting import InfeasibleError, SitesError, brief_markdown, build_instance, read_sites
+    from geo.load import load_arrondissements, load_communes, load_qpv
+    from geo.siting import brief_markdown, build_instance, read_sites
     from geo.siting import recommend as reco_fn
     from geo.siting.demand import parse_weights
     from geo.siting.params import DEFAULT_WEIGHTS
@@ -126,7 +127,7 @@ def recommend(
 
     console = Console() if sys.stdout.isatty() else Console(width=160)
     err = Console(stderr=True)
-    try:
+    with usage_errors(lang):
         w = DEFAULT_WEIGHTS if weights.strip().lower() == "default" else parse_weights(weights)
         q = Quotas.parse(quotas) if quotas else None
         sites = read_sites(sites_path)
@@ -138,11 +139,6 @@ def recommend(
             reco = reco_fn(inst, sites, k=k, target=target, quotas=q, min_spacing_km=min_spacing_km, method=method,
                            target_method=target_method, time_limit_s=time_limit_s, openings_per_year=openings_per_year,
                            epci_reach=epci_reach, lang=lang)
-    except DataNotBuiltError as exc:
-        err.print(f"[bold red]Données absentes :[/] {exc}")
-        sys.exit(2)
-    except (SitesError, InfeasibleError, ValueError) as exc:
-        raise click.UsageError(str(exc)) from exc
 
     out_dir.mkdir(parents=True, exist_ok=True)
     table = reco.table

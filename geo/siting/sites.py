@@ -111,32 +111,10 @@ def validate_sites(frame: pd.DataFrame) -> pd.DataFrame:
 
     codes, types, years = [], [], []
     for i, row in enumerate(out.itertuples(index=False), start=1):
-        code = row.code.upper()
-        if _INSEE.match(code):
-            types.append("insee")
-        elif _SIREN.match(code):
-            types.append("siren")
-        else:
-            raise SitesError(
-                f"sites: row {i}, column code: expected a 5-character INSEE code or a 9-digit EPCI "
-                f"SIREN, got {row.code!r}"
-            )
+        code, kind, year = _check_row(row, i)
         codes.append(code)
-        if not row.name:
-            raise SitesError(f"sites: row {i}, column name: expected a name, got an empty value")
-        if row.kind not in SITE_KINDS:
-            raise SitesError(f"sites: row {i}, column kind: expected one of {list(SITE_KINDS)}, got {row.kind!r}")
-        try:
-            year = int(float(row.opening_year))
-        except ValueError:
-            year = None
-        if year is None or not MIN_YEAR <= year <= MAX_YEAR:
-            raise SitesError(
-                f"sites: row {i}, column opening_year: expected a year between {MIN_YEAR} and {MAX_YEAR}, "
-                f"got {row.opening_year!r}"
-            )
+        types.append(kind)
         years.append(year)
-        _check_qpv_codes(row.qpv_codes, i)
     out["qpv_codes"] = [";".join(c.strip().upper() for c in v.split(";") if c.strip()) for v in out["qpv_codes"]]
     out["code"] = codes
     out["opening_year"] = pd.Series(years, dtype="int64")
@@ -145,6 +123,35 @@ def validate_sites(frame: pd.DataFrame) -> pd.DataFrame:
     if len(dup):
         raise SitesError(f"sites: column code: expected unique codes, got duplicates {sorted(set(dup))}")
     return out[[*SITE_COLUMNS, "qpv_codes", "code_type"]]
+
+
+def _check_row(row: object, i: int) -> tuple[str, str, int]:
+    """(code, code type, opening year) of one row, or ``SitesError`` naming the row and column."""
+    code = row.code.upper()
+    if _INSEE.match(code):
+        kind = "insee"
+    elif _SIREN.match(code):
+        kind = "siren"
+    else:
+        raise SitesError(
+            f"sites: row {i}, column code: expected a 5-character INSEE code or a 9-digit EPCI "
+            f"SIREN, got {row.code!r}"
+        )
+    if not row.name:
+        raise SitesError(f"sites: row {i}, column name: expected a name, got an empty value")
+    if row.kind not in SITE_KINDS:
+        raise SitesError(f"sites: row {i}, column kind: expected one of {list(SITE_KINDS)}, got {row.kind!r}")
+    try:
+        year = int(float(row.opening_year))
+    except ValueError:
+        year = None
+    if year is None or not MIN_YEAR <= year <= MAX_YEAR:
+        raise SitesError(
+            f"sites: row {i}, column opening_year: expected a year between {MIN_YEAR} and {MAX_YEAR}, "
+            f"got {row.opening_year!r}"
+        )
+    _check_qpv_codes(row.qpv_codes, i)
+    return code, kind, year
 
 
 def _check_qpv_codes(value: str, row: int) -> None:
