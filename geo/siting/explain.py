@@ -8,7 +8,8 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from geo.siting.demand import INDICATOR_LABELS_EN, INDICATOR_LABELS_FR
+from geo.i18n import t
+from geo.siting.demand import indicator_label
 
 if TYPE_CHECKING:  # pragma: no cover
     from geo.siting.recommendation import Recommendation
@@ -19,8 +20,6 @@ MENTORING_DISTANCE_KM: float = 30.0
 
 #: Languages of the texts.
 LANGS: tuple[str, ...] = ("fr", "en")
-
-_LABELS = {"fr": INDICATOR_LABELS_FR, "en": INDICATOR_LABELS_EN}
 
 
 def check_lang(lang: object) -> str:
@@ -95,73 +94,70 @@ def site_reason(row: Mapping[str, Any], *, radius_km: float, lang: str = "fr", l
         Candidate level: an EPCI reaches the QPV of its EPCI, whatever the distance.
     """
     check_lang(lang)
-    fr = lang == "fr"
     n_qpv = int(row.get("added_qpv", 0))
     pop = row["added_population"]
-    head = (f"{row['name']} ({row['region']}) ajoute {fmt_int(pop, lang)} habitants "
-            f"({fmt_int(row.get('added_households', float('nan')), lang)} ménages) de {n_qpv} "
-            f"{_plural(n_qpv, 'quartier prioritaire', 'quartiers prioritaires')}" if fr else
-            f"{row['name']} ({row['region']}) adds {fmt_int(pop, lang)} residents "
-            f"({fmt_int(row.get('added_households', float('nan')), lang)} households) of {n_qpv} priority "
-            f"{_plural(n_qpv, 'neighbourhood', 'neighbourhoods')} (QPV)")
+    head = t("siting.reason.head_one" if n_qpv == 1 else "siting.reason.head_many", lang, name=row["name"],
+             region=row["region"], residents=fmt_int(pop, lang),
+             households=fmt_int(row.get("added_households", float("nan")), lang), n=n_qpv)
     npnru = int(row.get("npnru_count", 0))
     if npnru:
-        head += (f", dont {npnru} en renouvellement urbain (NPNRU), gage de partenaires et de missions" if fr else
-                 f", {npnru} of them under urban renewal (NPNRU), a source of partners and missions")
+        head += t("siting.reason.npnru", lang, n=npnru)
     elif n_qpv:
-        head += ", sans quartier NPNRU" if fr else ", none under urban renewal (NPNRU)"
+        head += t("siting.reason.no_npnru", lang)
     parts = [head]
+    reach = _reach_part(row, n_qpv=n_qpv, pop=pop, radius_km=radius_km, lang=lang, level=level)
+    if reach:
+        parts.append(reach)
+    poverty = _poverty_part(row, n_qpv=n_qpv, lang=lang)
+    if poverty:
+        parts.append(poverty)
+    parts.append(_nearest_part(row, lang=lang))
+    other = sorted({indicator_label(m, lang) for m in str(row.get("missing_indicators", "")).split(";")
+                    if m and m != "poverty_rate"})
+    if other:
+        parts.append(t("siting.reason.missing_indicators", lang, labels=", ".join(other)))
+    return t("siting.reason.separator", lang).join(parts) + "."
 
+
+def _reach_part(row: Mapping[str, Any], *, n_qpv: int, pop: float, radius_km: float, lang: str, level: str) -> str:
+    """Where the residents live: within the radius, in the site's own quartiers farther away, or its EPCI."""
     radius = fmt_num(radius_km, 1, lang)
     own = float(row.get("added_population_own", 0.0) or 0.0)
     near = float(row.get("added_population_radius", pop - own))
     far = fmt_num(row.get("own_max_km", float("nan")), 1, lang)
     if not n_qpv:
-        pass
-    elif level == "epci":
-        parts.append("tous dans son EPCI" if fr else "all in its EPCI")
-    elif own <= 0:
-        parts.append((f"{_plural(n_qpv, 'situé', 'tous')} à moins de {radius} km") if fr else
-                     f"{_plural(n_qpv, '', 'all ')}within {radius} km")
-    elif near <= 0:
-        parts.append(f"tous dans ses propres quartiers, à plus de {radius} km (jusqu'à {far} km)" if fr else
-                     f"all in its own neighbourhoods, beyond {radius} km (up to {far} km)")
-    else:
-        parts.append(f"{fmt_int(near, lang)} habitants à moins de {radius} km et {fmt_int(own, lang)} dans ses "
-                     f"propres quartiers plus éloignés (jusqu'à {far} km)" if fr else
-                     f"{fmt_int(near, lang)} residents within {radius} km and {fmt_int(own, lang)} in its own "
-                     f"neighbourhoods farther away (up to {far} km)")
+        return ""
+    if level == "epci":
+        return t("siting.reason.epci", lang)
+    if own <= 0:
+        return t("siting.reason.within_one" if n_qpv == 1 else "siting.reason.within_many", lang, radius=radius)
+    if near <= 0:
+        return t("siting.reason.own_only", lang, radius=radius, far=far)
+    return t("siting.reason.split", lang, near=fmt_int(near, lang), radius=radius, own=fmt_int(own, lang), far=far)
 
+
+def _poverty_part(row: Mapping[str, Any], *, n_qpv: int, lang: str) -> str:
+    """The mean poverty rate, and how many quartiers do not publish it."""
     pov = row.get("poverty_rate", float("nan"))
     missing = int(row.get("poverty_missing", 0))
-    if not _missing(pov):
-        text = (f"taux de pauvreté moyen de {fmt_num(pov, 0, lang)} %" if fr else
-                f"average poverty rate {fmt_num(pov, 0, lang)}%")
-        if missing:
-            text += (f" (non diffusé pour {missing} {_plural(missing, 'quartier', 'quartiers')})" if fr else
-                     f" (not published for {missing} {_plural(missing, 'neighbourhood', 'neighbourhoods')})")
-        parts.append(text)
-    elif n_qpv:
-        parts.append("taux de pauvreté non diffusé (secret statistique)" if fr else
-                     "poverty rate not published (statistical secrecy)")
+    if _missing(pov):
+        return t("siting.reason.poverty_secret", lang) if n_qpv else ""
+    text = t("siting.reason.poverty", lang, rate=fmt_num(pov, 0, lang))
+    if missing:
+        text += t("siting.reason.poverty_missing_one" if missing == 1 else "siting.reason.poverty_missing_many", lang,
+                  n=missing)
+    return text
 
+
+def _nearest_part(row: Mapping[str, Any], *, lang: str) -> str:
+    """How far the nearest current site is: mentoring distance, or a new territory."""
     dist = row.get("nearest_site_km", float("nan"))
     site = row.get("nearest_site", "")
     if _missing(dist):
-        parts.append("aucun site actuel sur ce territoire" if fr else "no current site in this territory")
-    elif dist <= MENTORING_DISTANCE_KM:
-        parts.append(f"à {fmt_num(dist, 1, lang)} km du site actuel de {site}, qui peut l'accompagner" if fr else
-                     f"{fmt_num(dist, 1, lang)} km from the current site of {site}, which can mentor it")
-    else:
-        parts.append(f"à {fmt_num(dist, 0, lang)} km du site actuel le plus proche ({site}) : un nouveau territoire"
-                     if fr else f"{fmt_num(dist, 0, lang)} km from the nearest current site ({site}): a new territory")
-    labels = _LABELS[lang]
-    other = sorted({labels.get(m, m) for m in str(row.get("missing_indicators", "")).split(";")
-                    if m and m != "poverty_rate"})
-    if other:
-        parts.append(f"indicateurs manquants pris en compte sans imputation : {', '.join(other)}" if fr else
-                     f"missing indicators handled without imputation: {', '.join(other)}")
-    return " ; ".join(parts) + "." if fr else "; ".join(parts) + "."
+        return t("siting.reason.no_site", lang)
+    if dist <= MENTORING_DISTANCE_KM:
+        return t("siting.reason.near_site", lang, km=fmt_num(dist, 1, lang), site=site)
+    return t("siting.reason.new_territory", lang, km=fmt_num(dist, 0, lang), site=site)
 
 
 _SOLVERS = {"highs": "HiGHS", "cbc": "CBC"}
@@ -171,9 +167,8 @@ def _solver_words(code: str, lang: str) -> str:
     """``exact-highs`` -> words; ``heuristic`` -> words."""
     if code.startswith("exact-"):
         name = _SOLVERS.get(code.split("-", 1)[1].split()[0], code)
-        return (f"exacte (programme linéaire en nombres entiers, {name})" if lang == "fr" else
-                f"exact (mixed-integer programme, {name})")
-    return "heuristique (glouton + échanges)" if lang == "fr" else "heuristic (greedy + swaps)"
+        return t("siting.method.exact", lang, solver=name)
+    return t("siting.method.heuristic", lang)
 
 
 def _time_limit(text: str) -> str:
@@ -194,17 +189,12 @@ def method_label(method: str, *, lang: str = "fr", fallback: str = "") -> str:
         :attr:`Recommendation.fallback` (names the time limit that was too short).
     """
     check_lang(lang)
-    fr = lang == "fr"
     words = _solver_words(method, lang)
     if method.startswith("heuristic (fallback"):
-        limit = _time_limit(fallback or method)
-        return (f"{words}, car le solveur exact n'a trouvé aucune solution dans la limite de temps "
-                f"(time_limit_s = {limit} s)" if fr else
-                f"{words}, as the exact solver found no solution within the time limit (time_limit_s = {limit} s)")
+        return t("siting.method.fallback", lang, words=words, limit=_time_limit(fallback or method))
     status = re.search(r"\((.+), not proven optimal\)", method)
     if status:
-        return (f"{words}, optimalité non prouvée dans la limite de temps (statut {status.group(1)})" if fr else
-                f"{words}, optimality not proven within the time limit (status {status.group(1)})")
+        return t("siting.method.not_proven", lang, words=words, status=status.group(1))
     return words
 
 
@@ -222,17 +212,12 @@ def target_method_label(solver_method: str, *, proven: bool, fallback: bool = Fa
     lang : {"fr", "en"}
     """
     check_lang(lang)
-    fr = lang == "fr"
     words = _solver_words(solver_method, lang)
     if solver_method.startswith("exact-"):
-        return words if proven else words + (", minimalité non prouvée" if fr else ", minimality not proven")
-    if proven:
-        text = words + (" ; preuve : borne inférieure atteinte" if fr else "; proof: lower bound reached")
-    else:
-        text = words + (" ; borne supérieure" if fr else "; upper bound")
+        return words if proven else t("siting.method.target_not_proven", lang, words=words)
+    text = t("siting.method.target_proof" if proven else "siting.method.target_upper", lang, words=words)
     if fallback:
-        text += (" (le solveur exact n'a trouvé aucune solution dans la limite de temps)" if fr else
-                 " (the exact solver found no solution within the time limit)")
+        text += t("siting.method.target_fallback", lang)
     return text
 
 
@@ -242,20 +227,10 @@ def denominator_text(reco: Recommendation, *, lang: str = "fr") -> str:
     p = reco.params
     n = reco.denominator_qpv
     unknown = int(p.get("n_qpv", n)) - n
-    if p.get("scope") == "metro":
-        text = (f"{fmt_int(reco.denominator, lang)} habitants des {fmt_int(n, lang)} QPV de métropole (population "
-                "INSEE), la base de l'objectif de VoisinMalin : toucher 20 % des habitants des QPV métropolitains"
-                if lang == "fr" else
-                f"{fmt_int(reco.denominator, lang)} residents of the {fmt_int(n, lang)} metropolitan QPV (INSEE "
-                "population), the base of VoisinMalin's goal: reach 20% of the residents of metropolitan QPV")
-    else:
-        text = (f"{fmt_int(reco.denominator, lang)} habitants des {fmt_int(n, lang)} QPV de métropole et d'outre-mer "
-                "dont la population est connue" if lang == "fr" else
-                f"{fmt_int(reco.denominator, lang)} residents of the {fmt_int(n, lang)} QPV of metropolitan and "
-                "overseas France with a known population")
+    key = "siting.denominator.metro" if p.get("scope") == "metro" else "siting.denominator.all"
+    text = t(key, lang, residents=fmt_int(reco.denominator, lang), n=fmt_int(n, lang))
     if unknown > 0:
-        text += (f" ({unknown} QPV sans population connue ne comptent pas)" if lang == "fr" else
-                 f" ({unknown} QPV without a known population do not count)")
+        text += t("siting.denominator.unknown", lang, n=unknown)
     return text
 
 
