@@ -116,7 +116,3 @@ DEFAULT_ROADMAP_END: int = 2035
 
 #: The association's door goals: (households met, within years): 150,000 in 5 years, 500,000 in 10.
 DOOR_GOALS: tuple[tuple[int, int], ...] = ((150_000, 5), (500_000, 10))
-
-#: Above this many seconds of expected solve, interactive callers use the heuristic: "exact" is the
-#: default where HiGHS proves the optimum in about this time (k up to about 20 at 2-3 km).
-EXACT_TIME_BUDGET_S: float = 2.0
