@@ -43,15 +43,48 @@ def _regions_section(result: Plan, lang: str) -> list[str]:
     return [*lines, ""]
 
 
-def _cities_section(result: Plan, lang: str) -> list[str]:
+def _frequency(rob: Robustness | None, frame: str, name: str) -> str:
+    """``k/n`` scenarios choosing ``name`` ("" without robustness)."""
+    if rob is None:
+        return ""
+    table = getattr(rob, frame)
+    hit = table.loc[table["name"] == name, "selected"]
+    return f"{int(hit.iloc[0]) if len(hit) else 0}/{len(rob.scenarios)}"
+
+
+def _robust_lead(result: Plan, rob: Robustness, lang: str) -> list[str]:
+    """The first lines: which choices hold across the scenarios and which do not."""
+    n = len(rob.scenarios)
+    regions = result.regions[result.regions["in_plan"]]["urban_region"].tolist()
+    items = []
+    for name in regions:
+        k = int(rob.regions.loc[rob.regions["name"] == name, "selected"].sum())
+        key = "siting.plan.lead_robust" if k >= ROBUST_FROM * n else (
+            "siting.plan.lead_fragile" if k < FRAGILE_BELOW * n else "siting.plan.lead_middle")
+        items.append((key, name, k))
+    lines = []
+    for key in ("siting.plan.lead_robust", "siting.plan.lead_middle", "siting.plan.lead_fragile"):
+        names = [t("siting.plan.freq", lang, name=nm, k=k, n=n) for kk, nm, k in items if kk == key]
+        if names:
+            lines.append("- " + t(key, lang, names=", ".join(names)))
+    cities = [t("siting.plan.freq", lang, name=r.name, k=_frequency(rob, "cities", r.name).split("/")[0], n=n)
+              for r in result.table.itertuples(index=False)]
+    lines.append("- " + t("siting.plan.lead_cities", lang, names=", ".join(cities)))
+    return [*lines, ""]
+
+
+def _cities_section(result: Plan, lang: str, rob: Robustness | None = None) -> list[str]:
     lines = [f"## {t('siting.plan.cities_title', lang)}", "", t("siting.plan.cities_why", lang), ""]
-    head = [t(f"siting.plan.col_{c}", lang) for c in ("rank", "city", "region", "gain", "served", "qpv", "npnru",
-                                                      "opening", "cumulative")]
-    lines += ["| " + " | ".join(head) + " |", "|---:|---|---|---:|---:|---:|---:|---:|---:|"]
+    cols = ("rank", "city", "region", "gain", "served", "qpv", "npnru", "opening", "cumulative",
+            *(("chosen",) if rob is not None else ()))
+    head = [t(f"siting.plan.col_{c}", lang) for c in cols]
+    lines += ["| " + " | ".join(head) + " |", "|" + "|".join("---" if c in ("city", "region") else "---:"
+                                                          for c in cols) + "|"]
     for r in result.table.itertuples(index=False):
+        freq = f" {_frequency(rob, 'cities', r.name)} |" if rob is not None else ""
         lines.append(f"| {r.rank} | {r.name} | {r.urban_region} | {_n(r.weighted_served, lang)} | "
                      f"{_n(r.residents_served, lang)} | {r.qpv_served} | {r.npnru_qpv} | {r.opening_year} | "
-                     f"{_pct(r.cumulative_presence, lang)} |")
+                     f"{_pct(r.cumulative_presence, lang)} |{freq}")
     return [*lines, ""]
 
 
@@ -102,8 +135,8 @@ def _robustness_section(rob: Robustness, lang: str) -> list[str]:
     n = len(rob.scenarios)
     lines = [f"## {t('siting.plan.robust_title', lang)}", "", t("siting.plan.robust_grid", lang, n=n), ""]
     for label, frame in (("siting.plan.regions_freq", rob.regions), ("siting.plan.cities_freq", rob.cities)):
-        robust = frame[frame["frequency"] >= ROBUST_FROM]
-        fragile = frame[frame["frequency"] < FRAGILE_BELOW]
+        robust = frame[frame["frequency"] >= ROBUST_FROM - 1e-9]
+        fragile = frame[frame["frequency"] < FRAGILE_BELOW - 1e-9]
         lines.append(f"**{t(label, lang)}**")
         lines.append("")
         lines.append("- " + colon(t("siting.plan.robust", lang), lang) + " " + (", ".join(
@@ -161,8 +194,10 @@ def plan_brief(result: Plan, *, answer: Reachability | None = None, robust: Robu
              t("siting.plan.summary", lang, cities=len(result.table), regions=int(result.regions["in_plan"].sum()),
                before=_pct(result.baseline_presence, lang), after=_pct(result.presence, lang),
                denominator=_n(result.denominator, lang)), ""]
+    if robust is not None:
+        lines += _robust_lead(result, robust, lang)
     lines += _regions_section(result, lang)
-    lines += _cities_section(result, lang)
+    lines += _cities_section(result, lang, robust)
     lines += _roadmap_section(result, lang)
     if answer is not None:
         lines += _reach_section(answer, lang)
