@@ -175,3 +175,36 @@ def test_plan_on_the_toy_geography(toy_frames):
         plan(inst, sites, capacity=-1, regions=regions)
     with pytest.raises(ValueError, match="max_cities: expected a positive integer"):
         plan(inst, sites, max_cities=0, regions=regions)
+
+
+def test_robustness_counts_how_often_each_choice_comes_back(toy_frames):
+    import functools
+
+    from geo.siting.robustness import robustness
+
+    q, c, a = toy_frames
+    cache = {}
+
+    def instance_for(radius, weights):
+        if (radius, weights) not in cache:
+            cache[(radius, weights)] = build_instance(q, c, a, radius_km=radius, weights=None)  # plain residents
+        return cache[(radius, weights)]
+
+    sites = pd.DataFrame([{"code": "42001", "name": "A", "opening_year": 2015, "kind": "site"}])
+
+    def run(inst, *, capacity, weighted):
+        return plan(inst, sites, capacity=capacity, k=1, regions=_toy_regions(inst), max_regions=None,
+                    weighted=weighted)
+
+    rob = robustness(instance_for, functools.partial(run), capacity=2000,
+                     grid={"radius_km": (2.0, 3.0), "capacity_factor": (2.0, 2.5), "weights": ("none",)})
+    assert len(rob.scenarios) == 4
+    # capacity 4,000 or 5,000: Paris 19e serves its 4,000 residents, more than D (3,000) or B (2,000)
+    assert rob.scenarios["capacity"].tolist() == [4000.0, 5000.0, 4000.0, 5000.0]
+    assert rob.cities["name"].tolist() == ["Paris 19e Arrondissement"]
+    assert rob.cities["selected"].tolist() == [4] and rob.cities["frequency"].tolist() == [1.0]
+    assert rob.scenarios["presence"].to_numpy() == pytest.approx((1500 + 4000) / 12_300)
+    assert rob.regions.set_index("name").loc["Paris", "selected"] == 4
+    assert rob.regions.set_index("name").loc["Loire", "selected"] == 4  # the network's region is always in the plan
+    with pytest.raises(ValueError, match="grid: expected non-empty values for 'weights'"):
+        robustness(instance_for, run, grid={"radius_km": (2.0,), "capacity_factor": (1.0,), "weights": ()})
