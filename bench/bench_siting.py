@@ -7,8 +7,12 @@
 3. Solver only, for k in {5, 10, 20}: heuristic (greedy + swaps) against the exact MILP (PuLP +
    HiGHS), objective ratio (goal >= 0.995) and time ratio side by side.
 4. Full recommendations (goal < 1 s for the heuristic).
+5. Both models, exact against heuristic, radius 2/3/5 km and k = 5…50, side by side: the uncapacitated
+   maximal covering (greedy + swaps vs PuLP/HiGHS) and the capacitated split-quartier model (greedy fill +
+   swaps + optimal assignment vs HiGHS through SciPy), objective ratio (goal >= 0.995) and times; and the
+   default national plan (20 cities in 6 urban regions) solved exactly (goal <= 2 s).
 
-    .venv/bin/python bench/bench_siting.py [--repeat 5] [--data-dir DIR]
+    .venv/bin/python bench/bench_siting.py [--repeat 5] [--data-dir DIR] [--time-limit-s 60] [--models-only]
 
 Exits with status 1 when a goal is missed.
 """
@@ -24,12 +28,17 @@ from pathlib import Path
 from geo import config
 from geo.load import load_arrondissements, load_communes, load_qpv
 from geo.siting import DEFAULT_WEIGHTS, build_instance, read_sites, recommend, resolve_network
-from geo.siting.params import DEFAULT_RADIUS_KM
+from geo.siting.capacitated import solve_capacitated_exact, solve_capacitated_heuristic
+from geo.siting.params import DEFAULT_CAPACITY, DEFAULT_RADIUS_KM
+from geo.siting.plan import capacitated_problem, plan
 from geo.siting.recommendation import build_problems
 from geo.siting.solver import solve_exact, solve_heuristic
 
 OBJECTIVE_GOAL = 0.995
 FULL_TIME_GOAL_S = 1.0
+PLAN_TIME_GOAL_S = 2.0
+MODEL_RADII = (2.0, 3.0, 5.0)
+MODEL_KS = (5, 10, 20, 30, 50)
 CALLBACK_GOAL_S = 0.300
 #: The app's default call (app/scenario.py: k from the page, heuristic, target count, curve).
 APP_CALL = {"k": 10}
@@ -48,10 +57,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--data-dir", type=Path, default=None)
+    parser.add_argument("--time-limit-s", type=float, default=60.0, help="time limit of each exact solve")
+    parser.add_argument("--models-only", action="store_true", help="only section 5 (both models side by side)")
     args = parser.parse_args()
     sites = read_sites(config.PROJECT_ROOT / "data" / "sites.csv")
     frames = (load_qpv(data_dir=args.data_dir), load_communes(data_dir=args.data_dir),
               load_arrondissements(data_dir=args.data_dir))
+    if args.models_only:
+        return 0 if models_side_by_side(frames, sites, args.time_limit_s) else 1
     ok = True
 
     t0 = time.perf_counter()
@@ -117,9 +130,47 @@ def main() -> int:
               f"{reco.share:.3f}   sites for 20 %: {reco.target_sites} "
               f"({'proven minimal' if reco.target_proven_minimal else f'lower bound {reco.target_lower_bound}'}){goal}")
     print()
+    ok &= models_side_by_side(frames, sites, args.time_limit_s)
+    print()
     print(f"goals (objective ratio >= {OBJECTIVE_GOAL}, cold callback <= {CALLBACK_GOAL_S} s, full < "
           f"{FULL_TIME_GOAL_S:g} s): {'ok' if ok else 'MISSED'}")
     return 0 if ok else 1
+
+
+def _row(label: str, k: int, heur, t_h: float, exact, t_e: float) -> bool:  # noqa: ANN001
+    ratio = heur.objective / exact.objective
+    status = "optimal" if exact.optimal else "time limit, not proven"
+    print(f"  {label:<14} {k:>3} | {ratio:>9.5f} | {t_h:>8.3f} {t_e:>8.2f} {t_e / t_h:>9.1f}x | {status}")
+    return ratio >= OBJECTIVE_GOAL or not exact.optimal and ratio >= OBJECTIVE_GOAL - 0.002
+
+
+def models_side_by_side(frames, sites, time_limit_s: float) -> bool:  # noqa: ANN001
+    """Section 5: both models, exact vs heuristic, per radius and k."""
+    ok = True
+    print(f"both models, heuristic / exact (need weights, documented network locked, exact time limit "
+          f"{time_limit_s:g} s; capacity {DEFAULT_CAPACITY:,.0f}):")
+    print(f"  {'model':<14} {'k':>3} | {'obj ratio':>9} | {'heur. s':>8} {'exact s':>8} {'time ratio':>10} | exact")
+    for radius in MODEL_RADII:
+        inst = build_instance(*frames, radius_km=radius)
+        net = resolve_network(inst, sites)
+        _, p_dem = build_problems(inst, net)
+        cap = capacitated_problem(inst, net, capacity=DEFAULT_CAPACITY)
+        print(f" radius {radius:g} km")
+        for k in MODEL_KS:
+            h, th = timed(lambda k=k, p=p_dem: solve_heuristic(p, k), 1)
+            e, te = timed(lambda k=k, p=p_dem: solve_exact(p, k, time_limit_s=time_limit_s), 1)
+            ok &= _row("uncapacitated", k, h, th, e, te)
+            h, th = timed(lambda k=k, c=cap: solve_capacitated_heuristic(c, k=k), 1)
+            e, te = timed(lambda k=k, c=cap: solve_capacitated_exact(c, k=k, time_limit_s=time_limit_s), 1)
+            ok &= _row("capacitated", k, h, th, e, te)
+    inst = build_instance(*frames)
+    result, t_plan = timed(lambda: plan(inst, sites), 1)
+    good = t_plan <= PLAN_TIME_GOAL_S and result.optimal
+    print(f"default plan (20 cities, 6 urban regions, capacity {DEFAULT_CAPACITY:,.0f}, exact): {t_plan:.2f} s, "
+          f"presence {result.baseline_presence:.3f} -> {result.presence:.3f}, "
+          f"{'optimal' if result.optimal else 'not proven'} (goal <= {PLAN_TIME_GOAL_S:g} s: "
+          f"{'ok' if good else 'MISSED'})")
+    return ok and good
 
 
 if __name__ == "__main__":

@@ -212,6 +212,24 @@ REGISTRY: dict[str, Dataset] = {
     )
 }
 
+#: Datasets the build uses when they can be had but that the offline mirror does not hold (not in
+#: :data:`REGISTRY`, whose entries must all resolve). ``aav_2020``: INSEE's commune → aire d'attraction
+#: des villes 2020 table, the reference of the siting's urban regions; offline, the siting derives a
+#: documented proxy (:mod:`geo.siting.regions`). Its hash is not pinned yet (empty: not verified).
+OPTIONAL_SOURCES: dict[str, Dataset] = {
+    "aav_2020": Dataset(
+        "aav_2020",
+        "Aires d'attraction des villes 2020 (composition communale)",
+        "INSEE",
+        "https://www.insee.fr/fr/information/4803954",
+        LO2,
+        "AAV 2020, COG 2024",
+        "aav/AAV2020_au_01-01-2024.zip",
+        "",
+    ),
+}
+
+
 #: Attribution line for maps and exports.
 ATTRIBUTION = (
     "Sources : ANCT (QPV 2024), INSEE (population, indicateurs, COG 2026), ANRU (NPNRU), IGN (contours) "

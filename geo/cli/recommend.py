@@ -11,8 +11,12 @@ from rich.table import Table
 
 from geo import config
 from geo.siting.params import (
+    DEFAULT_CAPACITY,
     DEFAULT_EPCI_REACH,
     DEFAULT_HOME_RADIUS_KM,
+    DEFAULT_MAX_CITIES,
+    DEFAULT_MAX_REGIONS,
+    DEFAULT_PACE,
     DEFAULT_RADIUS_KM,
     DEFAULT_SCOPE,
     DEFAULT_TARGET,
@@ -22,7 +26,25 @@ from geo.siting.params import (
 
 DEFAULT_SITES = config.PROJECT_ROOT / "data" / "sites.csv"
 #: Files written into --out.
-OUTPUT_FILES = ("recommendations.csv", "recommendations.geojson", "brief.md", "curve.csv")
+OUTPUT_FILES = ("recommendations.csv", "recommendations.geojson", "brief.md", "curve.csv", "assignments.csv",
+                "regions.csv", "roadmap.csv")
+#: With the capacitated model (the default), curve.csv is not written (the roadmap replaces it).
+PLAN_FILES = ("recommendations.csv", "recommendations.geojson", "brief.md", "assignments.csv", "regions.csv",
+              "roadmap.csv")
+
+
+def parse_capacity(value: str | None) -> float | None:
+    """``--capacity``: a positive number of residents per site, or ``none`` (uncapacitated model)."""
+    if value is None or str(value).strip().lower() == "none":
+        return None
+    try:
+        cap = float(str(value).replace("_", "").replace(" ", ""))
+    except ValueError:
+        cap = float("nan")
+    if not cap > 0 or cap == float("inf"):
+        raise click.BadParameter(f"expected a positive number of residents per site or 'none', got {value!r}",
+                                 param_hint="'--capacity'")
+    return cap
 
 
 @click.command("recommend")
@@ -47,8 +69,9 @@ OUTPUT_FILES = ("recommendations.csv", "recommendations.geojson", "brief.md", "c
               help="Partenaire donné par un SIREN d'EPCI : les QPV de son EPCI seulement (epci), ou aussi ceux "
                    "à portée de ses communes au-delà de l'EPCI (radius).")
 @click.option("--min-spacing-km", type=float, default=None, help="Distance minimale entre deux sites (km).")
-@click.option("--method", type=click.Choice(["heuristic", "exact"]), default="heuristic", show_default=True,
-              help="Heuristique (glouton + échanges) ou programme linéaire en nombres entiers (PuLP/HiGHS).")
+@click.option("--method", type=click.Choice(["heuristic", "exact"]), default="exact", show_default=True,
+              help="Programme linéaire en nombres entiers (HiGHS, optimum prouvé) ou heuristique (glouton + échanges, "
+                   "écart à la borne indiqué).")
 @click.option("--target-method", type=click.Choice(["heuristic", "exact"]), default="exact", show_default=True,
               help="Calcul du nombre de sites pour l'objectif (exact : minimalité prouvée).")
 @click.option("--time-limit-s", type=float, default=120.0, show_default=True,
@@ -62,18 +85,41 @@ OUTPUT_FILES = ("recommendations.csv", "recommendations.geojson", "brief.md", "c
               help="Candidats : communes (arrondissements à Paris, Lyon, Marseille) ou EPCI.")
 @click.option("--openings-per-year", type=click.IntRange(min=1), default=None,
               help="Rythme d'ouverture pour la projection de capacité (défaut : toutes la première année).")
+@click.option("--capacity", "capacity_text", default=str(int(DEFAULT_CAPACITY)), show_default=True,
+              help="Habitants suivis par un site (modèle avec capacité, quartiers partagés) ; 'none' = modèle sans "
+                   "capacité (aires de chalandise).")
+@click.option("--regions", "max_regions", type=click.IntRange(min=1), default=DEFAULT_MAX_REGIONS, show_default=True,
+              help="Nombre maximal de régions urbaines (celles du réseau comprises).")
+@click.option("--cities", "max_cities", type=click.IntRange(min=1), default=DEFAULT_MAX_CITIES, show_default=True,
+              help="Nombre maximal de villes en tout (sites actuels compris), sans --k.")
+@click.option("--pace", type=click.FloatRange(min=0, min_open=True), default=DEFAULT_PACE, show_default=True,
+              help="Rythme d'ouverture (sites par an) de la feuille de route.")
+@click.option("--robustness", is_flag=True, help="Recalculer le plan sur la grille d'hypothèses (rayon, capacité, "
+                                                   "pondération) et donner la fréquence de chaque choix.")
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help=f"Dossier des données traitées (défaut : ${config.ENV_DATA_DIR} ou data/processed).")
 def recommend(
     sites_path: Path, k: int | None, radius_km: float, home_radius_km: float, target: float, out_dir: Path,
     quotas: tuple[str, ...], weights: str, same_epci: bool, epci_reach: str, min_spacing_km: float | None, method: str,
     target_method: str, time_limit_s: float, scope: str, lang: str, level: str, openings_per_year: int | None,
-    data_dir: Path | None,
+    capacity_text: str, max_regions: int, max_cities: int, pace: float, robustness: bool, data_dir: Path | None,
 ) -> None:
-    """Recommander les prochaines villes où ouvrir un site VoisinMalin."""
+    """Recommander les prochaines régions urbaines et villes où ouvrir un site VoisinMalin."""
+    capacity = parse_capacity(capacity_text)
+    if capacity is not None:
+        from geo.cli.plan_output import run_plan
+
+        target_given = click.get_current_context().get_parameter_source("target").name != "DEFAULT"
+        run_plan(sites_path=sites_path, k=k, radius_km=radius_km, home_radius_km=home_radius_km, target=target,
+                 target_given=target_given, out_dir=out_dir, quotas=quotas, weights=weights, same_epci=same_epci,
+                 epci_reach=epci_reach, min_spacing_km=min_spacing_km, method=method, time_limit_s=time_limit_s,
+                 scope=scope, lang=lang, level=level, capacity=capacity, max_regions=max_regions,
+                 max_cities=max_cities, pace=pace, robustness=robustness, data_dir=data_dir)
+        return
+    from geo.cli.plan_output import usage_errors
     from geo.export.tables import neutralise
-    from geo.load import DataNotBuiltError, load_arrondissements, load_communes, load_qpv
-    from geo.siting import InfeasibleError, SitesError, brief_markdown, build_instance, read_sites
+    from geo.load import load_arrondissements, load_communes, load_qpv
+    from geo.siting import brief_markdown, build_instance, read_sites
     from geo.siting import recommend as reco_fn
     from geo.siting.demand import parse_weights
     from geo.siting.params import DEFAULT_WEIGHTS
@@ -81,7 +127,7 @@ def recommend(
 
     console = Console() if sys.stdout.isatty() else Console(width=160)
     err = Console(stderr=True)
-    try:
+    with usage_errors(lang):
         w = DEFAULT_WEIGHTS if weights.strip().lower() == "default" else parse_weights(weights)
         q = Quotas.parse(quotas) if quotas else None
         sites = read_sites(sites_path)
@@ -93,11 +139,6 @@ def recommend(
             reco = reco_fn(inst, sites, k=k, target=target, quotas=q, min_spacing_km=min_spacing_km, method=method,
                            target_method=target_method, time_limit_s=time_limit_s, openings_per_year=openings_per_year,
                            epci_reach=epci_reach, lang=lang)
-    except DataNotBuiltError as exc:
-        err.print(f"[bold red]Données absentes :[/] {exc}")
-        sys.exit(2)
-    except (SitesError, InfeasibleError, ValueError) as exc:
-        raise click.UsageError(str(exc)) from exc
 
     out_dir.mkdir(parents=True, exist_ok=True)
     table = reco.table
@@ -106,6 +147,12 @@ def recommend(
     (out_dir / "recommendations.geojson").write_text(gdf.to_json(drop_id=True, ensure_ascii=False), encoding="utf-8")
     (out_dir / "brief.md").write_text(brief_markdown(reco, lang=lang), encoding="utf-8")
     neutralise(reco.curve).to_csv(out_dir / "curve.csv", index=False)
+    from geo.cli.plan_output import write_plan_files
+    from geo.siting.plan import plan as plan_fn
+
+    uncapacitated = plan_fn(inst, sites, capacity=None, max_regions=None, weighted=w is not None, target=target,
+                            pace=pace, epci_reach=epci_reach, chosen=table["insee_code"].tolist())
+    write_plan_files(uncapacitated, out_dir)
 
     en = lang == "en"
     view = Table(title=(f"{len(table)} new sites recommended (radius {radius_km:g} km, {reco.method_label(lang=lang)})" if en

@@ -27,23 +27,12 @@ INDICATORS: dict[str, str] = {
     "household_size": "persons per household (larger households = more need)",
 }
 
-#: French labels of the indicators, for explanations.
-INDICATOR_LABELS_FR: dict[str, str] = {
-    "poverty_rate": "taux de pauvreté",
-    "employment_rate": "taux d'emploi",
-    "npnru": "statut NPNRU",
-    "social_housing": "logements sociaux",
-    "household_size": "taille des ménages",
-}
+def indicator_label(name: str, lang: str = "fr") -> str:
+    """Readable label of an indicator (message id ``siting.indicator.<name>``), or the name itself if unknown."""
+    from geo.i18n import has_message, t
 
-#: English labels of the indicators, for explanations.
-INDICATOR_LABELS_EN: dict[str, str] = {
-    "poverty_rate": "poverty rate",
-    "employment_rate": "employment rate",
-    "npnru": "NPNRU status",
-    "social_housing": "social housing",
-    "household_size": "household size",
-}
+    key = f"siting.indicator.{name}"
+    return t(key, lang) if has_message(key, lang) else name
 
 NEUTRAL_NEED = 0.5
 

@@ -8,7 +8,8 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from geo.siting.demand import INDICATOR_LABELS_EN, INDICATOR_LABELS_FR
+from geo.i18n import t
+from geo.siting.demand import indicator_label
 
 if TYPE_CHECKING:  # pragma: no cover
     from geo.siting.recommendation import Recommendation
@@ -19,8 +20,6 @@ MENTORING_DISTANCE_KM: float = 30.0
 
 #: Languages of the texts.
 LANGS: tuple[str, ...] = ("fr", "en")
-
-_LABELS = {"fr": INDICATOR_LABELS_FR, "en": INDICATOR_LABELS_EN}
 
 
 def check_lang(lang: object) -> str:
@@ -70,10 +69,6 @@ def fr_pct(share: float, digits: int = 1) -> str:
     return fmt_pct(share, digits, "fr")
 
 
-def _plural(n: int, one: str, many: str) -> str:
-    return one if n == 1 else many
-
-
 def site_reason(row: Mapping[str, Any], *, radius_km: float, lang: str = "fr", level: str = "commune") -> str:
     """One sentence explaining why a site is recommended, in French (default) or English.
 
@@ -95,73 +90,70 @@ def site_reason(row: Mapping[str, Any], *, radius_km: float, lang: str = "fr", l
         Candidate level: an EPCI reaches the QPV of its EPCI, whatever the distance.
     """
     check_lang(lang)
-    fr = lang == "fr"
     n_qpv = int(row.get("added_qpv", 0))
     pop = row["added_population"]
-    head = (f"{row['name']} ({row['region']}) ajoute {fmt_int(pop, lang)} habitants "
-            f"({fmt_int(row.get('added_households', float('nan')), lang)} ménages) de {n_qpv} "
-            f"{_plural(n_qpv, 'quartier prioritaire', 'quartiers prioritaires')}" if fr else
-            f"{row['name']} ({row['region']}) adds {fmt_int(pop, lang)} residents "
-            f"({fmt_int(row.get('added_households', float('nan')), lang)} households) of {n_qpv} priority "
-            f"{_plural(n_qpv, 'neighbourhood', 'neighbourhoods')} (QPV)")
+    head = t("siting.reason.head_one" if n_qpv == 1 else "siting.reason.head_many", lang, name=row["name"],
+             region=row["region"], residents=fmt_int(pop, lang),
+             households=fmt_int(row.get("added_households", float("nan")), lang), n=n_qpv)
     npnru = int(row.get("npnru_count", 0))
     if npnru:
-        head += (f", dont {npnru} en renouvellement urbain (NPNRU), gage de partenaires et de missions" if fr else
-                 f", {npnru} of them under urban renewal (NPNRU), a source of partners and missions")
+        head += t("siting.reason.npnru", lang, n=npnru)
     elif n_qpv:
-        head += ", sans quartier NPNRU" if fr else ", none under urban renewal (NPNRU)"
+        head += t("siting.reason.no_npnru", lang)
     parts = [head]
+    reach = _reach_part(row, n_qpv=n_qpv, pop=pop, radius_km=radius_km, lang=lang, level=level)
+    if reach:
+        parts.append(reach)
+    poverty = _poverty_part(row, n_qpv=n_qpv, lang=lang)
+    if poverty:
+        parts.append(poverty)
+    parts.append(_nearest_part(row, lang=lang))
+    other = sorted({indicator_label(m, lang) for m in str(row.get("missing_indicators", "")).split(";")
+                    if m and m != "poverty_rate"})
+    if other:
+        parts.append(t("siting.reason.missing_indicators", lang, labels=", ".join(other)))
+    return t("siting.reason.separator", lang).join(parts) + "."
 
+
+def _reach_part(row: Mapping[str, Any], *, n_qpv: int, pop: float, radius_km: float, lang: str, level: str) -> str:
+    """Where the residents live: within the radius, in the site's own quartiers farther away, or its EPCI."""
     radius = fmt_num(radius_km, 1, lang)
     own = float(row.get("added_population_own", 0.0) or 0.0)
     near = float(row.get("added_population_radius", pop - own))
     far = fmt_num(row.get("own_max_km", float("nan")), 1, lang)
     if not n_qpv:
-        pass
-    elif level == "epci":
-        parts.append("tous dans son EPCI" if fr else "all in its EPCI")
-    elif own <= 0:
-        parts.append((f"{_plural(n_qpv, 'situé', 'tous')} à moins de {radius} km") if fr else
-                     f"{_plural(n_qpv, '', 'all ')}within {radius} km")
-    elif near <= 0:
-        parts.append(f"tous dans ses propres quartiers, à plus de {radius} km (jusqu'à {far} km)" if fr else
-                     f"all in its own neighbourhoods, beyond {radius} km (up to {far} km)")
-    else:
-        parts.append(f"{fmt_int(near, lang)} habitants à moins de {radius} km et {fmt_int(own, lang)} dans ses "
-                     f"propres quartiers plus éloignés (jusqu'à {far} km)" if fr else
-                     f"{fmt_int(near, lang)} residents within {radius} km and {fmt_int(own, lang)} in its own "
-                     f"neighbourhoods farther away (up to {far} km)")
+        return ""
+    if level == "epci":
+        return t("siting.reason.epci", lang)
+    if own <= 0:
+        return t("siting.reason.within_one" if n_qpv == 1 else "siting.reason.within_many", lang, radius=radius)
+    if near <= 0:
+        return t("siting.reason.own_only", lang, radius=radius, far=far)
+    return t("siting.reason.split", lang, near=fmt_int(near, lang), radius=radius, own=fmt_int(own, lang), far=far)
 
+
+def _poverty_part(row: Mapping[str, Any], *, n_qpv: int, lang: str) -> str:
+    """The mean poverty rate, and how many quartiers do not publish it."""
     pov = row.get("poverty_rate", float("nan"))
     missing = int(row.get("poverty_missing", 0))
-    if not _missing(pov):
-        text = (f"taux de pauvreté moyen de {fmt_num(pov, 0, lang)} %" if fr else
-                f"average poverty rate {fmt_num(pov, 0, lang)}%")
-        if missing:
-            text += (f" (non diffusé pour {missing} {_plural(missing, 'quartier', 'quartiers')})" if fr else
-                     f" (not published for {missing} {_plural(missing, 'neighbourhood', 'neighbourhoods')})")
-        parts.append(text)
-    elif n_qpv:
-        parts.append("taux de pauvreté non diffusé (secret statistique)" if fr else
-                     "poverty rate not published (statistical secrecy)")
+    if _missing(pov):
+        return t("siting.reason.poverty_secret", lang) if n_qpv else ""
+    text = t("siting.reason.poverty", lang, rate=fmt_num(pov, 0, lang))
+    if missing:
+        text += t("siting.reason.poverty_missing_one" if missing == 1 else "siting.reason.poverty_missing_many", lang,
+                  n=missing)
+    return text
 
+
+def _nearest_part(row: Mapping[str, Any], *, lang: str) -> str:
+    """How far the nearest current site is: mentoring distance, or a new territory."""
     dist = row.get("nearest_site_km", float("nan"))
     site = row.get("nearest_site", "")
     if _missing(dist):
-        parts.append("aucun site actuel sur ce territoire" if fr else "no current site in this territory")
-    elif dist <= MENTORING_DISTANCE_KM:
-        parts.append(f"à {fmt_num(dist, 1, lang)} km du site actuel de {site}, qui peut l'accompagner" if fr else
-                     f"{fmt_num(dist, 1, lang)} km from the current site of {site}, which can mentor it")
-    else:
-        parts.append(f"à {fmt_num(dist, 0, lang)} km du site actuel le plus proche ({site}) : un nouveau territoire"
-                     if fr else f"{fmt_num(dist, 0, lang)} km from the nearest current site ({site}): a new territory")
-    labels = _LABELS[lang]
-    other = sorted({labels.get(m, m) for m in str(row.get("missing_indicators", "")).split(";")
-                    if m and m != "poverty_rate"})
-    if other:
-        parts.append(f"indicateurs manquants pris en compte sans imputation : {', '.join(other)}" if fr else
-                     f"missing indicators handled without imputation: {', '.join(other)}")
-    return " ; ".join(parts) + "." if fr else "; ".join(parts) + "."
+        return t("siting.reason.no_site", lang)
+    if dist <= MENTORING_DISTANCE_KM:
+        return t("siting.reason.near_site", lang, km=fmt_num(dist, 1, lang), site=site)
+    return t("siting.reason.new_territory", lang, km=fmt_num(dist, 0, lang), site=site)
 
 
 _SOLVERS = {"highs": "HiGHS", "cbc": "CBC"}
@@ -171,9 +163,8 @@ def _solver_words(code: str, lang: str) -> str:
     """``exact-highs`` -> words; ``heuristic`` -> words."""
     if code.startswith("exact-"):
         name = _SOLVERS.get(code.split("-", 1)[1].split()[0], code)
-        return (f"exacte (programme linéaire en nombres entiers, {name})" if lang == "fr" else
-                f"exact (mixed-integer programme, {name})")
-    return "heuristique (glouton + échanges)" if lang == "fr" else "heuristic (greedy + swaps)"
+        return t("siting.method.exact", lang, solver=name)
+    return t("siting.method.heuristic", lang)
 
 
 def _time_limit(text: str) -> str:
@@ -194,17 +185,12 @@ def method_label(method: str, *, lang: str = "fr", fallback: str = "") -> str:
         :attr:`Recommendation.fallback` (names the time limit that was too short).
     """
     check_lang(lang)
-    fr = lang == "fr"
     words = _solver_words(method, lang)
     if method.startswith("heuristic (fallback"):
-        limit = _time_limit(fallback or method)
-        return (f"{words}, car le solveur exact n'a trouvé aucune solution dans la limite de temps "
-                f"(time_limit_s = {limit} s)" if fr else
-                f"{words}, as the exact solver found no solution within the time limit (time_limit_s = {limit} s)")
+        return t("siting.method.fallback", lang, words=words, limit=_time_limit(fallback or method))
     status = re.search(r"\((.+), not proven optimal\)", method)
     if status:
-        return (f"{words}, optimalité non prouvée dans la limite de temps (statut {status.group(1)})" if fr else
-                f"{words}, optimality not proven within the time limit (status {status.group(1)})")
+        return t("siting.method.not_proven", lang, words=words, status=status.group(1))
     return words
 
 
@@ -222,17 +208,12 @@ def target_method_label(solver_method: str, *, proven: bool, fallback: bool = Fa
     lang : {"fr", "en"}
     """
     check_lang(lang)
-    fr = lang == "fr"
     words = _solver_words(solver_method, lang)
     if solver_method.startswith("exact-"):
-        return words if proven else words + (", minimalité non prouvée" if fr else ", minimality not proven")
-    if proven:
-        text = words + (" ; preuve : borne inférieure atteinte" if fr else "; proof: lower bound reached")
-    else:
-        text = words + (" ; borne supérieure" if fr else "; upper bound")
+        return words if proven else t("siting.method.target_not_proven", lang, words=words)
+    text = t("siting.method.target_proof" if proven else "siting.method.target_upper", lang, words=words)
     if fallback:
-        text += (" (le solveur exact n'a trouvé aucune solution dans la limite de temps)" if fr else
-                 " (the exact solver found no solution within the time limit)")
+        text += t("siting.method.target_fallback", lang)
     return text
 
 
@@ -242,20 +223,10 @@ def denominator_text(reco: Recommendation, *, lang: str = "fr") -> str:
     p = reco.params
     n = reco.denominator_qpv
     unknown = int(p.get("n_qpv", n)) - n
-    if p.get("scope") == "metro":
-        text = (f"{fmt_int(reco.denominator, lang)} habitants des {fmt_int(n, lang)} QPV de métropole (population "
-                "INSEE), la base de l'objectif de VoisinMalin : toucher 20 % des habitants des QPV métropolitains"
-                if lang == "fr" else
-                f"{fmt_int(reco.denominator, lang)} residents of the {fmt_int(n, lang)} metropolitan QPV (INSEE "
-                "population), the base of VoisinMalin's goal: reach 20% of the residents of metropolitan QPV")
-    else:
-        text = (f"{fmt_int(reco.denominator, lang)} habitants des {fmt_int(n, lang)} QPV de métropole et d'outre-mer "
-                "dont la population est connue" if lang == "fr" else
-                f"{fmt_int(reco.denominator, lang)} residents of the {fmt_int(n, lang)} QPV of metropolitan and "
-                "overseas France with a known population")
+    key = "siting.denominator.metro" if p.get("scope") == "metro" else "siting.denominator.all"
+    text = t(key, lang, residents=fmt_int(reco.denominator, lang), n=fmt_int(n, lang))
     if unknown > 0:
-        text += (f" ({unknown} QPV sans population connue ne comptent pas)" if lang == "fr" else
-                 f" ({unknown} QPV without a known population do not count)")
+        text += t("siting.denominator.unknown", lang, n=unknown)
     return text
 
 
@@ -272,159 +243,119 @@ def brief_markdown(reco: Recommendation, *, lang: str = "fr") -> str:
     needs (with proof of minimality or bounds), how the sites were computed (and any fallback of the
     exact solver), the capacity and the curve.
     """
-    fr = check_lang(lang) == "fr"
+    check_lang(lang)
+    lines = _brief_head(reco, lang)
+    lines += _brief_table(reco, lang)
+    lines += _brief_goal(reco, lang)
+    lines += _brief_method(reco, lang)
+    lines += _brief_capacity(reco, lang)
+    lines += _brief_curve(reco, lang)
+    lines += ["", t("siting.brief.sources", lang), ""]
+    return "\n".join(lines)
+
+
+def _brief_head(reco: Recommendation, lang: str) -> list[str]:
     p = reco.params
-    weighted = bool(p.get("weights"))
-    k_mode = p.get("k") is not None
-    radius = fmt_num(p["radius_km"], 1, lang)
-    pct = lambda x, d=1: fmt_pct(x, d, lang)  # noqa: E731
-    num = lambda x: fmt_int(x, lang)  # noqa: E731
-    demand = (("population des QPV pondérée par un indice de besoin" if weighted else "population des QPV") if fr else
-              ("QPV population weighted by a need score" if weighted else "QPV population"))
+    demand = t("siting.brief.demand_weighted" if p.get("weights") else "siting.brief.demand_plain", lang)
+    n = len(reco.network)
     lines = [
-        "# Où ouvrir les prochains sites VoisinMalin" if fr else "# Where VoisinMalin should open its next sites",
-        "",
-        (f"*Rayon d'action d'un site : {radius} km (ses propres quartiers jusqu'à "
-         f"{fmt_num(p.get('home_radius_km', float('nan')), 0, lang)} km) ; demande : {demand} ; "
-         f"méthode : {reco.method_label(lang=lang)}.*") if fr else
-        (f"*Reach of a site: {radius} km (its own neighbourhoods up to "
-         f"{fmt_num(p.get('home_radius_km', float('nan')), 0, lang)} km); demand: {demand}; "
-         f"method: {reco.method_label(lang=lang)}.*"),
-        "",
-        (f"**Dénominateur de toutes les parts** : {denominator_text(reco, lang=lang)}." if fr else
-         f"**Denominator of every share**: {denominator_text(reco, lang=lang)}."),
-        "",
-        "## Réseau actuel" if fr else "## Current network",
-        "",
-        (f"{len(reco.network)} {_plural(len(reco.network), 'site ou partenaire', 'sites ou partenaires')} "
-         f"d'essaimage {_plural(len(reco.network), 'touche', 'touchent')} aujourd'hui {num(reco.baseline_population)} "
-         f"habitants, soit **{pct(reco.baseline_share)}** des habitants des QPV." if fr else
-         f"{len(reco.network)} sites or mentored partners reach {num(reco.baseline_population)} residents today, "
-         f"**{pct(reco.baseline_share)}** of QPV residents."),
-        "",
+        f"# {t('siting.brief.title', lang)}", "",
+        t("siting.brief.settings", lang, radius=fmt_num(p["radius_km"], 1, lang),
+          home=fmt_num(p.get("home_radius_km", float("nan")), 0, lang), demand=demand,
+          method=reco.method_label(lang=lang)), "",
+        t("siting.brief.denominator", lang, text=denominator_text(reco, lang=lang)), "",
+        f"## {t('siting.brief.network_title', lang)}", "",
+        t("siting.brief.network_one" if n == 1 else "siting.brief.network_many", lang, n=n,
+          residents=fmt_int(reco.baseline_population, lang), share=fmt_pct(reco.baseline_share, 1, lang)), "",
     ]
-    for row in reco.network.itertuples(index=False):
-        lines.append(f"- {row.name} ({row.kind}, {row.opening_year}) : {num(row.population_reached)} habitants "
-                     f"de {row.qpv_reached} QPV à portée" if fr else
-                     f"- {row.name} ({row.kind}, {row.opening_year}): {num(row.population_reached)} residents "
-                     f"of {row.qpv_reached} QPV within reach")
-    n_new = len(reco.table)
-    lines += ["", f"## Recommandation : {n_new} nouveaux sites" if fr else f"## Recommendation: {n_new} new sites", ""]
-    lines.append(
-        f"Avec ces sites, le réseau touche {num(reco.population_reached)} habitants, soit **{pct(reco.share)}** "
-        f"des habitants des QPV (+{fmt_num(100 * (reco.share - reco.baseline_share), 1, lang)} points)." if fr else
-        f"With these sites, the network reaches {num(reco.population_reached)} residents, **{pct(reco.share)}** of "
-        f"QPV residents (+{fmt_num(100 * (reco.share - reco.baseline_share), 1, lang)} points)."
-    )
-    lines.append("")
-    if k_mode and weighted:
-        lines.append(
-            "Le rang suit le **gain pondéré** : les habitants ajoutés, chacun compté 1 + son indice de besoin "
-            f"(0 à 1, intensité {fmt_num(p.get('need_strength', 1.0), 1, lang)}), la quantité que l'optimisation "
-            "maximise. Un site moins peuplé mais plus pauvre peut donc passer devant : les habitants ajoutés ne "
-            "décroissent pas toujours." if fr else
-            "The rank follows the **weighted gain**: residents added, each counted 1 + its need score (0 to 1, "
-            f"strength {fmt_num(p.get('need_strength', 1.0), 1, lang)}), the quantity the optimisation maximises. "
-            "A smaller but needier site can therefore come first: residents added do not always decrease.")
+    lines += [t("siting.brief.network_row", lang, name=row.name, kind=row.kind, year=row.opening_year,
+                residents=fmt_int(row.population_reached, lang), n=row.qpv_reached)
+              for row in reco.network.itertuples(index=False)]
+    return lines
+
+
+def _brief_table(reco: Recommendation, lang: str) -> list[str]:
+    p = reco.params
+    radius = fmt_num(p["radius_km"], 1, lang)
+    lines = ["", f"## {t('siting.brief.reco_title', lang, n=len(reco.table))}", "",
+             t("siting.brief.reco_share", lang, residents=fmt_int(reco.population_reached, lang),
+               share=fmt_pct(reco.share, 1, lang),
+               points=fmt_num(100 * (reco.share - reco.baseline_share), 1, lang)), ""]
+    if p.get("k") is not None and p.get("weights"):
+        lines.append(t("siting.brief.rank_weighted", lang, strength=fmt_num(p.get("need_strength", 1.0), 1, lang)))
     else:
-        lines.append("Le rang suit le nombre d'habitants ajoutés." if fr else "The rank follows the residents added.")
-    lines.append("")
-    head = (["Rang", "Site", "Région", "Gain pondéré", "Habitants ajoutés", f"dont à moins de {radius} km",
-             "dont propres QPV plus loin", "Part cumulée", "NPNRU", "Pauvreté", "Site actuel le plus proche"] if fr else
-            ["Rank", "Site", "Region", "Weighted gain", "Residents added", f"of which within {radius} km",
-             "of which own QPV farther", "Cumulative share", "NPNRU", "Poverty", "Nearest current site"])
-    lines += ["| " + " | ".join(head) + " |", "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+        lines.append(t("siting.brief.rank_residents", lang))
+    head = [t(f"siting.brief.col_{c}", lang, radius=radius) if c == "within" else t(f"siting.brief.col_{c}", lang)
+            for c in ("rank", "site", "region", "gain", "added", "within", "own", "share", "npnru", "poverty",
+                      "nearest")]
+    lines += ["", "| " + " | ".join(head) + " |", "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---|"]
     for r in reco.table.itertuples(index=False):
         dist = "—" if math.isnan(r.nearest_site_km) else f"{r.nearest_site} ({fmt_num(r.nearest_site_km, 1, lang)} km)"
         pov = fmt_pct(r.poverty_rate / 100.0, 0, lang) if not math.isnan(r.poverty_rate) else fmt_int(float("nan"), lang)
-        lines.append(f"| {r.rank} | {r.name} ({r.insee_code}) | {r.region} | {num(r.added_demand)} | "
-                     f"{num(r.added_population)} | {num(r.added_population_radius)} | {num(r.added_population_own)} | "
-                     f"{pct(r.cumulative_share)} | {r.npnru_count} | {pov} | {dist} |")
-    lines += ["", "### Pourquoi ces sites" if fr else "### Why these sites", ""]
+        lines.append(f"| {r.rank} | {r.name} ({r.insee_code}) | {r.region} | {fmt_int(r.added_demand, lang)} | "
+                     f"{fmt_int(r.added_population, lang)} | {fmt_int(r.added_population_radius, lang)} | "
+                     f"{fmt_int(r.added_population_own, lang)} | {fmt_pct(r.cumulative_share, 1, lang)} | "
+                     f"{r.npnru_count} | {pov} | {dist} |")
+    lines += ["", f"### {t('siting.brief.why_title', lang)}", ""]
     lines += [f"{i}. {text}" for i, text in enumerate(reco.reasons(lang=lang), start=1)]
+    return lines
 
-    lines += ["", f"## Objectif de {pct(reco.target, 0)} des habitants des QPV" if fr else
-              f"## Goal: {pct(reco.target, 0)} of QPV residents", ""]
+
+def _brief_goal(reco: Recommendation, lang: str) -> list[str]:
+    target = fmt_pct(reco.target, 0, lang)
+    lines = ["", f"## {t('siting.brief.goal_title', lang, target=target)}", ""]
     if reco.target_sites is None:
-        lines.append(f"L'objectif n'est pas atteignable avec ce rayon et ces contraintes ({reco.target_note})." if fr
-                     else f"The goal is out of reach with this radius and these constraints ({reco.target_note}).")
+        return [*lines, t("siting.brief.goal_out", lang, note=reco.target_note)]
+    if reco.target_proven_minimal:
+        proof = t("siting.brief.proof_minimal", lang)
+    elif reco.target_lower_bound:
+        proof = t("siting.brief.proof_bound", lang, n=reco.target_lower_bound)
     else:
-        if reco.target_proven_minimal:
-            proof = "nombre minimal prouvé" if fr else "proven minimal"
-        elif reco.target_lower_bound:
-            proof = (f"borne supérieure ; au moins {reco.target_lower_bound} sites sont nécessaires" if fr else
-                     f"upper bound; at least {reco.target_lower_bound} sites are needed")
-        else:
-            proof = "borne supérieure" if fr else "upper bound"
-        if reco.target_sites == 0:
-            lines.append(f"Le réseau actuel atteint déjà {pct(reco.target, 0)} des habitants des QPV." if fr else
-                         f"The current network already reaches {pct(reco.target, 0)} of QPV residents.")
-        else:
-            lines.append(
-                f"Il faut **{reco.target_sites} nouveaux sites** pour atteindre {pct(reco.target, 0)} des habitants "
-                f"des QPV ({proof} ; méthode {reco.target_method_label(lang=lang)}). Ce nombre minimise les sites sur "
-                "la population seule." if fr else
-                f"Reaching {pct(reco.target, 0)} of QPV residents takes **{reco.target_sites} new sites** ({proof}; "
-                f"method {reco.target_method_label(lang=lang)}). This count minimises sites on population alone.")
-    if reco.fallback:
-        lines += ["", "## Méthode" if fr else "## Method", ""]
-        text = (f"Le solveur exact n'a trouvé aucune solution dans la limite de temps (time_limit_s = "
-                f"{_time_limit(reco.fallback)} s) : l'heuristique l'a remplacé." if fr else
-                f"The exact solver found no solution within the time limit (time_limit_s = "
-                f"{_time_limit(reco.fallback)} s): the heuristic replaced it.")
-        if reco.objective_upper_bound:
-            ratio = reco.objective / reco.objective_upper_bound
-            if ratio >= 1 - 1e-9:
-                text += (" Sa couverture pondérée égale la borne de la relaxation linéaire : c'est l'optimum." if fr else
-                         " Its weighted coverage equals the linear-relaxation bound: it is optimal.")
-            else:
-                text += (f" Sa couverture pondérée atteint au moins {pct(ratio, 2)} de l'optimum (borne de la "
-                         "relaxation linéaire)." if fr else
-                         f" Its weighted coverage is at least {pct(ratio, 2)} of the optimum (linear-relaxation bound).")
-        lines.append(text)
-    if reco.capacity is not None:
-        cap = reco.capacity
-        lines += ["", "## Capacité" if fr else "## Capacity", ""]
-        if fr:
-            lines.append(
-                f"À raison d'environ {num(cap.households_per_site_year)} ménages rencontrés par site et par an "
-                f"(4 500 ménages en 2014 pour 6 antennes) et d'un an de montage par site, "
-                + (f"le réseau élargi rencontrerait les {num(cap.goal)} ménages à portée en "
-                   f"**{cap.years_to_goal} ans**." if cap.years_to_goal is not None else
-                   f"les {num(cap.goal)} ménages à portée ne seraient pas tous rencontrés en {cap.max_years} ans."))
-        else:
-            lines.append(
-                f"At about {num(cap.households_per_site_year)} households met per site and year (4,500 households in "
-                f"2014 by 6 branches) and one year to build each site, "
-                + (f"the extended network would meet the {num(cap.goal)} households within reach in "
-                   f"**{cap.years_to_goal} years**." if cap.years_to_goal is not None else
-                   f"the {num(cap.goal)} households within reach would not all be met in {cap.max_years} years."))
-    curve = reco.curve
+        proof = t("siting.brief.proof_upper", lang)
+    if reco.target_sites == 0:
+        return [*lines, t("siting.brief.goal_met", lang, target=target)]
+    return [*lines, t("siting.brief.goal_sites", lang, n=reco.target_sites, target=target, proof=proof,
+                      method=reco.target_method_label(lang=lang))]
+
+
+def _brief_method(reco: Recommendation, lang: str) -> list[str]:
+    if not reco.fallback:
+        return []
+    text = t("siting.brief.fallback", lang, limit=_time_limit(reco.fallback))
+    if reco.objective_upper_bound:
+        ratio = reco.objective / reco.objective_upper_bound
+        text += (t("siting.brief.fallback_optimal", lang) if ratio >= 1 - 1e-9 else
+                 t("siting.brief.fallback_ratio", lang, ratio=fmt_pct(ratio, 2, lang)))
+    return ["", f"## {t('siting.brief.method_title', lang)}", "", text]
+
+
+def _brief_capacity(reco: Recommendation, lang: str) -> list[str]:
+    cap = reco.capacity
+    if cap is None:
+        return []
+    known = cap.years_to_goal is not None
+    text = t("siting.brief.capacity_years" if known else "siting.brief.capacity_never", lang,
+             per_year=fmt_int(cap.households_per_site_year, lang), goal=fmt_int(cap.goal, lang),
+             years=cap.years_to_goal if known else cap.max_years)
+    return ["", f"## {t('siting.brief.capacity_title', lang)}", "", text]
+
+
+def _brief_curve(reco: Recommendation, lang: str) -> list[str]:
+    p = reco.params
+    weighted_k = p.get("k") is not None and bool(p.get("weights"))
     crossing = _curve_crossing(reco)
-    lines += ["", "## Courbe : nouveaux sites → part des habitants des QPV à portée" if fr else
-              "## Curve: new sites → share of QPV residents within reach", ""]
-    if fr:
-        lines.append(
-            f"La courbe reprend les {n_new} sites du tableau dans l'ordre (mêmes parts), puis ajoute à chaque pas le "
-            f"site au plus fort gain selon le même critère ({'gain pondéré' if k_mode and weighted else 'habitants'}). "
-            + ("" if not crossing or not k_mode or not weighted or reco.target_sites is None else
-               f"Elle franchit {pct(reco.target, 0)} au {crossing}e site"
-               + (f", alors que {reco.target_sites} sites suffisent en maximisant la population seule (objectif "
-                  "ci-dessus) : c'est le prix du poids donné au besoin." if crossing > reco.target_sites else
-                  ", le nombre minimal.")))
-    else:
-        lines.append(
-            f"The curve starts with the table's {n_new} sites in rank order (same shares), then adds at each step the "
-            f"site with the largest gain by the same measure ({'weighted gain' if k_mode and weighted else 'residents'}). "
-            + ("" if not crossing or not k_mode or not weighted or reco.target_sites is None else
-               f"It crosses {pct(reco.target, 0)} at site {crossing}"
-               + (f", while {reco.target_sites} sites suffice when population alone is maximised (goal above): "
-                  "the price of weighting by need." if crossing > reco.target_sites else ", the minimal number.")))
-    lines += ["", "| Nouveaux sites | Part à portée |" if fr else "| New sites | Share within reach |", "|---:|---:|"]
+    text = t("siting.brief.curve_text", lang, n=len(reco.table),
+             measure=t("siting.brief.curve_gain" if weighted_k else "siting.brief.curve_residents", lang))
+    if crossing and weighted_k and reco.target_sites is not None:
+        target = fmt_pct(reco.target, 0, lang)
+        text += (t("siting.brief.curve_cross_later", lang, target=target, crossing=crossing, n=reco.target_sites)
+                 if crossing > reco.target_sites else
+                 t("siting.brief.curve_cross_min", lang, target=target, crossing=crossing))
+    curve = reco.curve
+    lines = ["", f"## {t('siting.brief.curve_title', lang)}", "", text, "",
+             f"| {t('siting.brief.curve_col_sites', lang)} | {t('siting.brief.curve_col_share', lang)} |", "|---:|---:|"]
     for n in sorted({0, 5, 10, 20, 30, 50, 75, 100, 150, int(curve["n_new_sites"].max())}):
         hit = curve[curve["n_new_sites"] == n]
         if len(hit):
-            lines.append(f"| {n} | {pct(float(hit['share'].iloc[0]))} |")
-    lines += ["", "*Hypothèses et sources : voir docs/siting.md.*" if fr else
-              "*Assumptions and sources: see docs/siting.md.*", ""]
-    return "\n".join(lines)
+            lines.append(f"| {n} | {fmt_pct(float(hit['share'].iloc[0]), 1, lang)} |")
+    return lines

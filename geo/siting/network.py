@@ -1,6 +1,7 @@
 """The current network placed on an instance: what it already covers and where its teams are.
 
-A site with an INSEE code is its commune (or arrondissement): its catchment is the candidate's, or for
+A site that names its quartiers (``qpv_codes``, e.g. Grigny 2 and La Grande Borne) is credited with
+those QPV only. Otherwise a site with an INSEE code is its commune (or arrondissement): its catchment is the candidate's, or for
 a commune without QPV the QPV within the radius of its centroid. A partner given by an EPCI SIREN (an
 essaimage such as l'Établi in the CA de la Porte du Hainaut) covers the QPV of its own EPCI only
 (``epci_reach="epci"``, the default), or also the QPV within the radius of its communes across the EPCI
@@ -61,12 +62,64 @@ class Network:
 def empty_network(instance: Instance) -> Network:
     """A network with no site (everything left to choose)."""
     return Network(
-        sites=pd.DataFrame(columns=["code", "name", "opening_year", "kind", "source", "code_type", "insee_reg",
+        sites=pd.DataFrame(columns=["code", "name", "opening_year", "kind", "source", "qpv_codes", "code_type", "insee_reg",
                                     "region", "population_reached", "qpv_reached", "lon", "lat"]),
         covered=np.zeros(instance.n_qpv, dtype=bool), excluded=np.zeros(instance.n_candidates, dtype=bool),
         points_xy=np.zeros((0, 2)), points_epsg=np.zeros(0, dtype=np.int64), point_site=np.zeros(0, dtype=np.int64),
         site_covered=np.zeros((0, instance.n_qpv), dtype=bool),
     )
+
+
+def _refuse_plm(code: str, s: int) -> None:
+    """Paris, Lyon and Marseille are given by arrondissement: refuse their commune code."""
+    if code in PLM_COMMUNES:
+        raise SitesError(
+            f"sites: row {s + 1}, column code: {code} is the whole commune of {PLM_COMMUNES[code]}; "
+            "expected the INSEE code of an arrondissement municipal (e.g. 75119 for Paris 19e)"
+        )
+
+
+def _place_commune(instance: Instance, p: pd.Series, code: str, cov: np.ndarray, q_communes: pd.Series,
+                   home_m: float) -> tuple[np.ndarray, np.ndarray]:
+    """Reach of a site at a commune that is not a candidate: the radius around it and its own QPV up to
+    the home radius (``cov`` is updated in place); returns its projected point and CRS."""
+    epsg = epsg_for_departements([p["insee_dep"]])
+    xy = project(np.array([p["lon"]], dtype=float), np.array([p["lat"]], dtype=float), epsg)
+    cov |= np.asarray(coverage_of_points(instance, [p["lon"]], [p["lat"]], [p["insee_dep"]]).todense()).ravel()
+    own = q_communes.map(lambda cs: code in cs).to_numpy(dtype=bool)
+    d = np.hypot(instance.qpv_xy[:, 0] - xy[0, 0], instance.qpv_xy[:, 1] - xy[0, 1])
+    cov |= own & (instance.qpv_epsg == epsg[0]) & (d <= home_m)
+    return xy, epsg
+
+
+def _epci_rows(level: str, code: str, code_pos: dict[str, int], cand_epci: np.ndarray) -> np.ndarray:
+    """Candidate rows of a partner given by an EPCI SIREN (the EPCI itself, or its communes hosting a QPV)."""
+    if level == "epci":
+        return np.array([code_pos[code]]) if code in code_pos else np.zeros(0, dtype=np.int64)
+    return np.flatnonzero(cand_epci == code)
+
+
+def _epci_points(places: pd.DataFrame, code: str, s: int, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """Projected points of an EPCI's communes (a partner whose EPCI hosts no candidate)."""
+    members = places[places["siren_epci"] == code]
+    if members.empty:
+        raise SitesError(f"sites: row {s + 1}, column code: expected the SIREN of an EPCI, got unknown "
+                         f"{code!r} ({name})")
+    epsg = epsg_for_departements(members["insee_dep"])
+    return project(members["lon"].to_numpy(float), members["lat"].to_numpy(float), epsg), epsg
+
+
+def _named_quartiers(instance: Instance, qpv_codes: str, s: int, name: str) -> np.ndarray:
+    """Mask of the QPV a site names in its ``qpv_codes`` column (it is credited with those only)."""
+    pos = {c: j for j, c in enumerate(instance.qpv["code_qp"])}
+    codes = [c for c in qpv_codes.split(";") if c]
+    unknown = [c for c in codes if c not in pos]
+    if unknown:
+        raise SitesError(f"sites: row {s + 1}, column qpv_codes: expected QPV codes of the instance's scope, got "
+                         f"unknown {unknown} ({name})")
+    mask = np.zeros(instance.n_qpv, dtype=bool)
+    mask[[pos[c] for c in codes]] = True
+    return mask
 
 
 def resolve_network(instance: Instance, sites: pd.DataFrame | None, *, epci_reach: str = DEFAULT_EPCI_REACH) -> Network:
@@ -119,24 +172,14 @@ def resolve_network(instance: Instance, sites: pd.DataFrame | None, *, epci_reac
         rows: np.ndarray
         cov = site_cov[s]
         if row.code_type == "insee":
-            if code in PLM_COMMUNES:
-                raise SitesError(
-                    f"sites: row {s + 1}, column code: {code} is the whole commune of {PLM_COMMUNES[code]}; "
-                    "expected the INSEE code of an arrondissement municipal (e.g. 75119 for Paris 19e)"
-                )
+            _refuse_plm(code, s)
             if level == "commune" and code in code_pos:
                 rows = np.array([code_pos[code]])
             elif code in places.index:
                 p = places.loc[code]
                 if level == "epci" and p["siren_epci"] in code_pos:
                     excluded[code_pos[p["siren_epci"]]] = True
-                epsg = epsg_for_departements([p["insee_dep"]])
-                xy = project(np.array([p["lon"]], dtype=float), np.array([p["lat"]], dtype=float), epsg)
-                cov |= np.asarray(coverage_of_points(instance, [p["lon"]], [p["lat"]], [p["insee_dep"]]).todense()).ravel()
-                # its own QPV (a commune that is not a candidate: EPCI level), up to the home radius
-                own = q_communes.map(lambda cs, code=code: code in cs).to_numpy(dtype=bool)
-                d = np.hypot(instance.qpv_xy[:, 0] - xy[0, 0], instance.qpv_xy[:, 1] - xy[0, 1])
-                cov |= own & (instance.qpv_epsg == epsg[0]) & (d <= home_m)
+                xy, epsg = _place_commune(instance, p, code, cov, q_communes, home_m)
                 rows = np.zeros(0, dtype=np.int64)
                 pts_xy.append(xy)
                 pts_epsg.append(epsg)
@@ -145,20 +188,13 @@ def resolve_network(instance: Instance, sites: pd.DataFrame | None, *, epci_reac
                 raise SitesError(f"sites: row {s + 1}, column code: expected an INSEE code of a current commune or "
                                  f"arrondissement, got unknown {code!r} ({row.name})")
         else:
-            if level == "epci":
-                rows = np.array([code_pos[code]]) if code in code_pos else np.zeros(0, dtype=np.int64)
-            else:
-                rows = np.flatnonzero(cand_epci == code)
+            rows = _epci_rows(level, code, code_pos, cand_epci)
             cov |= q_epci == code
             if not len(rows):
-                members = places[places["siren_epci"] == code]
-                if members.empty:
-                    raise SitesError(f"sites: row {s + 1}, column code: expected the SIREN of an EPCI, got unknown "
-                                     f"{code!r} ({row.name})")
-                epsg = epsg_for_departements(members["insee_dep"])
-                pts_xy.append(project(members["lon"].to_numpy(float), members["lat"].to_numpy(float), epsg))
+                xy, epsg = _epci_points(places, code, s, row.name)
+                pts_xy.append(xy)
                 pts_epsg.append(epsg)
-                pts_site.append(np.full(len(members), s))
+                pts_site.append(np.full(len(xy), s))
         if len(rows):
             excluded[rows] = True
             if row.code_type == "insee" or epci_reach == "radius":
@@ -171,6 +207,8 @@ def resolve_network(instance: Instance, sites: pd.DataFrame | None, *, epci_reac
         else:
             p = places.loc[code] if code in places.index else places[places["siren_epci"] == code].iloc[0]
             reg, reg_name, lon, lat = p["insee_reg"], p["lib_reg"], p["lon"], p["lat"]
+        if row.qpv_codes:
+            cov[:] = _named_quartiers(instance, row.qpv_codes, s, row.name)
         extra.append({"insee_reg": str(reg), "region": str(reg_name),
                       "population_reached": float(instance.population[cov].sum()),
                       "qpv_reached": int(cov.sum()), "lon": float(lon), "lat": float(lat)})

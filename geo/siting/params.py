@@ -90,3 +90,29 @@ DEFAULT_CURVE_MAX_SITES: int = 150
 
 #: Relative tolerance under which two gains are a tie (then the lowest INSEE code wins).
 TIE_RTOL: float = 1e-9
+
+#: Residents a city team serves (its capacity in the capacitated model). Derivation: the association's
+#: own plan, 20 % of the ~5.3 million residents of metropolitan QPV in 20 cities, is 1.06 M / 20 ≈
+#: 53,000 residents per city; Grigny's team works in Grigny 2 and La Grande Borne, 23,636 residents
+#: (QPV 2024), so a city team with a few quartiers serves a few tens of thousands. Rounded to 50,000.
+#: Override with ``capacity=`` / ``--capacity`` (``None`` / ``none``: the uncapacitated model).
+DEFAULT_CAPACITY: float = 50_000.0
+
+#: The association's plan: at most this many urban regions and cities (current ones included).
+DEFAULT_MAX_REGIONS: int = 6
+DEFAULT_MAX_CITIES: int = 20
+
+#: Openings per year in the roadmap. Assumption: the network went from 6 branches (2014) to 19 cities
+#: (2024), about 1.3 a year; the plan doubles it to 2 a year with the essaimage.
+DEFAULT_PACE: float = 2.0
+
+#: A site meets its full number of households a year from its 4th year (seed figure: "4 years to pay
+#: its own direct costs"); the ramp is linear after the build year.
+DEFAULT_MATURITY_YEARS: int = 4
+
+#: First year of the roadmap (the plan's first openings) and last year projected.
+DEFAULT_START_YEAR: int = 2026
+DEFAULT_ROADMAP_END: int = 2035
+
+#: The association's door goals: (households met, within years): 150,000 in 5 years, 500,000 in 10.
+DOOR_GOALS: tuple[tuple[int, int], ...] = ((150_000, 5), (500_000, 10))

@@ -13,6 +13,10 @@ The file has one row per current site or essaimage partner, with the columns
     ``site`` (a city team of the association) or ``essaimage`` (a mentored local partner).
 ``source``
     Where the fact comes from (free text, may be empty in a user's own file).
+``qpv_codes`` (optional)
+    The quartiers the team actually works in, as QPV 2024 codes separated by ``;`` (e.g.
+    ``QN09126M;QN09125M`` for Grigny 2 and La Grande Borne). A site with codes is credited with
+    those quartiers only, not with a catchment circle; empty = the circle (radius and own commune).
 
 Reading (:func:`read_sites`) is the only I/O; :func:`validate_sites` is a pure function over a frame.
 """
@@ -30,6 +34,8 @@ from geo._errors import VoisinmapError
 logger = logging.getLogger(__name__)
 
 SITE_COLUMNS: tuple[str, ...] = ("code", "name", "opening_year", "kind", "source")
+#: Optional columns (empty when absent).
+OPTIONAL_COLUMNS: tuple[str, ...] = ("source", "qpv_codes")
 SITE_KINDS: tuple[str, ...] = ("site", "essaimage")
 _INSEE = re.compile(r"^(\d{5}|2[AB]\d{3})$")
 _SIREN = re.compile(r"^\d{9}$")
@@ -75,13 +81,14 @@ def validate_sites(frame: pd.DataFrame) -> pd.DataFrame:
     Parameters
     ----------
     frame : pandas.DataFrame
-        Columns ``code``, ``name``, ``opening_year``, ``kind`` and optionally ``source``.
+        Columns ``code``, ``name``, ``opening_year``, ``kind`` and optionally ``source`` and ``qpv_codes``.
 
     Returns
     -------
     pandas.DataFrame
         Columns ``code`` (str), ``name`` (str), ``opening_year`` (int), ``kind`` (str), ``source``
-        (str) and ``code_type`` (``insee`` or ``siren``), in the input order.
+        (str), ``qpv_codes`` (str, ``;``-separated, may be empty) and ``code_type`` (``insee`` or
+        ``siren``), in the input order.
 
     Raises
     ------
@@ -91,7 +98,7 @@ def validate_sites(frame: pd.DataFrame) -> pd.DataFrame:
     if not isinstance(frame, pd.DataFrame):
         raise SitesError(f"sites: expected a pandas DataFrame, got {type(frame).__name__}")
     cols = {str(c).strip().lower(): c for c in frame.columns}
-    missing = [c for c in SITE_COLUMNS if c not in cols and c != "source"]
+    missing = [c for c in SITE_COLUMNS if c not in cols and c not in OPTIONAL_COLUMNS]
     if missing:
         raise SitesError(
             f"sites: missing column(s) {missing}; expected columns {list(SITE_COLUMNS)}, "
@@ -100,41 +107,58 @@ def validate_sites(frame: pd.DataFrame) -> pd.DataFrame:
     if frame.empty:
         raise SitesError("sites: expected at least one site, got an empty table")
     out = pd.DataFrame(index=range(len(frame)))
-    for col in SITE_COLUMNS:
+    for col in (*SITE_COLUMNS, "qpv_codes"):
         values = frame[cols[col]] if col in cols else pd.Series([""] * len(frame))
         out[col] = [("" if pd.isna(v) else str(v).strip()) for v in values]
 
     codes, types, years = [], [], []
     for i, row in enumerate(out.itertuples(index=False), start=1):
-        code = row.code.upper()
-        if _INSEE.match(code):
-            types.append("insee")
-        elif _SIREN.match(code):
-            types.append("siren")
-        else:
-            raise SitesError(
-                f"sites: row {i}, column code: expected a 5-character INSEE code or a 9-digit EPCI "
-                f"SIREN, got {row.code!r}"
-            )
+        code, kind, year = _check_row(row, i)
         codes.append(code)
-        if not row.name:
-            raise SitesError(f"sites: row {i}, column name: expected a name, got an empty value")
-        if row.kind not in SITE_KINDS:
-            raise SitesError(f"sites: row {i}, column kind: expected one of {list(SITE_KINDS)}, got {row.kind!r}")
-        try:
-            year = int(float(row.opening_year))
-        except ValueError:
-            year = None
-        if year is None or not MIN_YEAR <= year <= MAX_YEAR:
-            raise SitesError(
-                f"sites: row {i}, column opening_year: expected a year between {MIN_YEAR} and {MAX_YEAR}, "
-                f"got {row.opening_year!r}"
-            )
+        types.append(kind)
         years.append(year)
+    out["qpv_codes"] = [";".join(c.strip().upper() for c in v.split(";") if c.strip()) for v in out["qpv_codes"]]
     out["code"] = codes
     out["opening_year"] = pd.Series(years, dtype="int64")
     out["code_type"] = types
     dup = out["code"][out["code"].duplicated()]
     if len(dup):
         raise SitesError(f"sites: column code: expected unique codes, got duplicates {sorted(set(dup))}")
-    return out[[*SITE_COLUMNS, "code_type"]]
+    return out[[*SITE_COLUMNS, "qpv_codes", "code_type"]]
+
+
+def _check_row(row: object, i: int) -> tuple[str, str, int]:
+    """(code, code type, opening year) of one row, or ``SitesError`` naming the row and column."""
+    code = row.code.upper()
+    if _INSEE.match(code):
+        kind = "insee"
+    elif _SIREN.match(code):
+        kind = "siren"
+    else:
+        raise SitesError(
+            f"sites: row {i}, column code: expected a 5-character INSEE code or a 9-digit EPCI "
+            f"SIREN, got {row.code!r}"
+        )
+    if not row.name:
+        raise SitesError(f"sites: row {i}, column name: expected a name, got an empty value")
+    if row.kind not in SITE_KINDS:
+        raise SitesError(f"sites: row {i}, column kind: expected one of {list(SITE_KINDS)}, got {row.kind!r}")
+    try:
+        year = int(float(row.opening_year))
+    except ValueError:
+        year = None
+    if year is None or not MIN_YEAR <= year <= MAX_YEAR:
+        raise SitesError(
+            f"sites: row {i}, column opening_year: expected a year between {MIN_YEAR} and {MAX_YEAR}, "
+            f"got {row.opening_year!r}"
+        )
+    _check_qpv_codes(row.qpv_codes, i)
+    return code, kind, year
+
+
+def _check_qpv_codes(value: str, row: int) -> None:
+    """Raise ``SitesError`` unless ``value`` is empty or a ``;``-list of QPV 2024 codes."""
+    for code in (c.strip().upper() for c in value.split(";") if c.strip()):
+        if not re.match(r"^QN[0-9][0-9AB0-9]\d{3}[A-Z]$", code):
+            raise SitesError(f"sites: row {row}, column qpv_codes: expected QPV 2024 codes such as 'QN09126M' "
+                             f"separated by ';', got {code!r}")

@@ -324,12 +324,54 @@ class Solution:
     status: str = ""
 
 
-def solve_heuristic(problem: Problem, k: int, *, quotas: Quotas | None = None) -> Solution:
-    """Greedy then swaps for ``k`` new sites (see module docstring)."""
+def solve_heuristic(problem: Problem, k: int, *, quotas: Quotas | None = None, lp_start: bool = True) -> Solution:
+    """Greedy then swaps for ``k`` new sites (see module docstring).
+
+    With ``lp_start`` (default), a second start is tried: the candidates the linear relaxation opens
+    more than half, completed greedily, then swaps; the better of the two is returned (greedy + swaps
+    alone can stop at 0.99 of the optimum with k >= 20 at 5 km).
+    """
     t0 = time.perf_counter()
     sel, _ = greedy(problem, k, quotas=quotas)
     sel = local_search(problem, sel, quotas=quotas)
-    return Solution(sel, objective(problem, sel), "heuristic", False, time.perf_counter() - t0, "heuristic")
+    best = objective(problem, sel)
+    if lp_start and k > 0:
+        start = _lp_rounding(problem, k, quotas)
+        if start:
+            try:
+                alt, _ = greedy(problem, k, quotas=quotas, start=start)
+                alt = local_search(problem, alt, quotas=quotas)
+            except InfeasibleError:
+                alt = []
+            if alt and objective(problem, alt) > best * (1 + TIE_RTOL):
+                sel, best = alt, objective(problem, alt)
+    return Solution(sel, best, "heuristic", False, time.perf_counter() - t0, "heuristic")
+
+
+def _lp_rounding(problem: Problem, k: int, quotas: Quotas | None) -> list[int]:
+    """Candidates the LP relaxation of the k-site MILP opens more than half (largest first), if they form a
+    feasible start (caps and spacing); else []."""
+    from scipy.optimize import linprog
+
+    items, a_ub, b_ub, nx = _relaxation(problem, quotas)
+    w = np.asarray(problem.weight, dtype=float)
+    a_eq = sparse.hstack([sparse.csr_matrix(np.ones((1, nx))), sparse.csr_matrix((1, len(items)))]).tocsr()
+    res = linprog(np.r_[np.zeros(nx), -w[items]], A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=[float(k)], bounds=(0, 1),
+                  method="highs")
+    if res.status != 0:
+        return []
+    cand = np.flatnonzero(problem.eligible)
+    x = res.x[:nx]
+    firm = np.flatnonzero(x > 0.5)
+    start = [int(cand[i]) for i in firm[np.argsort(-x[firm], kind="stable")][:k]]
+    rules = _Rules(problem, quotas)
+    counts = np.bincount(rules.reg[start], minlength=len(rules.cap)) if start else np.zeros(len(rules.cap))
+    if np.any(counts > rules.cap):
+        return []
+    chosen = set(start)
+    if any(set(problem.conflict_row(i).tolist()) & chosen for i in start):
+        return []
+    return start
 
 
 def order_by_gain(problem: Problem, selected: Sequence[int]) -> list[int]:

@@ -19,11 +19,24 @@ def frame(**overrides: list) -> pd.DataFrame:
 
 def test_shipped_sites_are_the_publicly_documented_network():
     sites = read_sites(SHIPPED)
-    assert sites["code"].tolist() == ["91286", "91521", "75119", "59350", "200042190"]
-    assert sites["kind"].tolist() == ["site"] * 4 + ["essaimage"]
-    assert sites["code_type"].tolist() == ["insee"] * 4 + ["siren"]
-    assert sites.loc[4, "opening_year"] == 2024
+    assert sites["code"].tolist() == ["91228", "91521", "91286", "93005", "93048", "95680", "75119", "59350",
+                                      "13213", "69266", "200042190"]
+    assert sites["kind"].tolist() == ["site"] * 10 + ["essaimage"]
+    assert sites["code_type"].tolist() == ["insee"] * 10 + ["siren"]
+    assert sites.loc[10, "opening_year"] == 2024
     assert (sites["source"].str.len() > 20).all()
+    named = dict(zip(sites["code"], sites["qpv_codes"], strict=True))
+    assert named["91286"] == "QN09126M;QN09125M" and named["91228"] == "QN09116M;QN09117M"
+
+
+def test_qpv_codes_column_is_optional_and_checked(tmp_path):
+    path = tmp_path / "s.csv"
+    path.write_text("code,name,opening_year,kind,qpv_codes\n91286,Grigny,2013,site,qn09126m ; QN09125M\n",
+                    encoding="utf-8")
+    assert read_sites(path)["qpv_codes"].tolist() == ["QN09126M;QN09125M"]
+    path.write_text("code,name,opening_year,kind,qpv_codes\n91286,Grigny,2013,site,Grigny 2\n", encoding="utf-8")
+    with pytest.raises(SitesError, match="row 1, column qpv_codes: expected QPV 2024 codes"):
+        read_sites(path)
 
 
 def test_shipped_essaimage_siren_is_the_porte_du_hainaut(mirror):
