@@ -133,6 +133,11 @@ def t(msgid: str, lang: str = DEFAULT_LANG, /, **params: object) -> str:
     return text.format(**params) if params else text
 
 
+def N_(msgid: str) -> str:  # noqa: N802 - the gettext convention for "mark only"
+    """Mark ``msgid`` for extraction without translating it (``t(N_("a.one") if n == 1 else N_("a.many"))``)."""
+    return msgid
+
+
 def gettext(lang: str) -> Callable[..., str]:
     """A translation function bound to ``lang``: ``_ = gettext("en"); _("nav.impact")``."""
     lang = normalise_lang(lang)

@@ -27,7 +27,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 #: Babel mapping file of the project.
 MAPPING_FILE = PROJECT_ROOT / "babel.cfg"
 #: Functions whose first argument is a message id (``t(msgid, lang, **params)``, ``_(msgid)``).
-KEYWORDS: dict[str, None] = {"t": None, "_": None}
+KEYWORDS: dict[str, None] = {"t": None, "_": None, "N_": None}
 #: Folders searched for message ids.
 SOURCE_DIRS: tuple[str, ...] = ("geo", "app")
 

@@ -8,7 +8,7 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from geo.i18n import t
+from geo.i18n import N_, t
 from geo.siting.demand import indicator_label
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -92,7 +92,7 @@ def site_reason(row: Mapping[str, Any], *, radius_km: float, lang: str = "fr", l
     check_lang(lang)
     n_qpv = int(row.get("added_qpv", 0))
     pop = row["added_population"]
-    head = t("siting.reason.head_one" if n_qpv == 1 else "siting.reason.head_many", lang, name=row["name"],
+    head = t(N_("siting.reason.head_one") if n_qpv == 1 else N_("siting.reason.head_many"), lang, name=row["name"],
              region=row["region"], residents=fmt_int(pop, lang),
              households=fmt_int(row.get("added_households", float("nan")), lang), n=n_qpv)
     npnru = int(row.get("npnru_count", 0))
@@ -126,7 +126,7 @@ def _reach_part(row: Mapping[str, Any], *, n_qpv: int, pop: float, radius_km: fl
     if level == "epci":
         return t("siting.reason.epci", lang)
     if own <= 0:
-        return t("siting.reason.within_one" if n_qpv == 1 else "siting.reason.within_many", lang, radius=radius)
+        return t(N_("siting.reason.within_one") if n_qpv == 1 else N_("siting.reason.within_many"), lang, radius=radius)
     if near <= 0:
         return t("siting.reason.own_only", lang, radius=radius, far=far)
     return t("siting.reason.split", lang, near=fmt_int(near, lang), radius=radius, own=fmt_int(own, lang), far=far)
@@ -140,7 +140,7 @@ def _poverty_part(row: Mapping[str, Any], *, n_qpv: int, lang: str) -> str:
         return t("siting.reason.poverty_secret", lang) if n_qpv else ""
     text = t("siting.reason.poverty", lang, rate=fmt_num(pov, 0, lang))
     if missing:
-        text += t("siting.reason.poverty_missing_one" if missing == 1 else "siting.reason.poverty_missing_many", lang,
+        text += t(N_("siting.reason.poverty_missing_one") if missing == 1 else N_("siting.reason.poverty_missing_many"), lang,
                   n=missing)
     return text
 
@@ -211,7 +211,7 @@ def target_method_label(solver_method: str, *, proven: bool, fallback: bool = Fa
     words = _solver_words(solver_method, lang)
     if solver_method.startswith("exact-"):
         return words if proven else t("siting.method.target_not_proven", lang, words=words)
-    text = t("siting.method.target_proof" if proven else "siting.method.target_upper", lang, words=words)
+    text = t(N_("siting.method.target_proof") if proven else N_("siting.method.target_upper"), lang, words=words)
     if fallback:
         text += t("siting.method.target_fallback", lang)
     return text
@@ -256,7 +256,7 @@ def brief_markdown(reco: Recommendation, *, lang: str = "fr") -> str:
 
 def _brief_head(reco: Recommendation, lang: str) -> list[str]:
     p = reco.params
-    demand = t("siting.brief.demand_weighted" if p.get("weights") else "siting.brief.demand_plain", lang)
+    demand = t(N_("siting.brief.demand_weighted") if p.get("weights") else N_("siting.brief.demand_plain"), lang)
     n = len(reco.network)
     lines = [
         f"# {t('siting.brief.title', lang)}", "",
@@ -265,7 +265,7 @@ def _brief_head(reco: Recommendation, lang: str) -> list[str]:
           method=reco.method_label(lang=lang)), "",
         t("siting.brief.denominator", lang, text=denominator_text(reco, lang=lang)), "",
         f"## {t('siting.brief.network_title', lang)}", "",
-        t("siting.brief.network_one" if n == 1 else "siting.brief.network_many", lang, n=n,
+        t(N_("siting.brief.network_one") if n == 1 else N_("siting.brief.network_many"), lang, n=n,
           residents=fmt_int(reco.baseline_population, lang), share=fmt_pct(reco.baseline_share, 1, lang)), "",
     ]
     lines += [t("siting.brief.network_row", lang, name=row.name, kind=row.kind, year=row.opening_year,
@@ -334,7 +334,7 @@ def _brief_capacity(reco: Recommendation, lang: str) -> list[str]:
     if cap is None:
         return []
     known = cap.years_to_goal is not None
-    text = t("siting.brief.capacity_years" if known else "siting.brief.capacity_never", lang,
+    text = t(N_("siting.brief.capacity_years") if known else N_("siting.brief.capacity_never"), lang,
              per_year=fmt_int(cap.households_per_site_year, lang), goal=fmt_int(cap.goal, lang),
              years=cap.years_to_goal if known else cap.max_years)
     return ["", f"## {t('siting.brief.capacity_title', lang)}", "", text]
@@ -345,7 +345,7 @@ def _brief_curve(reco: Recommendation, lang: str) -> list[str]:
     weighted_k = p.get("k") is not None and bool(p.get("weights"))
     crossing = _curve_crossing(reco)
     text = t("siting.brief.curve_text", lang, n=len(reco.table),
-             measure=t("siting.brief.curve_gain" if weighted_k else "siting.brief.curve_residents", lang))
+             measure=t(N_("siting.brief.curve_gain") if weighted_k else N_("siting.brief.curve_residents"), lang))
     if crossing and weighted_k and reco.target_sites is not None:
         target = fmt_pct(reco.target, 0, lang)
         text += (t("siting.brief.curve_cross_later", lang, target=target, crossing=crossing, n=reco.target_sites)
