@@ -63,14 +63,16 @@ _IDF_LANG = (("français", 0.66), ("arabe", 0.1), ("soninké", 0.05), ("bambara"
 _PARIS_LANG = (("français", 0.62), ("arabe", 0.1), ("mandarin", 0.07), ("tamoul", 0.05), ("anglais", 0.03),
                ("soninké", 0.05), ("bengali", 0.03), ("wolof", 0.03))
 _NORD_LANG = (("français", 0.8), ("arabe", 0.09), ("roumain", 0.04), ("anglais", 0.03), ("turc", 0.04))
+_SUD_LANG = (("français", 0.72), ("arabe", 0.14), ("comorien", 0.04), ("turc", 0.03), ("anglais", 0.03),
+             ("portugais", 0.04))
 
 
 def _c(name: str, topics: tuple[str, ...], start: str, weeks: int, share: float) -> DemoCampaign:
     return DemoCampaign(f"{name} ({DEMO_LABEL})", topics, dt.date.fromisoformat(start), weeks, share)
 
 
-#: The current sites, the same as ``data/sites.csv`` (public facts: teams in Grigny, Ris-Orangis, Paris 19e
-#: and Lille; essaimage with l'Établi in the CA de la Porte du Hainaut since 2024). Campaigns are invented.
+#: The current sites, the same as ``data/sites.csv`` (the documented network and its public sources are in
+#: that file: eleven cities, among them the essaimage with l'Établi since 2024). Campaigns are invented.
 SITES: tuple[DemoSite, ...] = (
     DemoSite("91286", "Grigny", "site", "GRI", 14, _IDF_LANG, (
         _c("Eau et énergie 2024", ("eau", "énergie"), "2024-01-15", 10, 0.19),
@@ -93,6 +95,36 @@ SITES: tuple[DemoSite, ...] = (
         _c("Transports 2025", ("transport", "tarification"), "2025-02-03", 8, 0.17),
         _c("Santé 2026", ("santé", "mutuelle"), "2026-03-09", 10, 0.19),
     )),
+    DemoSite("91228", "Évry-Courcouronnes", "site", "EVR", 10, _IDF_LANG, (
+        _c("Eau et énergie 2024", ("eau", "énergie"), "2024-03-04", 8, 0.18),
+        _c("Accès aux droits 2025", ("droits", "caf"), "2025-05-12", 8, 0.17),
+        _c("Logement 2026", ("logement", "énergie"), "2026-02-09", 10, 0.2),
+    ), max_qpv=2),
+    DemoSite("93005", "Aulnay-sous-Bois", "site", "AUL", 12, _IDF_LANG, (
+        _c("Tri et propreté 2024", ("déchets", "propreté"), "2024-05-13", 8, 0.15),
+        _c("Santé 2025", ("santé", "mutuelle"), "2025-02-10", 10, 0.17),
+        _c("Énergie 2026", ("énergie", "chèque énergie"), "2026-01-26", 10, 0.18),
+    )),
+    DemoSite("93048", "Montreuil", "site", "MTR", 10, _IDF_LANG, (
+        _c("Eau 2024", ("eau", "énergie"), "2024-06-03", 6, 0.14),
+        _c("Rentrée scolaire 2025", ("école", "numérique"), "2025-09-01", 6, 0.15),
+        _c("Énergie 2026", ("énergie", "logement"), "2026-02-16", 10, 0.18),
+    )),
+    DemoSite("95680", "Villiers-le-Bel", "site", "VLB", 10, _IDF_LANG, (
+        _c("Accès aux droits 2024", ("droits", "caf"), "2024-09-09", 8, 0.17),
+        _c("Santé et dépistage 2025", ("santé", "dépistage"), "2025-04-07", 8, 0.16),
+        _c("Renouvellement urbain 2026", ("logement", "relogement"), "2026-03-02", 10, 0.2),
+    )),
+    DemoSite("13213", "Marseille 13e", "site", "M13", 10, _SUD_LANG, (
+        _c("Énergie 2024", ("énergie", "chèque énergie"), "2024-02-12", 8, 0.16),
+        _c("Accès aux droits 2025", ("droits", "caf"), "2025-03-10", 8, 0.17),
+        _c("Eau 2026", ("eau", "énergie"), "2026-01-19", 10, 0.19),
+    ), max_qpv=1),
+    DemoSite("69266", "Villeurbanne", "site", "VIL", 10, _SUD_LANG, (
+        _c("Énergie 2024", ("énergie", "logement"), "2024-04-15", 8, 0.16),
+        _c("Santé 2025", ("santé", "mutuelle"), "2025-05-05", 8, 0.17),
+        _c("Transports 2026", ("transport", "tarification"), "2026-02-02", 10, 0.19),
+    ), max_qpv=1),
     DemoSite("200042190", "CA de la Porte du Hainaut (l'Établi)", "essaimage", "CAPH", 8, _NORD_LANG, (
         _c("Premiers pas 2024", ("eau", "énergie"), "2024-10-07", 8, 0.17),
         _c("Accès aux droits 2025", ("droits", "caf"), "2025-04-14", 8, 0.17),

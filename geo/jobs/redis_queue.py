@@ -14,6 +14,7 @@ import time
 import uuid
 from typing import Any
 
+from geo._errors import VoisinmapError
 from geo.jobs.model import DONE, FAILED, QUEUED, RUNNING, Job, check_kind
 
 logger = logging.getLogger(__name__)
@@ -29,7 +30,7 @@ _STATUS = {"queued": QUEUED, "deferred": QUEUED, "scheduled": QUEUED, "created":
            "finished": DONE, "failed": FAILED, "stopped": FAILED, "canceled": FAILED}
 
 
-class JobFailedError(Exception):
+class JobFailedError(VoisinmapError, RuntimeError):
     """Raised in the work horse instead of the original error, so that RQ keeps no data in its record."""
 
 

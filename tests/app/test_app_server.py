@@ -128,7 +128,7 @@ def test_recommend_callback_renders_k_sites(dash_app):
     assert table.export_format == "csv" and table.sort_action == "native"
     shares = [r["cumulative_share"] for r in table.data]
     assert shares == sorted(shares)
-    assert "5 sites" in info
+    assert "11 sites" in info
     assert sum(type(c).__name__ == "CircleMarker" for c in current) == 5
 
 
