@@ -153,25 +153,40 @@ def _rep_points(qpv: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return shapely.get_x(pts), shapely.get_y(pts)
 
 
+def _plm_city(code: str) -> str | None:
+    """The commune of a Paris, Lyon or Marseille arrondissement code (``75119`` -> ``75056``), else None."""
+    if len(code) != 5:
+        return None
+    if code.startswith("751"):
+        return "75056"
+    if code.startswith("132"):
+        return "13055"
+    if code.startswith("6938"):
+        return "69123"
+    return None
+
+
 def site_qpv(qpv: pd.DataFrame, site: DemoSite, *, arrondissements: pd.DataFrame | None = None) -> pd.DataFrame:
     """The QPV of a demo site (largest first, at most ``site.max_qpv``).
 
     Commune codes match the QPV's ``insee_com`` list; an EPCI SIREN matches ``siren_epci``; a Paris
-    arrondissement code takes the Paris QPV whose representative point is nearest to that arrondissement's
-    centre (``arrondissements`` with ``insee_com, lon, lat`` is then required).
+    arrondissement code (Paris, Lyon, Marseille) takes the city's QPV whose representative point is nearest
+    to that arrondissement's centre (``arrondissements`` with ``insee_com, lon, lat`` is then required).
     """
-    if site.code.startswith("751") and len(site.code) == 5:
+    city = _plm_city(site.code)
+    if city is not None:
         if arrondissements is None:
-            raise ValueError(f"arrondissements: expected the arrondissements layer to place Paris site "
-                             f"{site.code}, got None")
-        paris = arrondissements[arrondissements["insee_com"].astype("str").str.startswith("751")]
-        in_paris = qpv[_contains_code(qpv["insee_com"], "75056")]
-        x, y = _rep_points(in_paris)
-        ax, ay = paris["lon"].to_numpy(dtype=float), paris["lat"].to_numpy(dtype=float)
-        scale = np.cos(np.radians(48.86))
+            raise ValueError(f"arrondissements: expected the arrondissements layer to place site "
+                             f"{site.code} (an arrondissement), got None")
+        codes = arrondissements["insee_com"].astype("str")
+        arr = arrondissements[codes.map(_plm_city) == city]
+        in_city = qpv[_contains_code(qpv["insee_com"], city)]
+        x, y = _rep_points(in_city)
+        ax, ay = arr["lon"].to_numpy(dtype=float), arr["lat"].to_numpy(dtype=float)
+        scale = np.cos(np.radians(float(np.mean(ay))))
         d2 = ((x[:, None] - ax[None, :]) * scale) ** 2 + (y[:, None] - ay[None, :]) ** 2
-        nearest = paris["insee_com"].astype("str").to_numpy()[np.argmin(d2, axis=1)]
-        chosen = in_paris[nearest == site.code]
+        nearest = arr["insee_com"].astype("str").to_numpy()[np.argmin(d2, axis=1)]
+        chosen = in_city[nearest == site.code]
     elif len(site.code) == 9:
         chosen = qpv[qpv["siren_epci"].astype("str") == site.code]
     else:

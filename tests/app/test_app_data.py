@@ -79,7 +79,7 @@ def test_settings_read_the_running_app(dash_app, processed_dir):
 def test_site_names_come_from_the_sites_file_then_the_official_names(dash_app):
     with dash_app.server.app_context():
         names = data.site_names(["91286", "200042190", "93066", "99999"])
-    assert names["91286"] == "Grigny"  # data/sites.csv
+    assert names["91286"] == "Grigny (Grigny 2; La Grande Borne)"  # data/sites.csv
     assert names["200042190"] == "l'Établi (CA de la Porte du Hainaut)"  # data/sites.csv, not the demo name
     assert names["93066"] == "Saint-Denis"  # a commune of the processed data
     assert names["99999"] == "99999"  # unknown: its code

@@ -129,7 +129,7 @@ def test_recommend_callback_renders_k_sites(dash_app):
     shares = [r["cumulative_share"] for r in table.data]
     assert shares == sorted(shares)
     assert "11 sites" in info
-    assert sum(type(c).__name__ == "CircleMarker" for c in current) == 5
+    assert sum(type(c).__name__ == "CircleMarker" for c in current) == 11
 
 
 def test_recommend_callback_reports_bad_quotas(dash_app):
