@@ -62,7 +62,7 @@ def _summary(client: Any, site: str | None, **extra: Any) -> Any:
     from tests.plugins.app_session import call_callback
 
     inputs = {"terrain-site.value": site, "terrain-campaigns.value": [], "terrain-dates.start_date": None,
-              "terrain-dates.end_date": None, "terrain-absent.value": []}
+              "terrain-dates.end_date": None, "terrain-absent.value": [], "terrain-version.data": None}
     inputs.update(extra)
     return call_callback(client, "terrain-kpis.children", inputs=inputs)
 
@@ -74,7 +74,7 @@ def _map(client: Any, site: str | None, *, zoom: float = 16, bounds: Any = GRIGN
     return call_callback(client, "terrain-cells.data", inputs={
         "terrain-site.value": site, "terrain-campaigns.value": [], "terrain-dates.start_date": None,
         "terrain-dates.end_date": None, "terrain-outcomes.value": outcomes or [], "terrain-absent.value": [],
-        "terrain-map.bounds": bounds, "terrain-map.zoom": zoom})
+        "terrain-map.bounds": bounds, "terrain-map.zoom": zoom, "terrain-version.data": None})
 
 
 def test_page_access_by_role(signed: dict[str, Any], dash_app) -> None:  # noqa: ANN001
