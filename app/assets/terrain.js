@@ -94,13 +94,19 @@
             color: "#222", weight: 1, fillColor: colour, fillOpacity: 0.9,
             pane: (context && context.pane) || "markerPane"});
         const title = p.address || p.building;
-        marker.bindTooltip("<b>" + esc(title) + "</b>" + (p.address ? "<br><span class='tip-sub'>" + esc(p.building) +
+        const details = "<b>" + esc(title) + "</b>" + (p.address ? "<br><span class='tip-sub'>" + esc(p.building) +
             "</span>" : "") + line(L.knocked, num(p.doors_knocked, lang)) +
             line(L.opened, num(p.households_reached, lang) + " (" + pct(p.open_rate, lang) + ")") +
             line(L.revisit, num(p.to_revisit || 0, lang)) +
-            line(L.last, esc(p.last_visit) + " · " + esc(ns.terrainOutcomeLabel(p.last_outcome, h))),
-            h.permanent ? {permanent: true, direction: "right", className: "terrain-building-label",
-                           offset: [8, 0]} : {});
+            line(L.last, esc(p.last_visit) + " · " + esc(ns.terrainOutcomeLabel(p.last_outcome, h)));
+        if (h.permanent) {
+            /* close up: the address stays written beside the building, its figures open on a tap */
+            marker.bindTooltip(esc(title), {permanent: true, direction: "right", className: "terrain-building-label",
+                                            offset: [8, 0]});
+            marker.bindPopup(details);
+        } else {
+            marker.bindTooltip(details);
+        }
         return marker;
     };
 

@@ -30,8 +30,8 @@ OUTCOME_COLOURS: dict[str, str] = {"ouvert": "#009e73", "absent": "#999999", "re
 REVISIT_COLOUR = "#cc79a7"
 #: Approximate width of an H3 cell at each resolution the map uses, metres.
 CELL_METRES = {7: 2500, 8: 1000, 9: 350, 10: 130}
-#: Resolution whose cells set the class limits of a site and campaign (the finest the map shows).
-LIMITS_RESOLUTION = 10
+#: Resolutions whose cells together set the class limits of a site and campaign (those of zoom 11 and up).
+LIMITS_RESOLUTIONS: tuple[int, ...] = (8, 9, 10)
 #: From this zoom on, buildings carry their address as a permanent label.
 LABELS_ZOOM = 17
 #: View of France when there is no site to show.
@@ -73,7 +73,8 @@ def cell_density(cells: pd.DataFrame, column: str) -> np.ndarray:
 def heat_limits(density: np.ndarray) -> list[float]:
     """Class limits of the heat layer (quantiles of the cells' densities, two significant digits).
 
-    Computed once for a site and its campaigns over the finest cells, then kept at every zoom and pan.
+    Computed once for a site and its campaigns over the cells of every resolution the map shows from zoom 11
+    (:data:`LIMITS_RESOLUTIONS`, densities pooled), then kept at every zoom and pan.
     """
     positive = density[density > 0]
     if positive.size < 2:

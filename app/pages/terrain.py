@@ -113,6 +113,7 @@ def _controls(lang: str, sites: list[str], names: dict[str, str]) -> html.Div:
         dcc.DatePickerRange(id="terrain-dates", display_format="DD/MM/YYYY" if lang == "fr" else "YYYY-MM-DD",
                             month_format="MMMM YYYY", first_day_of_week=1, clearable=True, start_date=None,
                             end_date=None, number_of_months_shown=1, className="terrain-dates",
+                            start_date_id="terrain-dates-start", end_date_id="terrain-dates-end",
                             start_date_placeholder_text=t("terrain.start", lang),
                             end_date_placeholder_text=t("terrain.end", lang)),
         html.Label(t("terrain.outcomes", lang), className="control-label"),
@@ -282,8 +283,9 @@ def heat_limits(data: TerrainData, site: str, campaigns: list[str] | None, chose
         mask = aggregate.select(data.prep, sites=[site], campaigns=campaigns or None)
         if chosen:
             mask &= aggregate.select(data.prep, outcomes=chosen)
-        cells = aggregate.aggregate_cells(data.prep, mask, resolution=coverage_map.LIMITS_RESOLUTION)
-        return coverage_map.heat_limits(coverage_map.cell_density(cells, "visits"))
+        density = [coverage_map.cell_density(aggregate.aggregate_cells(data.prep, mask, resolution=r), "visits")
+                   for r in coverage_map.LIMITS_RESOLUTIONS]
+        return coverage_map.heat_limits(np.concatenate(density))
 
     key = (site, tuple(sorted(campaigns or ())), tuple(sorted(chosen)))
     return _LIMITS.get(id(data.prep), build, key=key)
