@@ -102,3 +102,14 @@ def site_addresses(url: str, prep: aggregate.PreparedEvents, site: str) -> pd.Da
     """
     return _CACHE.get((url, id(prep)), lambda: _load(url, prep, site), key=site)
 
+
+
+def with_addresses(frame: pd.DataFrame, known: pd.DataFrame, *, revisit: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Map points (buildings or « à revoir » rings) with their ``address`` ("" when the logs give none) and,
+    when ``revisit`` is given, their doors « à revoir » (``to_revisit``)."""
+    named = labels_with_addresses(frame["building"].to_numpy(), known)
+    out = frame.assign(address=[a if a != str(b) else "" for a, b in zip(named, frame["building"], strict=True)])
+    if revisit is not None:
+        counts = dict(zip(revisit["building"], revisit["doors_to_revisit"], strict=True))
+        out["to_revisit"] = [int(counts.get(b, 0)) for b in out["building"]]
+    return out

@@ -14,7 +14,7 @@ names, buildings) are overlays and stay whatever the background.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import dash_leaflet as dl
 
@@ -35,8 +35,7 @@ OSM_NAME = "OpenStreetMap"
 OSM_MAX_NATIVE_ZOOM = 19
 
 
-@dataclass(frozen=True)
-class Background:
+class Background(NamedTuple):
     """One tile background of the layer control: its name, XYZ template, credit and deepest native zoom."""
 
     name: str

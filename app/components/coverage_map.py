@@ -15,8 +15,9 @@ from dash import html
 
 from app.components import basemap
 from app.components.legends import class_labels, legend_row
+from app.data import VersionedCache
 from geo import webgeo
-from geo.coverage import schema
+from geo.coverage import aggregate, schema
 from geo.i18n import format_number, format_percent, t
 
 #: Colour-blind-safe palettes that do not blend: the heat cells are a fill (yellow to brown, ColorBrewer YlOrBr),
@@ -33,7 +34,7 @@ CELL_METRES = {7: 2500, 8: 1000, 9: 350, 10: 130}
 #: Resolutions whose cells together set the class limits of a site and campaign (those of zoom 11 and up).
 LIMITS_RESOLUTIONS: tuple[int, ...] = (8, 9, 10)
 #: From this zoom on, buildings carry their address as a permanent label.
-LABELS_ZOOM = 17
+LABELS_ZOOM = 18
 #: View of France when there is no site to show.
 FRANCE_VIEW = ([46.6, 2.5], 6)
 EMPTY_COLLECTION: dict[str, Any] = {"type": "FeatureCollection", "features": []}
@@ -80,6 +81,25 @@ def heat_limits(density: np.ndarray) -> list[float]:
     if positive.size < 2:
         return []
     return [b for b in webgeo.class_breaks(positive.tolist(), n_classes=len(HEAT_COLOURS)) if b > 0]
+
+
+_LIMITS: VersionedCache[list[float]] = VersionedCache("terrain class limits", maxsize=64)
+
+
+def site_heat_limits(prep: aggregate.PreparedEvents, *, site: str, campaigns: list[str] | None,
+                     outcomes: list[str]) -> list[float]:
+    """:func:`heat_limits` of a site and its campaigns (all when None), for the heat of ``outcomes`` (all
+    visits when empty): the same at every zoom, pan and date, cached for ``prep``."""
+    def build() -> list[float]:
+        mask = aggregate.select(prep, sites=[site], campaigns=campaigns or None)
+        if outcomes:
+            mask &= aggregate.select(prep, outcomes=outcomes)
+        density = [cell_density(aggregate.aggregate_cells(prep, mask, resolution=r), "visits")
+                   for r in LIMITS_RESOLUTIONS]
+        return heat_limits(np.concatenate(density))
+
+    key = (site, tuple(sorted(campaigns or ())), tuple(sorted(outcomes)))
+    return _LIMITS.get(id(prep), build, key=key)
 
 
 def heat_hideout(breaks: list[float], *, lang: str, title: str) -> dict[str, Any]:

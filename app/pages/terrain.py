@@ -26,8 +26,16 @@ import numpy as np
 from dash import Input, Output, State, ctx, dcc, html, no_update
 
 from app import i18n, settings
-from app.components import addresses, coverage_map, coverage_tables, geocoding, progress, walklist
-from app.data import TerrainData, VersionedCache, current_data, store_version, territory
+from app.components import (
+    addresses,
+    coverage_map,
+    coverage_tables,
+    geocoding,
+    progress,
+    terrain_controls,
+    walklist,
+)
+from app.data import TerrainData, current_data, store_version, territory
 from geo.coverage import aggregate, schema
 from geo.i18n import t
 
@@ -38,8 +46,6 @@ dash.register_page(__name__, path="/terrain", name="Terrain", title="voisinmap �
 
 #: Seconds between two checks of the store's version (new visits refresh the figures without a reload).
 POLL_SECONDS = 10
-#: Class limits of the heat layer per (site, campaigns, outcomes), for the prepared visits of the moment.
-_LIMITS: VersionedCache[list[float]] = VersionedCache("terrain class limits", maxsize=64)
 
 
 # --------------------------------------------------------------------------------------------- access
@@ -98,51 +104,6 @@ def site_bounds(data: TerrainData, mask: np.ndarray) -> list[list[float]] | None
 
 
 # -------------------------------------------------------------------------------------------- layout
-def _controls(lang: str, sites: list[str], names: dict[str, str]) -> html.Div:
-    outcomes = [{"label": " " + t(f"outcome.{o}", lang), "value": o} for o in schema.OUTCOMES]
-    return html.Div([
-        html.H1(t("terrain.title", lang), className="side-title"),
-        html.P(t("terrain.intro", lang), className="help"),
-        html.Label(t("terrain.site", lang), htmlFor="terrain-site", className="control-label"),
-        dcc.Dropdown(id="terrain-site", options=[{"label": f"{names.get(s, s)} ({s})", "value": s} for s in sites],
-                     value=sites[0] if sites else None, clearable=False),
-        html.Label(t("terrain.campaigns", lang), htmlFor="terrain-campaigns", className="control-label"),
-        dcc.Dropdown(id="terrain-campaigns", options=[], value=[], multi=True,
-                     placeholder=t("terrain.campaigns_all", lang)),
-        html.Label(t("terrain.dates", lang), className="control-label"),
-        dcc.DatePickerRange(id="terrain-dates", display_format="DD/MM/YYYY" if lang == "fr" else "YYYY-MM-DD",
-                            month_format="MMMM YYYY", first_day_of_week=1, clearable=True, start_date=None,
-                            end_date=None, number_of_months_shown=1, className="terrain-dates",
-                            start_date_id="terrain-dates-start", end_date_id="terrain-dates-end",
-                            start_date_placeholder_text=t("terrain.start", lang),
-                            end_date_placeholder_text=t("terrain.end", lang)),
-        html.Label(t("terrain.outcomes", lang), className="control-label"),
-        dcc.Checklist(id="terrain-outcomes", options=outcomes, value=[], className="terrain-checklist",
-                      labelStyle={"display": "flex", "alignItems": "center", "gap": "4px"}),
-        dcc.Checklist(id="terrain-absent", options=[{"label": " " + t("terrain.absent", lang), "value": "absent"}],
-                      value=[], className="terrain-checklist",
-                      labelStyle={"display": "flex", "alignItems": "center", "gap": "4px", "marginTop": "6px"}),
-        html.H2(t("terrain.import", lang), className="side-title"),
-        html.P(t("terrain.import_help", lang), className="help"),
-        html.Div([html.Button(t("terrain.template_csv", lang), id="terrain-template-csv", n_clicks=0,
-                              className="link-button"),
-                  html.Button(t("terrain.template_xlsx", lang), id="terrain-template-xlsx", n_clicks=0,
-                              className="link-button")], className="terrain-buttons"),
-        dcc.Download(id="terrain-template-download"),
-        dcc.Upload(id="terrain-upload", children=html.Div(t("terrain.upload", lang)), className="upload",
-                   accept=".csv,.xlsx,text/csv", multiple=False),
-        html.Div(id="terrain-upload-result", role="status", className="help"),
-        html.Button(t("terrain.geocode", lang), id="terrain-geocode", n_clicks=0, className="action-button"),
-        html.Div(id="terrain-geocode-status", role="status", className="help"),
-        dcc.Store(id="terrain-geocode-task"),
-        dcc.Interval(id="terrain-geocode-poll", interval=1000, disabled=True),
-        dcc.Store(id="terrain-report"),
-        html.Button(t("terrain.report", lang), id="terrain-report-button", n_clicks=0, className="link-button",
-                    hidden=True),
-        dcc.Download(id="terrain-report-download"),
-    ], className="terrain-controls", id="terrain-controls")
-
-
 def layout(**_kwargs: Any) -> html.Div:
     """The page (the language from the cookie; the site list from the user's scope)."""
     from geo.load import DataNotBuiltError
@@ -161,7 +122,7 @@ def layout(**_kwargs: Any) -> html.Div:
         html.Aside([html.Button("×", id="terrain-drawer-close", n_clicks=0, className="drawer-close",
                                 title=t("terrain.close_filters", lang),
                                 **{"aria-label": t("terrain.close_filters", lang)}),
-                    _controls(lang, sites, names)], className="terrain-side", id="terrain-side"),
+                    terrain_controls.controls(lang, sites, names)], className="terrain-side", id="terrain-side"),
         html.Section([
             html.Button(t("terrain.filters", lang), id="terrain-drawer-open", n_clicks=0, className="drawer-open",
                         **{"aria-controls": "terrain-side", "aria-expanded": "false"}),
@@ -182,10 +143,8 @@ def layout(**_kwargs: Any) -> html.Div:
                          className="terrain-block terrain-qpv-block"),
                 html.Div([html.H3(t("terrain.revisit_table", lang)),
                           html.P(t("terrain.walk_help", lang), className="help"),
-                          html.Div([html.Button(t("terrain.walk_pdf", lang), id="terrain-walk-pdf", n_clicks=0,
-                                                className="action-button"),
-                                    html.Button(t("terrain.walk_csv", lang), id="terrain-walk-csv", n_clicks=0,
-                                                className="action-button")], className="terrain-buttons"),
+                          terrain_controls.buttons(lang, ("terrain.walk_pdf", "terrain-walk-pdf"),
+                                   ("terrain.walk_csv", "terrain-walk-csv"), kind="action-button"),
                           dcc.Download(id="terrain-walk-download"),
                           coverage_tables.table("terrain-revisit-table", walklist.WALK_COLUMNS, lang=lang)],
                          className="terrain-block terrain-walk-block"),
@@ -277,30 +236,6 @@ def site_summary(site: str | None, campaigns: list[str] | None, start: str | Non
             coverage_map.qpv_features(data.qpv, qpv_frame), not summary["demo"], viewport)
 
 
-def heat_limits(data: TerrainData, site: str, campaigns: list[str] | None, chosen: list[str]) -> list[float]:
-    """Class limits of the heat layer for a site and its campaigns: the same at every zoom, pan and date."""
-    def build() -> list[float]:
-        mask = aggregate.select(data.prep, sites=[site], campaigns=campaigns or None)
-        if chosen:
-            mask &= aggregate.select(data.prep, outcomes=chosen)
-        density = [coverage_map.cell_density(aggregate.aggregate_cells(data.prep, mask, resolution=r), "visits")
-                   for r in coverage_map.LIMITS_RESOLUTIONS]
-        return coverage_map.heat_limits(np.concatenate(density))
-
-    key = (site, tuple(sorted(campaigns or ())), tuple(sorted(chosen)))
-    return _LIMITS.get(id(data.prep), build, key=key)
-
-
-def _with_addresses(frame: Any, known: Any, revisit: Any) -> Any:
-    """Door points (or rings) with their ``address`` and, for buildings, their doors « à revoir »."""
-    out = frame.assign(address=addresses.labels_with_addresses(frame["building"].to_numpy(), known))
-    out["address"] = [a if a != str(b) else "" for a, b in zip(out["address"], out["building"], strict=True)]
-    if revisit is not None:
-        counts = dict(zip(revisit["building"], revisit["doors_to_revisit"], strict=True))
-        out["to_revisit"] = [int(counts.get(b, 0)) for b in out["building"]]
-    return out
-
-
 @dash.callback(
     Output("terrain-cells", "data"),
     Output("terrain-cells", "hideout"),
@@ -342,7 +277,8 @@ def map_view(site: str | None, campaigns: list[str] | None, start: str | None, e
     cells["count"] = cells[chosen].sum(axis=1) if chosen else cells["visits"]
     cells = cells[cells["count"] > 0]
     cells["value"] = coverage_map.cell_density(cells, "count")
-    hideout = coverage_map.heat_hideout(heat_limits(data, site, campaigns, chosen), lang=lang,
+    limits = coverage_map.site_heat_limits(data.prep, site=site, campaigns=campaigns, outcomes=chosen)
+    hideout = coverage_map.heat_hideout(limits, lang=lang,
                                         title=coverage_map.heat_title(chosen, lang=lang))
     cells_geo = aggregate.cells_geojson(cells, properties=("value", "visits", "ouvert", "open_rate",
                                                             "households_reached"))
@@ -352,11 +288,11 @@ def map_view(site: str | None, campaigns: list[str] | None, start: str | None, e
         points = view.buildings
         if chosen:
             points = points[points[chosen].sum(axis=1) > 0]
-        points = _with_addresses(points, known, view.revisit)
+        points = addresses.with_addresses(points, known, revisit=view.revisit)
         doors = aggregate.points_geojson(points, properties=(
             "building", "address", "visits", "ouvert", "open_rate", "households_reached", "doors_knocked",
             "to_revisit", "last_visit", "last_outcome"))
-    rings = _with_addresses(view.revisit.head(2000), known, None)
+    rings = addresses.with_addresses(view.revisit.head(2000), known)
     revisit = aggregate.points_geojson(rings, properties=("building", "address", "doors_to_revisit", "last_visit",
                                                           "doors"))
     return (cells_geo, hideout, doors, doors_hideout, revisit,

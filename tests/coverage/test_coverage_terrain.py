@@ -438,11 +438,11 @@ def test_legend_has_an_entry_for_every_symbol(signed: dict[str, Any]) -> None:
         set(out["terrain-cells"]["hideout"]["colors"])
     drawn = {f["properties"]["last_outcome"] for f in out["terrain-doors"]["data"]["features"]}
     assert drawn and all(symbols[f"door-{o}"] == coverage_map.OUTCOME_COLOURS[o] for o in drawn)
-    # buildings carry doors knocked, opened and « à revoir »; labels are permanent from zoom 17
+    # buildings carry doors knocked, opened and « à revoir »; their labels are permanent from zoom 18
     props = out["terrain-doors"]["data"]["features"][0]["properties"]
     assert {"doors_knocked", "households_reached", "to_revisit", "address"} <= set(props)
-    assert out["terrain-doors"]["hideout"]["permanent"] is True
-    assert _map(signed["terrain-grigny"], GRIGNY, zoom=16)["terrain-doors"]["hideout"]["permanent"] is False
+    assert out["terrain-doors"]["hideout"]["permanent"] is False
+    assert _map(signed["terrain-grigny"], GRIGNY, zoom=18)["terrain-doors"]["hideout"]["permanent"] is True
 
 
 def _walk(client: Any, button: str) -> Any:
@@ -608,7 +608,7 @@ def test_terrain_on_a_desk_screenshot(dash_app, terrain_db: str, live_url: str, 
         assert "lu" in text and "mo" not in text.split(), text
         driver.save_screenshot(str(artifacts / "terrain-datepicker.png"))
         driver.find_element(By.TAG_NAME, "h1").click()
-        driver.execute_script("window.voisinmap.maps[0].setView([48.652, 2.375], 17, {animate: false});")
+        driver.execute_script("window.voisinmap.maps[0].setView([48.6525, 2.3755], 18, {animate: false});")
         wait_for(lambda: driver.find_elements(By.CSS_SELECTOR, ".terrain-building-label"), timeout=30,
-                 message="building labels at zoom 17")
+                 message="building labels at zoom 18")
         driver.save_screenshot(str(artifacts / "terrain-desk.png"))
