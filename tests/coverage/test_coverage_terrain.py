@@ -612,3 +612,85 @@ def test_terrain_on_a_desk_screenshot(dash_app, terrain_db: str, live_url: str, 
         wait_for(lambda: driver.find_elements(By.CSS_SELECTOR, ".terrain-building-label"), timeout=30,
                  message="building labels at zoom 18")
         driver.save_screenshot(str(artifacts / "terrain-desk.png"))
+
+
+def _upload(client: Any, rows: Any, name: str) -> Any:
+    from tests.plugins.app_session import call_callback
+
+    buffer = io.StringIO()
+    rows.to_csv(buffer, sep=";", index=False)
+    contents = "data:text/csv;base64," + base64.b64encode(buffer.getvalue().encode()).decode()
+    return call_callback(client, "terrain-upload-result.children", inputs={"terrain-upload.contents": contents},
+                         state={"terrain-upload.filename": name})
+
+
+def test_addresses_label_the_walk_list_and_pending_rows_geocode_in_the_background(signed: dict[str, Any]) -> None:
+    """Rows with a street address name their building in the walk list, street by street; rows with an address
+    only wait for geocoding, which the manager starts from the page and follows to its end."""
+    import time
+
+    from tests.plugins.app_session import call_callback
+
+    manager = signed["terrain-grigny"]
+    located = visit_rows(3, campaign="Adresses", site=GRIGNY, start=7000, outcome="a_revoir").assign(
+        batiment=["R1", "R2", "R3"], numero=["14", "3", "7"], voie="rue de la Mairie", code_postal="91350",
+        ville="Grigny")
+    located["latitude"] = ["48.6561", "48.6563", "48.6565"]
+    located["longitude"] = ["2.3901", "2.3903", "2.3905"]
+    out = _upload(manager, located, "adresses.csv")
+    assert "3 visite(s) importée(s)" in str(out["terrain-upload-result"]["children"])
+    rows = _summary(manager, GRIGNY, **{"terrain-campaigns.value": ["Adresses"]})["terrain-revisit-table"]["data"]
+    assert [r["address"] for r in rows] == [f"{n} rue de la Mairie, 91350 Grigny" for n in ("3", "7", "14")]
+    pending = visit_rows(2, campaign="Adresses", site=GRIGNY, start=7100).assign(
+        numero=["1", "2"], voie="place aux Herbes", code_postal="91350", ville="Grigny", latitude="", longitude="")
+    out = _upload(manager, pending.drop(columns="batiment"), "en_attente.csv")
+    text = str(out["terrain-upload-result"]["children"])
+    assert "en attente de géocodage" in text and "voisinmap coverage" not in text  # no command line for a manager
+    started = call_callback(manager, "terrain-geocode-task.data", inputs={
+        "terrain-geocode.n_clicks": 1, "terrain-geocode-poll.n_intervals": None},
+        state={"terrain-geocode-task.data": None}, triggered="terrain-geocode.n_clicks")
+    task = started["terrain-geocode-task"]["data"]
+    assert task and started["terrain-geocode-poll"]["disabled"] is False
+    deadline = time.monotonic() + 60
+    while True:
+        polled = call_callback(manager, "terrain-geocode-task.data", inputs={
+            "terrain-geocode.n_clicks": 1, "terrain-geocode-poll.n_intervals": 1},
+            state={"terrain-geocode-task.data": task}, triggered="terrain-geocode-poll.n_intervals")
+        if polled["terrain-geocode-poll"]["disabled"] or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    message = str(polled["terrain-geocode-status"]["children"])
+    # no network here: the two visits stay pending and the page says so
+    assert "Géocodage terminé" in message and "2 toujours en attente" in message, message
+    # another manager cannot follow this task
+    other = call_callback(signed["terrain-lille"], "terrain-geocode-task.data", inputs={
+        "terrain-geocode.n_clicks": 0, "terrain-geocode-poll.n_intervals": 1},
+        state={"terrain-geocode-task.data": task}, triggered="terrain-geocode-poll.n_intervals")
+    assert "Géocodage" not in str(other)
+
+
+@pytest.mark.browser
+def test_login_and_other_pages_fit_a_phone(dash_app, terrain_db: str, live_url: str, artifacts: Path) -> None:  # noqa: ANN001
+    from selenium.webdriver.common.by import By
+
+    from tests.plugins import app_session
+    from tests.plugins.browser import chrome, wait_for
+
+    with chrome(window=(390, 844)) as driver:
+        driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                               {"width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": True})
+        driver.get(live_url + "/login")
+        submit = wait_for(lambda: driver.find_element(By.ID, "login-submit"), message="the sign-in form")
+        assert driver.execute_script("return document.documentElement.scrollWidth;") <= 390, _wide_elements(driver)
+        field = driver.find_element(By.CSS_SELECTOR, "input[name=username]")
+        assert submit.rect["height"] >= 44 and field.rect["height"] >= 44, field.rect
+        menu = driver.find_element(By.ID, "shell-menu")
+        menu.click()
+        wait_for(lambda: driver.find_element(By.ID, "lang-en").is_displayed(), message="the language switch")
+        driver.save_screenshot(str(artifacts / "login-phone.png"))
+        app_session.browser_sign_in(driver, live_url, "terrain-grigny", PASSWORD)
+        for path, marker in (("/donnees", "h1"),):
+            driver.get(live_url + path)
+            wait_for(lambda m=marker: driver.find_elements(By.TAG_NAME, m), timeout=30, message=path)
+            width = driver.execute_script("return document.documentElement.scrollWidth;")
+            assert width <= 390, (path, width, _wide_elements(driver))
