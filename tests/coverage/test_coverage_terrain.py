@@ -694,3 +694,35 @@ def test_login_and_other_pages_fit_a_phone(dash_app, terrain_db: str, live_url: 
             wait_for(lambda m=marker: driver.find_elements(By.TAG_NAME, m), timeout=30, message=path)
             width = driver.execute_script("return document.documentElement.scrollWidth;")
             assert width <= 390, (path, width, _wide_elements(driver))
+
+
+@pytest.mark.browser
+def test_tiles_that_load_replace_the_neutral_background(dash_app, terrain_db: str, live_url: str) -> None:  # noqa: ANN001
+    """With a tile server that answers (here the app's own icon, same origin), the probe succeeds and the page
+    moves from the neutral background to the tiles by itself."""
+    import os
+
+    from selenium.webdriver.common.by import By
+
+    from tests.plugins import app_session
+    from tests.plugins.browser import chrome, console_errors, wait_for
+
+    previous = os.environ.get("VOISINMAP_TILES_URL")
+    os.environ["VOISINMAP_TILES_URL"] = live_url + "/_favicon.ico?z={z}&x={x}&y={y}"
+    try:
+        with chrome() as driver:
+            app_session.browser_sign_in(driver, live_url, "terrain-grigny", PASSWORD)
+            driver.get(live_url + "/terrain")
+            wait_for(lambda: driver.find_element(By.ID, "terrain-kpis").text, timeout=30, message="key figures")
+            state = wait_for(lambda: (s := driver.execute_script("return window.voisinmap.basemapState();"))
+                             and s["state"] == "tiles" and s, timeout=20, message="the tiles selected")
+            assert state["selected"] == "Fond de carte" and state["names"] == ["Fond de carte",
+                                                                                "Fond neutre (hors ligne)"]
+            wait_for(lambda: driver.find_elements(By.CSS_SELECTOR, "#terrain-map img.leaflet-tile-loaded"),
+                     message="tiles drawn")
+            assert not console_errors(driver)
+    finally:
+        if previous is None:
+            os.environ.pop("VOISINMAP_TILES_URL", None)
+        else:
+            os.environ["VOISINMAP_TILES_URL"] = previous
