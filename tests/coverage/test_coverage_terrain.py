@@ -513,6 +513,11 @@ def _phone_checks(driver: Any, live_url: str, artifacts: Path) -> None:
     wait_for(lambda: driver.execute_script("return arguments[0].getBoundingClientRect().left;", side) >= 0,
              message="the open drawer")
     wait_for(lambda: driver.find_element(By.ID, "terrain-site").is_displayed(), message="the site control")
+    small = driver.execute_script(
+        "return Array.from(document.querySelectorAll('#terrain-side button, #terrain-side .dash-dropdown, "
+        "#terrain-side .terrain-checklist label, #terrain-dates-start')).filter(e => e.offsetParent !== null && "
+        "e.getBoundingClientRect().height < 44).map(e => (e.id || e.className) + ' ' + e.getBoundingClientRect().height);")
+    assert not small, small  # touch targets of at least 44 px
     driver.save_screenshot(str(artifacts / "terrain-phone-drawer.png"))
     driver.find_element(By.ID, "terrain-drawer-close").click()
     wait_for(lambda: driver.execute_script("return arguments[0].getBoundingClientRect().right;", side) <= 0,
