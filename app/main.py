@@ -112,16 +112,22 @@ def navbar(lang: str) -> html.Header:
         role="group",
         **{"aria-label": i18n.t("lang.switch", lang)},
     )
+    menu = html.Button(
+        [html.Span(className="menu-icon", **{"aria-hidden": "true"}), html.Span(i18n.t("nav.menu", lang))],
+        id="shell-menu", n_clicks=0, className="menu-toggle",
+        **{"aria-controls": "shell-menu-items", "aria-expanded": "false"},
+    )
     return html.Header(
         [
             html.Div(
                 [html.Span("voisinmap", className="brand"), html.Span(i18n.t("app.tagline", lang), className="tagline")],
                 className="brand-block",
             ),
-            html.Nav(links, className="nav-links"),
-            switch,
+            menu,
+            html.Div([html.Nav(links, className="nav-links"), switch], id="shell-menu-items", className="menu-items"),
         ],
         className="topbar",
+        id="shell-topbar",
     )
 
 
@@ -151,6 +157,21 @@ def _register_shell_callbacks(app: dash.Dash) -> None:
         Output({"type": "nav-link", "path": dash.ALL}, "className"),
         Input("_pages_location", "pathname"),
         dash.State({"type": "nav-link", "path": dash.ALL}, "id"),
+    )
+    # Under about 768 px the links and the language switch fold into a menu; a link followed closes it.
+    app.clientside_callback(
+        """
+        function(n, pathname, current) {
+            const trig = window.dash_clientside.callback_context.triggered_id;
+            const open = trig === 'shell-menu' && !String(current || '').includes('open');
+            return [open ? 'topbar open' : 'topbar', open ? 'true' : 'false'];
+        }
+        """,
+        Output("shell-topbar", "className"),
+        Output("shell-menu", "aria-expanded"),
+        Input("shell-menu", "n_clicks"),
+        Input("_pages_location", "pathname"),
+        dash.State("shell-topbar", "className"),
     )
     # The switch writes the cookie in the browser and reloads: layouts and callbacks read it server-side.
     app.clientside_callback(

@@ -41,12 +41,18 @@
     ns.terrainQpvStyle = function (feature, context) {
         const h = (context && context.hideout) || {};
         const p = feature.properties || {};
-        return {fillColor: classColour(p.coverage_rate, h.breaks || [], h.colors || ["#cbc9e2"]),
-                fillOpacity: 0.45, color: "#3f007d", weight: 1.6};
+        /* coverage is an outline only, so it never blends with the heat cells' fill */
+        return {color: classColour(p.coverage_rate, h.breaks || [], h.colors || ["#6baed6"]),
+                weight: 3.5, opacity: 0.95, fill: true, fillOpacity: 0, dashArray: null};
     };
 
+    /* the QPV name stays on the map (readable without background tiles); its figures open on a tap */
     ns.terrainQpvTooltip = function (feature, layer, context) {
-        layer.bindTooltip(function () {
+        const name = (feature.properties || {}).lib_qp;
+        if (name) {
+            layer.bindTooltip(esc(name), {permanent: true, direction: "center", className: "terrain-qpv-name"});
+        }
+        layer.bindPopup(function () {
             const h = (context && context.hideout) || {};
             const p = feature.properties || {};
             const lang = h.lang || "fr";
@@ -57,7 +63,7 @@
                 num(p.households_reached, lang) + "</div><div>" + (en ? "Coverage" : "Couverture") + " : <b>" +
                 pct(p.coverage_rate, lang) + "</b></div><div>" + (en ? "Households left" : "Ménages restants") + " : " +
                 num(p.remaining_households, lang) + "</div><div class='tip-src'>INSEE, ANCT</div></div>";
-        }, {sticky: true});
+        });
     };
 
     /* labels of the outcome codes, when the layer's hideout does not bring them */
@@ -73,35 +79,48 @@
         return table[code] || OUTCOME_LABELS.fr[code] || code || "";
     };
 
+    function line(label, value) {
+        return "<br>" + esc(label || "") + " : " + value;
+    }
+
+    /* a building: its address (or id), doors knocked, doors opened, doors « à revoir », last visit */
     ns.terrainDoorPoint = function (feature, latlng, context) {
         const h = (context && context.hideout) || {};
+        const L = h.labels || {};
         const p = feature.properties || {};
         const lang = h.lang || "fr";
-        const en = lang === "en";
         const colour = (h.colors || {})[p.last_outcome] || "#444";
-        const marker = window.L.circleMarker(latlng, {radius: Math.max(4, Math.min(14, 3 + Math.sqrt(p.visits || 1))),
+        const marker = window.L.circleMarker(latlng, {radius: Math.max(5, Math.min(14, 3 + Math.sqrt(p.visits || 1))),
             color: "#222", weight: 1, fillColor: colour, fillOpacity: 0.9,
             pane: (context && context.pane) || "markerPane"});
-        marker.bindTooltip("<b>" + esc(p.building) + "</b><br>" + (en ? "Doors knocked" : "Portes frappées") + " : " +
-            num(p.visits, lang) + "<br>" + (en ? "Doors opened" : "Portes ouvertes") + " : " + num(p.ouvert, lang) +
-            " (" + pct(p.open_rate, lang) + ")<br>" + (en ? "Households met" : "Ménages rencontrés") + " : " +
-            num(p.households_reached, lang) + "<br>" + (en ? "Last visit" : "Dernière visite") + " : " +
-            esc(p.last_visit) + " · " + esc(ns.terrainOutcomeLabel(p.last_outcome, h)));
+        const title = p.address || p.building;
+        const details = "<b>" + esc(title) + "</b>" + (p.address ? "<br><span class='tip-sub'>" + esc(p.building) +
+            "</span>" : "") + line(L.knocked, num(p.doors_knocked, lang)) +
+            line(L.opened, num(p.households_reached, lang) + " (" + pct(p.open_rate, lang) + ")") +
+            line(L.revisit, num(p.to_revisit || 0, lang)) +
+            line(L.last, esc(p.last_visit) + " · " + esc(ns.terrainOutcomeLabel(p.last_outcome, h)));
+        if (h.permanent) {
+            /* close up: the address stays written beside the building, its figures open on a tap */
+            marker.bindTooltip(esc(title), {permanent: true, direction: "right", className: "terrain-building-label",
+                                            offset: [8, 0]});
+            marker.bindPopup(details);
+        } else {
+            marker.bindTooltip(details);
+        }
         return marker;
     };
 
     ns.terrainRevisitPoint = function (feature, latlng, context) {
         const h = (context && context.hideout) || {};
+        const L = h.labels || {};
         const p = feature.properties || {};
         const lang = h.lang || "fr";
-        const en = lang === "en";
         const n = p.doors_to_revisit || 1;
-        const marker = window.L.circleMarker(latlng, {radius: Math.max(3, Math.min(16, 2 + 2 * Math.sqrt(n))),
-            color: "#e69f00", weight: 2.5, fill: false, dashArray: "3 2",
+        const marker = window.L.circleMarker(latlng, {radius: Math.max(7, Math.min(18, 5 + 2 * Math.sqrt(n))),
+            color: h.color || "#cc79a7", weight: 3, fill: false, dashArray: "4 3",
             pane: (context && context.pane) || "markerPane"});
-        marker.bindTooltip("<b>" + esc(p.building) + "</b><br>" + (en ? "Doors to revisit" : "Portes à revoir") +
-            " : " + num(n, lang) + "<br>" + (en ? "Last visit" : "Dernière visite") + " : " + esc(p.last_visit) +
-            (p.doors ? "<br>" + esc(p.doors) : ""));
+        marker.bindTooltip("<b>" + esc(p.address || p.building) + "</b>" + line(L.revisit, num(n, lang)) +
+            line(L.last, esc(p.last_visit)) + (p.doors ? "<br>" + esc(p.doors) : ""));
         return marker;
     };
 })();

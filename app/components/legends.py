@@ -10,10 +10,16 @@ from geo.i18n import t
 
 
 def legend_row(colour: str, label: str, *, swatch_class: str = "legend-swatch",
-               swatch_style: dict[str, str] | None = None) -> html.Div:
-    """One legend line: a colour swatch and its label."""
+               swatch_style: dict[str, str] | None = None, symbol: str | None = None) -> html.Div:
+    """One legend line: a colour swatch and its label.
+
+    ``symbol`` names the map symbol the line explains (``data-symbol``, with the colour in ``data-colour``),
+    so a page or a test can match each drawn symbol with its line.
+    """
     style = {"background": colour, **(swatch_style or {})}
-    return html.Div([html.Span(className=swatch_class, style=style), html.Span(label)], className="legend-row")
+    data = {"data-symbol": symbol, "data-colour": colour} if symbol else {}
+    return html.Div([html.Span(className=swatch_class, style=style), html.Span(label)], className="legend-row",
+                    **data)
 
 
 def class_labels(breaks: Sequence[float], fmt: Callable[[float], str], *, lang: str,

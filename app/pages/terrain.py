@@ -4,7 +4,10 @@ Filters: site, campaigns, date range, outcomes (for the heat layer), "absent" do
 Map: H3 cells coloured by visits (or by the chosen outcomes) for the visible area, door points (buildings)
 from zoom 16, the "à revoir" layer, the site's QPV coloured by coverage rate. Below: key figures, weekly
 progress, the site's QPV ranked by remaining households, buildings to go back to. Import: the blank
-template and the upload of a visit file (same checks as ``voisinmap coverage import``).
+template and the upload of a visit file (same checks as ``voisinmap coverage import``); a poll of the
+store's version refreshes the figures when visits arrive; the « Géocoder » button locates pending rows in the
+background (:mod:`app.components.geocoding`); the walk list (:mod:`app.components.walklist`) downloads
+as CSV or PDF. Under about 768 px wide, the controls fold into a drawer (``app/assets/terrain.css``).
 
 Door-level data: managers see their own sites only (:func:`app.security.site_scope`; the access layer also
 checks the ``terrain-site`` value of every callback), admins every site; others are refused. All figures
@@ -23,8 +26,16 @@ import numpy as np
 from dash import Input, Output, State, ctx, dcc, html, no_update
 
 from app import i18n, settings
-from app.components import coverage_map, coverage_tables, progress
-from app.data import TerrainData, current_data, territory
+from app.components import (
+    addresses,
+    coverage_map,
+    coverage_tables,
+    geocoding,
+    progress,
+    terrain_controls,
+    walklist,
+)
+from app.data import TerrainData, current_data, store_version, territory
 from geo.coverage import aggregate, schema
 from geo.i18n import t
 
@@ -32,6 +43,9 @@ logger = logging.getLogger(__name__)
 
 dash.register_page(__name__, path="/terrain", name="Terrain", title="voisinmap · Terrain", nav_key="nav.terrain",
                    order=20, roles=("manager", "admin"))
+
+#: Seconds between two checks of the store's version (new visits refresh the figures without a reload).
+POLL_SECONDS = 10
 
 
 # --------------------------------------------------------------------------------------------- access
@@ -90,45 +104,6 @@ def site_bounds(data: TerrainData, mask: np.ndarray) -> list[list[float]] | None
 
 
 # -------------------------------------------------------------------------------------------- layout
-def _controls(lang: str, sites: list[str], names: dict[str, str]) -> html.Div:
-    outcomes = [{"label": " " + t(f"outcome.{o}", lang), "value": o} for o in schema.OUTCOMES]
-    return html.Div([
-        html.H1(t("terrain.title", lang), className="side-title"),
-        html.P(t("terrain.intro", lang), className="help"),
-        html.Label(t("terrain.site", lang), htmlFor="terrain-site", className="control-label"),
-        dcc.Dropdown(id="terrain-site", options=[{"label": f"{names.get(s, s)} ({s})", "value": s} for s in sites],
-                     value=sites[0] if sites else None, clearable=False),
-        html.Label(t("terrain.campaigns", lang), htmlFor="terrain-campaigns", className="control-label"),
-        dcc.Dropdown(id="terrain-campaigns", options=[], value=[], multi=True,
-                     placeholder=t("terrain.campaigns_all", lang)),
-        html.Label(t("terrain.dates", lang), className="control-label"),
-        dcc.DatePickerRange(id="terrain-dates", display_format="DD/MM/YYYY" if lang == "fr" else "YYYY-MM-DD",
-                            first_day_of_week=1, clearable=True, start_date=None, end_date=None,
-                            start_date_placeholder_text=t("terrain.start", lang),
-                            end_date_placeholder_text=t("terrain.end", lang)),
-        html.Label(t("terrain.outcomes", lang), className="control-label"),
-        dcc.Checklist(id="terrain-outcomes", options=outcomes, value=[], className="terrain-checklist",
-                      labelStyle={"display": "flex", "alignItems": "center", "gap": "4px"}),
-        dcc.Checklist(id="terrain-absent", options=[{"label": " " + t("terrain.absent", lang), "value": "absent"}],
-                      value=[], className="terrain-checklist",
-                      labelStyle={"display": "flex", "alignItems": "center", "gap": "4px", "marginTop": "6px"}),
-        html.H2(t("terrain.import", lang), className="side-title"),
-        html.P(t("terrain.import_help", lang), className="help"),
-        html.Div([html.Button(t("terrain.template_csv", lang), id="terrain-template-csv", n_clicks=0,
-                              className="link-button"),
-                  html.Button(t("terrain.template_xlsx", lang), id="terrain-template-xlsx", n_clicks=0,
-                              className="link-button")], className="terrain-buttons"),
-        dcc.Download(id="terrain-template-download"),
-        dcc.Upload(id="terrain-upload", children=html.Div(t("terrain.upload", lang)), className="upload",
-                   accept=".csv,.xlsx,text/csv", multiple=False),
-        html.Div(id="terrain-upload-result", role="status", className="help"),
-        dcc.Store(id="terrain-report"),
-        html.Button(t("terrain.report", lang), id="terrain-report-button", n_clicks=0, className="link-button",
-                    hidden=True),
-        dcc.Download(id="terrain-report-download"),
-    ], className="terrain-controls")
-
-
 def layout(**_kwargs: Any) -> html.Div:
     """The page (the language from the cookie; the site list from the user's scope)."""
     from geo.load import DataNotBuiltError
@@ -144,8 +119,15 @@ def layout(**_kwargs: Any) -> html.Div:
     # The map opens on the default site (the first of the dropdown), not on a fixed place.
     bounds = site_bounds(data, aggregate.select(data.prep, sites=[sites[0]])) if sites else None
     return html.Div([
-        html.Aside(_controls(lang, sites, names), className="terrain-side"),
+        html.Aside([html.Button("×", id="terrain-drawer-close", n_clicks=0, className="drawer-close",
+                                title=t("terrain.close_filters", lang),
+                                **{"aria-label": t("terrain.close_filters", lang)}),
+                    terrain_controls.controls(lang, sites, names)], className="terrain-side", id="terrain-side"),
         html.Section([
+            html.Button(t("terrain.filters", lang), id="terrain-drawer-open", n_clicks=0, className="drawer-open",
+                        **{"aria-controls": "terrain-side", "aria-expanded": "false"}),
+            dcc.Store(id="terrain-version"),
+            dcc.Interval(id="terrain-poll", interval=POLL_SECONDS * 1000),
             html.Div(t("terrain.demo", lang), id="terrain-demo", className="demo-banner", hidden=True),
             *empty,
             html.Div([coverage_map.coverage_map(lang, bounds=bounds), html.Div(id="terrain-legend")], className="map-wrap"),
@@ -160,8 +142,12 @@ def layout(**_kwargs: Any) -> html.Div:
                           coverage_tables.table("terrain-qpv-table", coverage_tables.QPV_COLUMNS, lang=lang)],
                          className="terrain-block terrain-qpv-block"),
                 html.Div([html.H3(t("terrain.revisit_table", lang)),
-                          coverage_tables.table("terrain-revisit-table", coverage_tables.REVISIT_COLUMNS, lang=lang)],
-                         className="terrain-block"),
+                          html.P(t("terrain.walk_help", lang), className="help"),
+                          terrain_controls.buttons(lang, ("terrain.walk_pdf", "terrain-walk-pdf"),
+                                   ("terrain.walk_csv", "terrain-walk-csv"), kind="action-button"),
+                          dcc.Download(id="terrain-walk-download"),
+                          coverage_tables.table("terrain-revisit-table", walklist.WALK_COLUMNS, lang=lang)],
+                         className="terrain-block terrain-walk-block"),
             ], className="terrain-results"),
         ], className="terrain-main"),
     ], className="page-terrain")
@@ -186,6 +172,31 @@ def campaign_options(site: str | None) -> tuple[list[dict[str, str]], list[str]]
 
 
 @dash.callback(
+    Output("terrain-version", "data"),
+    Input("terrain-poll", "n_intervals"),
+    Input("terrain-upload-result", "children"),
+    Input("terrain-geocode-status", "children"),
+    State("terrain-version", "data"),
+)
+def store_changed(_n: int | None, _upload: Any, _geocode: Any, known: Any) -> Any:
+    """The store's version, sent only when it changed (new visits imported, recorded or located)."""
+    version = list(store_version(settings.store_url()))
+    return no_update if version == known else version
+
+
+def _filters(data: TerrainData, site: str, campaigns: list[str] | None, start: str | None,
+             end: str | None) -> np.ndarray:
+    start, end = _dates(start, end)
+    return aggregate.select(data.prep, sites=[site], campaigns=campaigns or None, start=start, end=end)
+
+
+def site_walk(data: TerrainData, site: str, mask: np.ndarray, *, include_absent: bool) -> Any:
+    """The walk list of a selection of one site's visits (addresses from the store)."""
+    revisit = aggregate.revisit_layer(data.prep, mask, include_absent=include_absent)
+    return walklist.walk_list(revisit, addresses.site_addresses(settings.store_url(), data.prep, site))
+
+
+@dash.callback(
     Output("terrain-kpis", "children"),
     Output("terrain-progress", "figure"),
     Output("terrain-qpv-table", "data"),
@@ -198,21 +209,22 @@ def campaign_options(site: str | None) -> tuple[list[dict[str, str]], list[str]]
     Input("terrain-dates", "start_date"),
     Input("terrain-dates", "end_date"),
     Input("terrain-absent", "value"),
+    Input("terrain-version", "data"),
 )
 def site_summary(site: str | None, campaigns: list[str] | None, start: str | None, end: str | None,
-                 absent: list[str] | None) -> tuple[Any, ...]:
-    """Figures that follow the filters but not the map: key figures, progress, QPV and revisit tables."""
+                 absent: list[str] | None, _version: Any = None) -> tuple[Any, ...]:
+    """Figures that follow the filters but not the map: key figures, progress, QPV table, walk list."""
     lang = i18n.current_lang()
     data = current_data()
     site = _check_site(site, data)
     if site is None:
         return [], progress.empty_progress_figure(lang), [], [], None, True, no_update
-    start, end = _dates(start, end)
-    mask = aggregate.select(data.prep, sites=[site], campaigns=campaigns or None, start=start, end=end)
+    mask = _filters(data, site, campaigns, start, end)
     site_mask = aggregate.select(data.prep, sites=[site])
     qpv_frame = aggregate.aggregate_qpv(data.prep, mask, qpv=data.qpv,
                                         include=site_qpv_codes(data, site, site_mask))
     revisit = aggregate.revisit_layer(data.prep, mask, include_absent=bool(absent))
+    walk = walklist.walk_list(revisit, addresses.site_addresses(settings.store_url(), data.prep, site))
     summary = aggregate.summarise(data.prep, mask)
     periods = aggregate.aggregate_periods(data.prep, mask)
     viewport: Any = no_update
@@ -220,7 +232,7 @@ def site_summary(site: str | None, campaigns: list[str] | None, start: str | Non
         bounds = site_bounds(data, site_mask)
         viewport = {"bounds": bounds, "transition": "flyToBounds"} if bounds else no_update
     return (coverage_tables.kpis(summary, revisit, lang=lang), progress.progress_figure(periods, lang=lang),
-            coverage_tables.qpv_rows(qpv_frame, lang=lang), coverage_tables.revisit_rows(revisit, lang=lang),
+            coverage_tables.qpv_rows(qpv_frame, lang=lang), walklist.walk_rows(walk, lang=lang),
             coverage_map.qpv_features(data.qpv, qpv_frame), not summary["demo"], viewport)
 
 
@@ -228,6 +240,7 @@ def site_summary(site: str | None, campaigns: list[str] | None, start: str | Non
     Output("terrain-cells", "data"),
     Output("terrain-cells", "hideout"),
     Output("terrain-doors", "data"),
+    Output("terrain-doors", "hideout"),
     Output("terrain-revisit-layer", "data"),
     Output("terrain-legend", "children"),
     Input("terrain-site", "value"),
@@ -238,19 +251,21 @@ def site_summary(site: str | None, campaigns: list[str] | None, start: str | Non
     Input("terrain-absent", "value"),
     Input("terrain-map", "bounds"),
     Input("terrain-map", "zoom"),
+    Input("terrain-version", "data"),
 )
 def map_view(site: str | None, campaigns: list[str] | None, start: str | None, end: str | None,
              outcomes: list[str] | None, absent: list[str] | None, bounds: Any, zoom: float | None,
-             ) -> tuple[Any, ...]:
+             _version: Any = None) -> tuple[Any, ...]:
     """The layers of the visible area: H3 cells (heat), door points from zoom 16, buildings to revisit."""
     lang = i18n.current_lang()
     data = current_data()
     site = _check_site(site, data)
     empty = coverage_map.EMPTY_COLLECTION
-    if site is None:
-        return empty, coverage_map.empty_heat_hideout(), empty, empty, None
-    start, end = _dates(start, end)
     zoom = float(zoom) if zoom is not None else 14.0
+    doors_hideout = coverage_map.door_hideout(lang=lang, zoom=zoom)
+    if site is None:
+        return empty, coverage_map.empty_heat_hideout(), empty, doors_hideout, empty, None
+    start, end = _dates(start, end)
     bbox = _bbox(bounds)
     if bbox is None:
         site_box = site_bounds(data, aggregate.select(data.prep, sites=[site]))
@@ -259,23 +274,87 @@ def map_view(site: str | None, campaigns: list[str] | None, start: str | None, e
                               start=start, end=end, include_absent=bool(absent))
     chosen = [o for o in (outcomes or []) if o in schema.OUTCOMES]
     cells = view.cells.copy()
-    cells["value"] = cells[chosen].sum(axis=1) if chosen else cells["visits"]
-    cells = cells[cells["value"] > 0]
-    hideout = coverage_map.heat_hideout(cells["value"].to_numpy(dtype=float), lang=lang,
+    cells["count"] = cells[chosen].sum(axis=1) if chosen else cells["visits"]
+    cells = cells[cells["count"] > 0]
+    cells["value"] = coverage_map.cell_density(cells, "count")
+    limits = coverage_map.site_heat_limits(data.prep, site=site, campaigns=campaigns, outcomes=chosen)
+    hideout = coverage_map.heat_hideout(limits, lang=lang,
                                         title=coverage_map.heat_title(chosen, lang=lang))
     cells_geo = aggregate.cells_geojson(cells, properties=("value", "visits", "ouvert", "open_rate",
                                                             "households_reached"))
+    known = addresses.site_addresses(settings.store_url(), data.prep, site)
     doors = empty
     if view.buildings is not None:
         points = view.buildings
         if chosen:
             points = points[points[chosen].sum(axis=1) > 0]
-        doors = aggregate.points_geojson(points, properties=("building", "visits", "ouvert", "open_rate",
-                                                             "households_reached", "last_visit", "last_outcome"))
-    revisit = aggregate.points_geojson(view.revisit.head(2000), properties=("building", "doors_to_revisit",
-                                                                             "last_visit", "doors"))
-    return (cells_geo, hideout, doors, revisit,
+        points = addresses.with_addresses(points, known, revisit=view.revisit)
+        doors = aggregate.points_geojson(points, properties=(
+            "building", "address", "visits", "ouvert", "open_rate", "households_reached", "doors_knocked",
+            "to_revisit", "last_visit", "last_outcome"))
+    rings = addresses.with_addresses(view.revisit.head(2000), known)
+    revisit = aggregate.points_geojson(rings, properties=("building", "address", "doors_to_revisit", "last_visit",
+                                                          "doors"))
+    return (cells_geo, hideout, doors, doors_hideout, revisit,
             coverage_map.legend(hideout, lang=lang, resolution=view.resolution, demo=bool(view.summary["demo"])))
+
+
+@dash.callback(
+    Output("terrain-walk-download", "data"),
+    Input("terrain-walk-csv", "n_clicks"),
+    Input("terrain-walk-pdf", "n_clicks"),
+    State("terrain-site", "value"),
+    State("terrain-campaigns", "value"),
+    State("terrain-dates", "start_date"),
+    State("terrain-dates", "end_date"),
+    State("terrain-absent", "value"),
+    prevent_initial_call=True,
+)
+def walk_download(n_csv: int | None, n_pdf: int | None, site: str | None, campaigns: list[str] | None,
+                  start: str | None, end: str | None, absent: list[str] | None) -> Any:
+    """The walk list of the filters, as French CSV or as a PDF of one page per building."""
+    lang = i18n.current_lang()
+    data = current_data()
+    site = _check_site(site, data)
+    if site is None or not (n_csv or n_pdf):
+        return no_update
+    walk = site_walk(data, site, _filters(data, site, campaigns, start, end), include_absent=bool(absent))
+    stem = f"tournee_{site}"
+    if ctx.triggered_id == "terrain-walk-pdf":
+        heading = t("walk.heading", lang, site=data.names.get(site, site),
+                    campaigns=", ".join(campaigns) if campaigns else t("terrain.campaigns_all", lang))
+        return dcc.send_bytes(walklist.walk_pdf(walk, lang=lang, heading=heading), stem + ".pdf")
+    return dcc.send_bytes(walklist.walk_csv(walk, lang=lang), stem + ".csv")
+
+
+@dash.callback(
+    Output("terrain-geocode-task", "data"),
+    Output("terrain-geocode-poll", "disabled"),
+    Output("terrain-geocode-status", "children"),
+    Input("terrain-geocode", "n_clicks"),
+    Input("terrain-geocode-poll", "n_intervals"),
+    State("terrain-geocode-task", "data"),
+    prevent_initial_call=True,
+)
+def geocode(n: int | None, _tick: int | None, task: str | None) -> tuple[Any, bool, Any]:
+    """Start geocoding the user's pending visits in the background, then follow its progress."""
+    from geo.load import load_qpv
+
+    lang = i18n.current_lang()
+    scope = site_scope()
+    if ctx.triggered_id == "terrain-geocode" and n:
+        task = geocoding.start(settings.store_url(), sites=scope, qpv=load_qpv(data_dir=settings.data_dir()))
+    state = geocoding.status(task, sites=scope)
+    if state is None:
+        return None, True, no_update
+    if state["state"] == "running":
+        bar = html.Progress(value=str(state["done"]), max=str(max(1, state["total"])), className="geocode-bar")
+        return task, False, [bar, html.Span(t("terrain.geocode_running", lang, done=state["done"],
+                                              total=state["total"]))]
+    if state["state"] == "failed":
+        return task, True, html.Div(t("terrain.geocode_failed", lang), className="error", role="alert")
+    return task, True, t("terrain.geocode_done", lang, geocoded=state.get("geocoded", 0),
+                         failed=state.get("failed", 0), pending=state.get("pending", 0))
 
 
 @dash.callback(
@@ -334,7 +413,10 @@ def upload(contents: str | None, filename: str | None) -> tuple[Any, Any, bool]:
     message = [html.Div(t("terrain.upload_done", lang, file=name, imported=summary.imported,
                           duplicates=summary.duplicates, rejected=summary.rejected,
                           pending=summary.pending_geocoding), id="terrain-upload-summary")]
-    message += [html.Div(note) for note in summary.notes]
+    # the page has its own geocoding button: notes that send the manager to the command line are replaced
+    message += [html.Div(note) for note in summary.notes if "voisinmap " not in note]
+    if summary.pending_geocoding:
+        message.append(html.Div(t("terrain.geocode_hint", lang, count=summary.pending_geocoding)))
     report = None
     if summary.rejected:
         report = {"name": name.rsplit(".", 1)[0] + ".rejets.csv", "csv": importer.report_csv(summary)}
@@ -352,3 +434,19 @@ def report_download(n: int | None, report: dict[str, str] | None) -> Any:
     if not n or not report:
         return no_update
     return dcc.send_bytes(("\ufeff" + report["csv"]).encode("utf-8"), report["name"])
+
+
+dash.clientside_callback(
+    """
+    function(nOpen, nClose) {
+        const trig = window.dash_clientside.callback_context.triggered_id;
+        const open = trig === 'terrain-drawer-open';
+        return [open ? 'terrain-side open' : 'terrain-side', open ? 'true' : 'false'];
+    }
+    """,
+    Output("terrain-side", "className"),
+    Output("terrain-drawer-open", "aria-expanded"),
+    Input("terrain-drawer-open", "n_clicks"),
+    Input("terrain-drawer-close", "n_clicks"),
+    prevent_initial_call=True,
+)

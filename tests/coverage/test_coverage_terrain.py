@@ -62,7 +62,7 @@ def _summary(client: Any, site: str | None, **extra: Any) -> Any:
     from tests.plugins.app_session import call_callback
 
     inputs = {"terrain-site.value": site, "terrain-campaigns.value": [], "terrain-dates.start_date": None,
-              "terrain-dates.end_date": None, "terrain-absent.value": []}
+              "terrain-dates.end_date": None, "terrain-absent.value": [], "terrain-version.data": None}
     inputs.update(extra)
     return call_callback(client, "terrain-kpis.children", inputs=inputs)
 
@@ -74,7 +74,7 @@ def _map(client: Any, site: str | None, *, zoom: float = 16, bounds: Any = GRIGN
     return call_callback(client, "terrain-cells.data", inputs={
         "terrain-site.value": site, "terrain-campaigns.value": [], "terrain-dates.start_date": None,
         "terrain-dates.end_date": None, "terrain-outcomes.value": outcomes or [], "terrain-absent.value": [],
-        "terrain-map.bounds": bounds, "terrain-map.zoom": zoom})
+        "terrain-map.bounds": bounds, "terrain-map.zoom": zoom, "terrain-version.data": None})
 
 
 def test_page_access_by_role(signed: dict[str, Any], dash_app) -> None:  # noqa: ANN001
@@ -396,3 +396,338 @@ def _terrain_page_in(driver: Any, live_url: str, artifacts: Path) -> None:
     assert graph >= 300, graph  # the weekly chart is not collapsed
     errors = [e for e in console_errors(driver) if "tile" not in e.get("message", "")]
     assert not errors, errors
+
+
+# ------------------------------------------------------------------------ issue 12: the map, the walk list
+def test_class_limits_are_fixed_per_site_and_campaign(signed: dict[str, Any]) -> None:
+    """The heat layer's limits do not change with zoom or pan (the same place keeps its colour)."""
+    at14 = _map(signed["terrain-grigny"], GRIGNY, zoom=14)["terrain-cells"]["hideout"]
+    at16 = _map(signed["terrain-grigny"], GRIGNY, zoom=16)["terrain-cells"]["hideout"]
+    corner = _map(signed["terrain-grigny"], GRIGNY, zoom=16, bounds=[[48.645, 2.36], [48.65, 2.37]])
+    assert len(at14["breaks"]) >= 3
+    assert at14["breaks"] == at16["breaks"] == corner["terrain-cells"]["hideout"]["breaks"]
+    assert at14["colors"] == at16["colors"]
+
+
+def _legend_symbols(tree: Any) -> dict[str, str]:
+    """``data-symbol`` -> ``data-colour`` of every legend line of a callback answer."""
+    found: dict[str, str] = {}
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            props = node.get("props", node)
+            if isinstance(props, dict) and "data-symbol" in props:
+                found[props["data-symbol"]] = props["data-colour"]
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(tree)
+    return found
+
+
+def test_legend_has_an_entry_for_every_symbol(signed: dict[str, Any]) -> None:
+    from app.components import coverage_map
+
+    out = _map(signed["terrain-grigny"], GRIGNY, zoom=17)
+    symbols = _legend_symbols(out["terrain-legend"]["children"])
+    assert {f"door-{o}" for o in coverage_map.OUTCOME_COLOURS} | {"revisit"} <= set(symbols)
+    assert {symbols[f"cell-{i}"] for i in range(len(out["terrain-cells"]["hideout"]["colors"]))} == \
+        set(out["terrain-cells"]["hideout"]["colors"])
+    drawn = {f["properties"]["last_outcome"] for f in out["terrain-doors"]["data"]["features"]}
+    assert drawn and all(symbols[f"door-{o}"] == coverage_map.OUTCOME_COLOURS[o] for o in drawn)
+    # buildings carry doors knocked, opened and « à revoir »; their labels are permanent from zoom 18
+    props = out["terrain-doors"]["data"]["features"][0]["properties"]
+    assert {"doors_knocked", "households_reached", "to_revisit", "address"} <= set(props)
+    assert out["terrain-doors"]["hideout"]["permanent"] is False
+    assert _map(signed["terrain-grigny"], GRIGNY, zoom=18)["terrain-doors"]["hideout"]["permanent"] is True
+
+
+def _walk(client: Any, button: str) -> Any:
+    from tests.plugins.app_session import call_callback
+
+    return call_callback(client, "terrain-walk-download.data", inputs={
+        "terrain-walk-csv.n_clicks": 1 if button == "csv" else 0, "terrain-walk-pdf.n_clicks": 1 if button == "pdf" else 0},
+        state={"terrain-site.value": GRIGNY, "terrain-campaigns.value": [], "terrain-dates.start_date": None,
+               "terrain-dates.end_date": None, "terrain-absent.value": []},
+        triggered=f"terrain-walk-{button}.n_clicks")
+
+
+def test_walk_list_downloads_as_csv_and_pdf(signed: dict[str, Any]) -> None:
+    from pypdf import PdfReader
+
+    rows = _summary(signed["terrain-grigny"], GRIGNY)["terrain-revisit-table"]["data"]
+    assert [r["order"] for r in rows] == [str(i) for i in range(1, len(rows) + 1)]
+    csv_file = _walk(signed["terrain-grigny"], "csv")["terrain-walk-download"]["data"]
+    assert csv_file["filename"] == f"tournee_{GRIGNY}.csv"
+    raw = base64.b64decode(csv_file["content"])
+    assert raw.startswith("\ufeff".encode())
+    lines = raw.decode("utf-8-sig").strip().split("\r\n")
+    assert lines[0].startswith("Ordre;Adresse;Bâtiment;QPV;Portes à revoir")
+    buildings = len(lines) - 1
+    assert buildings >= len(rows) > 0
+    pdf_file = _walk(signed["terrain-grigny"], "pdf")["terrain-walk-download"]["data"]
+    reader = PdfReader(io.BytesIO(base64.b64decode(pdf_file["content"])))
+    assert len(reader.pages) == buildings  # one page per building
+    first = rows[0]["building"]
+    assert first in reader.pages[0].extract_text()
+    # another site's manager gets nothing
+    assert _walk(signed["terrain-lille"], "csv").status_code == 403
+
+
+def _wide_elements(driver: Any) -> list[str]:
+    """The outermost elements that reach past the right edge of the window (to say what overflows)."""
+    return driver.execute_script(
+        "const w = window.innerWidth; const clipped = (e) => { for (let p = e.parentElement; p; p = p.parentElement) {"
+        " if (p.matches('.leaflet-container, .terrain-kpis, .dash-table-container, .terrain-block')) { return true; } } return false; };"
+        "return Array.from(document.querySelectorAll('body *')).filter(e => e.getBoundingClientRect().right > w + 1"
+        " && !clipped(e)).slice(0, 8).map(e => e.tagName + '#' + e.id + '.' + e.className + ' ' + "
+        "Math.round(e.getBoundingClientRect().right));")
+
+
+def _phone_checks(driver: Any, live_url: str, artifacts: Path) -> None:
+    from selenium.webdriver.common.by import By
+
+    from tests.plugins.browser import wait_for
+
+    width = driver.execute_script("return document.documentElement.scrollWidth;")
+    assert driver.execute_script("return window.innerWidth;") == 390
+    assert width <= 390, (width, _wide_elements(driver))
+    size = driver.execute_script(
+        "const r = document.getElementById('terrain-map').getBoundingClientRect(); return [r.width, r.height];")
+    assert size[0] >= 350 and size[1] >= 450, size
+    driver.save_screenshot(str(artifacts / "terrain-phone.png"))
+    # the legend is below the map, reachable by scrolling
+    legend = wait_for(lambda: driver.find_element(By.ID, "terrain-legend-box"), message="the legend")
+    driver.execute_script("arguments[0].scrollIntoView();", legend)
+    assert legend.is_displayed() and legend.rect["width"] <= 390
+    # the controls are a drawer: closed, then open over the page
+    side = driver.find_element(By.ID, "terrain-side")
+    assert driver.execute_script("return arguments[0].getBoundingClientRect().right;", side) <= 0
+    opener = driver.find_element(By.ID, "terrain-drawer-open")
+    driver.execute_script("arguments[0].scrollIntoView();", opener)
+    assert opener.rect["height"] >= 44
+    opener.click()
+    wait_for(lambda: driver.execute_script("return arguments[0].getBoundingClientRect().left;", side) >= 0,
+             message="the open drawer")
+    wait_for(lambda: driver.find_element(By.ID, "terrain-site").is_displayed(), message="the site control")
+    small = driver.execute_script(
+        "return Array.from(document.querySelectorAll('#terrain-side button, #terrain-side .dash-dropdown, "
+        "#terrain-side .terrain-checklist label, #terrain-dates-start')).filter(e => e.offsetParent !== null && "
+        "e.getBoundingClientRect().height < 44).map(e => (e.id || e.className) + ' ' + e.getBoundingClientRect().height);")
+    assert not small, small  # touch targets of at least 44 px
+    driver.save_screenshot(str(artifacts / "terrain-phone-drawer.png"))
+    driver.find_element(By.ID, "terrain-drawer-close").click()
+    wait_for(lambda: driver.execute_script("return arguments[0].getBoundingClientRect().right;", side) <= 0,
+             message="the drawer closed")
+    # the walk list: its table scrolls inside its card
+    block = driver.find_element(By.CSS_SELECTOR, ".terrain-walk-block")
+    driver.execute_script("arguments[0].scrollIntoView();", block)
+    wait_for(lambda: driver.find_elements(By.CSS_SELECTOR, "#terrain-revisit-table td"), message="walk list rows")
+    driver.save_screenshot(str(artifacts / "terrain-walk-phone.png"))
+    assert driver.execute_script("return document.documentElement.scrollWidth;") <= 390
+    # the top bar is a menu: its links are hidden, then shown
+    menu = driver.find_element(By.ID, "shell-menu")
+    driver.execute_script("window.scrollTo(0, 0);")
+    assert menu.rect["height"] >= 44 and not driver.find_element(By.CSS_SELECTOR, ".nav-links").is_displayed()
+    menu.click()
+    wait_for(lambda: driver.find_element(By.CSS_SELECTOR, ".nav-links").is_displayed(), message="the menu")
+    assert driver.find_element(By.ID, "lang-en").rect["height"] >= 44
+
+
+@pytest.mark.browser
+def test_terrain_on_a_phone_offline(dash_app, terrain_db: str, live_url: str, artifacts: Path) -> None:  # noqa: ANN001
+    """At 390×844 with no network: neutral background chosen by itself, no error per tile, phone layout;
+    visits imported meanwhile show up in the figures without a reload."""
+    import os
+
+    from selenium.webdriver.common.by import By
+
+    from geo.coverage import importer, store
+    from tests.plugins import app_session
+    from tests.plugins.browser import chrome, console_errors, wait_for
+
+    previous = os.environ.pop("VOISINMAP_TILES_URL", None)  # the default backgrounds: Plan IGN v2, OSM
+    try:
+        with chrome(window=(390, 844)) as driver:
+            # Chromium keeps windows at least 500 px wide: the phone's viewport is emulated exactly
+            driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                                   {"width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": True})
+            app_session.browser_sign_in(driver, live_url, "terrain-grigny", PASSWORD)
+            driver.get_log("browser")
+            driver.get(live_url + "/terrain")
+            wait_for(lambda: driver.find_element(By.ID, "terrain-kpis").text, timeout=30, message="key figures")
+            state = wait_for(lambda: (s := driver.execute_script("return window.voisinmap.basemapState();"))
+                             and s["state"] == "neutral-offline" and s, timeout=20, message="the neutral background")
+            assert state["selected"] == "Fond neutre (hors ligne)"
+            assert state["names"][:2] == ["Plan IGN v2", "OpenStreetMap"]
+            # QPV names stay on the map without tiles
+            names = driver.execute_script(
+                "return Array.from(document.querySelectorAll('.terrain-qpv-name')).map(e => e.textContent);")
+            assert "Grigny 2" in " ".join(names) or "Grande Borne" in " ".join(names), names
+            _phone_checks(driver, live_url, artifacts)
+            tile_errors = [e for e in console_errors(driver) if "geopf" in e.get("message", "")
+                           or "openstreetmap" in e.get("message", "")]
+            assert len(tile_errors) <= 1, tile_errors  # the single probe tile, never one per tile
+            other = [e for e in console_errors(driver) if e not in tile_errors]
+            assert not other, other
+            # visits imported while the page is open raise the figures without a reload
+            before = _number(driver.find_element(By.CSS_SELECTOR, "#terrain-visits .kpi-value").text)
+            engine = store.open_store(terrain_db)
+            try:
+                rows = visit_rows(5, campaign="Tournée du soir", site=GRIGNY, start=5000)
+                importer.import_frame(rows, name="saisie", engine=engine)
+            finally:
+                engine.dispose()
+            wait_for(lambda: _number(driver.find_element(By.CSS_SELECTOR, "#terrain-visits .kpi-value").text)
+                     == before + 5, timeout=30, message="figures raised by 5 without a reload")
+    finally:
+        if previous is not None:
+            os.environ["VOISINMAP_TILES_URL"] = previous
+
+
+@pytest.mark.browser
+def test_terrain_on_a_desk_screenshot(dash_app, terrain_db: str, live_url: str, artifacts: Path) -> None:  # noqa: ANN001
+    from selenium.webdriver.common.by import By
+
+    from tests.plugins import app_session
+    from tests.plugins.browser import chrome, wait_for
+
+    with chrome(window=(1400, 900)) as driver:
+        app_session.browser_sign_in(driver, live_url, "terrain-grigny", PASSWORD)
+        driver.get(live_url + "/terrain")
+        wait_for(lambda: driver.find_element(By.ID, "terrain-kpis").text, timeout=30, message="key figures")
+        wait_for(lambda: driver.execute_script("return window.voisinmap.countFeatures('coverage_rate', true);"),
+                 timeout=30, message="QPV outlines")
+        assert not driver.find_element(By.ID, "terrain-drawer-open").is_displayed()
+        assert driver.find_element(By.ID, "terrain-site").is_displayed()
+        # the date picker speaks French and opens above the legend
+        driver.find_element(By.ID, "terrain-dates-start").click()
+        calendar = wait_for(lambda: driver.find_element(By.CSS_SELECTOR, ".dash-datepicker-calendar"),
+                            message="the calendar")
+        text = calendar.find_element(By.XPATH, "./ancestor::*[3]").text.lower()
+        assert any(m in text for m in ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
+                                       "septembre", "octobre", "novembre", "décembre")), text
+        assert "lu" in text and "mo" not in text.split(), text
+        driver.save_screenshot(str(artifacts / "terrain-datepicker.png"))
+        driver.find_element(By.TAG_NAME, "h1").click()
+        driver.execute_script("window.voisinmap.maps[0].setView([48.6525, 2.3755], 18, {animate: false});")
+        wait_for(lambda: driver.find_elements(By.CSS_SELECTOR, ".terrain-building-label"), timeout=30,
+                 message="building labels at zoom 18")
+        driver.save_screenshot(str(artifacts / "terrain-desk.png"))
+
+
+def _upload(client: Any, rows: Any, name: str) -> Any:
+    from tests.plugins.app_session import call_callback
+
+    buffer = io.StringIO()
+    rows.to_csv(buffer, sep=";", index=False)
+    contents = "data:text/csv;base64," + base64.b64encode(buffer.getvalue().encode()).decode()
+    return call_callback(client, "terrain-upload-result.children", inputs={"terrain-upload.contents": contents},
+                         state={"terrain-upload.filename": name})
+
+
+def test_addresses_label_the_walk_list_and_pending_rows_geocode_in_the_background(signed: dict[str, Any]) -> None:
+    """Rows with a street address name their building in the walk list, street by street; rows with an address
+    only wait for geocoding, which the manager starts from the page and follows to its end."""
+    import time
+
+    from tests.plugins.app_session import call_callback
+
+    manager = signed["terrain-grigny"]
+    located = visit_rows(3, campaign="Adresses", site=GRIGNY, start=7000, outcome="a_revoir").assign(
+        batiment=["R1", "R2", "R3"], numero=["14", "3", "7"], voie="rue de la Mairie", code_postal="91350",
+        ville="Grigny")
+    located["latitude"] = ["48.6561", "48.6563", "48.6565"]
+    located["longitude"] = ["2.3901", "2.3903", "2.3905"]
+    out = _upload(manager, located, "adresses.csv")
+    assert "3 visite(s) importée(s)" in str(out["terrain-upload-result"]["children"])
+    rows = _summary(manager, GRIGNY, **{"terrain-campaigns.value": ["Adresses"]})["terrain-revisit-table"]["data"]
+    assert [r["address"] for r in rows] == [f"{n} rue de la Mairie, 91350 Grigny" for n in ("3", "7", "14")]
+    pending = visit_rows(2, campaign="Adresses", site=GRIGNY, start=7100).assign(
+        numero=["1", "2"], voie="place aux Herbes", code_postal="91350", ville="Grigny", latitude="", longitude="")
+    out = _upload(manager, pending.drop(columns="batiment"), "en_attente.csv")
+    text = str(out["terrain-upload-result"]["children"])
+    assert "en attente de géocodage" in text and "voisinmap coverage" not in text  # no command line for a manager
+    started = call_callback(manager, "terrain-geocode-task.data", inputs={
+        "terrain-geocode.n_clicks": 1, "terrain-geocode-poll.n_intervals": None},
+        state={"terrain-geocode-task.data": None}, triggered="terrain-geocode.n_clicks")
+    task = started["terrain-geocode-task"]["data"]
+    assert task and started["terrain-geocode-poll"]["disabled"] is False
+    deadline = time.monotonic() + 60
+    while True:
+        polled = call_callback(manager, "terrain-geocode-task.data", inputs={
+            "terrain-geocode.n_clicks": 1, "terrain-geocode-poll.n_intervals": 1},
+            state={"terrain-geocode-task.data": task}, triggered="terrain-geocode-poll.n_intervals")
+        if polled["terrain-geocode-poll"]["disabled"] or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    message = str(polled["terrain-geocode-status"]["children"])
+    # no network here: the two visits stay pending and the page says so
+    assert "Géocodage terminé" in message and "2 toujours en attente" in message, message
+    # another manager cannot follow this task
+    other = call_callback(signed["terrain-lille"], "terrain-geocode-task.data", inputs={
+        "terrain-geocode.n_clicks": 0, "terrain-geocode-poll.n_intervals": 1},
+        state={"terrain-geocode-task.data": task}, triggered="terrain-geocode-poll.n_intervals")
+    assert "Géocodage" not in str(other)
+
+
+@pytest.mark.browser
+def test_login_and_other_pages_fit_a_phone(dash_app, terrain_db: str, live_url: str, artifacts: Path) -> None:  # noqa: ANN001
+    from selenium.webdriver.common.by import By
+
+    from tests.plugins import app_session
+    from tests.plugins.browser import chrome, wait_for
+
+    with chrome(window=(390, 844)) as driver:
+        driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                               {"width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": True})
+        driver.get(live_url + "/login")
+        submit = wait_for(lambda: driver.find_element(By.ID, "login-submit"), message="the sign-in form")
+        assert driver.execute_script("return document.documentElement.scrollWidth;") <= 390, _wide_elements(driver)
+        field = driver.find_element(By.CSS_SELECTOR, "input[name=username]")
+        assert submit.rect["height"] >= 44 and field.rect["height"] >= 44, field.rect
+        menu = driver.find_element(By.ID, "shell-menu")
+        menu.click()
+        wait_for(lambda: driver.find_element(By.ID, "lang-en").is_displayed(), message="the language switch")
+        driver.save_screenshot(str(artifacts / "login-phone.png"))
+        app_session.browser_sign_in(driver, live_url, "terrain-grigny", PASSWORD)
+        for path, marker in (("/donnees", "h1"),):
+            driver.get(live_url + path)
+            wait_for(lambda m=marker: driver.find_elements(By.TAG_NAME, m), timeout=30, message=path)
+            width = driver.execute_script("return document.documentElement.scrollWidth;")
+            assert width <= 390, (path, width, _wide_elements(driver))
+
+
+@pytest.mark.browser
+def test_tiles_that_load_replace_the_neutral_background(dash_app, terrain_db: str, live_url: str) -> None:  # noqa: ANN001
+    """With a tile server that answers (here the app's own icon, same origin), the probe succeeds and the page
+    moves from the neutral background to the tiles by itself."""
+    import os
+
+    from selenium.webdriver.common.by import By
+
+    from tests.plugins import app_session
+    from tests.plugins.browser import chrome, console_errors, wait_for
+
+    previous = os.environ.get("VOISINMAP_TILES_URL")
+    os.environ["VOISINMAP_TILES_URL"] = live_url + "/_favicon.ico?z={z}&x={x}&y={y}"
+    try:
+        with chrome() as driver:
+            app_session.browser_sign_in(driver, live_url, "terrain-grigny", PASSWORD)
+            driver.get(live_url + "/terrain")
+            wait_for(lambda: driver.find_element(By.ID, "terrain-kpis").text, timeout=30, message="key figures")
+            state = wait_for(lambda: (s := driver.execute_script("return window.voisinmap.basemapState();"))
+                             and s["state"] == "tiles" and s, timeout=20, message="the tiles selected")
+            assert state["selected"] == "Fond de carte" and state["names"] == ["Fond de carte",
+                                                                                "Fond neutre (hors ligne)"]
+            wait_for(lambda: driver.find_elements(By.CSS_SELECTOR, "#terrain-map img.leaflet-tile-loaded"),
+                     message="tiles drawn")
+            assert not console_errors(driver)
+    finally:
+        if previous is None:
+            os.environ.pop("VOISINMAP_TILES_URL", None)
+        else:
+            os.environ["VOISINMAP_TILES_URL"] = previous
