@@ -18,7 +18,7 @@ from typing import Any
 import dash
 from dash import Input, Output, dcc, html
 
-from app import i18n, security
+from app import cache, health, i18n, security
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +67,8 @@ def create_app(*, data_dir: str | os.PathLike[str] | None = None, **dash_kwargs:
 
     layers.init_app(app.server)
     security.init_app(app)
+    cache.init_app(app.server)
+    health.init_app(app.server)
     logger.info("app created with pages %s", [p["path"] for p in dash.page_registry.values()])
     return app
 

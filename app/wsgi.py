@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 
 from app.main import create_app
-from app.warmup import warm_up
+from app.server import warm_up_once as warm_up
 
 app = create_app()
 server = app.server
