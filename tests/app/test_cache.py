@@ -210,3 +210,20 @@ def test_scoped_results_never_cross_scopes(dash_app, tmp_path: Path) -> None:
     assert answers["manager-grigny-bis"] == answers["manager-grigny"]
     assert calls == ["manager-grigny", "manager-lille", "manager-both", "admin-national", "financeur-a", "anonymous"]
     assert "manager-grigny-bis" not in calls
+
+
+def test_dash_results_come_back_equal(probe: flask.Flask) -> None:
+    import dash
+    from dash import html
+    from dash._no_update import NoUpdate
+    from plotly.io.json import to_json_plotly
+
+    @cache.memoize("test.dash")
+    def render(n: int) -> tuple:
+        return html.Div([html.H2(f"{n} sites"), html.P("ok", id="x")], className="kpis"), dash.no_update
+
+    with probe.test_request_context("/"):
+        first, second = render(3), render(3)
+    assert second is not first  # a copy read back from the backend
+    assert to_json_plotly(second[0]) == to_json_plotly(first[0])  # the JSON Dash sends to the browser
+    assert NoUpdate.is_no_update(second[1])
