@@ -97,13 +97,14 @@ def _run(server_name: str, *, host: str, port: int, folder: Path, dev: bool, wor
          threads: int | None) -> None:
     from app import server as serving
     from geo.auth.environment import ConfigurationError
+    from geo.i18n import DEFAULT_LANG, t
 
     try:
         chosen = serving.choose_server(server_name)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
     os.environ["VOISINMAP_DATA_DIR"] = str(folder)  # the same folder for every process of the server
-    click.echo(f"voisinmap ({chosen}): http://{host}:{port}/  (Ctrl+C pour arrêter)")
+    click.echo(t("serve.listening", DEFAULT_LANG, server=chosen, url=f"http://{host}:{port}/"))
     try:
         if chosen == "gunicorn":
             serving.run_gunicorn(host=host, port=port, data_dir=folder, workers=workers, threads=threads)
