@@ -66,7 +66,7 @@ def warm_up_once(*, data_dir: str | os.PathLike[str] | None = None) -> float:
 
 
 def build_app(*, data_dir: str | os.PathLike[str] | None = None, warm: bool = True) -> flask.Flask:
-    """The app's Flask server, warmed up unless ``warm`` is False.
+    """The app's Flask server, warmed up unless ``warm`` is False (then ready at once for ``/healthz``).
 
     After the warm-up the loaded objects are moved out of the garbage collector's reach
     (:func:`gc.freeze`): forked workers then keep sharing their memory pages instead of copying them
@@ -78,6 +78,10 @@ def build_app(*, data_dir: str | os.PathLike[str] | None = None, warm: bool = Tr
     if warm:
         warm_up_once(data_dir=data_dir)
         gc.freeze()
+    else:  # nothing to wait for: the caches fill on first use
+        from app import health
+
+        health.mark_ready()
     return server
 
 
