@@ -84,36 +84,33 @@ def test_the_language_is_part_of_the_key(probe: flask.Flask) -> None:
     assert len(calls) == 2
 
 
-def test_a_new_build_invalidates(probe: flask.Flask) -> None:
-    compute, calls = counted("test.build")
-    with probe.test_request_context("/"):
-        before = cache.current_data_version()
-        compute(1)
-        write_manifest(Path(probe.config[DATA_DIR_KEY]))
-        after = cache.current_data_version()
-        compute(1)
-        compute(1)
-    assert before != after and before.split("-")[1:] == after.split("-")[1:]
-    assert len(calls) == 2
+def _new_build(server: flask.Flask) -> None:
+    write_manifest(Path(server.config[DATA_DIR_KEY]))
 
 
-def test_imported_visits_invalidate(probe: flask.Flask) -> None:
+def _imported_visits(server: flask.Flask) -> None:
     from geo.coverage import importer
     from geo.coverage.store import open_store
     from tests.coverage.coverage_helpers import visit_rows
 
-    compute, calls = counted("test.doors")
+    engine = open_store(server.config[DB_KEY])
+    try:
+        importer.import_frame(visit_rows(5), name="visites", engine=engine, today=dt.date(2026, 1, 1))
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("change,part", [(_new_build, 0), (_imported_visits, 1)], ids=["build", "visits"])
+def test_new_data_invalidates(probe: flask.Flask, change, part: int) -> None:
+    compute, calls = counted(f"test.invalidate.{part}")
     with probe.test_request_context("/"):
-        before = cache.current_data_version()
+        before = cache.current_data_version().split("-")
         compute(1)
-        engine = open_store(probe.config[DB_KEY])
-        try:
-            importer.import_frame(visit_rows(5), name="visites", engine=engine, today=dt.date(2026, 1, 1))
-        finally:
-            engine.dispose()
-        after = cache.current_data_version()
+        change(probe)
+        after = cache.current_data_version().split("-")
         compute(1)
-    assert before.split("-")[0] == after.split("-")[0] and before.split("-")[1] != after.split("-")[1]
+        compute(1)
+    assert [b != a for b, a in zip(before, after, strict=True)] == [i == part for i in range(3)]
     assert len(calls) == 2
 
 
