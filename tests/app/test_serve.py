@@ -66,37 +66,44 @@ def test_the_development_server_stays_on_loopback_outside_production(tmp_path, m
 def served(processed_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]:
     """``voisinmap -v serve --workers 2`` on the national data, with a manager, a funder and an admin."""
     from geo.auth.store import UserStore
-    from tests.plugins.browser import free_port
 
     folder = tmp_path_factory.mktemp("served")
     url = f"sqlite:///{folder / 'voisinmap.db'}"
     store = UserStore(url)
     store.add_user("admin-served", PASSWORD, role="admin")
     store.add_user("financeur-served", PASSWORD, role="financeur")
-    port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT), "DATABASE_URL": url, "VOISINMAP_TILES_URL": "none",
            "VOISINMAP_COOKIE_SECURE": "0", "VOISINMAP_APP_CACHE_DIR": str(folder / "cache")}
     env.pop("VOISINMAP_SECRET_KEY", None)  # a random key, drawn once in the master and shared by the workers
-    log = folder / "server.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen([sys.executable, "-c", "from geo.cli import main; main()", "-v", "serve",
-                                 "--port", str(port), "--data-dir", str(processed_dir), "--workers", "2",
-                                 "--threads", "2"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
+    proc, base = start_serve(["--workers", "2", "--threads", "2"], env=env, data_dir=processed_dir,
+                             log=folder / "server.log")
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                requests.get(base + "/healthz", timeout=5)
-                break
-            except requests.ConnectionError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    pytest.fail("voisinmap serve did not start: " + log.read_text()[-3000:])
-                time.sleep(0.3)
-        yield {"url": base, "proc": proc, "log": log, "data": processed_dir}
+        yield {"url": base, "proc": proc, "log": folder / "server.log", "data": processed_dir}
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def start_serve(args: list[str], *, env: dict[str, str], data_dir: Path, log: Path) -> tuple[subprocess.Popen, str]:
+    """``voisinmap -v serve ARGS`` on a free port, once ``/healthz`` answers: ``(process, base URL)``."""
+    from tests.plugins.browser import free_port
+
+    port = free_port()
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([sys.executable, "-c", "from geo.cli import main; main()", "-v", "serve",
+                                 "--port", str(port), "--data-dir", str(data_dir), *args],
+                                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            requests.get(base + "/healthz", timeout=5)
+            return proc, base
+        except requests.ConnectionError:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                proc.kill()
+                pytest.fail("voisinmap serve did not start: " + log.read_text()[-3000:])
+            time.sleep(0.3)
 
 
 def _children(pid: int) -> list[int]:
@@ -159,3 +166,21 @@ def test_sessions_and_access_checks_hold_on_every_worker(served) -> None:
     assert signed == [200] * 24 and anonymous == [401] * 8
     refused = requests.get(base + "/terrain", cookies=funder, timeout=30, allow_redirects=False)
     assert refused.status_code == 403  # the Terrain page is door-level: a funder is refused on any worker
+
+
+@pytest.mark.slow
+def test_waitress_serves_one_warmed_process(processed_dir: Path, tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "DATABASE_URL": f"sqlite:///{tmp_path / 'v.db'}",
+           "VOISINMAP_TILES_URL": "none", "VOISINMAP_APP_CACHE_DIR": str(tmp_path / "cache")}
+    proc, base = start_serve(["--server", "waitress", "--threads", "4"], env=env, data_dir=processed_dir,
+                             log=tmp_path / "server.log")
+    try:
+        health = requests.get(base + "/healthz", timeout=10)
+        page = requests.get(base + "/login", timeout=30)
+        assert health.status_code == 200 and health.json()["ready"] is True
+        assert page.status_code == 200 and page.headers["Server"] == "voisinmap"
+        assert _children(proc.pid) == []  # one process
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    assert "warm-up done" in (tmp_path / "server.log").read_text()
