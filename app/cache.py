@@ -264,14 +264,14 @@ def current_scope() -> str:
     return f"{principal.role}:{','.join(sorted(map(str, principal.sites)))}"
 
 
-def cache_key(name: str, args: tuple[Any, ...], kwargs: Mapping[str, Any], *, scoped: bool,
-              by_lang: bool = True) -> str:
-    """The key of one result for the current request (data version, language, scope, inputs)."""
+def cache_key(name: str, digest: str, *, scoped: bool, by_lang: bool = True) -> str:
+    """The key of one result for the current request: data version, language, scope and the inputs'
+    ``digest`` (:func:`inputs_digest`)."""
     from app import i18n
 
     lang = i18n.current_lang() if by_lang else "-"
     scope = current_scope() if scoped else "-"
-    return f"{name}:{current_data_version()}:{lang}:{scope}:{inputs_digest(args, kwargs)}"
+    return f"{name}:{current_data_version()}:{lang}:{scope}:{digest}"
 
 
 # ---------------------------------------------------------------------------------------- memoizing
@@ -313,7 +313,12 @@ def cached_call(name: str, compute: Callable[..., Any], args: tuple[Any, ...] = 
     kwargs = kwargs or {}
     if not flask.has_app_context() or CACHE not in flask.current_app.extensions.get("cache", {}):
         return compute(*args, **kwargs)
-    key = cache_key(name, args, kwargs, scoped=scoped, by_lang=by_lang)
+    digest = inputs_digest(args, kwargs)  # unstable inputs are a programming error: raised
+    try:
+        key = cache_key(name, digest, scoped=scoped, by_lang=by_lang)
+    except Exception as exc:  # noqa: BLE001 - data version unreadable (store down): compute, do not cache
+        _warn("version", exc)
+        return compute(*args, **kwargs)
     try:
         hit = CACHE.get(key)
     except Exception as exc:  # noqa: BLE001 - any backend failure: compute instead

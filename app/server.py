@@ -76,7 +76,10 @@ def build_app(*, data_dir: str | os.PathLike[str] | None = None, warm: bool = Tr
 
     server = create_app(data_dir=data_dir).server
     if warm:
+        from app import cache
+
         warm_up_once(data_dir=data_dir)
+        cache.code_digest()  # once, before the workers fork
         gc.freeze()
     else:  # nothing to wait for: the caches fill on first use
         from app import health

@@ -143,6 +143,15 @@ def test_a_failing_backend_never_fails_the_request(tmp_path: Path, monkeypatch: 
         assert compute(1) == {"args": [1], "n": 2}
 
 
+def test_an_unreadable_door_store_computes_without_caching(probe: flask.Flask, tmp_path: Path) -> None:
+    probe.config[DB_KEY] = f"sqlite:///{tmp_path / 'absent' / 'doors.db'}"  # its folder does not exist
+    compute, calls = counted("test.store_down")
+    with probe.test_request_context("/"):
+        assert compute(1) == {"args": [1], "n": 1}
+        assert compute(1) == {"args": [1], "n": 2}
+    assert len(calls) == 2
+
+
 def test_backend_choice(tmp_path: Path) -> None:
     files = cache.backend_config(data_dir=tmp_path / "processed", environ={})
     assert files["CACHE_TYPE"] == "FileSystemCache" and files["CACHE_DIR"] == str(tmp_path / "cache" / "app")
