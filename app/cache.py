@@ -23,7 +23,8 @@ are built here from a canonical JSON of the inputs (stable across processes, unl
 
 A backend that fails (Redis down, disk full) never fails a request: the result is computed and the
 failure logged once per kind. Keys carry no input in clear (only a SHA-256 digest) and nothing is logged
-about the inputs.
+about the inputs. Scoped results may hold a site's door figures: the cache folder is private (0700,
+files 0600) and a Redis server must be protected like the database (password, private network or TLS).
 """
 
 from __future__ import annotations
@@ -121,7 +122,8 @@ def init_app(server: flask.Flask) -> None:
 
     settings = backend_config(data_dir=server.config.get(DATA_DIR_KEY))
     if settings["CACHE_TYPE"] == "FileSystemCache":
-        Path(settings["CACHE_DIR"]).mkdir(parents=True, exist_ok=True)
+        # scoped results may hold a site's door figures: the folder is private like the database
+        Path(settings["CACHE_DIR"]).mkdir(mode=0o700, parents=True, exist_ok=True)
     CACHE.init_app(server, config=settings)
     server.config["VOISINMAP_CACHE_BACKEND"] = describe(settings)
     logger.info("shared cache: %s", describe(settings))

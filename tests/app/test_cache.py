@@ -233,3 +233,13 @@ def test_dash_results_come_back_equal(probe: flask.Flask) -> None:
     assert second is not first  # a copy read back from the backend
     assert to_json_plotly(second[0]) == to_json_plotly(first[0])  # the JSON Dash sends to the browser
     assert NoUpdate.is_no_update(second[1])
+
+
+def test_the_filesystem_cache_is_private(probe: flask.Flask, tmp_path: Path) -> None:
+    compute, _ = counted("test.private")
+    with probe.test_request_context("/"):
+        compute(1)
+    folder = tmp_path / "cache"
+    files = [p for p in folder.iterdir() if p.is_file()]
+    assert folder.stat().st_mode & 0o777 == 0o700
+    assert files and all(p.stat().st_mode & 0o077 == 0 for p in files)
