@@ -17,12 +17,13 @@ install: $(BIN)/voisinmap
 	$(BIN)/voisinmap i18n compile
 
 ## run: install, build the national data, load the fictitious demo door logs and demo accounts, start the app
+##      with gunicorn (app/gunicorn_conf.py: one worker per core, 4 threads; WORKERS=n THREADS=n to override)
 run: install
 	$(BIN)/voisinmap data build
 	$(BIN)/voisinmap data status
 	$(BIN)/voisinmap demo --if-missing
 	$(BIN)/voisinmap users demo --if-missing
-	$(BIN)/voisinmap serve --host $(HOST) --port $(PORT)
+	$(BIN)/voisinmap serve --host $(HOST) --port $(PORT) $(if $(WORKERS),--workers $(WORKERS)) $(if $(THREADS),--threads $(THREADS))
 
 ## test: install, lint, then the whole test suite (notebooks and browser tests included)
 test: install

@@ -9,8 +9,8 @@ from __future__ import annotations
 import threading
 
 from app.main import create_app
+from app.server import warm_up_once as warm_up
 from app.settings import DATA_DIR_KEY
-from app.warmup import warm_up
 
 app = create_app()
 server = app.server

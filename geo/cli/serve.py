@@ -1,4 +1,9 @@
-"""``voisinmap serve``: start the web app (Flask development server; use gunicorn in production).
+"""``voisinmap serve``: start the web app with a production server (gunicorn, or waitress).
+
+By default the app runs under gunicorn (:mod:`app.server`, settings in :mod:`app.gunicorn_conf`):
+several worker processes with threads, forked from a master that loaded the processed data and warmed
+the caches once, before the socket opens. Where gunicorn cannot run (not POSIX, not installed) waitress
+serves one process with threads. ``--dev`` keeps Flask's development server with the reloader.
 
 Tracebacks are shown to nobody unless ``--dev`` is given, and ``--dev`` is only accepted outside
 production and on a loopback address (``127.0.0.1``, ``::1``, ``localhost``): Dash's developer tools
@@ -9,9 +14,12 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import os
 from pathlib import Path
 
 import click
+
+from app.server import SERVERS
 
 logger = logging.getLogger(__name__)
 
@@ -55,31 +63,54 @@ def check_dev(dev: bool, host: str, *, flag: str = "--dev") -> None:
 @click.option("--dev/--no-dev", default=False,
               help="Developer mode (hot reload, error pop-ups with tracebacks): loopback and development only.")
 @click.option("--debug", is_flag=True, hidden=True, help="Former name of --dev.")
-def serve(host: str, port: int, data_dir: Path | None, dev: bool, debug: bool) -> None:
+@click.option("--server", "server_name", type=click.Choice(SERVERS), default="auto", show_default=True,
+              help="HTTP server: gunicorn (POSIX), waitress, or Flask's single-process development server.")
+@click.option("--workers", type=click.IntRange(1, 64), default=None,
+              help="gunicorn worker processes (default: $VOISINMAP_WORKERS or one per core, 2 to 8).")
+@click.option("--threads", type=click.IntRange(1, 256), default=None,
+              help="Threads per worker (default: $VOISINMAP_THREADS or 4).")
+def serve(host: str, port: int, data_dir: Path | None, dev: bool, debug: bool, server_name: str,
+          workers: int | None, threads: int | None) -> None:
     """Lance l'application web (carte Stratégie, Données…) sur http://HOST:PORT/.
 
-    En production : ``gunicorn 'app.wsgi:server'``.
+    Serveur de production par défaut (gunicorn, sinon waitress) ; ``--dev`` : serveur de développement
+    de Flask avec rechargement. Même réglage à la main : ``gunicorn -c python:app.gunicorn_conf``.
     """
     from geo import config, schema
-    from geo.auth.environment import ConfigurationError
 
     check_dev(dev or debug, host, flag="--debug" if debug else "--dev")
     dev = dev or debug
+    if dev:
+        server_name = "flask"
+    elif server_name == "flask":
+        check_dev(True, host, flag="--server flask")
     folder = config.data_dir(data_dir)
     missing = [name for name in schema.LAYERS.values() if not (folder / name).exists()]
     if missing:
         raise click.ClickException(
             f"{folder} lacks {', '.join(missing)}: run `voisinmap data build` first (or pass --data-dir)"
         )
-    from app.main import create_app
+    _run(server_name, host=host, port=port, folder=folder, dev=dev, workers=workers, threads=threads)
+
+
+def _run(server_name: str, *, host: str, port: int, folder: Path, dev: bool, workers: int | None,
+         threads: int | None) -> None:
+    from app import server as serving
+    from geo.auth.environment import ConfigurationError
+    from geo.i18n import DEFAULT_LANG, t
 
     try:
-        app = create_app(data_dir=folder)
+        chosen = serving.choose_server(server_name)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    os.environ["VOISINMAP_DATA_DIR"] = str(folder)  # the same folder for every process of the server
+    click.echo(t("serve.listening", DEFAULT_LANG, server=chosen, url=f"http://{host}:{port}/"))
+    try:
+        if chosen == "gunicorn":
+            serving.run_gunicorn(host=host, port=port, data_dir=folder, workers=workers, threads=threads)
+        elif chosen == "waitress":
+            serving.run_waitress(host=host, port=port, data_dir=folder, threads=threads)
+        else:
+            serving.run_flask(host=host, port=port, data_dir=folder, dev=dev)
     except ConfigurationError as exc:
         raise click.ClickException(str(exc)) from exc
-    if not dev:
-        from app.warmup import warm_up
-
-        warm_up(data_dir=folder)
-    click.echo(f"voisinmap: http://{host}:{port}/  (Ctrl+C pour arrêter)")
-    app.run(host=host, port=port, debug=dev)

@@ -1,0 +1,152 @@
+"""Serving the app: gunicorn by default, waitress where gunicorn cannot run, Flask's server for development.
+
+* :func:`wsgi_app` builds the app, warms it up once and returns the Flask (WSGI) application: gunicorn's
+  entry point (``app.server:wsgi_app()``, named by :mod:`app.gunicorn_conf`).
+* :func:`run_gunicorn` runs gunicorn in this process with the shipped :mod:`app.gunicorn_conf` and
+  overrides (the master builds and warms the app before it forks: ``preload_app``).
+* :func:`run_waitress` serves one process with threads (Windows, or no gunicorn installed).
+* :func:`run_flask` serves with Flask's development server (``--dev``, with the reloader).
+
+See ``docs/app.md`` section « Serveur ».
+"""
+
+from __future__ import annotations
+
+import gc
+import importlib.util
+import logging
+import os
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import flask
+
+logger = logging.getLogger(__name__)
+
+#: Servers ``voisinmap serve --server`` accepts; ``auto`` picks gunicorn where it runs, else waitress.
+SERVERS: tuple[str, ...] = ("auto", "gunicorn", "waitress", "flask")
+
+
+def gunicorn_available() -> bool:
+    """Whether gunicorn can run here (a POSIX system with gunicorn installed)."""
+    return os.name == "posix" and importlib.util.find_spec("gunicorn") is not None
+
+
+def choose_server(requested: str) -> str:
+    """The server to run for ``--server requested``.
+
+    Raises
+    ------
+    ValueError
+        When ``requested`` is not one of :data:`SERVERS`, or is ``gunicorn`` where it cannot run.
+    """
+    if requested not in SERVERS:
+        raise ValueError(f"server: expected one of {', '.join(SERVERS)}, got {requested!r}")
+    if requested == "auto":
+        return "gunicorn" if gunicorn_available() else "waitress"
+    if requested == "gunicorn" and not gunicorn_available():
+        raise ValueError("server: gunicorn needs a POSIX system with gunicorn installed; use --server waitress")
+    return requested
+
+
+def warm_up_once(*, data_dir: str | os.PathLike[str] | None = None) -> float:
+    """Warm the caches (:func:`app.warmup.warm_up`), then mark the process ready for ``/healthz``.
+
+    Returns
+    -------
+    float
+        Seconds spent.
+    """
+    from app import health
+    from app.warmup import warm_up
+
+    elapsed = warm_up(data_dir=data_dir)
+    health.mark_ready()
+    return elapsed
+
+
+def build_app(*, data_dir: str | os.PathLike[str] | None = None, warm: bool = True) -> flask.Flask:
+    """The app's Flask server, warmed up unless ``warm`` is False (then ready at once for ``/healthz``).
+
+    After the warm-up the loaded objects are moved out of the garbage collector's reach
+    (:func:`gc.freeze`): forked workers then keep sharing their memory pages instead of copying them
+    when the collector walks them.
+    """
+    from app.main import create_app
+
+    server = create_app(data_dir=data_dir).server
+    if warm:
+        from app import cache
+
+        warm_up_once(data_dir=data_dir)
+        cache.code_digest()  # once, before the workers fork
+        gc.freeze()
+    else:  # nothing to wait for: the caches fill on first use
+        from app import health
+
+        health.mark_ready()
+    return server
+
+
+def wsgi_app() -> flask.Flask:
+    """Gunicorn's entry point: the warmed app on ``$VOISINMAP_DATA_DIR`` (or the default data folder)."""
+    return build_app(data_dir=os.environ.get("VOISINMAP_DATA_DIR") or None)
+
+
+def gunicorn_settings(*, host: str, port: int, workers: int | None = None,
+                      threads: int | None = None) -> dict[str, Any]:
+    """The shipped :mod:`app.gunicorn_conf` settings with the command line's overrides."""
+    from app import gunicorn_conf
+
+    settings = {name: getattr(gunicorn_conf, name) for name in (
+        "workers", "threads", "worker_class", "preload_app", "timeout", "graceful_timeout", "keepalive",
+        "accesslog", "errorlog", "loglevel", "proc_name", "control_socket_disable", "post_fork")}
+    settings["bind"] = [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"]
+    if workers is not None:
+        settings["workers"] = workers
+    if threads is not None:
+        settings["threads"] = threads
+    return settings
+
+
+def run_gunicorn(*, host: str, port: int, data_dir: str | os.PathLike[str] | None = None,
+                 workers: int | None = None, threads: int | None = None) -> None:
+    """Run gunicorn in this process (it becomes the master) until it is stopped."""
+    from gunicorn.app.base import BaseApplication
+
+    settings = gunicorn_settings(host=host, port=port, workers=workers, threads=threads)
+
+    class VoisinmapGunicorn(BaseApplication):
+        def load_config(self) -> None:
+            for key, value in settings.items():
+                if key in self.cfg.settings:  # settings newer than the installed gunicorn are skipped
+                    self.cfg.set(key, value)
+
+        def load(self) -> flask.Flask:
+            return build_app(data_dir=data_dir)
+
+    logger.info("gunicorn: %d workers × %d threads on %s", settings["workers"], settings["threads"],
+                settings["bind"][0])
+    VoisinmapGunicorn().run()
+
+
+def run_waitress(*, host: str, port: int, data_dir: str | os.PathLike[str] | None = None,
+                 threads: int | None = None) -> None:
+    """Serve one warmed process with waitress's threads until it is stopped."""
+    import waitress
+
+    from app import gunicorn_conf
+
+    server = build_app(data_dir=data_dir)
+    waitress.serve(server, host=host, port=port, threads=threads or gunicorn_conf.threads * 2,
+                   ident="voisinmap")
+
+
+def run_flask(*, host: str, port: int, data_dir: str | os.PathLike[str] | None = None, dev: bool) -> None:
+    """Flask's development server: with ``dev``, the reloader and Dash's developer tools (no warm-up)."""
+    server = build_app(data_dir=data_dir, warm=not dev)
+    if dev:
+        dash_app = server.extensions["voisinmap_dash"]
+        dash_app.run(host=host, port=port, debug=True)
+    else:
+        server.run(host=host, port=port, threaded=True)
