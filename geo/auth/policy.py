@@ -159,7 +159,8 @@ def check_sites(role: str, sites: Iterable[str]) -> tuple[str, ...]:
     if role == "voisin" and len(out) != 1:
         raise ValueError(f"sites: expected exactly one site for the role 'voisin', got {len(out)}")
     if role not in SITE_ROLES and out:
-        raise ValueError(f"sites: only the roles 'manager' and 'voisin' have sites, got {out!r} for role {role!r}")
+        raise ValueError(f"sites: only the role 'manager' has sites (one or more) and the role 'voisin' (exactly "
+                         f"one), got {out!r} for role {role!r}")
     return tuple(out)
 
 
