@@ -189,7 +189,7 @@ def manifest() -> flask.Response:
 
 #: Texts the script shows (message ids ``saisie.js.<key>``), passed to it in the shell.
 JS_TEXTS: tuple[str, ...] = (
-    "saved", "queued", "synced", "offline", "online", "sync_failed", "signin", "rejected", "delete",
+    "saved", "queued", "synced", "offline", "online", "net_offline", "sync_failed", "signin", "rejected", "delete",
     "need_building", "need_door", "bad_door", "pending_campaign", "no_campaign", "near_denied", "near_done",
     "metres", "none_today", "none_walk", "none_queue", "choose_building", "language_none",
 )

@@ -53,11 +53,10 @@ def _terrain_visits(client: Any, campaign: str) -> int:
                         inputs={"terrain-site.value": SITE_A, "terrain-campaigns.value": [campaign],
                                 "terrain-dates.start_date": None, "terrain-dates.end_date": None,
                                 "terrain-absent.value": []})
-    text = json.dumps(out["terrain-kpis"]["children"], ensure_ascii=False)
-    card = re.search(r'"id": "terrain-visits".*?"children": "([^"]+)"', text) or \
-        re.search(r'"children": "([^"]+)"[^{}]*\}[^{}]*"id": "terrain-visits"', text)
-    assert card is not None, text[:400]
-    return int(re.sub(r"\D", "", card.group(1)))
+    cards = [c["props"] for c in out["terrain-kpis"]["children"]]
+    card = next(c for c in cards if c.get("id") == "terrain-visits")
+    value = next(v["props"]["children"] for v in card["children"] if v["props"].get("className") == "kpi-value")
+    return int(re.sub(r"\D", "", value))
 
 
 @pytest.fixture()

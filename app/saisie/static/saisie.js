@@ -169,6 +169,11 @@
     }).then(sync);
   }
 
+  function outcomeLabel(value) {
+    var button = document.querySelector('.s-outcome[data-outcome="' + value + '"]');
+    return button ? button.textContent : value;
+  }
+
   function renderQueue() {
     return allEntries().then(function (entries) {
       $("s-count").textContent = String(entries.length);
@@ -184,7 +189,7 @@
           drop.addEventListener("click", function () { deleteEntries([e.id]).then(renderQueue); });
           extra.appendChild(drop);
         }
-        return li(e.at.slice(11) + " · " + e.building + " · " + e.door + " · " + e.outcome, extra);
+        return li(e.at.slice(11) + " · " + e.building + " · " + e.door + " · " + outcomeLabel(e.outcome), extra);
       }), TEXTS.none_queue);
       return entries;
     });
@@ -249,7 +254,7 @@
 
   function network() {
     var on = navigator.onLine;
-    $("s-net").textContent = on ? TEXTS.online : TEXTS.offline;
+    $("s-net").textContent = on ? TEXTS.online : TEXTS.net_offline;
     $("s-net").className = "s-net " + (on ? "s-on" : "s-off");
   }
 
