@@ -38,17 +38,22 @@ def test_voisin_codes_are_given_per_site_and_unique(tmp_path: Path) -> None:
     assert store.next_voisin_code("91286") == "V003"
 
 
+def _users(url: str, *args: str) -> tuple[int, str]:
+    """``voisinmap users ARGS --db URL`` with the password on standard input: exit code and output."""
+    done = CliRunner().invoke(main, ["users", *args, "--db", url], input=PASSWORD + "\n")
+    return done.exit_code, done.output
+
+
 def test_cli_adds_a_voisin(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'vm.db'}"
-    runner = CliRunner()
-    result = runner.invoke(main, ["users", "add", "amel", "--role", "voisin", "--site", "91286", "--db", url],
-                           input=PASSWORD + "\n")
-    assert result.exit_code == 0, result.output
-    assert "code Voisin V001" in result.output and PASSWORD not in result.output
-    refused = runner.invoke(main, ["users", "add", "bob", "--role", "voisin", "--db", url], input=PASSWORD + "\n")
-    assert refused.exit_code != 0 and "exactly one site" in refused.output
-    listing = runner.invoke(main, ["users", "list", "--db", url])
-    assert "V001" in listing.output and "voisin" in listing.output
+    code, output = _users(url, "add", "amel", "--role", "voisin", "--site", "91286")
+    assert code == 0 and "code Voisin V001" in output and PASSWORD not in output, output
+    code, output = _users(url, "add", "bob", "--role", "voisin")
+    assert code != 0 and "exactly one site" in output
+    code, output = _users(url, "add", "chloe", "--role", "voisin", "--site", "91286", "--voisin-code", "GRI-V03")
+    assert code == 0 and "GRI-V03" in output
+    code, output = _users(url, "list")
+    assert code == 0 and "V001" in output and "GRI-V03" in output and "voisin" in output
 
 
 def _upgrade_keeps_accounts(url: str) -> None:

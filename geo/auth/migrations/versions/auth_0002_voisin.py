@@ -23,29 +23,11 @@ _OLD_ROLES = "role IN ('strategie', 'financeur', 'manager', 'admin')"
 _NEW_ROLES = "role IN ('strategie', 'financeur', 'manager', 'admin', 'voisin')"
 
 
-def _users_table(check: str) -> sa.Table:
-    return sa.Table(
-        "auth_users", sa.MetaData(),
-        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-        sa.Column("username", sa.String(40), nullable=False),
-        sa.Column("password_hash", sa.String(255), nullable=False),
-        sa.Column("role", sa.String(16), nullable=False),
-        sa.Column("active", sa.Boolean, nullable=False),
-        sa.Column("session_version", sa.Integer, nullable=False),
-        sa.Column("created_at", sa.DateTime, nullable=False),
-        sa.Column("updated_at", sa.DateTime, nullable=False),
-        sa.UniqueConstraint("username", name="uq_auth_users_username"),
-        sa.CheckConstraint(check, name="ck_auth_users_role"),
-    )
-
-
-def _rebuild(old_check: str, new_check: str, *, add_code: bool) -> None:
+def _rebuild(new_check: str, *, add_code: bool) -> None:
     conn = op.get_bind()
     sites = sa.table("auth_user_sites", sa.column("user_id", sa.Integer), sa.column("site", sa.String))
     kept = [dict(r._mapping) for r in conn.execute(sa.select(sites.c.user_id, sites.c.site))]
-    old = _users_table(old_check)
-    if not add_code:
-        old.append_column(sa.Column("voisin_code", sa.String(16), nullable=True))
+    old = sa.Table("auth_users", sa.MetaData(), autoload_with=conn)  # its CHECK constraint reflected too
     with op.batch_alter_table("auth_users", copy_from=old, recreate="auto") as batch:
         batch.drop_constraint("ck_auth_users_role", type_="check")
         batch.create_check_constraint("ck_auth_users_role", sa.text(new_check))
@@ -60,10 +42,10 @@ def _rebuild(old_check: str, new_check: str, *, add_code: bool) -> None:
 
 
 def upgrade() -> None:
-    _rebuild(_OLD_ROLES, _NEW_ROLES, add_code=True)
+    _rebuild(_NEW_ROLES, add_code=True)
 
 
 def downgrade() -> None:
     op.execute("DELETE FROM auth_user_sites WHERE user_id IN (SELECT id FROM auth_users WHERE role = 'voisin')")
     op.execute("DELETE FROM auth_users WHERE role = 'voisin'")
-    _rebuild(_NEW_ROLES, _OLD_ROLES, add_code=False)
+    _rebuild(_OLD_ROLES, add_code=False)
