@@ -251,6 +251,8 @@ def test_offline_entry_reload_sync_and_cut_sync(proxy: CuttableProxy, phone: Any
     assert _terrain_visits(clients["manager_a"], campaign) == terrain_before + 5
     wait_for(lambda: len(driver.find_elements(By.CSS_SELECTOR, "#s-today li:not(.s-empty)")) >= 5,
              message="own entries of the day")
+    driver.execute_script("document.getElementById('s-status').scrollIntoView()")
+    driver.save_screenshot(str(artifacts / "saisie-envoyee.png"))
 
     # 4. the same queue synced again adds nothing
     _put_entries(driver, queue)
