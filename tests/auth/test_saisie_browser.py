@@ -209,6 +209,8 @@ def test_offline_entry_reload_sync_and_cut_sync(proxy: CuttableProxy, phone: Any
           .then(function (c) { return c.keys(); }).then(function (keys) { done(keys.map(function (r) { return r.url; })); });""")
     assert any(u.endswith("/saisie") for u in cached) and any("saisie.js" in u for u in cached), cached
     assert [e for e in console_errors(driver) if "favicon" not in e["message"]] == []
+    # Chrome finds the page installable (manifest, icons, service worker with a fetch handler)
+    assert driver.execute_cdp_cmd("Page.getInstallabilityErrors", {})["installabilityErrors"] == []
     # the nearest buildings, from a position the phone gives (never sent to the server)
     first = driver.execute_script("return Array.from(document.querySelectorAll('#s-building option'))"
                                   ".map(function (o) { return o.value; })")[5]
