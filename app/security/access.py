@@ -21,7 +21,7 @@ from app import i18n
 from app.security.callback_guard import guard_callback, malformed_input
 from app.security.errors import json_error
 from app.security.headers import FORBIDDEN_FLAG
-from app.security.resources import classify, home_path, page_resource, pages
+from app.security.resources import classify, home_path, page_for_path, page_resource, pages
 from app.security.session import current_principal, who
 from geo.auth import policy
 from geo.auth.policy import Principal
@@ -39,6 +39,11 @@ def _refusal(principal: Principal | None, lang: str, next_path: str = "/") -> ht
                      html.P(t("auth.denied.role", lang, role=principal.role)),
                      dcc.Link(t("auth.denied.home", lang), href=home_path(principal))],
                     className="page-denied notice", id="auth-denied")
+
+
+def _refusal_text(principal: Principal) -> str:
+    lang = i18n.current_lang()
+    return f"{t('auth.denied.title', lang)}\n{t('auth.denied.role', lang, role=principal.role)}\n"
 
 
 def _guard_layout(page: dict[str, Any], layout: Any) -> Callable[..., Any]:
@@ -74,6 +79,8 @@ def _refuse(target_kind: str, principal: Principal | None, reason: str) -> flask
             return flask.redirect(f"/login?next={quote(request.full_path.rstrip('?'))}", code=302)
         if request.path == "/" and home_path(principal) != "/":
             return flask.redirect(home_path(principal), code=302)
+        if page_for_path(request.path) is None:  # a page outside Dash (field entry): refused here
+            return flask.Response(_refusal_text(principal), status=403, mimetype="text/plain")
         setattr(flask.g, FORBIDDEN_FLAG, True)
         return None  # the shell loads; the wrapped layout shows the refusal
     if principal is None:

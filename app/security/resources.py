@@ -18,7 +18,7 @@ import dash
 from app.security.callback_guard import body_items, body_outputs, callback_sites, definition_outputs, parse_id
 from app.security.downloads import DOWNLOAD_PREFIX, find_download
 from geo.auth import policy
-from geo.auth.policy import DOOR, NATIONAL, PUBLIC, Principal, Resource
+from geo.auth.policy import DOOR, FIELD, NATIONAL, PUBLIC, Principal, Resource
 
 #: Pages whose content is door-level data, whatever they declare.
 DOOR_PAGES: frozenset[str] = frozenset({"terrain"})
@@ -37,6 +37,13 @@ PUBLIC_PREFIXES: tuple[str, ...] = ("/_dash-component-suites/", "/assets/", "/_d
 
 
 LAYERS_PREFIX = "/_voisinmap/layers/"
+
+#: Field entry (``app/saisie``): the page shell and its JSON routes, for Voisin accounts (of their own site:
+#: the site is the account's, never a request parameter); its static files, service worker and manifest
+#: carry no data and are public, so that the phone can keep them.
+FIELD_PATHS: frozenset[str] = frozenset({"/saisie", "/saisie/api/context", "/saisie/api/sync"})
+FIELD_PUBLIC: tuple[str, ...] = ("/saisie/static/", "/saisie-sw.js", "/saisie.webmanifest")
+FIELD_ROLES: tuple[str, ...] = ("voisin",)
 
 
 def pages() -> list[dict[str, Any]]:
@@ -99,7 +106,7 @@ class Target:
     """What a request reaches: one or more resources (all must be allowed) and how to refuse."""
 
     resources: tuple[Resource, ...]
-    kind: str  # "static", "page", "callback", "router", "download", "route", "login", "unknown"
+    kind: str  # "static", "page", "callback", "router", "download", "route", "field", "login", "unknown"
     page: dict[str, Any] | None = None
 
 
@@ -119,8 +126,11 @@ def classify(path: str, method: str, body: Mapping[str, Any] | None = None, *,
         The server-side definition of that callback (``app.callback_map[body["output"]]``), already
         checked against the body by :func:`callback_mismatch`.
     """
-    if path.startswith(PUBLIC_PREFIXES):
+    if path.startswith(PUBLIC_PREFIXES) or path.startswith(FIELD_PUBLIC):
         return Target((Resource("route", path, level=PUBLIC),), "static")
+    if path.rstrip("/") in FIELD_PATHS:
+        kind = "page" if path.rstrip("/") == "/saisie" and method in ("GET", "HEAD") else "field"
+        return Target((Resource("route", "saisie", level=FIELD, roles=FIELD_ROLES),), kind)
     if path in ("/login", "/logout"):
         return Target((Resource("route", path, level=PUBLIC),), "login")
     if path.startswith(LAYERS_PREFIX):
@@ -165,7 +175,10 @@ def _classify_callback(body: Mapping[str, Any], definition: Mapping[str, Any] | 
 
 
 def home_path(principal: Principal | None) -> str:
-    """First page of the navigation bar the principal may open (``/login`` when none)."""
+    """First page of the navigation bar the principal may open (``/login`` when none); a Voisin's is
+    the field entry page ``/saisie``."""
+    if principal is not None and principal.role == "voisin":
+        return "/saisie"
     ordered = sorted(pages(), key=lambda p: (p.get("order") or 0, p["path"]))
     for page in ordered:
         if page.get("nav") is False or page.get("public"):

@@ -25,8 +25,9 @@ USERS = sa.Table(
     sa.Column("session_version", sa.Integer, nullable=False, default=1),
     sa.Column("created_at", sa.DateTime, nullable=False),
     sa.Column("updated_at", sa.DateTime, nullable=False),
+    sa.Column("voisin_code", sa.String(16), nullable=True),
     sa.UniqueConstraint("username", name="uq_auth_users_username"),
-    sa.CheckConstraint("role IN ('strategie', 'financeur', 'manager', 'admin')", name="ck_auth_users_role"),
+    sa.CheckConstraint("role IN ('strategie', 'financeur', 'manager', 'admin', 'voisin')", name="ck_auth_users_role"),
 )
 
 USER_SITES = sa.Table(

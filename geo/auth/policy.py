@@ -1,6 +1,6 @@
 """Who may see what: the access policy as one pure function of a principal and a resource.
 
-Four roles:
+Five roles:
 
 ``strategie``
     the strategy team: national open data, scenarios and recommendations, the funders' aggregates;
@@ -8,6 +8,10 @@ Four roles:
     funders: protected aggregates only (suppressed below 11 households, see :mod:`geo.privacy`);
 ``manager``
     a site manager: door-level data of *their own* sites (INSEE codes or EPCI SIREN), plus aggregates;
+``voisin``
+    a Voisin Malin of one site: records door visits of that site in the field (page ``/saisie``) under
+    their pseudonymous Voisin code, and sees only their own entries of the day and the campaign's walk
+    list: no heatmap, no aggregate, no other site;
 ``admin``
     user management; sees everything.
 
@@ -22,13 +26,16 @@ level          content                                                        ro
                                                                               the roles a page declares
 ``door``       door-level visit data of some sites (Terrain)                  manager of those sites,
                                                                               admin
+``field``      field entry of one site (``/saisie``: own entries, walk list)    voisin or manager of that
+                                                                              site, admin
 ``admin``      user accounts                                                  admin
 =============  =============================================================  ===========================
 
 A resource may also declare its own ``roles`` (the ``roles=`` of ``dash.register_page``): both the
 declared roles and the level must admit the principal (``admin`` passes every declaration). The
 ``door`` level is never widened by a page's declaration: a funder or strategist never receives
-door-level data, whatever a page declares, and a manager only that of their own sites.
+door-level data, whatever a page declares, and a manager only that of their own sites. A Voisin reaches
+only ``field`` (and ``public``) resources, of their own site.
 
 >>> manager = Principal("m1", "manager", sites=("91286",))
 >>> is_allowed(manager, Resource("callback", "terrain", level=DOOR, sites=("91286",)))
@@ -36,6 +43,11 @@ True
 >>> is_allowed(manager, Resource("callback", "terrain", level=DOOR, sites=("93066",)))
 False
 >>> is_allowed(Principal("f", "financeur"), Resource("page", "terrain", level=DOOR))
+False
+>>> voisin = Principal("v1", "voisin", sites=("91286",), voisin="GRI-V03")
+>>> is_allowed(voisin, Resource("route", "saisie", level=FIELD, sites=("91286",)))
+True
+>>> is_allowed(voisin, Resource("page", "terrain", level=DOOR, sites=("91286",)))
 False
 """
 
@@ -45,21 +57,27 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-ROLES: tuple[str, ...] = ("strategie", "financeur", "manager", "admin")
+from geo.coverage import vocabulary
+
+ROLES: tuple[str, ...] = ("strategie", "financeur", "manager", "admin", "voisin")
+#: Roles whose accounts belong to sites (a manager: one or more; a Voisin: exactly one).
+SITE_ROLES: tuple[str, ...] = ("manager", "voisin")
 
 PUBLIC = "public"
 AGGREGATE = "aggregate"
 NATIONAL = "national"
 DOOR = "door"
+FIELD = "field"
 ADMIN = "admin"
-LEVELS: tuple[str, ...] = (PUBLIC, AGGREGATE, NATIONAL, DOOR, ADMIN)
+LEVELS: tuple[str, ...] = (PUBLIC, AGGREGATE, NATIONAL, DOOR, FIELD, ADMIN)
 
 #: Roles each level admits by default (``None``: anybody, signed in or not).
 LEVEL_ROLES: dict[str, tuple[str, ...] | None] = {
     PUBLIC: None,
-    AGGREGATE: ROLES,
+    AGGREGATE: ("strategie", "financeur", "manager", "admin"),
     NATIONAL: ("strategie", "financeur", "manager", "admin"),
     DOOR: ("manager", "admin"),
+    FIELD: ("voisin", "manager", "admin"),
     ADMIN: ("admin",),
 }
 
@@ -68,6 +86,34 @@ KINDS: tuple[str, ...] = ("page", "callback", "download", "route")
 
 #: A site code: INSEE commune / arrondissement code (5 characters, Corsica 2A/2B) or EPCI SIREN (9 digits).
 SITE_CODE = re.compile(r"^(\d{5}|2[AB]\d{3}|\d{9})$")
+
+#: A Voisin's pseudonymous code, the pattern of the door-visit files (:data:`geo.coverage.vocabulary.VOISIN_CODE`).
+VOISIN_CODE = re.compile(vocabulary.VOISIN_CODE)
+
+
+def check_voisin_code(role: str, code: str | None) -> str | None:
+    """Validate the Voisin code of an account: required for a Voisin (``V017``, ``GRI-V03``), refused
+    for other roles.
+
+    Returns
+    -------
+    str or None
+        The code in upper case (None for other roles).
+
+    Raises
+    ------
+    ValueError
+        When a Voisin has no code or a malformed one, or another role has one.
+    """
+    text = str(code or "").strip().upper()
+    if role != "voisin":
+        if text:
+            raise ValueError(f"voisin_code: only the role 'voisin' has a Voisin code, got {text!r} for role {role!r}")
+        return None
+    if not VOISIN_CODE.match(text):
+        raise ValueError("voisin_code: expected a pseudonymous code such as V017 or GRI-V03 (V and 1 to 4 digits, "
+                         f"optionally after a team prefix of 2 to 5 letters or digits and a hyphen), got {text!r}")
+    return text
 
 
 def check_role(role: str) -> str:
@@ -84,7 +130,7 @@ def check_role(role: str) -> str:
 
 
 def check_sites(role: str, sites: Iterable[str]) -> tuple[str, ...]:
-    """Validate the sites of an account: a manager needs at least one, other roles none.
+    """Validate the sites of an account: a manager needs at least one, a Voisin exactly one, other roles none.
 
     Parameters
     ----------
@@ -110,8 +156,11 @@ def check_sites(role: str, sites: Iterable[str]) -> tuple[str, ...]:
         raise ValueError(f"sites: expected INSEE codes (5 characters) or EPCI SIREN (9 digits), got {bad!r}")
     if role == "manager" and not out:
         raise ValueError("sites: expected at least one site for the role 'manager', got none")
-    if role != "manager" and out:
-        raise ValueError(f"sites: only the role 'manager' has sites, got {out!r} for role {role!r}")
+    if role == "voisin" and len(out) != 1:
+        raise ValueError(f"sites: expected exactly one site for the role 'voisin', got {len(out)}")
+    if role not in SITE_ROLES and out:
+        raise ValueError(f"sites: only the role 'manager' has sites (one or more) and the role 'voisin' (exactly "
+                         f"one), got {out!r} for role {role!r}")
     return tuple(out)
 
 
@@ -125,12 +174,15 @@ class Principal:
     role : str
         One of :data:`ROLES`.
     sites : tuple of str
-        The manager's sites (empty for other roles).
+        The manager's sites, the Voisin's site (empty for other roles).
+    voisin : str
+        A Voisin's pseudonymous code (empty for other roles): what their visits are recorded under.
     """
 
     username: str
     role: str
     sites: tuple[str, ...] = ()
+    voisin: str = ""
 
     def __post_init__(self) -> None:
         check_role(self.role)
@@ -202,10 +254,10 @@ def decide(principal: Principal | None, resource: Resource) -> Decision:
         return Decision(False, f"role {role} may not see {resource.level}-level data")
     if resource.roles is not None and role not in resource.roles and role != "admin":
         return Decision(False, f"{resource.kind} {resource.name} admits {', '.join(resource.roles) or 'nobody'}")
-    if resource.level == DOOR and role == "manager":
+    if resource.level in (DOOR, FIELD) and role in SITE_ROLES:
         foreign = sorted(set(resource.sites) - set(principal.sites))
         if foreign:
-            return Decision(False, f"site(s) {', '.join(foreign)} are not the manager's")
+            return Decision(False, f"site(s) {', '.join(foreign)} are not the {role}'s")
     return Decision(True, "role admitted")
 
 

@@ -32,7 +32,7 @@ from geo import db
 from geo._errors import VoisinmapError
 from geo.auth import passwords
 from geo.auth.models import LOGIN_FAILURES, USER_SITES, USERS, VERSION_TABLE
-from geo.auth.policy import Principal, check_role, check_sites
+from geo.auth.policy import Principal, check_role, check_sites, check_voisin_code
 
 logger = logging.getLogger(__name__)
 
@@ -97,10 +97,11 @@ class User:
     active: bool
     session_version: int
     created_at: dt.datetime
+    voisin_code: str = ""
 
     def principal(self) -> Principal:
         """The :class:`~geo.auth.policy.Principal` the access policy reasons about."""
-        return Principal(self.username, self.role, self.sites)
+        return Principal(self.username, self.role, self.sites, voisin=self.voisin_code)
 
 
 def upgrade(engine: Engine, *, revision: str = "head") -> str:
@@ -149,15 +150,34 @@ class UserStore:
 
     def _users(self, conn: Connection, where: sa.ColumnElement[bool] | None = None) -> list[User]:
         query = sa.select(USERS.c.id, USERS.c.username, USERS.c.role, USERS.c.active, USERS.c.session_version,
-                          USERS.c.created_at).order_by(USERS.c.username)
+                          USERS.c.created_at, USERS.c.voisin_code).order_by(USERS.c.username)
         if where is not None:
             query = query.where(where)
         rows = conn.execute(query).all()
         sites = self._sites(conn, (r.id for r in rows))
-        return [User(r.id, r.username, r.role, sites[r.id], bool(r.active), r.session_version, r.created_at)
-                for r in rows]
+        return [User(r.id, r.username, r.role, sites[r.id], bool(r.active), r.session_version, r.created_at,
+                     r.voisin_code or "") for r in rows]
 
-    def add_user(self, username: str, password: str, *, role: str, sites: Iterable[str] = ()) -> User:
+    def _voisin_codes(self, conn: Connection, site: str) -> set[str]:
+        rows = conn.execute(sa.select(USERS.c.voisin_code).join(USER_SITES, USER_SITES.c.user_id == USERS.c.id)
+                            .where(USERS.c.role == "voisin", USER_SITES.c.site == site))
+        return {r.voisin_code for r in rows if r.voisin_code}
+
+    def next_voisin_code(self, site: str) -> str:
+        """The first free code ``V001``, ``V002``… among the Voisin accounts of ``site``."""
+        with self.engine.connect() as conn:
+            taken = self._voisin_codes(conn, str(site).strip().upper())
+        return next(f"V{k:03d}" for k in range(1, 10_000) if f"V{k:03d}" not in taken)
+
+    def voisins(self, sites: Iterable[str]) -> list[User]:
+        """The Voisin accounts of ``sites``, by name (a manager's team)."""
+        wanted = sorted({str(s).strip().upper() for s in sites})
+        with self.engine.connect() as conn:
+            ids = sa.select(USER_SITES.c.user_id).where(USER_SITES.c.site.in_(wanted))
+            return self._users(conn, sa.and_(USERS.c.role == "voisin", USERS.c.id.in_(ids)))
+
+    def add_user(self, username: str, password: str, *, role: str, sites: Iterable[str] = (),
+                 voisin_code: str | None = None) -> User:
         """Create an account.
 
         Parameters
@@ -169,26 +189,35 @@ class UserStore:
         role : str
             One of :data:`geo.auth.policy.ROLES`.
         sites : iterable of str
-            A manager's INSEE codes / EPCI SIREN (required for managers, refused for other roles).
+            A manager's INSEE codes / EPCI SIREN (one or more), a Voisin's site (exactly one); refused for
+            other roles.
+        voisin_code : str, optional
+            A Voisin's pseudonymous code (``V017``, ``GRI-V03``), unique within the site; default the
+            first free ``V001``, ``V002``… (:meth:`next_voisin_code`). Refused for other roles.
 
         Raises
         ------
         ValueError
-            Invalid name, role, sites or password.
+            Invalid name, role, sites, Voisin code or password, or a Voisin code taken on the site.
         UserExistsError
             The name is taken.
         """
         name = check_username(username)
         check_role(role)
         site_codes = check_sites(role, sites)
+        if role == "voisin" and not str(voisin_code or "").strip():
+            voisin_code = self.next_voisin_code(site_codes[0])
+        code = check_voisin_code(role, voisin_code)
         pw_hash = passwords.hash_password(password)
         now = _now()
         with self.engine.begin() as conn:
             if conn.execute(sa.select(USERS.c.id).where(USERS.c.username == name)).first() is not None:
                 raise UserExistsError(f"username: {name!r} already exists")
+            if code is not None and code in self._voisin_codes(conn, site_codes[0]):
+                raise ValueError(f"voisin_code: expected a code not yet used on site {site_codes[0]}, got {code!r}")
             uid = conn.execute(USERS.insert().values(
                 username=name, password_hash=pw_hash, role=role, active=True, session_version=1,
-                created_at=now, updated_at=now)).inserted_primary_key[0]
+                created_at=now, updated_at=now, voisin_code=code)).inserted_primary_key[0]
             if site_codes:
                 conn.execute(USER_SITES.insert(), [{"user_id": uid, "site": s} for s in site_codes])
             user = self._users(conn, USERS.c.id == uid)[0]

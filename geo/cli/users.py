@@ -45,37 +45,40 @@ def _read_password(confirm: bool = True) -> str:
 
 @click.group()
 def users() -> None:
-    """Comptes de l'application web (rôles : strategie, financeur, manager, admin)."""
+    """Comptes de l'application web (rôles : strategie, financeur, manager, admin, voisin)."""
 
 
 @users.command("add")
 @click.argument("name")
 @click.option("--role", required=True, type=click.Choice(ROLES), help="Rôle du compte.")
 @click.option("--site", "sites", multiple=True, metavar="INSEE_CODE",
-              help="Site d'un manager : code INSEE (ou SIREN d'EPCI) ; répétable.")
+              help="Site d'un manager (répétable) ou d'un Voisin (un seul) : code INSEE (ou SIREN d'EPCI).")
+@click.option("--voisin-code", default=None, metavar="CODE",
+              help="Code pseudonyme d'un Voisin (V017, GRI-V03) ; défaut : le premier libre du site (V001…).")
 @click.option("--db", default=None, help=DB_HELP)
-def add_cmd(name: str, role: str, sites: tuple[str, ...], db: str | None) -> None:
+def add_cmd(name: str, role: str, sites: tuple[str, ...], voisin_code: str | None, db: str | None) -> None:
     """Créer le compte NAME ; le mot de passe est lu sur l'entrée standard (12 caractères au moins)."""
     from geo.auth.store import UserExistsError
 
     store = _store(db)
     password = _read_password()
     try:
-        user = store.add_user(name, password, role=role, sites=sites)
+        user = store.add_user(name, password, role=role, sites=sites, voisin_code=voisin_code)
     except (ValueError, UserExistsError) as exc:
         raise click.ClickException(str(exc)) from exc
     where = f" (sites : {', '.join(user.sites)})" if user.sites else ""
-    click.echo(f"Compte « {user.username} » créé avec le rôle {user.role}{where}.")
+    code = f", code Voisin {user.voisin_code}" if user.voisin_code else ""
+    click.echo(f"Compte « {user.username} » créé avec le rôle {user.role}{where}{code}.")
 
 
 @users.command("list")
 @click.option("--db", default=None, help=DB_HELP)
 def list_cmd(db: str | None) -> None:
     """Lister les comptes (jamais les mots de passe)."""
-    table = Table("Nom", "Rôle", "Sites", "Actif", "Créé le")
+    table = Table("Nom", "Rôle", "Sites", "Code Voisin", "Actif", "Créé le")
     accounts = _store(db).list_users()
     for u in accounts:
-        table.add_row(u.username, u.role, ", ".join(u.sites), "oui" if u.active else "non",
+        table.add_row(u.username, u.role, ", ".join(u.sites), u.voisin_code, "oui" if u.active else "non",
                       u.created_at.strftime("%Y-%m-%d"))
     Console().print(table)
     if not accounts:

@@ -25,6 +25,7 @@ ROLES = {
     "manager_a": ("manager", (SITE_A,)),
     "manager_b": ("manager", (SITE_B,)),
     "admin": ("admin", ()),
+    "voisin_a": ("voisin", (SITE_A,)),  # a Voisin of site A (field entry only), Voisin code V001
 }
 WHO = ("anonymous", *ROLES)
 _PAIR = re.compile(r"(-?\d{1,3}\.\d{4,})\s*,\s*(-?\d{1,3}\.\d{4,})")

@@ -19,7 +19,8 @@ import pytest
 
 from tests.auth.conftest import ROLES, SITE_A, WHO, AccessEnv
 
-SIGNED_IN = set(ROLES)
+#: Signed-in staff: every role but the Voisins, who reach only the field entry page (``/saisie``).
+SIGNED_IN = set(ROLES) - {"voisin_a"}
 #: page name -> who may open it (and call its callbacks).
 RULES: dict[str, set[str]] = {
     "login": set(WHO),
@@ -27,6 +28,7 @@ RULES: dict[str, set[str]] = {
     "donnees": SIGNED_IN,
     "impact": SIGNED_IN,
     "terrain": {"manager_a", "manager_b", "admin"},
+    "equipe": {"manager_a", "manager_b", "admin"},
 }
 #: Pages whose content is door-level data: never to funders or strategists, whatever they declare.
 DOOR_PAGES = {"terrain"}
@@ -216,6 +218,8 @@ def test_downloads_as_every_role(warmed: dash.Dash, clients: dict[str, Any]) -> 
             _record(f"download {name}", who, response)
             if who == "anonymous":
                 assert response.status_code == 401
+            elif who == "voisin_a":
+                assert response.status_code == 403, (name, who)  # no aggregate of any site for a Voisin
             else:
                 assert response.status_code == 200, (name, who)
                 assert "attachment" in response.headers["Content-Disposition"]
@@ -223,7 +227,7 @@ def test_downloads_as_every_role(warmed: dash.Dash, clients: dict[str, Any]) -> 
 
 def test_every_flask_route_signed_out(warmed: dash.Dash, clients: dict[str, Any]) -> None:
     public = ("/_dash-component-suites/", "/assets/", "/_dash-layout", "/_dash-dependencies", "/_reload-hash",
-              "/_favicon.ico")
+              "/_favicon.ico", "/saisie/static/", "/saisie-sw.js", "/saisie.webmanifest")
     for rule in warmed.server.url_map.iter_rules():
         methods = sorted(rule.methods - {"HEAD", "OPTIONS"})
         path = re.sub(r"<(?:[a-z]+:)?(\w+)>", lambda m: {"name": "qpv", "path": "page-inconnue"}.get(m.group(1), "x"),
@@ -290,6 +294,33 @@ def test_managers_get_their_door_points_and_only_theirs(warmed: dash.Dash, clien
     assert access_env.door_pairs_in(mine.get_data(as_text=True)), "the manager of the site sees its door points"
     assert clients["manager_b"].post("/_dash-update-component", json=payload).status_code == 403
     assert clients["financeur"].post("/_dash-update-component", json=payload).status_code == 403
+
+
+def test_field_entry_routes_as_every_role(warmed: dash.Dash, clients: dict[str, Any]) -> None:
+    """``/saisie`` and its JSON routes: Voisins only (an admin opens the page, but has no Voisin code)."""
+    for who in WHO:
+        client = clients[who]
+        shell = client.get("/saisie")
+        _record("field page /saisie", who, shell)
+        context = client.get("/saisie/api/context")
+        _record("field route GET /saisie/api/context", who, context)
+        sync = client.post("/saisie/api/sync", json={"entries": []})
+        _record("field route POST /saisie/api/sync (no token)", who, sync)
+        if who == "anonymous":
+            assert shell.status_code == 302 and "/login?next=/saisie" in shell.headers["Location"]
+            assert (context.status_code, sync.status_code) == (401, 401)
+        elif who == "voisin_a":
+            assert shell.status_code == 200 and b"s-outcome" in shell.data
+            assert context.status_code == 200 and context.get_json()["site"] == SITE_A
+            assert sync.status_code in (400, 403)  # signed in, but no CSRF token nor origin
+        elif who == "admin":
+            assert shell.status_code == 200
+            assert context.status_code == 403 and sync.status_code == 403
+        else:
+            assert (shell.status_code, context.status_code, sync.status_code) == (403, 403, 403), who
+            assert b"s-outcome" not in shell.data
+    home = clients["voisin_a"].get("/")
+    assert home.status_code == 302 and home.headers["Location"].endswith("/saisie")
 
 
 def test_write_matrix(artifacts: Path) -> None:

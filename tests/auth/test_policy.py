@@ -8,6 +8,7 @@ from geo.auth.policy import (
     ADMIN,
     AGGREGATE,
     DOOR,
+    FIELD,
     LEVELS,
     NATIONAL,
     PUBLIC,
@@ -27,6 +28,7 @@ PRINCIPALS = {
     "manager_a": Principal("ma", "manager", (SITE_A,)),
     "manager_b": Principal("mb", "manager", (SITE_B,)),
     "admin": Principal("a", "admin"),
+    "voisin_a": Principal("va", "voisin", (SITE_A,), voisin="V001"),
 }
 
 # level -> who may reach a resource of that level that declares no roles
@@ -35,6 +37,7 @@ EXPECTED = {
     AGGREGATE: {"strategie", "financeur", "manager_a", "manager_b", "admin"},
     NATIONAL: {"strategie", "financeur", "manager_a", "manager_b", "admin"},
     DOOR: {"manager_a", "manager_b", "admin"},
+    FIELD: {"manager_a", "manager_b", "admin", "voisin_a"},
     ADMIN: {"admin"},
 }
 
@@ -79,3 +82,34 @@ def test_errors_name_the_argument() -> None:
     with pytest.raises(ValueError, match="INSEE codes"):
         check_sites("manager", ["9128"])
     assert check_sites("manager", [" 2a004", "200042190", "91286", "91286"]) == ("200042190", "2A004", "91286")
+
+
+def test_voisin_reaches_field_entry_of_their_own_site_only() -> None:
+    voisin = PRINCIPALS["voisin_a"]
+    field_a = Resource("route", "saisie", level=FIELD, roles=("voisin",), sites=(SITE_A,))
+    field_b = Resource("route", "saisie", level=FIELD, roles=("voisin",), sites=(SITE_B,))
+    assert is_allowed(voisin, field_a)
+    decision = decide(voisin, field_b)
+    assert not decision and SITE_B in decision.reason
+    # a page declaring the role voisin only: managers out, admin in
+    assert not is_allowed(PRINCIPALS["manager_a"], field_a)
+    assert is_allowed(PRINCIPALS["admin"], field_a)
+    # no heatmap, no aggregate, no national data, whatever a page declares
+    for level in (AGGREGATE, NATIONAL, DOOR, ADMIN):
+        assert not is_allowed(voisin, Resource("page", "x", level=level, roles=("voisin", "manager")))
+
+
+def test_voisin_accounts_have_one_site_and_a_code() -> None:
+    from geo.auth.policy import check_voisin_code
+
+    assert check_sites("voisin", [SITE_A]) == (SITE_A,)
+    with pytest.raises(ValueError, match="exactly one site for the role 'voisin', got 2"):
+        check_sites("voisin", [SITE_A, SITE_B])
+    with pytest.raises(ValueError, match="exactly one site for the role 'voisin', got 0"):
+        check_sites("voisin", [])
+    assert check_voisin_code("voisin", " gri-v03 ") == "GRI-V03"
+    with pytest.raises(ValueError, match="voisin_code: expected a pseudonymous code"):
+        check_voisin_code("voisin", "Fatou")
+    with pytest.raises(ValueError, match="only the role 'voisin' has a Voisin code"):
+        check_voisin_code("manager", "V001")
+    assert check_voisin_code("manager", None) is None
