@@ -388,6 +388,31 @@ def _visible_neighbours(weak: np.ndarray, relations_of: dict[int, list[int]], me
     return children, parents
 
 
+def _relation_index(rel: sparse.csr_matrix) -> tuple[list[np.ndarray], list[int], dict[int, list[int]]]:
+    """Members and total (parent) of each relation, and the relations of each cell."""
+    members_of = [rel.indices[rel.indptr[r]: rel.indptr[r + 1]] for r in range(rel.shape[0])]
+    parent_of = [m[rel.data[rel.indptr[r]: rel.indptr[r + 1]] > 0][0] for r, m in enumerate(members_of)]
+    relations_of: dict[int, list[int]] = {}
+    for r, members in enumerate(members_of):
+        for m in members:
+            relations_of.setdefault(int(m), []).append(r)
+    return members_of, parent_of, relations_of
+
+
+def _close_single_hidden(membership: sparse.csr_matrix, members_of: list[np.ndarray], parent_of: list[int],
+                         values: np.ndarray, suppressed: np.ndarray) -> list[int]:
+    """Hide complements until no relation holds exactly one hidden cell (``suppressed`` is updated)."""
+    added: list[int] = []
+    while True:
+        single = np.flatnonzero(membership @ suppressed.astype(float) == 1)
+        picks = {p for r in single
+                 if (p := _pick_complement(members_of[r], parent_of[r], values, suppressed)) is not None}
+        if not picks:
+            return added
+        suppressed[list(picks)] = True
+        added.extend(picks)
+
+
 def protect(cube: Cube, *, protection: float | None = None, max_rounds: int = 1000) -> Cube:
     """Secondary suppression: hide complementary cells until no hidden small cell can be inferred.
 
@@ -418,12 +443,7 @@ def protect(cube: Cube, *, protection: float | None = None, max_rounds: int = 10
     values = cells[cube.count].to_numpy(dtype=float)
     suppressed = cells["primary"].to_numpy(dtype=bool).copy()
     rel = cube.relations.tocsr()
-    members_of = [rel.indices[rel.indptr[r]: rel.indptr[r + 1]] for r in range(rel.shape[0])]
-    parent_of = [m[rel.data[rel.indptr[r]: rel.indptr[r + 1]] > 0][0] for r, m in enumerate(members_of)]
-    relations_of: dict[int, list[int]] = {}
-    for r, members in enumerate(members_of):
-        for m in members:
-            relations_of.setdefault(int(m), []).append(r)
+    members_of, parent_of, relations_of = _relation_index(rel)
     primary = np.flatnonzero(suppressed)
     if len(primary) == 0:
         return replace(cube, cells=cells)
@@ -431,14 +451,7 @@ def protect(cube: Cube, *, protection: float | None = None, max_rounds: int = 10
     width = np.full(len(values), np.nan)
     added: list[int] = list(primary)
     for _round in range(max_rounds):
-        while True:  # no relation may hold exactly one hidden cell
-            single = np.flatnonzero(membership @ suppressed.astype(float) == 1)
-            picks = {p for r in single
-                     if (p := _pick_complement(members_of[r], parent_of[r], values, suppressed)) is not None}
-            if not picks:
-                break
-            suppressed[list(picks)] = True
-            added.extend(picks)
+        added.extend(_close_single_hidden(membership, members_of, parent_of, values, suppressed))
         # audit again only the components of hidden cells that changed (the others keep their ranges)
         labels = _unknown_components(rel, suppressed)
         touched = {labels[c] for c in added}

@@ -292,6 +292,52 @@ def _knock_building(b: _Building, skip: set[str], campaign: DemoCampaign, monday
     return out
 
 
+def _check_qpv(qpv: pd.DataFrame) -> None:
+    for col in ("code_qp", "insee_com", "geometry"):
+        if col not in qpv.columns:
+            raise ValueError(f"qpv: expected a column {col!r} (geo.load.load_qpv()), got {list(qpv.columns)}")
+    crs = getattr(qpv, "crs", None)
+    if crs is not None and crs.to_epsg() != 4326:
+        raise ValueError(f"qpv: expected EPSG:4326 (lon/lat), got {crs}")
+
+
+def _site_records(site: DemoSite, chosen: pd.DataFrame, rng: np.random.Generator, end: dt.date) -> list[tuple]:
+    """The visit records of one site's campaigns (time first, then the import columns)."""
+    records: list[tuple] = []
+    buildings = _buildings(site, chosen, rng)
+    voisins = [f"{site.prefix}-V{k:02d}" for k in range(1, site.voisins + 1)]
+    lang_names = [name for name, _ in site.languages]
+    lang_p = np.array([p for _, p in site.languages])
+    lang_p = lang_p / lang_p.sum()
+    do_not_disturb: dict[int, set[str]] = {}
+    for campaign in site.campaigns:
+        monday = campaign.start - dt.timedelta(days=campaign.start.weekday())
+        n_pick = max(1, int(round(campaign.share * len(buildings))))
+        picked = rng.choice(len(buildings), size=n_pick, replace=False)
+        weeks = rng.integers(0, campaign.weeks, size=n_pick)
+        for b_idx, week in zip(picked.tolist(), weeks.tolist(), strict=True):
+            b = buildings[b_idx]
+            skip = do_not_disturb.setdefault(b_idx, set())
+            visits = _knock_building(b, skip, campaign, monday, week, voisins, rng, end)
+            if not visits:
+                continue
+            names = np.asarray(schema.OUTCOMES, dtype=object)[[v[2] for v in visits]]
+            talked = np.isin(names, ("ouvert", "a_revoir"))
+            langs = np.where(talked, np.asarray(lang_names, dtype=object)[
+                rng.choice(len(lang_names), size=len(visits), p=lang_p)], "")
+            for (when, door, _outcome, voisin), name, lang in zip(visits, names, langs, strict=True):
+                topics = ""
+                if name == "ouvert":
+                    k = int(rng.integers(1, len(campaign.topics) + 1))
+                    topics = "|".join(sorted(campaign.topics[:k]))
+                if name == "ne_pas_deranger":
+                    skip.add(door)
+                records.append((when, campaign.name, site.code, when.strftime("%Y-%m-%d"),
+                                when.strftime("%H:%M"), f"{b.lat:.6f}", f"{b.lon:.6f}", b.ident, door, name,
+                                lang, topics, voisin))
+    return records
+
+
 def generate_demo(qpv: pd.DataFrame, *, arrondissements: pd.DataFrame | None = None, seed: int = DEFAULT_SEED,
                   sites: tuple[DemoSite, ...] = SITES, end: dt.date = DEMO_END) -> pd.DataFrame:
     """Generate the fictitious door-visit history of the demo sites.
@@ -316,53 +362,18 @@ def generate_demo(qpv: pd.DataFrame, *, arrondissements: pd.DataFrame | None = N
         Strings in the import schema (:data:`geo.coverage.schema.COLUMN_NAMES` minus the address columns),
         one row per visit, in time order.
     """
-    for col in ("code_qp", "insee_com", "geometry"):
-        if col not in qpv.columns:
-            raise ValueError(f"qpv: expected a column {col!r} (geo.load.load_qpv()), got {list(qpv.columns)}")
-    crs = getattr(qpv, "crs", None)
-    if crs is not None and crs.to_epsg() != 4326:
-        raise ValueError(f"qpv: expected EPSG:4326 (lon/lat), got {crs}")
+    _check_qpv(qpv)
     rng = np.random.default_rng(seed)
     records: list[tuple] = []
     for site in sites:
-        if site.code.startswith("751") and arrondissements is None:
-            logger.warning("demo: no arrondissements layer, Paris site %s skipped", site.code)
+        if _plm_city(site.code) is not None and arrondissements is None:
+            logger.warning("demo: no arrondissements layer, arrondissement site %s skipped", site.code)
             continue
         chosen = site_qpv(qpv, site, arrondissements=arrondissements)
         if chosen.empty:
             logger.warning("demo: no QPV found for site %s", site.code)
             continue
-        buildings = _buildings(site, chosen, rng)
-        voisins = [f"{site.prefix}-V{k:02d}" for k in range(1, site.voisins + 1)]
-        lang_names = [name for name, _ in site.languages]
-        lang_p = np.array([p for _, p in site.languages])
-        lang_p = lang_p / lang_p.sum()
-        do_not_disturb: dict[int, set[str]] = {}
-        for campaign in site.campaigns:
-            monday = campaign.start - dt.timedelta(days=campaign.start.weekday())
-            n_pick = max(1, int(round(campaign.share * len(buildings))))
-            picked = rng.choice(len(buildings), size=n_pick, replace=False)
-            weeks = rng.integers(0, campaign.weeks, size=n_pick)
-            for b_idx, week in zip(picked.tolist(), weeks.tolist(), strict=True):
-                b = buildings[b_idx]
-                skip = do_not_disturb.setdefault(b_idx, set())
-                visits = _knock_building(b, skip, campaign, monday, week, voisins, rng, end)
-                if not visits:
-                    continue
-                names = np.asarray(schema.OUTCOMES, dtype=object)[[v[2] for v in visits]]
-                talked = np.isin(names, ("ouvert", "a_revoir"))
-                langs = np.where(talked, np.asarray(lang_names, dtype=object)[
-                    rng.choice(len(lang_names), size=len(visits), p=lang_p)], "")
-                for (when, door, _outcome, voisin), name, lang in zip(visits, names, langs, strict=True):
-                    topics = ""
-                    if name == "ouvert":
-                        k = int(rng.integers(1, len(campaign.topics) + 1))
-                        topics = "|".join(sorted(campaign.topics[:k]))
-                    if name == "ne_pas_deranger":
-                        skip.add(door)
-                    records.append((when, campaign.name, site.code, when.strftime("%Y-%m-%d"),
-                                    when.strftime("%H:%M"), f"{b.lat:.6f}", f"{b.lon:.6f}", b.ident, door, name,
-                                    lang, topics, voisin))
+        records.extend(_site_records(site, chosen, rng, end))
     columns = ["campagne", "site", "date", "heure", "latitude", "longitude", "batiment", "porte", "resultat",
                "langue", "sujets", "voisin"]
     frame = pd.DataFrame.from_records(records, columns=["_when", *columns])

@@ -170,6 +170,36 @@ def _as_quotas(quotas: Quotas | Iterable[str] | None) -> Quotas | None:
     return Quotas.parse(list(quotas))
 
 
+def _solve_target(p_pop: Problem, need: float, q: Quotas | None, *, exact: bool, time_limit_s: float, solver: str,
+                  fallbacks: list[str]) -> tuple[Solution, int]:
+    """Fewest sites reaching ``need``, and a lower bound on that number (``fallbacks`` notes a time-out)."""
+    if not exact:
+        return target_heuristic(p_pop, need, quotas=q)
+    try:
+        sol = solve_exact_target(p_pop, need, quotas=q, time_limit_s=time_limit_s, solver=solver)
+    except SolverTimeoutError as exc:
+        logger.warning("target: %s; heuristic used instead", exc)
+        fallbacks.append(f"target: {exc}")
+        return target_heuristic(p_pop, need, quotas=q)
+    if sol.optimal:
+        return sol, len(sol.selected)
+    # a solution, not proven minimal: say how far it may be
+    return sol, max(target_lower_bound(p_pop, need, quotas=q), target_lp_bound(p_pop, need, quotas=q))
+
+
+def _solve_k(p_dem: Problem, k: int, q: Quotas | None, *, exact: bool, time_limit_s: float, solver: str,
+             fallbacks: list[str]) -> tuple[Solution, float | None]:
+    """The best ``k`` new sites, and the LP upper bound when the exact solver ran out of time."""
+    if exact:
+        try:
+            return solve_exact(p_dem, k, quotas=q, time_limit_s=time_limit_s, solver=solver), None
+        except SolverTimeoutError as exc:
+            logger.warning("k mode: %s; heuristic used instead", exc)
+            fallbacks.append(str(exc))
+            return solve_heuristic(p_dem, k, quotas=q), coverage_upper_bound(p_dem, k, quotas=q)
+    return solve_heuristic(p_dem, k, quotas=q), None
+
+
 def recommend(
     instance: Instance,
     sites: pd.DataFrame | Network | None = None,
@@ -263,19 +293,8 @@ def recommend(
     fallbacks: list[str] = []
     if with_target or k is None:
         try:
-            if target_method == "exact":
-                try:
-                    target_sol = solve_exact_target(p_pop, need, quotas=q, time_limit_s=time_limit_s, solver=solver)
-                    if target_sol.optimal:
-                        bound = len(target_sol.selected)
-                    else:  # a solution, not proven minimal: say how far it may be
-                        bound = max(target_lower_bound(p_pop, need, quotas=q), target_lp_bound(p_pop, need, quotas=q))
-                except SolverTimeoutError as exc:
-                    logger.warning("target: %s; heuristic used instead", exc)
-                    fallbacks.append(f"target: {exc}")
-                    target_sol, bound = target_heuristic(p_pop, need, quotas=q)
-            else:
-                target_sol, bound = target_heuristic(p_pop, need, quotas=q)
+            target_sol, bound = _solve_target(p_pop, need, q, exact=target_method == "exact",
+                                              time_limit_s=time_limit_s, solver=solver, fallbacks=fallbacks)
         except InfeasibleError as exc:
             if k is None:
                 raise
@@ -288,16 +307,8 @@ def recommend(
         ranking_problem = p_pop
     else:
         ranking_problem = p_dem
-        sol = None
-        if method == "exact":
-            try:
-                sol = solve_exact(p_dem, int(k), quotas=q, time_limit_s=time_limit_s, solver=solver)
-            except SolverTimeoutError as exc:
-                logger.warning("k mode: %s; heuristic used instead", exc)
-                fallbacks.append(str(exc))
-                upper = coverage_upper_bound(p_dem, int(k), quotas=q)
-        if sol is None:
-            sol = solve_heuristic(p_dem, int(k), quotas=q)
+        sol, upper = _solve_k(p_dem, int(k), q, exact=method == "exact", time_limit_s=time_limit_s,
+                              solver=solver, fallbacks=fallbacks)
     order = order_by_gain(ranking_problem, sol.selected)
     table = _site_table(instance, network, order, lang=lang)
 

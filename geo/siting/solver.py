@@ -158,6 +158,18 @@ def _pick(gains: np.ndarray, feasible: np.ndarray) -> int:
     return int(np.flatnonzero(g >= best - TIE_RTOL * max(1.0, abs(best)))[0])
 
 
+def _check_k(k: int | None, until: float | None) -> None:
+    if k is None and until is None:
+        raise ValueError("k: expected a number of sites or a target value (until=), got neither")
+    if k is not None and (isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 0):
+        raise ValueError(f"k: expected a non-negative integer, got {k!r}")
+
+
+def _reached(value: float, until: float | None) -> bool:
+    """Whether the covered weight ``value`` meets the target ``until`` (within the tie tolerance)."""
+    return until is not None and value >= until - TIE_RTOL * max(1.0, abs(until))
+
+
 def greedy(
     problem: Problem,
     k: int | None,
@@ -195,10 +207,7 @@ def greedy(
     InfeasibleError
         When the constraints leave no candidate before ``k`` sites are placed (or the target is met).
     """
-    if k is None and until is None:
-        raise ValueError("k: expected a number of sites or a target value (until=), got neither")
-    if k is not None and (isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 0):
-        raise ValueError(f"k: expected a non-negative integer, got {k!r}")
+    _check_k(k, until)
     rules = _Rules(problem, quotas)
     if k is not None and rules.total_need > k:
         raise InfeasibleError(f"quotas: the minimum quotas need {rules.total_need} new sites, more than k={k}")
@@ -229,11 +238,11 @@ def greedy(
     limit = k if k is not None else problem.n_candidates
     while len(selected) < limit:
         deficit = np.maximum(rules.need - new_count, 0)
-        if until is not None and value >= until - TIE_RTOL * max(1.0, abs(until)) and not deficit.any():
+        target_met = _reached(value, until)
+        if target_met and not deficit.any():
             break
         gains = problem.cov @ u
         feas = problem.eligible & ~chosen & (conflict == 0) & (new_count[rules.reg] < rules.cap[rules.reg])
-        target_met = until is not None and value >= until - TIE_RTOL * max(1.0, abs(until))
         if deficit.any() and (target_met or (k is not None and deficit.sum() >= k - len(selected))):
             feas &= deficit[rules.reg] > 0
         if not feas.any():
@@ -251,7 +260,7 @@ def greedy(
                                   f"{value:,.0f} < {until:,.0f} and no candidate adds more")
         take(i)
     else:
-        if until is not None and k is None and value < until - TIE_RTOL * max(1.0, abs(until)):
+        if k is None and not _reached(value, until):
             raise InfeasibleError(f"target: unreachable, all candidates cover {value:,.0f} < {until:,.0f}")
     return selected, trace
 
