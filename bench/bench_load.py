@@ -185,7 +185,7 @@ def recommend_inputs(k: int) -> dict[str, Any]:
 def terrain_inputs(site: str, *, view: bool) -> dict[str, Any]:
     """Inputs of the Terrain summary (``view`` False) or map (``view`` True) callback for ``site``."""
     inputs = {"terrain-site.value": site, "terrain-campaigns.value": None, "terrain-dates.start_date": None,
-              "terrain-dates.end_date": None, "terrain-absent.value": []}
+              "terrain-dates.end_date": None, "terrain-absent.value": [], "terrain-version.data": None}
     if view:
         inputs.update({"terrain-outcomes.value": [], "terrain-map.bounds": None, "terrain-map.zoom": 14})
     return inputs

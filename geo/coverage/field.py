@@ -36,6 +36,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from geo._errors import VoisinmapError
 from geo.coverage import schema, store
 from geo.coverage.importer import locate, stored_file_name
 from geo.coverage.territory import Territory
@@ -56,7 +57,7 @@ ENTRY_KEYS: tuple[str, ...] = ("id", "campaign", "building", "door", "outcome", 
 SYNC_FORMAT = "saisie"
 
 
-class EntryShapeError(ValueError):
+class EntryShapeError(VoisinmapError, ValueError):
     """A sync whose body is not a list of entries of the documented shape (answered 400, nothing stored)."""
 
 

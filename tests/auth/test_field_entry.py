@@ -52,7 +52,7 @@ def _terrain_visits(client: Any, campaign: str) -> int:
     out = call_callback(client, "terrain-kpis.children",
                         inputs={"terrain-site.value": SITE_A, "terrain-campaigns.value": [campaign],
                                 "terrain-dates.start_date": None, "terrain-dates.end_date": None,
-                                "terrain-absent.value": []})
+                                "terrain-absent.value": [], "terrain-version.data": None})
     cards = [c["props"] for c in out["terrain-kpis"]["children"]]
     card = next(c for c in cards if c.get("id") == "terrain-visits")
     value = next(v["props"]["children"] for v in card["children"] if v["props"].get("className") == "kpi-value")
