@@ -39,6 +39,7 @@ import shapely
 
 from geo import webgeo
 from geo.coverage import schema
+from geo.coverage.keys import building_keys, text_column
 
 logger = logging.getLogger(__name__)
 
@@ -91,6 +92,8 @@ class PreparedEvents:
     door_order: np.ndarray = field(repr=False)  # events sorted by door, in time order within a door
     door_sorted: np.ndarray = field(repr=False)  # door[door_order]
     day_sorted: np.ndarray = field(repr=False)  # day[door_order]
+    b_key: np.ndarray | None = field(default=None, repr=False)  # building keys (geo.coverage.keys)
+    rollup: object | None = field(default=None, repr=False)  # geo.coverage.rollup.RollupSummary, when attached
 
     @property
     def n_events(self) -> int:
@@ -201,12 +204,6 @@ def _check_qpv(qpv: pd.DataFrame, *, need: Sequence[str]) -> None:
             raise ValueError(f"qpv: expected EPSG:4326 (lon/lat), got {crs}")
 
 
-def _text(frame: pd.DataFrame, name: str) -> pd.Series:
-    if name not in frame.columns:
-        return pd.Series("", index=frame.index, dtype="str")
-    return frame[name].fillna("").astype("str")
-
-
 def prepare_events(events: pd.DataFrame, *, qpv: pd.DataFrame | None = None) -> PreparedEvents:
     """Code visits as arrays for fast aggregation.
 
@@ -240,18 +237,8 @@ def prepare_events(events: pd.DataFrame, *, qpv: pd.DataFrame | None = None) -> 
     outcome_codes = pd.Categorical(outcome_text, categories=OUTCOMES).codes
     lat = frame["lat"].to_numpy(dtype=float)
     lon = frame["lon"].to_numpy(dtype=float)
-    site_text = _text(frame, "site")
-    building_text = _text(frame, "building")
-    street = _text(frame, "street")
-    address = (_text(frame, "street_number") + " " + street + ", " + _text(frame, "postcode") + " "
-               + _text(frame, "city")).str.strip(" ,")
-    point = pd.Series(np.round(lat, 5).astype("str"), dtype="str") + ", " + pd.Series(np.round(lon, 5).astype("str"), dtype="str")
-    has_b = building_text != ""
-    has_a = ~has_b & (street != "")
-    key = ("p|" + point).where(~(has_b | has_a), "")
-    key = key.where(~has_b, "b|" + site_text + "|" + building_text)
-    key = key.where(~has_a, "a|" + address.str.lower())
-    label = point.where(~has_a, address).where(~has_b, building_text)
+    site_text = text_column(frame, "site")
+    key, label = building_keys(frame)
     b_code, b_keys = pd.factorize(key, sort=False)
     nb = len(b_keys)
     b_code = b_code.astype(np.int32)
@@ -262,9 +249,9 @@ def prepare_events(events: pd.DataFrame, *, qpv: pd.DataFrame | None = None) -> 
     b_label = np.asarray(label.to_numpy(dtype=object)[first_of_b] if n else np.array([], dtype=object), dtype=object)
 
     # doors: (building, door mark); a visit without a mark is its own door
-    door_text = _text(frame, "door")
+    door_text = text_column(frame, "door")
     marked = (door_text != "").to_numpy()
-    door = np.empty(n, dtype=np.int64)
+    door = np.empty(n, dtype=np.int32)
     pairs = pd.DataFrame({"b": b_code[marked], "d": door_text[marked].to_numpy()})
     # codes sorted by (building, mark): a building's doors come in the order of their marks
     door_marked = pairs.groupby(["b", "d"], sort=True).ngroup().to_numpy(dtype=np.int64) if len(pairs) else \
@@ -302,7 +289,7 @@ def prepare_events(events: pd.DataFrame, *, qpv: pd.DataFrame | None = None) -> 
 
     site_code, site_names = pd.factorize(site_text, sort=True)
     # a campaign is a (site, name) pair: two sites may reuse a campaign name
-    pair = pd.DataFrame({"site": site_code, "name": _text(frame, "campaign").to_numpy()})
+    pair = pd.DataFrame({"site": site_code, "name": text_column(frame, "campaign").to_numpy()})
     camp_code = pair.groupby(["site", "name"], sort=True).ngroup().to_numpy(dtype=np.int64)
     firsts = pair.drop_duplicates().sort_values(["site", "name"], kind="stable")
     camp_names = firsts["name"].to_numpy(dtype=object)
@@ -310,7 +297,7 @@ def prepare_events(events: pd.DataFrame, *, qpv: pd.DataFrame | None = None) -> 
     days = (frame["visited_at"].to_numpy(dtype="datetime64[s]").astype("datetime64[D]") - _EPOCH).astype(np.int32)
     demo = frame["demo"].to_numpy(dtype=bool) if "demo" in frame.columns else np.zeros(n, dtype=bool)
     event_id = frame["id"].to_numpy(dtype=np.int64) if "id" in frame.columns else np.arange(n, dtype=np.int64)
-    door_order = np.argsort(door, kind="stable")
+    door_order = np.argsort(door, kind="stable").astype(np.int32)
     logger.info("prepared %d visits: %d buildings, %d doors, %d campaigns", n, nb, n_doors, len(camp_names))
     return PreparedEvents(
         building=b_code, door=door, outcome=outcome_codes.astype(np.int8), campaign=camp_code.astype(np.int16),
@@ -320,6 +307,7 @@ def prepare_events(events: pd.DataFrame, *, qpv: pd.DataFrame | None = None) -> 
         campaigns=tuple(str(c) for c in camp_names), sites=tuple(str(s) for s in site_names),
         qpv_codes=tuple(str(c) for c in qpv_codes), campaign_site=campaign_site,
         door_order=door_order, door_sorted=door[door_order], day_sorted=days[door_order],
+        b_key=np.asarray(b_keys, dtype=object),
     )
 
 
