@@ -12,43 +12,13 @@ import pytest
 import sqlalchemy as sa
 from coverage_helpers import TODAY, write_csv
 from coverage_workers import import_in_process
+from rollup_helpers import random_rows
 
 from geo.coverage import importer, store
 from geo.coverage.keys import day_numbers, week_start
 from geo.coverage.store import rollup as rollup_module
 
 _KEY = ["building_key", "week_start", "outcome", "campaign", "site", "located"]
-
-
-def random_rows(n: int, *, seed: int, campaign: str = "Printemps", site: str = "91286",
-                address_share: float = 0.1) -> pd.DataFrame:
-    """``n`` valid rows as strings: 40 buildings, doors knocked several times (some without a mark), every
-    outcome, dates over 2025, a share of address-only rows (no coordinates) and of rows without a building id."""
-    rng = np.random.default_rng(seed)
-    b = rng.integers(0, 40, n)
-    day = pd.Timestamp("2025-01-01") + pd.to_timedelta(rng.integers(0, 330, n), unit="D")
-    door = np.where(rng.random(n) < 0.15, "", np.char.add("P", rng.integers(0, 12, n).astype(str)))
-    no_building = rng.random(n) < 0.2
-    frame = pd.DataFrame({
-        "campagne": campaign, "site": site,
-        "date": day.strftime("%Y-%m-%d"), "heure": [f"{9 + h}:{m:02d}" for h, m in zip(rng.integers(0, 9, n),
-                                                                                        rng.integers(0, 60, n),
-                                                                                        strict=True)],
-        "latitude": [f"{48.642 + (k % 8) * 1e-3:.6f}" for k in b],
-        "longitude": [f"{2.372 + (k // 8) * 1e-3:.6f}" for k in b],
-        "batiment": np.where(no_building, "", np.char.add("B", b.astype(str))),
-        "porte": door,
-        "resultat": rng.choice(["ouvert", "absent", "refus", "a_revoir", "ne_pas_deranger"], n),
-        "langue": "français", "sujets": "eau", "voisin": "V001",
-        "numero": "", "voie": "", "code_postal": "", "commune": "",
-    })
-    pending = rng.random(n) < address_share
-    frame.loc[pending, ["latitude", "longitude", "batiment"]] = ""
-    frame.loc[pending, "numero"] = (b[pending] % 5 + 1).astype(str)
-    frame.loc[pending, "voie"] = "rue du Minotaure"
-    frame.loc[pending, "code_postal"] = "91350"
-    frame.loc[pending, "commune"] = "Grigny"
-    return frame
 
 
 def stored_rollup(engine: sa.Engine) -> pd.DataFrame:

@@ -185,15 +185,18 @@ def delete_demo(engine: Engine) -> int:
 
 
 # ------------------------------------------------------------------------------------------- reading
-def data_version(engine: Engine) -> tuple[int, int]:
+def data_version(engine: Engine | Connection) -> tuple[int, int]:
     """Number of visits and largest visit id: changes whenever visits are imported or deleted.
 
-    Cheap enough to key caches of aggregates on; ``(0, 0)`` for a database never migrated.
+    Cheap enough to key caches of aggregates on; ``(0, 0)`` for a database never migrated. A connection
+    reads inside the caller's transaction.
     """
-    with engine.connect() as conn:
-        if not sa.inspect(conn).has_table(VISITS.name):
-            return (0, 0)
-        count, largest = conn.execute(sa.select(sa.func.count(), sa.func.max(VISITS.c.id))).one()
+    if not isinstance(engine, Connection):
+        with engine.connect() as conn:
+            return data_version(conn)
+    if not sa.inspect(engine).has_table(VISITS.name):
+        return (0, 0)
+    count, largest = engine.execute(sa.select(sa.func.count(), sa.func.max(VISITS.c.id))).one()
     return (int(count or 0), int(largest or 0))
 
 
@@ -206,14 +209,15 @@ def count_visits(engine: Engine, *, demo: bool | None = None) -> int:
         return int(conn.execute(query).scalar_one())
 
 
-def load_events(engine: Engine, *, sites: Sequence[str] | None = None, campaigns: Sequence[str] | None = None,
+def load_events(engine: Engine | Connection, *, sites: Sequence[str] | None = None, campaigns: Sequence[str] | None = None,
                 start: dt.date | None = None, end: dt.date | None = None,
                 located_only: bool = True) -> pd.DataFrame:
     """Read visits for aggregation (see :func:`geo.coverage.aggregate.prepare_events`).
 
     Parameters
     ----------
-    engine : sqlalchemy.engine.Engine
+    engine : sqlalchemy.engine.Engine or Connection
+        The store (a connection reads inside the caller's transaction, e.g. beside :func:`load_rollup`).
     sites, campaigns : sequence of str, optional
         Keep only these.
     start, end : datetime.date, optional
@@ -241,10 +245,13 @@ def load_events(engine: Engine, *, sites: Sequence[str] | None = None, campaigns
         query = query.where(v.visited_at < dt.datetime.combine(end + dt.timedelta(days=1), dt.time()))
     if located_only:
         query = query.where(v.lat.is_not(None))
-    with engine.connect() as conn:
-        result = conn.execute(query)
-        rows = result.all()
-        names = list(result.keys())
+    if isinstance(engine, Connection):
+        result = engine.execute(query)
+        rows, names = result.all(), list(result.keys())
+    else:
+        with engine.connect() as conn:
+            result = conn.execute(query)
+            rows, names = result.all(), list(result.keys())
     frame = pd.DataFrame(rows, columns=names)
     if frame.empty:
         frame = pd.DataFrame({name: pd.Series([], dtype=object) for name in names})
