@@ -43,7 +43,7 @@ logger = logging.getLogger(__name__)
 #: Prepared versions kept in the folder (the newest ones); older ones are removed after a new one is written.
 KEEP_VERSIONS = 2
 #: Format of the folder; a change of the arrays bumps it so old folders are prepared again.
-FORMAT = 1
+FORMAT = 2
 
 _EVENT_ARRAYS = ("building", "door", "outcome", "campaign", "site", "day", "demo", "event_id", "b_lon", "b_lat",
                  "b_qpv", "door_building", "campaign_site", "door_order", "door_sorted", "day_sorted")
@@ -150,7 +150,8 @@ def open_prepared(folder: str | os.PathLike[str]) -> PreparedEvents:
         raise ValueError(f"folder: expected prepared visits of format {FORMAT}, got {meta.get('format')!r}")
 
     def mapped(name: str) -> np.ndarray:
-        return np.load(folder / f"{name}.npy", mmap_mode="r")
+        # a plain read-only array over the map (the np.memmap subclass slows every indexing down)
+        return np.load(folder / f"{name}.npy", mmap_mode="r").view(np.ndarray)
 
     fields = {name: mapped(name) for name in _EVENT_ARRAYS}
     fields.update({name: _load_texts(folder, name) for name in _TEXT_ARRAYS})

@@ -49,6 +49,9 @@ class RollupSummary:
     Per door: ``door_last_day``, ``door_last_outcome``, ``door_dnd`` (ever marked "ne pas déranger").
     Doors opened per (building, Monday week): ``bw_building``, ``bw_week`` (week index, weeks from Monday
     1970-01-05 = 1), ``bw_opened``.
+    Per (site, Monday week), for the weekly series of the national and site views: ``sw_group`` (site index
+    + 1; 0 for the buildings visited from several sites), ``sw_week``, ``sw_visits`` (per outcome),
+    ``sw_opened`` (doors opened within the week), ``sw_new`` (doors opened for the first time).
     """
 
     r_building: np.ndarray
@@ -72,6 +75,11 @@ class RollupSummary:
     bw_building: np.ndarray
     bw_week: np.ndarray
     bw_opened: np.ndarray
+    sw_group: np.ndarray
+    sw_week: np.ndarray
+    sw_visits: np.ndarray
+    sw_opened: np.ndarray
+    sw_new: np.ndarray
 
 
 #: Names of the arrays of :class:`RollupSummary` (for writing and reading them, :mod:`geo.coverage.prepared`).
@@ -150,6 +158,23 @@ def _weekly_openings(prep: PreparedEvents) -> dict[str, np.ndarray]:
             "bw_opened": counts.astype(np.int32)}
 
 
+def _site_weeks(rows: dict[str, np.ndarray], latest: dict[str, np.ndarray],
+                weekly: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    group_of_building = latest["b_site"].astype(np.int64) + 1
+    r_key = np.stack([group_of_building[rows["r_building"]], (rows["r_week"].astype(np.int64) + 3) // 7])
+    bw_key = np.stack([group_of_building[weekly["bw_building"]], weekly["bw_week"].astype(np.int64)])
+    keys, inverse = np.unique(np.concatenate([r_key, bw_key], axis=1), axis=1, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    n, nr = keys.shape[1], r_key.shape[1]
+    r_at, bw_at = inverse[:nr], inverse[nr:]
+    visits = np.bincount(r_at * _N_OUT + rows["r_outcome"], weights=rows["r_visits"], minlength=n * _N_OUT)
+    opened = rows["r_outcome"] == OPENED
+    return {"sw_group": keys[0].astype(np.int16), "sw_week": keys[1].astype(np.int32),
+            "sw_visits": visits.reshape(n, _N_OUT).astype(np.int32),
+            "sw_opened": np.bincount(bw_at, weights=weekly["bw_opened"], minlength=n).astype(np.int32),
+            "sw_new": np.bincount(r_at[opened], weights=rows["r_new_doors"][opened], minlength=n).astype(np.int32)}
+
+
 def summarise_rollup(prep: PreparedEvents, rollup: pd.DataFrame) -> RollupSummary:
     """Code the roll-up rows against the prepared visits and compute the summaries the views read.
 
@@ -171,8 +196,9 @@ def summarise_rollup(prep: PreparedEvents, rollup: pd.DataFrame) -> RollupSummar
     b_visits = np.bincount(group, weights=rows["r_visits"], minlength=nb * _N_OUT).reshape(nb, _N_OUT)
     opened = rows["r_outcome"] == OPENED
     b_reached = np.bincount(rows["r_building"][opened], weights=rows["r_new_doors"][opened], minlength=nb)
+    latest, weekly = _building_latest(prep), _weekly_openings(prep)
     summary = RollupSummary(**rows, b_visits=b_visits.astype(np.int32), b_reached=b_reached.astype(np.int32),
-                            **_building_latest(prep), **_door_latest(prep), **_weekly_openings(prep))
+                            **latest, **_door_latest(prep), **weekly, **_site_weeks(rows, latest, weekly))
     logger.info("roll-up of %d rows for %d visits, %d buildings", rows["r_visits"].size, prep.n_events, nb)
     return summary
 
@@ -267,6 +293,31 @@ def weeks(prep: PreparedEvents, chosen: np.ndarray) -> pd.DataFrame:
     return aggregate.periods_frame(out, new, p0, "week")
 
 
+def site_weeks(prep: PreparedEvents, sites: Iterable[str] | None = None) -> pd.DataFrame:
+    """:func:`geo.coverage.aggregate.aggregate_periods` (weeks) of whole sites (all of them by default), from
+    the per-(site, week) summary: a few hundred rows, whatever the number of visits."""
+    s = prep.rollup
+    groups = np.ones(len(prep.sites) + 1, dtype=bool)
+    if sites is not None:
+        if not whole_buildings(prep, sites):
+            raise ValueError("sites: expected a filter on whole buildings, but some building is visited from "
+                             "two sites")
+        groups[1:] = aggregate.lookup(prep.sites, sites, "sites")
+        groups[0] = False
+    rows = groups[s.sw_group]  # every (site, week) of the summary has visits
+    if not rows.any():
+        return aggregate.periods_frame(None, np.zeros(0, dtype=np.int64), 0, "week")
+    p0 = int(s.sw_week[rows].min())
+    week = s.sw_week[rows].astype(np.int64) - p0
+    n = int(week.max()) + 1
+    by_outcome = np.stack([np.bincount(week, weights=s.sw_visits[rows, i], minlength=n) for i in range(_N_OUT)],
+                          axis=1)
+    reached = np.bincount(week, weights=s.sw_opened[rows], minlength=n)
+    out = aggregate.count_columns(by_outcome, reached, np.zeros(n, dtype=np.int64))
+    new = np.bincount(week, weights=s.sw_new[rows], minlength=n).astype(np.int64)
+    return aggregate.periods_frame(out, new, p0, "week")
+
+
 def summary(prep: PreparedEvents, chosen: np.ndarray) -> dict[str, object]:
     """:func:`geo.coverage.aggregate.summarise` of the chosen buildings."""
     s = prep.rollup
@@ -300,7 +351,7 @@ def viewport(prep: PreparedEvents, *, bbox: Sequence[float], zoom: float, qpv: p
         buildings=buildings(prep, in_view) if zoom >= aggregate.POINTS_ZOOM else None,
         revisit=revisit(prep, in_view, include_absent=include_absent, limit=revisit_limit),
         qpv=qpv_table(prep, base, qpv=qpv, include=qpv_include),
-        periods=weeks(prep, base),
+        periods=site_weeks(prep, sites),
         summary=summary(prep, base),
     )
 

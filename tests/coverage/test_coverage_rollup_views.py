@@ -47,6 +47,9 @@ def _views(events: aggregate.PreparedEvents, rolled: aggregate.PreparedEvents, s
     assert_same_view(events, rolled, bbox=small, zoom=16, qpv=qpv, include_absent=True, revisit_limit=5)
     assert_same_view(events, rolled, bbox=small, zoom=13, qpv=qpv, sites=sites, qpv_include=["QN00000X"])
     assert_same_view(events, rolled, bbox=(0.0, 0.0, 0.1, 0.1), zoom=12, qpv=qpv)  # nothing in view
+    in_small = aggregate.building_mask(events, small)
+    pd.testing.assert_frame_equal(rollup.weeks(rolled, aggregate.building_mask(rolled, small)),
+                                  aggregate.aggregate_periods(events, in_small[events.building]))
     pd.testing.assert_frame_equal(rollup.impact_cells(rolled), impact.cells_from_events(events))
 
 
@@ -89,8 +92,9 @@ def test_prepared_arrays_are_written_once_per_version_and_mapped(tmp_path: Path)
     folder = tmp_path / "prepared"
     first = prepared.prepared_events(url, folder=folder)
     versions = sorted(p.name for p in folder.glob("doors-*"))
-    assert versions == ["doors-2000-2000-codes-f1"]
-    assert isinstance(first.building, np.memmap) and isinstance(first.rollup.b_visits, np.memmap)
+    assert versions == ["doors-2000-2000-codes-f2"]
+    for array in (first.building, first.door, first.rollup.b_visits, first.rollup.r_week):
+        assert isinstance(array.base, np.memmap) and not array.flags.writeable  # mapped, shared, read-only
     assert first.building.dtype == np.int32 and first.outcome.dtype == np.int8 and first.site.dtype == np.int16
     with pytest.raises(ValueError, match="read-only"):
         first.building[0] = 1
@@ -107,5 +111,5 @@ def test_prepared_arrays_are_written_once_per_version_and_mapped(tmp_path: Path)
                              engine=engine, today=TODAY)
         newer = prepared.prepared_events(url, folder=folder)
         assert newer.n_events == 2000 + 100 * (k + 1)
-    assert sorted(p.name for p in folder.glob("doors-*")) == ["doors-2100-2100-codes-f1", "doors-2200-2200-codes-f1"]
+    assert sorted(p.name for p in folder.glob("doors-*")) == ["doors-2100-2100-codes-f2", "doors-2200-2200-codes-f2"]
     engine.dispose()
