@@ -3,7 +3,6 @@ removal, geocoding, concurrent imports and failed imports, on SQLite and Postgre
 
 from __future__ import annotations
 
-import multiprocessing
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +10,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 from coverage_helpers import TODAY, write_csv
-from coverage_workers import import_in_process
+from coverage_workers import import_at_once
 from rollup_helpers import random_rows
 
 from geo.coverage import importer, store
@@ -124,18 +123,7 @@ def test_two_processes_importing_at_once_keep_the_rollup_in_step(db_url: str, tm
     for k in range(2):
         frame = pd.concat([random_rows(800, seed=10 + k, campaign=f"Fichier {k}"), shared], ignore_index=True)
         paths.append(str(write_csv(tmp_path / f"f{k}.csv", frame.sample(frac=1.0, random_state=k))))
-    ctx = multiprocessing.get_context("spawn")
-    barrier = ctx.Barrier(2)
-    results = ctx.Queue()
-    procs = [ctx.Process(target=import_in_process, args=(db_url, p, barrier, results)) for p in paths]
-    for proc in procs:
-        proc.start()
-    outcomes = [results.get(timeout=300) for _ in procs]
-    for proc in procs:
-        proc.join(timeout=60)
-        assert proc.exitcode == 0
-    errors = [o["error"] for o in outcomes if "error" in o]
-    assert not errors, errors[0]
+    import_at_once(db_url, paths)
     engine = store.open_store(db_url)
     try:
         assert store.count_visits(engine) == 2000
@@ -223,3 +211,36 @@ def test_a_writer_recounts_after_the_one_before_it_commits(tmp_path: Path) -> No
         with admin.connect() as conn:
             conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.dispose()
+
+
+def test_the_migration_rolls_up_visits_stored_before_it(db_url: str, tmp_path: Path) -> None:
+    """A store at the first schema, with visits, migrated to the roll-up schema: keys, weeks and roll-up filled."""
+    from geo import db
+    from geo.coverage.keys import building_keys
+
+    engine = store.make_engine(db_url)
+    db.migrate(engine, store.MIGRATIONS_DIR, store.VERSION_TABLE, revision="0001_initial")
+    rows = _located_rows(write_csv(tmp_path / "a.csv", random_rows(500, seed=50)))
+    visits = sa.table("door_visits", *(sa.column(c) for c in [
+        "content_key", "import_id", "campaign", "site", "visited_at", "time_known", "street_number", "street",
+        "postcode", "city", "building", "door", "lat", "lon", "location_status", "geocode_score", "code_qp",
+        "qpv_status", "outcome", "language", "topics", "voisin", "demo"]))
+    records = rows.assign(import_id=1, demo=False, visited_at=rows["visited_at"].dt.to_pydatetime(),
+                          lat=rows["lat"].astype(object).where(rows["lat"].notna(), None),
+                          lon=rows["lon"].astype(object).where(rows["lon"].notna(), None),
+                          geocode_score=None, code_qp=None)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("INSERT INTO coverage_imports (id, file_sha256, file_name, file_format, imported_at, "
+                             "n_rows, n_imported, n_duplicates, n_rejected, n_pending, demo) VALUES "
+                             "(1, 'x', 'a.csv', 'csv', '2026-11-21 10:00:00', 500, 500, 0, 0, 0, false)")
+        conn.execute(sa.insert(visits), records[[c.name for c in visits.c]].to_dict("records"))
+    assert store.upgrade(engine) == store.head_revision()
+    rolled = assert_in_step(engine)
+    assert rolled["visits"].sum() == 500
+    with engine.connect() as conn:
+        stored = pd.DataFrame(conn.execute(sa.select(store.VISITS)).all(), columns=[c.name for c in store.VISITS.c])
+    stored["lat"] = stored["lat"].astype(float)
+    stored["lon"] = stored["lon"].astype(float)
+    assert stored["building_key"].tolist() == building_keys(stored)[0].tolist()
+    assert stored["week_start"].tolist() == week_start(day_numbers(pd.to_datetime(stored["visited_at"]))).tolist()
+    engine.dispose()
