@@ -89,10 +89,9 @@ ARRAYS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(RollupSummary
 def _codes(values: pd.Series, names: Sequence[str], what: str) -> np.ndarray:
     index = pd.Index(list(names))
     codes = index.get_indexer(values.astype("str"))
-    if (codes < 0).any():
-        missing = sorted(set(values.astype("str")[codes < 0]))[:3]
-        raise ValueError(f"rollup: expected {what} of the prepared visits, got unknown {missing} "
-                         "(read the roll-up and the visits in one transaction)")
+    if (codes < 0).any():  # the values are not shown: building keys hold addresses
+        raise ValueError(f"rollup: expected {what} of the prepared visits, got {int((codes < 0).sum())} "
+                         "unknown ones (read the roll-up and the visits in one transaction)")
     return codes
 
 
@@ -132,11 +131,11 @@ def _door_latest(prep: PreparedEvents) -> dict[str, np.ndarray]:
 
 def _building_latest(prep: PreparedEvents) -> dict[str, np.ndarray]:
     nb = prep.n_buildings
-    first = np.full(nb, -1, dtype=np.int64)
+    first = np.full(nb, prep.n_events, dtype=np.int64)
     last = np.full(nb, -1, dtype=np.int64)
     index = np.arange(prep.n_events)
+    np.minimum.at(first, prep.building, index)  # events are in time order
     np.maximum.at(last, prep.building, index)
-    first[prep.building[::-1]] = index[::-1]  # the smallest index wins: assigned last
     sites = np.full(nb, -1, dtype=np.int64)
     several = np.zeros(nb, dtype=bool)
     sites[prep.building] = prep.site

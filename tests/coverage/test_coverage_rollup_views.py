@@ -113,3 +113,13 @@ def test_prepared_arrays_are_written_once_per_version_and_mapped(tmp_path: Path)
         assert newer.n_events == 2000 + 100 * (k + 1)
     assert sorted(p.name for p in folder.glob("doors-*")) == ["doors-2100-2100-codes-f2", "doors-2200-2200-codes-f2"]
     engine.dispose()
+
+
+def test_an_empty_store_gives_empty_views(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'e.db'}"
+    prep = prepared.prepared_events(url, folder=tmp_path / "prepared")
+    assert prep.n_events == 0 and prep.rollup.r_visits.size == 0
+    engine = store.open_store(url)
+    assert_same_view(aggregate.prepare_events(store.load_events(engine)), prep, bbox=FRANCE, zoom=6)
+    assert rollup.impact_cells(prep).empty
+    engine.dispose()
