@@ -43,7 +43,7 @@ logger = logging.getLogger(__name__)
 #: Prepared versions kept in the folder (the newest ones); older ones are removed after a new one is written.
 KEEP_VERSIONS = 2
 #: Format of the folder; a change of the arrays bumps it so old folders are prepared again.
-FORMAT = 2
+FORMAT = 3
 
 _EVENT_ARRAYS = ("building", "door", "outcome", "campaign", "site", "day", "demo", "event_id", "b_lon", "b_lat",
                  "b_qpv", "door_building", "campaign_site", "door_order", "door_sorted", "day_sorted")

@@ -47,6 +47,8 @@ class RollupSummary:
     (households reached), ``b_doors`` (doors knocked), ``b_first_day``, ``b_last_day``, ``b_last_outcome``,
     ``b_demo``, ``b_site`` (its site, -1 when visited from several).
     Per door: ``door_last_day``, ``door_last_outcome``, ``door_dnd`` (ever marked "ne pas déranger").
+    Doors to revisit per building (latest visit ``a_revoir``, resp. ``absent``, never "ne pas déranger"):
+    ``b_revisit``, ``b_revisit_day`` (latest such visit, -1 when none), ``b_absent``, ``b_absent_day``.
     Doors opened per (building, Monday week): ``bw_building``, ``bw_week`` (week index, weeks from Monday
     1970-01-05 = 1), ``bw_opened``.
     Per (site, Monday week), for the weekly series of the national and site views: ``sw_group`` (site index
@@ -72,6 +74,10 @@ class RollupSummary:
     door_last_day: np.ndarray
     door_last_outcome: np.ndarray
     door_dnd: np.ndarray
+    b_revisit: np.ndarray
+    b_revisit_day: np.ndarray
+    b_absent: np.ndarray
+    b_absent_day: np.ndarray
     bw_building: np.ndarray
     bw_week: np.ndarray
     bw_opened: np.ndarray
@@ -125,8 +131,16 @@ def _door_latest(prep: PreparedEvents) -> dict[str, np.ndarray]:
     np.maximum.at(last, prep.door, np.arange(prep.n_events))
     dnd = np.zeros(prep.n_doors, dtype=bool)
     dnd[prep.door[prep.outcome == aggregate.DO_NOT_DISTURB]] = True
-    return {"door_last_day": prep.day[last].astype(np.int32), "door_last_outcome": prep.outcome[last].astype(np.int8),
-            "door_dnd": dnd}
+    out = {"door_last_day": prep.day[last].astype(np.int32), "door_last_outcome": prep.outcome[last].astype(np.int8),
+           "door_dnd": dnd}
+    for name, outcome in (("b_revisit", aggregate.REVISIT), ("b_absent", aggregate.ABSENT)):
+        doors = np.flatnonzero((out["door_last_outcome"] == outcome) & ~dnd)
+        b = prep.door_building[doors]
+        out[name] = np.bincount(b, minlength=prep.n_buildings).astype(np.int32)
+        day = np.full(prep.n_buildings, -1, dtype=np.int32)
+        np.maximum.at(day, b, out["door_last_day"][doors])
+        out[f"{name}_day"] = day
+    return out
 
 
 def _building_latest(prep: PreparedEvents) -> dict[str, np.ndarray]:
@@ -261,12 +275,22 @@ def qpv_table(prep: PreparedEvents, chosen: np.ndarray, *, qpv: pd.DataFrame | N
 
 def revisit(prep: PreparedEvents, chosen: np.ndarray, *, include_absent: bool = False,
             limit: int | None = None) -> pd.DataFrame:
-    """:func:`geo.coverage.aggregate.revisit_layer` of the chosen buildings."""
+    """:func:`geo.coverage.aggregate.revisit_layer` of the chosen buildings.
+
+    The buildings are ranked from their per-building counts; only the doors of the ``limit`` first ones are
+    listed.
+    """
     s = prep.rollup
+    count = s.b_revisit + s.b_absent if include_absent else s.b_revisit
+    day = np.maximum(s.b_revisit_day, s.b_absent_day) if include_absent else s.b_revisit_day
+    candidates = np.flatnonzero(chosen & (count > 0))
+    rank = np.lexsort((candidates, day[candidates], -count[candidates].astype(np.int64)))
+    top = np.zeros(prep.n_buildings, dtype=bool)
+    top[candidates[rank[:limit] if limit is not None else rank]] = True
     wanted = s.door_last_outcome == aggregate.REVISIT
     if include_absent:
         wanted |= s.door_last_outcome == aggregate.ABSENT
-    wanted &= ~s.door_dnd & chosen[prep.door_building]
+    wanted &= ~s.door_dnd & top[prep.door_building]
     doors = np.flatnonzero(wanted)
     return aggregate.revisit_frame(prep, doors, s.door_last_day[doors], limit)
 

@@ -92,7 +92,7 @@ def test_prepared_arrays_are_written_once_per_version_and_mapped(tmp_path: Path)
     folder = tmp_path / "prepared"
     first = prepared.prepared_events(url, folder=folder)
     versions = sorted(p.name for p in folder.glob("doors-*"))
-    assert versions == ["doors-2000-2000-codes-f2"]
+    assert versions == ["doors-2000-2000-codes-f3"]
     for array in (first.building, first.door, first.rollup.b_visits, first.rollup.r_week):
         assert isinstance(array.base, np.memmap) and not array.flags.writeable  # mapped, shared, read-only
     assert first.building.dtype == np.int32 and first.outcome.dtype == np.int8 and first.site.dtype == np.int16
@@ -111,7 +111,7 @@ def test_prepared_arrays_are_written_once_per_version_and_mapped(tmp_path: Path)
                              engine=engine, today=TODAY)
         newer = prepared.prepared_events(url, folder=folder)
         assert newer.n_events == 2000 + 100 * (k + 1)
-    assert sorted(p.name for p in folder.glob("doors-*")) == ["doors-2100-2100-codes-f2", "doors-2200-2200-codes-f2"]
+    assert sorted(p.name for p in folder.glob("doors-*")) == ["doors-2100-2100-codes-f3", "doors-2200-2200-codes-f3"]
     engine.dispose()
 
 
