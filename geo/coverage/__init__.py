@@ -9,10 +9,14 @@ Modules, one per concept:
 * :mod:`geo.coverage.vocabulary` -- closed lists (languages, topics) and identifier patterns (no names);
 * :mod:`geo.coverage.territory` -- France's land from the département polygons (coordinate check);
 * :mod:`geo.coverage.validate` -- row-by-row validation (vectorised) and content keys;
-* :mod:`geo.coverage.store` -- the SQL store (tables, visits, geocoding cache; engine and migrations of :mod:`geo.db`);
+* :mod:`geo.coverage.keys` -- the building key and roll-up week of a visit (shared by the store and the aggregation);
+* :mod:`geo.coverage.store` -- the SQL store (tables, visits, their roll-up, geocoding cache; engine and migrations of
+  :mod:`geo.db`);
 * :mod:`geo.coverage.geocode` -- client of the national address API (CSV endpoint);
 * :mod:`geo.coverage.importer` -- the import pipeline (read, validate, locate, store in one transaction);
 * :mod:`geo.coverage.aggregate` -- pure aggregation to buildings, H3 cells, QPV, campaigns and weeks;
+* :mod:`geo.coverage.rollup` -- the same views read from the roll-up (national, site, QPV, cells, impact cells);
+* :mod:`geo.coverage.prepared` -- prepared visits per data version, memory-mapped and shared by processes;
 * :mod:`geo.coverage.impact` -- the funders' impact calculation (households met, protected by secrecy);
 * :mod:`geo.coverage.demo` -- a seeded, fictitious campaign history ("données fictives").
 

@@ -39,6 +39,7 @@ import shapely
 
 from geo import webgeo
 from geo.coverage import schema
+from geo.coverage.keys import building_keys, text_column
 
 logger = logging.getLogger(__name__)
 
@@ -91,6 +92,8 @@ class PreparedEvents:
     door_order: np.ndarray = field(repr=False)  # events sorted by door, in time order within a door
     door_sorted: np.ndarray = field(repr=False)  # door[door_order]
     day_sorted: np.ndarray = field(repr=False)  # day[door_order]
+    b_key: np.ndarray | None = field(default=None, repr=False)  # building keys (geo.coverage.keys)
+    rollup: object | None = field(default=None, repr=False)  # geo.coverage.rollup.RollupSummary, when attached
 
     @property
     def n_events(self) -> int:
@@ -201,12 +204,6 @@ def _check_qpv(qpv: pd.DataFrame, *, need: Sequence[str]) -> None:
             raise ValueError(f"qpv: expected EPSG:4326 (lon/lat), got {crs}")
 
 
-def _text(frame: pd.DataFrame, name: str) -> pd.Series:
-    if name not in frame.columns:
-        return pd.Series("", index=frame.index, dtype="str")
-    return frame[name].fillna("").astype("str")
-
-
 def prepare_events(events: pd.DataFrame, *, qpv: pd.DataFrame | None = None) -> PreparedEvents:
     """Code visits as arrays for fast aggregation.
 
@@ -240,18 +237,8 @@ def prepare_events(events: pd.DataFrame, *, qpv: pd.DataFrame | None = None) -> 
     outcome_codes = pd.Categorical(outcome_text, categories=OUTCOMES).codes
     lat = frame["lat"].to_numpy(dtype=float)
     lon = frame["lon"].to_numpy(dtype=float)
-    site_text = _text(frame, "site")
-    building_text = _text(frame, "building")
-    street = _text(frame, "street")
-    address = (_text(frame, "street_number") + " " + street + ", " + _text(frame, "postcode") + " "
-               + _text(frame, "city")).str.strip(" ,")
-    point = pd.Series(np.round(lat, 5).astype("str"), dtype="str") + ", " + pd.Series(np.round(lon, 5).astype("str"), dtype="str")
-    has_b = building_text != ""
-    has_a = ~has_b & (street != "")
-    key = ("p|" + point).where(~(has_b | has_a), "")
-    key = key.where(~has_b, "b|" + site_text + "|" + building_text)
-    key = key.where(~has_a, "a|" + address.str.lower())
-    label = point.where(~has_a, address).where(~has_b, building_text)
+    site_text = text_column(frame, "site")
+    key, label = building_keys(frame)
     b_code, b_keys = pd.factorize(key, sort=False)
     nb = len(b_keys)
     b_code = b_code.astype(np.int32)
@@ -262,9 +249,9 @@ def prepare_events(events: pd.DataFrame, *, qpv: pd.DataFrame | None = None) -> 
     b_label = np.asarray(label.to_numpy(dtype=object)[first_of_b] if n else np.array([], dtype=object), dtype=object)
 
     # doors: (building, door mark); a visit without a mark is its own door
-    door_text = _text(frame, "door")
+    door_text = text_column(frame, "door")
     marked = (door_text != "").to_numpy()
-    door = np.empty(n, dtype=np.int64)
+    door = np.empty(n, dtype=np.int32)
     pairs = pd.DataFrame({"b": b_code[marked], "d": door_text[marked].to_numpy()})
     # codes sorted by (building, mark): a building's doors come in the order of their marks
     door_marked = pairs.groupby(["b", "d"], sort=True).ngroup().to_numpy(dtype=np.int64) if len(pairs) else \
@@ -302,7 +289,7 @@ def prepare_events(events: pd.DataFrame, *, qpv: pd.DataFrame | None = None) -> 
 
     site_code, site_names = pd.factorize(site_text, sort=True)
     # a campaign is a (site, name) pair: two sites may reuse a campaign name
-    pair = pd.DataFrame({"site": site_code, "name": _text(frame, "campaign").to_numpy()})
+    pair = pd.DataFrame({"site": site_code, "name": text_column(frame, "campaign").to_numpy()})
     camp_code = pair.groupby(["site", "name"], sort=True).ngroup().to_numpy(dtype=np.int64)
     firsts = pair.drop_duplicates().sort_values(["site", "name"], kind="stable")
     camp_names = firsts["name"].to_numpy(dtype=object)
@@ -310,7 +297,7 @@ def prepare_events(events: pd.DataFrame, *, qpv: pd.DataFrame | None = None) -> 
     days = (frame["visited_at"].to_numpy(dtype="datetime64[s]").astype("datetime64[D]") - _EPOCH).astype(np.int32)
     demo = frame["demo"].to_numpy(dtype=bool) if "demo" in frame.columns else np.zeros(n, dtype=bool)
     event_id = frame["id"].to_numpy(dtype=np.int64) if "id" in frame.columns else np.arange(n, dtype=np.int64)
-    door_order = np.argsort(door, kind="stable")
+    door_order = np.argsort(door, kind="stable").astype(np.int32)
     logger.info("prepared %d visits: %d buildings, %d doors, %d campaigns", n, nb, n_doors, len(camp_names))
     return PreparedEvents(
         building=b_code, door=door, outcome=outcome_codes.astype(np.int8), campaign=camp_code.astype(np.int16),
@@ -320,11 +307,13 @@ def prepare_events(events: pd.DataFrame, *, qpv: pd.DataFrame | None = None) -> 
         campaigns=tuple(str(c) for c in camp_names), sites=tuple(str(s) for s in site_names),
         qpv_codes=tuple(str(c) for c in qpv_codes), campaign_site=campaign_site,
         door_order=door_order, door_sorted=door[door_order], day_sorted=days[door_order],
+        b_key=np.asarray(b_keys, dtype=object),
     )
 
 
 # ------------------------------------------------------------------------------------------ selecting
-def _lookup(names: Sequence[str], wanted: Iterable[str], what: str) -> np.ndarray:
+def lookup(names: Sequence[str], wanted: Iterable[str], what: str) -> np.ndarray:
+    """Mask over ``names`` of those in ``wanted`` (a list of names; ``what`` names the argument in errors)."""
     if isinstance(wanted, str):
         raise TypeError(f"{what}: expected a list of names, got the string {wanted!r}")
     wanted = [str(w) for w in wanted]
@@ -386,9 +375,9 @@ def select(prep: PreparedEvents, *, bbox: Sequence[float] | None = None, sites: 
     if bbox is not None:
         mask &= building_mask(prep, bbox)[prep.building]
     if sites is not None:
-        mask &= _lookup(prep.sites, sites, "sites")[prep.site]
+        mask &= lookup(prep.sites, sites, "sites")[prep.site]
     if campaigns is not None:
-        mask &= _lookup(prep.campaigns, campaigns, "campaigns")[prep.campaign]
+        mask &= lookup(prep.campaigns, campaigns, "campaigns")[prep.campaign]
     first, last = _day(start, "start"), _day(end, "end")
     if first is not None and last is not None and first > last:
         raise ValueError(f"start, end: expected start <= end, got {start} > {end}")
@@ -397,9 +386,9 @@ def select(prep: PreparedEvents, *, bbox: Sequence[float] | None = None, sites: 
     if last is not None:
         mask &= prep.day <= last
     if outcomes is not None:
-        mask &= _lookup(OUTCOMES, outcomes, "outcomes")[prep.outcome]
+        mask &= lookup(OUTCOMES, outcomes, "outcomes")[prep.outcome]
     if qpv is not None:
-        table = np.append(_lookup(prep.qpv_codes, qpv, "qpv"), False)  # index -1 -> False
+        table = np.append(lookup(prep.qpv_codes, qpv, "qpv"), False)  # index -1 -> False
         mask &= table[prep.b_qpv[prep.building]]
     return mask
 
@@ -440,6 +429,14 @@ def _selection(prep: PreparedEvents, mask: np.ndarray | None) -> _Selection:
 def _count_table(group_of_event: np.ndarray, group_of_reached: np.ndarray, group_of_knocked: np.ndarray,
                  outcome: np.ndarray, n_groups: int) -> dict[str, np.ndarray]:
     by_outcome = np.bincount(group_of_event * _N_OUT + outcome, minlength=n_groups * _N_OUT).reshape(n_groups, _N_OUT)
+    return count_columns(by_outcome, np.bincount(group_of_reached, minlength=n_groups),
+                         np.bincount(group_of_knocked, minlength=n_groups))
+
+
+def count_columns(by_outcome: np.ndarray, reached: np.ndarray, knocked: np.ndarray) -> dict[str, np.ndarray]:
+    """The :data:`COUNT_COLUMNS` of groups from their visits per outcome (shape (groups, outcomes)),
+    households reached and doors knocked."""
+    by_outcome = np.asarray(by_outcome, dtype=np.int64)
     visits = by_outcome.sum(axis=1)
     knockable = visits - by_outcome[:, DO_NOT_DISTURB]
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -448,8 +445,8 @@ def _count_table(group_of_event: np.ndarray, group_of_reached: np.ndarray, group
     for i, name in enumerate(OUTCOMES):
         out[name] = by_outcome[:, i]
     out["open_rate"] = open_rate
-    out["households_reached"] = np.bincount(group_of_reached, minlength=n_groups)
-    out["doors_knocked"] = np.bincount(group_of_knocked, minlength=n_groups)
+    out["households_reached"] = np.asarray(reached, dtype=np.int64)
+    out["doors_knocked"] = np.asarray(knocked, dtype=np.int64)
     return out
 
 
@@ -494,8 +491,14 @@ def aggregate_buildings(prep: PreparedEvents, mask: np.ndarray | None = None) ->
 def _buildings(prep: PreparedEvents, sel: _Selection) -> pd.DataFrame:
     nb = prep.n_buildings
     columns = _spatial(prep, sel, np.arange(nb, dtype=np.int64), nb)
-    keep = columns["visits"] > 0
     last_day, last_out = _last_outcome(prep, sel, prep.building[sel.ev], nb)
+    return buildings_frame(prep, columns, last_day, last_out)
+
+
+def buildings_frame(prep: PreparedEvents, columns: dict[str, np.ndarray], last_day: np.ndarray,
+                    last_out: np.ndarray) -> pd.DataFrame:
+    """The frame of :func:`aggregate_buildings` from per-building counts, last visit days and outcomes."""
+    keep = columns["visits"] > 0
     frame = _frame(columns, keep)
     frame.insert(0, "building", prep.b_label[keep])
     frame.insert(1, "lon", prep.b_lon[keep])
@@ -547,7 +550,11 @@ def _cells(prep: PreparedEvents, sel: _Selection, resolution: int) -> pd.DataFra
         raise ValueError(f"resolution: expected one of {list(H3_RESOLUTIONS)}, got {resolution!r}")
     group = prep.b_cell[resolution].astype(np.int64)
     n = prep.cells[resolution].size
-    columns = _spatial(prep, sel, group, n)
+    return cells_frame(prep, _spatial(prep, sel, group, n), resolution)
+
+
+def cells_frame(prep: PreparedEvents, columns: dict[str, np.ndarray], resolution: int) -> pd.DataFrame:
+    """The frame of :func:`aggregate_cells` from per-cell counts (:data:`COUNT_COLUMNS`)."""
     keep = np.flatnonzero(columns["visits"] > 0)
     frame = _frame(columns, keep)
     names = prep.cells[resolution][keep]
@@ -579,9 +586,19 @@ def aggregate_qpv(prep: PreparedEvents, mask: np.ndarray | None = None, *, qpv: 
 
 
 def _qpv(prep: PreparedEvents, sel: _Selection, qpv: pd.DataFrame | None, include: Iterable[str]) -> pd.DataFrame:
+    return qpv_frame(prep, _spatial(prep, sel, qpv_groups(prep), len(prep.qpv_codes) + 1), qpv, include)
+
+
+def qpv_groups(prep: PreparedEvents) -> np.ndarray:
+    """Group of each building by QPV: its QPV index, or ``len(qpv_codes)`` outside every QPV."""
     nq = len(prep.qpv_codes)
-    group = np.where(prep.b_qpv >= 0, prep.b_qpv, nq).astype(np.int64)  # nq: outside any QPV
-    columns = _spatial(prep, sel, group, nq + 1)
+    return np.where(prep.b_qpv >= 0, prep.b_qpv, nq).astype(np.int64)
+
+
+def qpv_frame(prep: PreparedEvents, columns: dict[str, np.ndarray], qpv: pd.DataFrame | None,
+              include: Iterable[str]) -> pd.DataFrame:
+    """The frame of :func:`aggregate_qpv` from per-QPV counts (groups of :func:`qpv_groups`)."""
+    nq = len(prep.qpv_codes)
     frame = pd.DataFrame({name: values[:nq] for name, values in columns.items()})
     frame.insert(0, "code_qp", np.asarray(prep.qpv_codes, dtype=object))
     include = set(include)
@@ -715,12 +732,14 @@ def _door_runs(prep: PreparedEvents, events: np.ndarray, freq: str, p0: int) -> 
     return p[new_in_period], p[new_door]
 
 
+#: Columns of :func:`aggregate_periods`.
+PERIOD_COLUMNS: tuple[str, ...] = ("period_start", *[c for c in COUNT_COLUMNS if c != "doors_knocked"],
+                                   "new_households_reached", "cumulative_households_reached")
+
+
 def _periods(prep: PreparedEvents, sel: _Selection, freq: str) -> pd.DataFrame:
-    columns = ("period_start", *[c for c in COUNT_COLUMNS if c != "doors_knocked"], "new_households_reached",
-               "cumulative_households_reached")
     if sel.ev.size == 0:
-        return pd.DataFrame({c: pd.Series([], dtype="datetime64[s]" if c == "period_start" else
-                                          float if c == "open_rate" else np.int64) for c in columns})
+        return periods_frame(None, np.zeros(0, dtype=np.int64), 0, freq)
     group = _period_index(prep.day[sel.ev], freq)
     p0 = int(group[0])
     group = group - p0
@@ -728,13 +747,23 @@ def _periods(prep: PreparedEvents, sel: _Selection, freq: str) -> pd.DataFrame:
     out = _count_table(group, np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), sel.outcome, n)
     in_period, ever = _door_runs(prep, sel.opened, freq, p0)
     out["households_reached"] = np.bincount(in_period, minlength=n)
-    del out["doors_knocked"]
+    return periods_frame(out, np.bincount(ever, minlength=n), p0, freq)
+
+
+def periods_frame(out: dict[str, np.ndarray] | None, new: np.ndarray, p0: int, freq: str) -> pd.DataFrame:
+    """The frame of :func:`aggregate_periods` from per-period counts (periods ``p0`` on) and new households.
+
+    ``out=None`` gives the empty frame.
+    """
+    if out is None:
+        return pd.DataFrame({c: pd.Series([], dtype="datetime64[s]" if c == "period_start" else
+                                          float if c == "open_rate" else np.int64) for c in PERIOD_COLUMNS})
+    out = {k: v for k, v in out.items() if k != "doors_knocked"}
     frame = pd.DataFrame(out)
-    frame.insert(0, "period_start", _period_start(np.arange(n) + p0, freq))
-    new = np.bincount(ever, minlength=n)
+    frame.insert(0, "period_start", _period_start(np.arange(len(new)) + p0, freq))
     frame["new_households_reached"] = new
     frame["cumulative_households_reached"] = np.cumsum(new)
-    return frame[list(columns)]
+    return frame[list(PERIOD_COLUMNS)]
 
 
 def revisit_layer(prep: PreparedEvents, mask: np.ndarray | None = None, *, include_absent: bool = False,
@@ -778,11 +807,18 @@ def _revisit(prep: PreparedEvents, sel: _Selection, include_absent: bool, limit:
     dnd[prep.door[sel.ev[sel.outcome == DO_NOT_DISTURB]]] = True
     wanted &= ~dnd[doors]
     doors, last_ev = doors[wanted], last_ev[wanted]
+    return revisit_frame(prep, doors, prep.day[last_ev], limit)
+
+
+def revisit_frame(prep: PreparedEvents, doors: np.ndarray, last_days: np.ndarray, limit: int | None,
+                  ) -> pd.DataFrame:
+    """The frame of :func:`revisit_layer` from the doors to revisit (sorted) and their latest visit's day."""
+    columns = ["building", "lon", "lat", "code_qp", "doors_to_revisit", "last_visit", "doors"]
     if doors.size == 0:
         return pd.DataFrame({c: [] for c in columns})
     b = prep.door_building[doors].astype(np.int64)
     order = np.argsort(b, kind="stable")
-    b, labels, days = b[order], prep.door_label[doors][order], prep.day[last_ev][order]
+    b, labels, days = b[order], prep.door_label[doors][order], last_days[order]
     starts = np.flatnonzero(np.r_[True, b[1:] != b[:-1]])
     ends = np.r_[starts[1:], b.size]
     count = ends - starts
@@ -814,22 +850,35 @@ def summarise(prep: PreparedEvents, mask: np.ndarray | None = None) -> dict[str,
 
 
 def _summary(prep: PreparedEvents, sel: _Selection) -> dict[str, object]:
-    by_outcome = np.bincount(sel.outcome, minlength=_N_OUT)
-    out: dict[str, object] = {"visits": int(sel.ev.size)}
+    days = prep.day[sel.ev]
+    return summary_dict(prep, by_outcome=np.bincount(sel.outcome, minlength=_N_OUT),
+                        households_reached=int(sel.reached.size), doors_knocked=int(sel.knocked.size),
+                        seen=np.bincount(sel.building, minlength=prep.n_buildings) > 0,
+                        outside_qpv_visits=int((prep.b_qpv[sel.building] < 0).sum()),
+                        days=(int(days[0]), int(days[-1])) if days.size else None,
+                        demo=bool(prep.demo[sel.ev].any()))
+
+
+def summary_dict(prep: PreparedEvents, *, by_outcome: np.ndarray, households_reached: int, doors_knocked: int,
+                 seen: np.ndarray, outside_qpv_visits: int, days: tuple[int, int] | None,
+                 demo: bool) -> dict[str, object]:
+    """The dict of :func:`summarise` from its counts (``seen``: mask of the buildings with visits;
+    ``days``: first and last day of the selection)."""
+    visits = int(by_outcome.sum())
+    out: dict[str, object] = {"visits": visits}
     out.update({name: int(by_outcome[i]) for i, name in enumerate(OUTCOMES)})
-    knockable = int(sel.ev.size - by_outcome[DO_NOT_DISTURB])
+    knockable = int(visits - by_outcome[DO_NOT_DISTURB])
     out["open_rate"] = float(by_outcome[OPENED] / knockable) if knockable else None
-    out["households_reached"] = int(sel.reached.size)
-    out["doors_knocked"] = int(sel.knocked.size)
-    seen = np.bincount(sel.building, minlength=prep.n_buildings) > 0
+    out["households_reached"] = households_reached
+    out["doors_knocked"] = doors_knocked
     qpv_idx = prep.b_qpv[seen]
     out["buildings"] = int(seen.sum())
     out["qpv"] = int((np.bincount(qpv_idx[qpv_idx >= 0], minlength=len(prep.qpv_codes)) > 0).sum())
-    out["outside_qpv_visits"] = int((prep.b_qpv[sel.building] < 0).sum())
-    days = prep.day[sel.ev]
-    out["first_visit"] = str(_dates(days[:1])[0].astype("datetime64[D]")) if days.size else None
-    out["last_visit"] = str(_dates(days[-1:])[0].astype("datetime64[D]")) if days.size else None
-    out["demo"] = bool(prep.demo[sel.ev].any())
+    out["outside_qpv_visits"] = outside_qpv_visits
+    as_day = (lambda d: str(_dates(np.array([d]))[0].astype("datetime64[D]")))  # noqa: E731
+    out["first_visit"] = as_day(days[0]) if days else None
+    out["last_visit"] = as_day(days[1]) if days else None
+    out["demo"] = demo
     return out
 
 
@@ -880,7 +929,15 @@ def viewport(prep: PreparedEvents, *, bbox: Sequence[float], zoom: float, qpv: p
     Returns
     -------
     Viewport
+        Read from the roll-up summaries (:mod:`geo.coverage.rollup`) when ``prep`` carries them and the
+        filters keep or drop whole buildings (no campaign, date or outcome filter); the same figures.
     """
+    if prep.rollup is not None and campaigns is None and start is None and end is None and outcomes is None:
+        from geo.coverage import rollup
+
+        if rollup.whole_buildings(prep, sites):
+            return rollup.viewport(prep, bbox=bbox, zoom=zoom, qpv=qpv, sites=sites, include_absent=include_absent,
+                                   qpv_include=qpv_include, revisit_limit=revisit_limit)
     base = select(prep, sites=sites, campaigns=campaigns, start=start, end=end)
     in_view = base & building_mask(prep, bbox)[prep.building]
     heat = in_view if outcomes is None else in_view & select(prep, outcomes=outcomes)

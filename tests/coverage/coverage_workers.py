@@ -21,3 +21,22 @@ def import_in_process(url: str, path: str, barrier: Any, results: Any) -> None:
         results.put({"file": path, **summary.as_dict()})
     except Exception:  # reported to the parent, which fails the test
         results.put({"file": path, "error": traceback.format_exc()})
+
+
+def import_at_once(url: str, paths: list[str]) -> list[dict]:
+    """Import each file in its own process, all released together; returns the counts (fails on any error)."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    barrier = ctx.Barrier(len(paths))
+    results = ctx.Queue()
+    procs = [ctx.Process(target=import_in_process, args=(url, p, barrier, results)) for p in paths]
+    for proc in procs:
+        proc.start()
+    outcomes = [results.get(timeout=300) for _ in procs]
+    for proc in procs:
+        proc.join(timeout=60)
+        assert proc.exitcode == 0
+    errors = [o["error"] for o in outcomes if "error" in o]
+    assert not errors, errors[0]
+    return outcomes

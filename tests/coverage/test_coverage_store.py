@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import multiprocessing
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import sqlalchemy as sa
 from coverage_helpers import TODAY, visit_rows, write_csv
-from coverage_workers import import_in_process
+from coverage_workers import import_at_once
 
 from geo.coverage import importer, store
 
@@ -97,18 +96,7 @@ def test_four_processes_importing_at_once_lose_and_duplicate_nothing(db_url: str
         own = visit_rows(3000, campaign=f"Fichier {k}", start=k * 10_000)
         frame = pd.concat([own, shared], ignore_index=True).sample(frac=1.0, random_state=k)
         paths.append(str(write_csv(tmp_path / f"f{k}.csv", frame, sep=";" if k % 2 else ",")))
-    ctx = multiprocessing.get_context("spawn")
-    barrier = ctx.Barrier(4)
-    results = ctx.Queue()
-    procs = [ctx.Process(target=import_in_process, args=(db_url, p, barrier, results)) for p in paths]
-    for proc in procs:
-        proc.start()
-    outcomes = [results.get(timeout=300) for _ in procs]
-    for proc in procs:
-        proc.join(timeout=60)
-        assert proc.exitcode == 0
-    errors = [o["error"] for o in outcomes if "error" in o]
-    assert not errors, errors[0]
+    outcomes = import_at_once(db_url, paths)
     assert sum(o["imported"] for o in outcomes) == 4 * 3000 + 1000
     assert sum(o["duplicates"] for o in outcomes) == 3 * 1000
     assert all(o["rejected"] == 0 for o in outcomes)

@@ -75,10 +75,33 @@ VISITS = sa.Table(
     sa.Column("topics", sa.String(200), nullable=False, default=""),
     sa.Column("voisin", sa.String(32), nullable=False, default=""),
     sa.Column("demo", sa.Boolean, nullable=False, default=False),
+    sa.Column("building_key", sa.String(255), nullable=False, server_default=""),
+    sa.Column("week_start", sa.Integer, nullable=False, server_default="0"),
     sa.UniqueConstraint("content_key", name="uq_door_visits_content_key"),
     sa.Index("ix_door_visits_site_campaign", "site", "campaign"),
     sa.Index("ix_door_visits_visited_at", "visited_at"),
     sa.Index("ix_door_visits_location_status", "location_status"),
+    sa.Index("ix_door_visits_building_key", "building_key"),
+    sa.Index("ix_door_visits_import_id", "import_id"),
+)
+
+#: Visits rolled up per (building, week, outcome, campaign), kept in step with :data:`VISITS` by every
+#: write of the store (:mod:`geo.coverage.store.rollup`). ``week_start`` and ``building_key`` are those of
+#: :mod:`geo.coverage.keys`; ``located`` says whether the visits have coordinates; ``new_doors`` counts
+#: the doors whose first visit with this outcome (among the visits of the same ``located`` state) is here.
+ROLLUP = sa.Table(
+    "door_rollup",
+    metadata,
+    sa.Column("building_key", sa.String(255), primary_key=True),
+    sa.Column("week_start", sa.Integer, primary_key=True),
+    sa.Column("outcome", sa.String(16), primary_key=True),
+    sa.Column("campaign", sa.String(80), primary_key=True),
+    sa.Column("site", sa.String(60), primary_key=True),
+    sa.Column("located", sa.Boolean, primary_key=True),
+    sa.Column("visits", sa.Integer, nullable=False),
+    sa.Column("new_doors", sa.Integer, nullable=False),
+    sa.Index("ix_door_rollup_site_week", "site", "week_start"),
+    sa.Index("ix_door_rollup_week", "week_start"),
 )
 
 #: Cached answers of the address API, keyed by a hash of the normalised query.

@@ -8,6 +8,9 @@
 * Visits are inserted with ``ON CONFLICT (content_key) DO NOTHING``: a visit already stored is counted as a
   duplicate, on both databases, also under concurrent imports (SQLite: batched inserts; PostgreSQL:
   ``COPY`` into a temporary table, then one ordered insert).
+* Each visit is stored with its building key and roll-up week (:mod:`geo.coverage.keys`), and every write
+  recounts the roll-up of the buildings it touched in the same transaction
+  (:mod:`geo.coverage.store.rollup`).
 * Nothing here logs row content.
 """
 
@@ -22,6 +25,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from geo.coverage.keys import building_keys, day_numbers, week_start
 from geo.coverage.store.models import (
     IMPORTS,
     LOCATION_PENDING,
@@ -31,6 +35,7 @@ from geo.coverage.store.models import (
     QPV_UNKNOWN,
     VISITS,
 )
+from geo.coverage.store.rollup import keys_of_import, refresh_rollup
 from geo.db import write_transaction
 
 
@@ -44,6 +49,8 @@ class InsertResult:
     duplicates: int
 
 
+#: Columns derived from the others when a visit is stored (:mod:`geo.coverage.keys`).
+_DERIVED_FIELDS = ("building_key", "week_start")
 _VISIT_FIELDS = ("content_key", "campaign", "site", "visited_at", "time_known", "street_number", "street",
                  "postcode", "city", "building", "door", "lat", "lon", "location_status", "geocode_score",
                  "code_qp", "qpv_status", "outcome", "language", "topics", "voisin")
@@ -67,6 +74,9 @@ def _columns(rows: pd.DataFrame) -> dict[str, list]:
             cols[name] = [v if isinstance(v, str) and v else None for v in values.to_numpy(dtype=object).tolist()]
         else:
             cols[name] = [str(v) for v in values.to_numpy(dtype=object).tolist()]
+    keys, _ = building_keys(rows)
+    cols["building_key"] = keys.tolist()
+    cols["week_start"] = week_start(day_numbers(rows["visited_at"])).tolist()
     return cols
 
 
@@ -77,8 +87,9 @@ def _insert_sqlite(conn: Connection, cols: dict[str, list], import_id: int, demo
     if to_db is not None:
         cols["visited_at"] = [to_db(v) for v in cols["visited_at"]]
     n = len(cols["content_key"])
-    names = [*_VISIT_FIELDS, "import_id", "demo"]
-    rows = list(zip(*(cols[f] for f in _VISIT_FIELDS), [import_id] * n, [demo] * n, strict=True))
+    names = [*_VISIT_FIELDS, *_DERIVED_FIELDS, "import_id", "demo"]
+    rows = list(zip(*(cols[f] for f in (*_VISIT_FIELDS, *_DERIVED_FIELDS)), [import_id] * n, [demo] * n,
+                    strict=True))
     sql = (f"INSERT INTO door_visits ({', '.join(names)}) VALUES ({', '.join('?' * len(names))}) "
            "ON CONFLICT (content_key) DO NOTHING")
     inserted = 0
@@ -90,7 +101,7 @@ def _insert_sqlite(conn: Connection, cols: dict[str, list], import_id: int, demo
 
 
 def _insert_postgresql(conn: Connection, cols: dict[str, list], import_id: int, demo: bool) -> int:
-    names = list(_VISIT_FIELDS)
+    names = [*_VISIT_FIELDS, *_DERIVED_FIELDS]
     conn.exec_driver_sql(f"CREATE TEMP TABLE IF NOT EXISTS door_visits_incoming ON COMMIT DROP AS "
                          f"SELECT {', '.join(names)} FROM door_visits WITH NO DATA")
     conn.exec_driver_sql("TRUNCATE door_visits_incoming")
@@ -152,6 +163,8 @@ def insert_visits(conn: Connection, rows: pd.DataFrame, *, file_sha256: str, fil
             progress("write", len(rows), len(rows))
     else:
         inserted = _insert_sqlite(conn, cols, import_id, demo, progress)
+    if inserted:
+        refresh_rollup(conn, keys=keys_of_import(conn, import_id))
     duplicates = len(rows) - inserted
     pending = int((rows["location_status"] == LOCATION_PENDING).sum())
     conn.execute(sa.update(IMPORTS).where(IMPORTS.c.id == import_id).values(
@@ -160,23 +173,30 @@ def insert_visits(conn: Connection, rows: pd.DataFrame, *, file_sha256: str, fil
 
 
 def delete_demo(engine: Engine) -> int:
-    """Delete the fictitious demo visits and their import records; returns the visits deleted."""
+    """Delete the fictitious demo visits, their import records and their roll-up; returns the visits deleted."""
     with write_transaction(engine) as conn:
+        keys = [row[0] for row in conn.execute(
+            sa.select(VISITS.c.building_key).where(VISITS.c.demo.is_(True)).distinct())]
         deleted = conn.execute(sa.delete(VISITS).where(VISITS.c.demo.is_(True))).rowcount
         conn.execute(sa.delete(IMPORTS).where(IMPORTS.c.demo.is_(True)))
+        if keys:
+            refresh_rollup(conn, keys=keys)
     return int(deleted or 0)
 
 
 # ------------------------------------------------------------------------------------------- reading
-def data_version(engine: Engine) -> tuple[int, int]:
+def data_version(engine: Engine | Connection) -> tuple[int, int]:
     """Number of visits and largest visit id: changes whenever visits are imported or deleted.
 
-    Cheap enough to key caches of aggregates on; ``(0, 0)`` for a database never migrated.
+    Cheap enough to key caches of aggregates on; ``(0, 0)`` for a database never migrated. A connection
+    reads inside the caller's transaction.
     """
-    with engine.connect() as conn:
-        if not sa.inspect(conn).has_table(VISITS.name):
-            return (0, 0)
-        count, largest = conn.execute(sa.select(sa.func.count(), sa.func.max(VISITS.c.id))).one()
+    if not isinstance(engine, Connection):
+        with engine.connect() as conn:
+            return data_version(conn)
+    if not sa.inspect(engine).has_table(VISITS.name):
+        return (0, 0)
+    count, largest = engine.execute(sa.select(sa.func.count(), sa.func.max(VISITS.c.id))).one()
     return (int(count or 0), int(largest or 0))
 
 
@@ -189,14 +209,15 @@ def count_visits(engine: Engine, *, demo: bool | None = None) -> int:
         return int(conn.execute(query).scalar_one())
 
 
-def load_events(engine: Engine, *, sites: Sequence[str] | None = None, campaigns: Sequence[str] | None = None,
+def load_events(engine: Engine | Connection, *, sites: Sequence[str] | None = None, campaigns: Sequence[str] | None = None,
                 start: dt.date | None = None, end: dt.date | None = None,
                 located_only: bool = True) -> pd.DataFrame:
     """Read visits for aggregation (see :func:`geo.coverage.aggregate.prepare_events`).
 
     Parameters
     ----------
-    engine : sqlalchemy.engine.Engine
+    engine : sqlalchemy.engine.Engine or Connection
+        The store (a connection reads inside the caller's transaction, e.g. beside :func:`load_rollup`).
     sites, campaigns : sequence of str, optional
         Keep only these.
     start, end : datetime.date, optional
@@ -224,10 +245,13 @@ def load_events(engine: Engine, *, sites: Sequence[str] | None = None, campaigns
         query = query.where(v.visited_at < dt.datetime.combine(end + dt.timedelta(days=1), dt.time()))
     if located_only:
         query = query.where(v.lat.is_not(None))
-    with engine.connect() as conn:
-        result = conn.execute(query)
-        rows = result.all()
-        names = list(result.keys())
+    if isinstance(engine, Connection):
+        result = engine.execute(query)
+        rows, names = result.all(), list(result.keys())
+    else:
+        with engine.connect() as conn:
+            result = conn.execute(query)
+            rows, names = result.all(), list(result.keys())
     frame = pd.DataFrame(rows, columns=names)
     if frame.empty:
         frame = pd.DataFrame({name: pd.Series([], dtype=object) for name in names})
@@ -294,7 +318,11 @@ def set_locations(engine: Engine, located: pd.DataFrame) -> int:
     if not params:
         return 0
     with write_transaction(engine) as conn:
+        # geocoding moves visits into the located part of their building's roll-up
+        keys = [row[0] for row in conn.execute(
+            sa.select(v.building_key).where(v.location_status == LOCATION_PENDING).distinct())]
         result = conn.execute(statement, params)
+        refresh_rollup(conn, keys=keys)
         return int(result.rowcount or 0)
 
 
