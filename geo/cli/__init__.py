@@ -23,6 +23,7 @@ COMMANDS: dict[str, str] = {
     "users": "geo.cli.users:users",
     "export": "geo.cli.export:export",
     "i18n": "geo.cli.i18n:i18n",
+    "releases": "geo.cli.releases:releases",
 }
 
 
