@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from geo import privacy, timebins
+from geo.coverage import release_records
 from geo.coverage.releases import Release, ReleaseStore
 from geo.i18n import format_date, format_number, normalise_lang, t
 
@@ -98,11 +99,11 @@ class ReleaseFigures:
             The first ``depth`` level columns and ``households`` (``Int64``, missing when the group has
             no published bin).
         """
+        if self.empty:
+            return pd.DataFrame(columns=[*release_records.LEVELS[:depth], "households"])
         if not 1 <= depth <= len(self.levels):
             raise ValueError(f"depth: expected 1 to {len(self.levels)}, got {depth!r}")
         names = list(self.levels[:depth])
-        if self.empty:
-            return pd.DataFrame(columns=[*names, "households"])
         frame = self.cells
         deeper = list(self.levels[depth:])
         mask = (frame[names[-1]] != privacy.TOTAL)
