@@ -21,6 +21,10 @@ from app import data, settings
 from geo import privacy
 from geo.coverage import release_records
 from geo.coverage.release_figures import ReleaseFigures
+from geo.export.bundle import IMPACT_TABLES, release_bytes
+from geo.export.html_map import ATTRIBUTION
+from geo.export.report import labelled
+from geo.i18n import t
 
 logger = logging.getLogger(__name__)
 
@@ -75,15 +79,64 @@ class FunderView:
         frame["reach_share"] = [self.reach_share(r) for r in frame["region"]]
         return frame[["region", "region_name", "households", "qpv_active", "reach_share"]].reset_index(drop=True)
 
-    def sites_in(self, region: str | None = None) -> pd.DataFrame:
-        """Published sites (of a région) with their households over the released blocks."""
+    def sites_in(self, region: str | None = None, *, hidden: bool = False) -> pd.DataFrame:
+        """Published sites (of a région) with their households over the released blocks; with ``hidden``,
+        the sites whose series is hidden too (households missing, ``secret`` True)."""
         frame = self.sites if region is None else self.sites[self.sites["region"] == region]
+        if not hidden:
+            frame = frame[~frame["secret"]]
         return frame.reset_index(drop=True)
 
     def qpv_in(self, region: str | None = None) -> pd.DataFrame:
         """Published QPV (of a région)."""
         frame = self.qpv if region is None else self.qpv[self.qpv["region"] == region]
         return frame.reset_index(drop=True)
+
+    def table(self, name: str, *, region: str | None = None, lang: str = "fr") -> pd.DataFrame:
+        """A funders' table of the release with labelled columns (``regions``, ``quarters``, ``sites``,
+        ``qpv``), the figures exactly as published."""
+        if name == "regions":
+            frame = self.regions()
+        elif name == "quarters":
+            frame = self.figures.series((region,) if region else (), lang=lang)
+            frame = frame[["label", "start_date", "end_date", "households", "cumulative", "version"]]
+        elif name == "sites":
+            frame = self.sites_in(region, hidden=True)[["region", "site", "site_name", "households", "secret"]]
+        elif name == "qpv":
+            frame = self.qpv_in(region)[["region", "site", "code_qp", "lib_qp", "households", "insee_households"]]
+            frame = frame.assign(coverage_rate=(frame["households"].astype(float)
+                                                / frame["insee_households"].where(frame["insee_households"] > 0))
+                                 .round(3))
+        else:
+            raise ValueError(f"name: expected regions, quarters, sites or qpv, got {name!r}")
+        extra = {c: t(f"release.col.{c}", lang) for c in ("label", "start_date", "end_date", "cumulative", "version")}
+        return labelled(frame.reset_index(drop=True), lang).rename(columns=extra)
+
+    def notes(self, lang: str = "fr") -> dict[str, str]:
+        """The « Notes » sheet of the funders' workbook: the release, secrecy and perturbation, sources."""
+        return {t("export.note.secret", lang): privacy.NOTE[lang], t("release.col.version", lang):
+                self.figures.caption(lang), t("export.note.sources", lang): ATTRIBUTION[lang]}
+
+    def export_bytes(self, fmt: str, *, table: str = "all", region: str | None = None, lang: str = "fr") -> bytes:
+        """A download of the release (:func:`geo.export.bundle.release_bytes`): CSV, XLSX or GeoJSON."""
+        import geopandas as gpd
+
+        sheets = {name: self.table(name, region=region, lang=lang) for name in IMPACT_TABLES}
+        qpv, sites = self.qpv_in(region), self.sites_in(region)
+        points = pd.concat([
+            labelled(qpv.drop(columns=["lon", "lat"]), lang).assign(niveau="qpv", lon=qpv["lon"], lat=qpv["lat"]),
+            labelled(sites.drop(columns=["lon", "lat"]), lang).assign(niveau="site", lon=sites["lon"],
+                                                                       lat=sites["lat"])], ignore_index=True)
+        points = points.dropna(subset=["lon", "lat"])
+        features = gpd.GeoDataFrame(points.drop(columns=["lon", "lat"]),
+                                    geometry=gpd.points_from_xy(points["lon"], points["lat"]), crs="EPSG:4326")
+        regions = None
+        if fmt == "png":
+            from geo.export.bundle import _regions
+
+            regions = _regions(settings.data_dir())
+        return release_bytes(sheets, fmt, table=table, notes=self.notes(lang), features=features, lang=lang,
+                             regions=regions, caption=self.figures.caption(lang))
 
 
 def build_view(figures: ReleaseFigures, *, data_dir: str | None) -> FunderView:
@@ -96,12 +149,12 @@ def build_view(figures: ReleaseFigures, *, data_dir: str | None) -> FunderView:
         names = dict(zip(reg["code"].astype(str), reg["nom"].astype(str), strict=True))
     except Exception:  # noqa: BLE001 - names are a nicety
         logger.info("no régions layer: régions shown by code")
-    empty_sites = pd.DataFrame(columns=["site", "site_name", "region", "households", "lon", "lat"])
+    empty_sites = pd.DataFrame(columns=["site", "site_name", "region", "households", "secret", "lon", "lat"])
     if figures.empty:
         return FunderView(figures, names, empty_sites, pd.DataFrame(columns=[
             "code_qp", "lib_qp", "site", "region", "households", "insee_households", "lon", "lat"]), None)
-    sites = figures.groups(2).dropna(subset=["households"])
-    sites = sites[sites["site"] != privacy.TOTAL]
+    sites = figures.groups(2)
+    sites = sites[sites["site"] != privacy.TOTAL].assign(secret=lambda f: f["households"].isna())
     places = release_records.impact.site_places(list(sites["site"]), communes=_communes(data_dir), names=None)
     named = data.site_names(list(sites["site"]))
     sites = sites.merge(places[["site", "lon", "lat"]], on="site", how="left")
@@ -117,7 +170,7 @@ def build_view(figures: ReleaseFigures, *, data_dir: str | None) -> FunderView:
     for frame in (sites, qpv):
         frame["lon"] = frame["lon"].astype(float).round(COORD_DECIMALS)
         frame["lat"] = frame["lat"].astype(float).round(COORD_DECIMALS)
-    return FunderView(figures, names, sites[["site", "site_name", "region", "households", "lon", "lat"]],
+    return FunderView(figures, names, sites[["site", "site_name", "region", "households", "secret", "lon", "lat"]],
                       qpv[["code_qp", "lib_qp", "site", "region", "households", "insee_households", "lon", "lat"]],
                       data.reach_share(data_dir))
 
