@@ -122,8 +122,8 @@ def _chart_svg(series: pd.DataFrame, lang: str) -> str:
         points.append(f"{left + (i + 0.5) * step:.1f},{top + plot_h - plot_h * cum / cum_max:.1f}")
     parts.append(f'<polyline points="{" ".join(points)}" fill="none" stroke="{html_map.SITE_COLOUR}" '
                  'stroke-width="2"/>')
-    parts.append(f'<text x="4" y="{top + 8}" font-size="10">{_e(format_number(bar_max, lang))}</text>')
-    parts.append(f'<text x="{width - 4}" y="{top + 8}" font-size="10" text-anchor="end" '
+    parts.append(f'<text x="4" y="{top + 8}" font-size="10" class="hh">{_e(format_number(bar_max, lang))}</text>')
+    parts.append(f'<text x="{width - 4}" y="{top + 8}" font-size="10" text-anchor="end" class="hh" '
                  f'fill="{html_map.SITE_COLOUR}">{_e(format_number(cum_max, lang))}</text>')
     legend = (f'<text x="{left}" y="{height - 6}" font-size="11" fill="{html_map.SHARE_COLOURS[3]}">■ '
               f'{_e(t("public.chart.bars", lang))}</text><text x="{left + plot_w}" y="{height - 6}" font-size="11" '
@@ -133,14 +133,16 @@ def _chart_svg(series: pd.DataFrame, lang: str) -> str:
             f'xmlns="http://www.w3.org/2000/svg">{"".join(parts)}{legend}</svg>')
 
 
-def _kpi(value: str, label: str, definition: str) -> str:
-    return f'<div class="kpi"><b>{_e(value)}</b>{_e(label)}<div class="def">{_e(definition)}</div></div>'
+def _kpi(value: str, label: str, definition: str, *, households: bool = False) -> str:
+    """A key figure; household counts carry the class ``hh`` (the figures the 11-household rule covers)."""
+    cls = ' class="hh"' if households else ""
+    return f'<div class="kpi"><b{cls}>{_e(value)}</b>{_e(label)}<div class="def">{_e(definition)}</div></div>'
 
 
 def _regions_table(view: FunderView, lang: str) -> str:
     frame = view.regions()
     rows = "".join(
-        f"<tr><td>{_e(r.region_name)}</td><td class='n'>{_e(format_number(_num(r.households), lang))}</td>"
+        f"<tr><td>{_e(r.region_name)}</td><td class='n hh'>{_e(format_number(_num(r.households), lang))}</td>"
         f"<td class='n'>{_e(format_number(r.qpv_active, lang))}</td>"
         f"<td class='n'>{_e(_share(r.reach_share, lang))}</td></tr>"
         for r in frame.itertuples(index=False))
@@ -165,7 +167,8 @@ def render(view: FunderView, *, outlines: Sequence[str] = (), lang: str = "fr") 
     series = figures.series((), lang=lang)
     total = figures.total(())
     kpis = "".join([
-        _kpi(format_number(total, lang), t("impact.kpi.households", lang), t("impact.def.households", lang)),
+        _kpi(format_number(total, lang), t("impact.kpi.households", lang), t("impact.def.households", lang),
+             households=True),
         _kpi(format_number(len(view.qpv), lang), t("impact.kpi.qpv", lang), t("impact.def.qpv", lang)),
         _kpi(_share(view.reach_share(), lang), t("impact.kpi.reach", lang), t("impact.def.reach", lang)),
         _kpi(format_number(len(view.sites), lang), t("public.kpi.sites", lang), t("public.def.sites", lang)),
