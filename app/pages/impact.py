@@ -22,6 +22,7 @@ Downloads (``/download/impact-…``): tables as CSV / XLSX, the map as offline H
 from __future__ import annotations
 
 import logging
+from functools import lru_cache
 from typing import Any
 
 import dash
@@ -161,12 +162,30 @@ def layout(**_kwargs: Any) -> html.Div:
     ], className="page-padded page-impact")
 
 
+@lru_cache(maxsize=4)
+def _regions_outline(folder: str | None) -> dict | None:
+    """Région outlines simplified to ~1 km (background of the map), once per data folder."""
+    try:
+        from geo.load import load_regions
+
+        reg = load_regions(data_dir=folder)[["code", "nom", "geometry"]].copy()
+        reg["geometry"] = reg.geometry.simplify(0.01, preserve_topology=True)
+        return reg.__geo_interface__
+    except Exception:  # noqa: BLE001 - the map works without its background
+        logger.info("no régions layer: Impact map without outlines")
+        return None
+
+
 def _base_layers() -> list[Any]:
     layers: list[Any] = []
     tiles = settings.tiles(default_url=None, default_attribution="")
     if tiles:
         layers.append(dl.TileLayer(url=tiles.url, attribution=tiles.attribution))
-    layers.append(dl.LayerGroup(id="impact-outline-layer"))
+    outline = _regions_outline(settings.data_dir())
+    if outline is not None:
+        layers.append(dl.GeoJSON(id="impact-outlines", data=outline,
+                                 style={"color": html_map.OUTLINE_COLOUR, "weight": 1, "fillColor": "#f7f7f7",
+                                        "fillOpacity": 0.7}))
     layers.append(dl.LayerGroup(id="impact-layers"))
     return layers
 

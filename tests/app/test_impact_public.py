@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -225,8 +226,13 @@ def test_impact_in_a_browser(dash_app, impact_env: ImpactEnv, live_url: str, art
             "const r = performance.getEntriesByType('resource').find(e => e.name.includes('plotly.min'));"
             "return r ? [r.encodedBodySize, r.decodedBodySize] : null;")
         assert encoding and encoding[0] < encoding[1] / 2, f"Plotly not compressed: {encoding}"
+        time.sleep(2.5)  # the map flies to the territory
         driver.save_screenshot(str(artifacts / "impact-1400.png"))
+        driver.set_window_size(1400, 3200)
+        time.sleep(1.0)
+        driver.save_screenshot(str(artifacts / "impact-1400-full.png"))
         driver.set_window_size(390, 844)
+        time.sleep(1.5)
         driver.save_screenshot(str(artifacts / "impact-390.png"))
     with chrome(window=(1400, 900)) as driver:  # no session at all
         driver.get(live_url + "/public/impact")
