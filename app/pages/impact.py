@@ -30,7 +30,8 @@ import dash_leaflet as dl
 import flask
 from dash import Input, Output, State, dcc, html
 
-from app import i18n, security, settings
+from app import data, i18n, security, settings
+from app.components import impact_refresh
 from app.components import impact_summary as summ
 from app.components import impact_views as views
 from app.public import PATH as PUBLIC_PATH
@@ -72,8 +73,6 @@ def reads_release() -> bool:
 
 def current_report() -> rpt.ImpactReport:
     """The live protected report for this request's :func:`report_scope` (:func:`app.data.current_report`)."""
-    from app import data
-
     return data.current_report(scope=report_scope())
 
 
@@ -95,8 +94,6 @@ def _scope_text(lang: str) -> str:
     scope = report_scope()
     if scope is None:
         return t("impact.scope.france", lang)
-    from app import data
-
     names = data.site_names(scope)
     return t("impact.scope.sites", lang, sites=", ".join(names.get(code, code) for code in scope) or "–")
 
@@ -124,6 +121,8 @@ def _embed(lang: str) -> html.Details:
 def layout(**_kwargs: Any) -> html.Div:
     """The page skeleton (no data): filled by :func:`update` under a loading indicator."""
     lang = i18n.current_lang()
+    if flask.has_app_context():
+        impact_refresh.start(flask.current_app._get_current_object())  # noqa: SLF001 - the app of this process
     release = reads_release()
     header = [html.H1(t("impact.title", lang)), html.P(t("impact.intro", lang)),
               html.P(t("impact.scope.release", lang) if release else _scope_text(lang), id="impact-scope",
@@ -228,18 +227,28 @@ def _live_content(region_value: Any, lang: str) -> Content:
     return summary, views.map_layers(report, region, lang=lang), bounds, options, region
 
 
-def _themes(lang: str) -> tuple[Any, Any]:
-    """Topics and languages, shares rounded to 5 points, from the live visits of this request's scope."""
+_THEMES: data.VersionedCache[tuple[Any, Any]] = data.VersionedCache("impact themes", maxsize=16)
+
+
+def _theme_shares(url: str, scope: tuple[str, ...] | None) -> tuple[Any, Any]:
     from geo.coverage import themes
     from geo.coverage.store import open_store
 
-    engine = open_store(settings.store_url())
+    engine = open_store(url)
     try:
-        visits = themes.read_themes(engine, sites=report_scope())
+        visits = themes.read_themes(engine, sites=scope)
     finally:
         engine.dispose()
-    return (views.themes_block(themes.theme_shares(visits, kind="topics"), kind="topics", lang=lang),
-            views.themes_block(themes.theme_shares(visits, kind="language"), kind="language", lang=lang))
+    return themes.theme_shares(visits, kind="topics"), themes.theme_shares(visits, kind="language")
+
+
+def _themes(lang: str) -> tuple[Any, Any]:
+    """Topics and languages, shares rounded to 5 points, from the visits of this request's scope (computed
+    once per data version)."""
+    url, scope = settings.store_url(), report_scope()
+    topics, languages = _THEMES.get((url, data.store_version(url)), lambda: _theme_shares(url, scope), key=scope)
+    return (views.themes_block(topics, kind="topics", lang=lang),
+            views.themes_block(languages, kind="language", lang=lang))
 
 
 @dash.callback(

@@ -63,6 +63,9 @@ def rendered(lang: str) -> tuple[bytes, str]:
 
 def public_impact() -> flask.Response:
     """``GET /public/impact[?lang=en]``: the static page (304 when the browser has it)."""
+    from app.components import impact_refresh
+
+    impact_refresh.start(flask.current_app._get_current_object())  # noqa: SLF001 - the app of this process
     requested = flask.request.args.get("lang")
     lang = i18n.normalise_lang(requested) if requested else i18n.current_lang()
     body, etag = rendered(lang)
