@@ -4,15 +4,11 @@ funder who reads the figures, waits for 7 opened doors of a hidden site to be im
 from __future__ import annotations
 
 import datetime as dt
-import os
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-import sqlalchemy as sa
 
 from geo import cellkey, privacy
 from geo.auth.environment import ConfigurationError
@@ -20,6 +16,7 @@ from geo.coverage import release_records, releases
 from geo.coverage.release_figures import ReleaseFigures
 from geo.coverage.release_publish import NothingToPublish, last_closed_quarter, publish_from_store
 from geo.coverage.release_secret import ENV_SECRET, SECRET_FILE, cellkey_secret
+from tests.privacy import test_releases
 
 SECRET = b"store-release-test-secret-32byte"
 PG_ENV = "VOISINMAP_TEST_PG_URL"
@@ -30,26 +27,14 @@ QUARTER_DAYS = {"2025-T1": "2025-02-10", "2025-T2": "2025-05-12", "2025-T3": "20
                 "2026-T1": "2026-02-09"}
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A door-visit store on a SQLite file, or in a fresh schema of the PostgreSQL test database."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'voisinmap.db'}"
-        return
-    base = os.environ.get(PG_ENV)
-    if not base:
-        pytest.fail(f"{PG_ENV} is not set")
-    schema = f"relstore_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    url = sa.engine.make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
-    try:
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        admin.dispose()
+#: The release store on SQLite or in a fresh PostgreSQL schema (fixture ``store``), shared with test_releases.
+store = test_releases.store
+
+
+@pytest.fixture
+def store_url(store: releases.ReleaseStore) -> str:
+    """The door-visit store's URL: the database of the release store fixture (SQLite or PostgreSQL)."""
+    return store.engine.url.render_as_string(hide_password=False)
 
 
 def _visits(site: str, quarter: str, n: int, *, prefix: str) -> pd.DataFrame:
@@ -81,11 +66,11 @@ def _now() -> dt.datetime:
 
 
 def _figures(url: str) -> ReleaseFigures:
-    store = releases.open_releases(url)
+    release_store = releases.open_releases(url)
     try:
-        return ReleaseFigures.from_store(store)
+        return ReleaseFigures.from_store(release_store)
     finally:
-        store.engine.dispose()
+        release_store.engine.dispose()
 
 
 def test_differencing_around_an_import_reveals_nothing(store_url: str, processed_dir: Path) -> None:
