@@ -1,7 +1,8 @@
 """Impact figures computed once per data version, ahead of the first view.
 
-The live report (:func:`app.data.current_report`, ~5 s on the demo network) and the funders' view of the
-latest release (:func:`app.public.funder_view.latest_view`) are kept per data version in the process's
+The live report (:func:`app.data.current_report`, ~5 s on the demo network), the topics and languages
+and the funders' view of the latest release (:func:`app.public.funder_view.latest_view`) are kept per
+data version in the process's
 caches. :func:`start` runs one daemon thread per process that checks the store's data version every
 :data:`INTERVAL` seconds and, when it changed (an import, a release, a start), builds both before anyone
 asks: the first view after an import then reads a warm cache. The page shows a loading indicator for
@@ -45,10 +46,12 @@ def _version() -> Hashable:
 
 def _build() -> None:
     from app import data
+    from app.pages import impact
     from app.public import funder_view
 
+    funder_view.latest_view()  # first: what funders read
+    impact.themes_for(None)
     data.current_report(scope=None)
-    funder_view.latest_view()
 
 
 def refresh_once(last: Hashable, *, build: Callable[[], None] = _build) -> Hashable:

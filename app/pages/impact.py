@@ -242,11 +242,15 @@ def _theme_shares(url: str, scope: tuple[str, ...] | None) -> tuple[Any, Any]:
     return themes.theme_shares(visits, kind="topics"), themes.theme_shares(visits, kind="language")
 
 
+def themes_for(scope: tuple[str, ...] | None) -> tuple[Any, Any]:
+    """Shares of topics and languages of the sites of ``scope`` (None: all), once per data version."""
+    url = settings.store_url()
+    return _THEMES.get((url, data.store_version(url)), lambda: _theme_shares(url, scope), key=scope)
+
+
 def _themes(lang: str) -> tuple[Any, Any]:
-    """Topics and languages, shares rounded to 5 points, from the visits of this request's scope (computed
-    once per data version)."""
-    url, scope = settings.store_url(), report_scope()
-    topics, languages = _THEMES.get((url, data.store_version(url)), lambda: _theme_shares(url, scope), key=scope)
+    """Topics and languages, shares rounded to 5 points, from the visits of this request's scope."""
+    topics, languages = themes_for(report_scope())
     return (views.themes_block(topics, kind="topics", lang=lang),
             views.themes_block(languages, kind="language", lang=lang))
 

@@ -24,10 +24,12 @@ from geo.coverage.release_figures import ReleaseFigures
 from geo.export.bundle import IMPACT_TABLES, release_bytes
 from geo.export.html_map import ATTRIBUTION
 from geo.export.report import labelled
-from geo.i18n import t
+from geo.i18n import per_language, t
 
 logger = logging.getLogger(__name__)
 
+#: Labels of the release's own columns (messages ``release.col.*``).
+RELEASE_COLUMNS = per_language("release.col", ("label", "start_date", "end_date", "cumulative", "version"))
 #: Decimals of the coordinates a funder-facing view publishes (about 100 m).
 COORD_DECIMALS = 3
 
@@ -109,8 +111,7 @@ class FunderView:
                                  .round(3))
         else:
             raise ValueError(f"name: expected regions, quarters, sites or qpv, got {name!r}")
-        extra = {c: t(f"release.col.{c}", lang) for c in ("label", "start_date", "end_date", "cumulative", "version")}
-        return labelled(frame.reset_index(drop=True), lang).rename(columns=extra)
+        return labelled(frame.reset_index(drop=True), lang).rename(columns=dict(RELEASE_COLUMNS[lang]))
 
     def notes(self, lang: str = "fr") -> dict[str, str]:
         """The « Notes » sheet of the funders' workbook: the release, secrecy and perturbation, sources."""

@@ -25,6 +25,15 @@ from geo.i18n import format_date, format_number, normalise_lang, t
 logger = logging.getLogger(__name__)
 
 
+#: Note of a bin by (series hidden, reason).
+NOTES: dict[tuple[bool, str], str] = {
+    (True, timebins.REASON_SMALL): "release.note.hidden_small",
+    (True, timebins.REASON_PROTECTION): "release.note.hidden_protection",
+    (False, timebins.REASON_SMALL): "release.note.merged_small",
+    (False, timebins.REASON_PROTECTION): "release.note.merged_protection",
+}
+
+
 @dataclass(frozen=True)
 class ReleaseFigures:
     """Cells of the latest release (every block published so far).
@@ -126,11 +135,8 @@ class ReleaseFigures:
         for row in frame.itertuples(index=False):
             if pd.isna(row.reason):
                 continue
-            label = timebins.bin_label(row.code, lang)
-            if pd.isna(row.households):
-                out.append(t(f"release.note.hidden_{row.reason}", lang, bin=label, threshold=threshold))
-            else:
-                out.append(t(f"release.note.merged_{row.reason}", lang, bin=label, threshold=threshold))
+            msgid = NOTES[(pd.isna(row.households), str(row.reason))]
+            out.append(t(msgid, lang, bin=timebins.bin_label(row.code, lang), threshold=threshold))
         out.append(self.caption(lang))
         return out
 
