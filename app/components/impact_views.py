@@ -16,7 +16,7 @@ from dash import dash_table, html
 from app.components.legends import legend_row
 from geo.export import bundle, html_map
 from geo.export import report as rpt
-from geo.i18n import colon, format_number, format_percent, per_language, t
+from geo.i18n import colon, format_number, format_percent, t
 
 
 def legend_children(lang: str) -> list[Any]:
@@ -81,10 +81,14 @@ def _esc(text: Any) -> str:
     return _html.escape(str(text))
 
 
-_KPIS = ("households", "doors", "qpv", "reach", "own_share")
-#: Labels and one-line definitions of the key figures (messages ``impact.kpi.*``, ``impact.def.*``).
-KPI_LABELS = per_language("impact.kpi", _KPIS)
-KPI_DEFINITIONS = per_language("impact.def", _KPIS)
+#: Message ids of the key figures: (label, one-line definition).
+KPI_MESSAGES: dict[str, tuple[str, str]] = {
+    "households": ("impact.kpi.households", "impact.def.households"),
+    "doors": ("impact.kpi.doors", "impact.def.doors"),
+    "qpv": ("impact.kpi.qpv", "impact.def.qpv"),
+    "reach": ("impact.kpi.reach", "impact.def.reach"),
+    "own_share": ("impact.kpi.own_share", "impact.def.own_share"),
+}
 #: Plotly number separators per language: decimal mark then thousands separator.
 SEPARATORS = {"fr": ",\u202f", "en": ".,"}
 
@@ -123,8 +127,9 @@ def kpi_cards(summary: Any, *, lang: str) -> list[Any]:
              ("doors", count_text(summary.doors_opened, lang) if summary.source != "release" else None),
              ("qpv", count_text(summary.qpv_active, lang)),
              ("own_share" if summary.source == "own" else "reach", share)]
-    return [html.Div([html.Div(value, className="kpi-value"), html.Div(KPI_LABELS[lang][key], className="kpi-label"),
-                      html.Div(KPI_DEFINITIONS[lang][key], className="kpi-def")],
+    return [html.Div([html.Div(value, className="kpi-value"), html.Div(t(KPI_MESSAGES[key][0], lang),
+                                                                        className="kpi-label"),
+                      html.Div(t(KPI_MESSAGES[key][1], lang), className="kpi-def")],
                      id=f"impact-kpi-{key}", className="kpi impact-kpi")
             for key, value in items if value is not None]
 

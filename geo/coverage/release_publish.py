@@ -53,7 +53,7 @@ def publish_from_store(*, db: str | None = None, data_dir: str | os.PathLike[str
     NothingToPublish
         When no household was met yet, or ``through`` is not after the latest release's block.
     """
-    now = published_at or dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
+    now = published_at or dt.datetime.now(dt.UTC).replace(tzinfo=None)  # full precision: imports of this second count
     through = through or last_closed_quarter(now)
     timebins.parse_quarter(through)
     key = secret if secret is not None else cellkey_secret()
