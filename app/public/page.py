@@ -89,7 +89,7 @@ def _map_svg(view: FunderView, outlines: Sequence[str], lang: str) -> str:
         label = t("public.map.qpv_tip", lang, name=row.lib_qp, households=format_number(row.households, lang))
         shapes.append(f'<circle cx="{x:g}" cy="{y:g}" r="{radius:g}" fill="{html_map.SHARE_COLOURS[2]}" '
                       f'fill-opacity="0.7" stroke="#1f2937" stroke-width="0.4"><title>{_e(label)}</title></circle>')
-    for row in view.sites.dropna(subset=["lon", "lat"]).itertuples(index=False):
+    for row in view.sites_in().dropna(subset=["lon", "lat"]).itertuples(index=False):
         x, y = _project(float(row.lon), float(row.lat))
         label = t("public.map.site_tip", lang, name=row.site_name, households=format_number(row.households, lang))
         shapes.append(f'<circle cx="{x:g}" cy="{y:g}" r="3" fill="{html_map.SITE_COLOUR}">'
@@ -171,7 +171,7 @@ def render(view: FunderView, *, outlines: Sequence[str] = (), lang: str = "fr") 
              households=True),
         _kpi(format_number(len(view.qpv), lang), t("impact.kpi.qpv", lang), t("impact.def.qpv", lang)),
         _kpi(_share(view.reach_share(), lang), t("impact.kpi.reach", lang), t("impact.def.reach", lang)),
-        _kpi(format_number(len(view.sites), lang), t("public.kpi.sites", lang), t("public.def.sites", lang)),
+        _kpi(format_number(len(view.sites_in()), lang), t("public.kpi.sites", lang), t("public.def.sites", lang)),
     ])
     notes = "".join(f"<li>{_e(n)}</li>" for n in figures.notes((), lang=lang))
     other = "en" if lang == "fr" else "fr"

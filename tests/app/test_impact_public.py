@@ -92,6 +92,7 @@ def test_public_impact_opens_without_an_account(dash_app, impact_env: ImpactEnv)
     figures = _figures_in(page)
     assert len(figures) >= 8 and min(figures) >= 11, figures
     assert not re.search(r"\d+\.\d{4,}", page), "a coordinate with more than 3 decimals"
+    assert "Site de Saint-Denis" not in page, "the hidden small site is drawn on the public map"
     for lat, lon in impact_env.doors:
         assert f"{lat:.5f}" not in page and f"{lon:.5f}" not in page
     csp = response.headers["Content-Security-Policy"]
