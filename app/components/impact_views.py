@@ -142,7 +142,8 @@ def region_cards(summary: Any, *, lang: str) -> list[Any]:
                  html.Div(t("impact.card.households", lang, n=count_text(row.households, lang))),
                  html.Div(t("impact.card.qpv", lang, n=count_text(row.qpv_active, lang)))]
         if row.reach_share is not None and not pd.isna(row.reach_share):
-            lines.append(html.Div(t("impact.card.reach", lang, share=share_text(row.reach_share, lang))))
+            msgid = "impact.card.own_share" if summary.source == "own" else "impact.card.reach"
+            lines.append(html.Div(t(msgid, lang, share=share_text(row.reach_share, lang))))
         cards.append(html.Div(lines, className="region-card", id=f"impact-region-card-{row.region}"))
     return cards
 
