@@ -340,6 +340,8 @@ def _full_tables(region: str | None, lang: str, *, release: bool) -> list[Any]:
             frame = funder_view.latest_view().table(name, region=scope, lang=lang)
         else:
             frame = bundle.impact_table(current_report(), name, region=scope, lang=lang)
+            if report_scope() is not None:  # a manager's tables: their own figures, not the network's reach
+                frame = frame.drop(columns=[rpt.LABELS["reach_share"][lang]], errors="ignore")
         out.append(views.frame_table(frame, lang=lang, table_id=f"impact-{name}-datatable"))
     return out
 

@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 PASSWORD = "mot de passe impact assez long"
-ADMIN, FUNDER = "admin-impact", "financeur-impact"
+ADMIN, FUNDER, MANAGER = "admin-impact", "financeur-impact", "manager-impact"
 SECRET = b"impact-tests-cellkey-secret-0123"
 
 
@@ -53,6 +53,7 @@ def impact_env(dash_app, processed_dir: Path, tmp_path_factory: pytest.TempPathF
     users = UserStore(url)
     users.add_user(ADMIN, PASSWORD, role="admin")
     users.add_user(FUNDER, PASSWORD, role="financeur")
+    users.add_user(MANAGER, PASSWORD, role="manager", sites=(SITE_A,))
     previous = dash_app.server.config.get(settings.DB_KEY)
     dash_app.server.config[settings.DB_KEY] = url
     try:
@@ -168,6 +169,25 @@ def test_public_page_shows_the_funders_figures(dash_app, impact_env: ImpactEnv) 
     figure = funder["impact-trend"]["figure"]
     assert all(v >= 11 for v in figure["data"][0]["y"])
     assert figure["data"][1]["y"][-1] == int(re.sub(r"\D", "", headline))
+
+
+def test_manager_page_says_whose_sites_and_shows_their_own_share(dash_app, impact_env: ImpactEnv) -> None:
+    from tests.plugins.app_session import call_callback, find_prop
+
+    client = _client(dash_app, MANAGER)
+    layout = call_callback(client, "_pages_content.children",
+                           inputs={"_pages_location.pathname": "/impact", "_pages_location.search": ""})
+    scope = find_prop(layout, "impact-scope", "children")
+    assert scope.startswith("Périmètre : vos sites (Grigny)") and "France entière" not in scope
+    out = call_callback(client, "impact-kpis.children", inputs={"impact-region.value": "*"})
+    text = json.dumps(out, ensure_ascii=False)
+    assert "des ménages de vos QPV rencontrés" in text and "à portée d'un site" not in text, "the network's reach"
+    assert out["impact-region"]["options"][0]["label"] == "Vos sites"
+    rows = find_prop(out["impact-sites-table"], "impact-sites-datatable", "data")
+    assert {r["Code site"] for r in rows} == {"91286"}
+    funder = call_callback(_client(dash_app, FUNDER), "_pages_content.children",
+                           inputs={"_pages_location.pathname": "/impact", "_pages_location.search": ""})
+    assert "dernière publication" in find_prop(funder, "impact-scope", "children")
 
 
 def test_admin_publishes_and_others_cannot(dash_app, impact_env: ImpactEnv) -> None:
