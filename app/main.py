@@ -18,7 +18,7 @@ from typing import Any
 import dash
 from dash import Input, Output, dcc, html
 
-from app import cache, health, i18n, security
+from app import cache, compression, health, i18n, public, security
 from app.settings import DATA_DIR_KEY
 
 logger = logging.getLogger(__name__)
@@ -69,6 +69,8 @@ def create_app(*, data_dir: str | os.PathLike[str] | None = None, **dash_kwargs:
     security.init_app(app)
     cache.init_app(app.server)
     health.init_app(app.server)
+    compression.init_compression(app.server)
+    public.init_public(app)
     logger.info("app created with pages %s", [p["path"] for p in dash.page_registry.values()])
     return app
 

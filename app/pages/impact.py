@@ -1,26 +1,41 @@
-"""Page « Impact » (``/impact``): where the association works and what it achieves, for funders.
+"""Page « Impact » (``/impact``): where the association works and what it achieves, read in one minute.
 
-Everything shown comes from :class:`geo.export.report.ImpactReport`, protected by statistical secrecy
-(:mod:`geo.privacy`: no cell of fewer than 11 households, complementary cells hidden so that nothing
-can be recovered by subtraction). The page never reads a door, a building or a visit position: the map
-draws official QPV polygons and commune centroids. The only filter is the région (a fixed partition of
-the protected table); there is no free date range on purpose.
+Two sources of protected figures (:mod:`app.components.impact_summary`):
 
-Downloads (``/download/impact-…``): tables as CSV / XLSX, the map as offline HTML, PNG or GeoJSON.
+* **funders** (roles ``financeur`` and ``strategie``) read the **latest release**
+  (:mod:`app.public.funder_view`): frozen, perturbed figures that an import does not change until the
+  admin publishes the next release -- so two readings around an import reveal nothing;
+* a **site manager** reads the live protected report of *their own sites* (they know those figures at
+  door level anyway; a report that held other sites would let them subtract); the **admin** reads the
+  live report of every site and publishes releases (button « Publier », or ``voisinmap releases publish``).
+
+The page: key figures with a one-line definition, a map fitted to the territory (sites, protected QPV),
+the trend in adaptive time bins (no blank bar, the cumulative ends at the headline, a note says which
+periods were merged), topics and languages, régions as cards and sites as a short table; the full
+tables and files under « Télécharger les données ». The layout holds no data: one callback fills it under
+a loading indicator. The only filter is the région; there is no free date range on purpose.
+
+Downloads (``/download/impact-…``): tables as CSV / XLSX, the map as offline HTML, PNG or GeoJSON
+(funders: the same files from the latest release; the HTML map is then the public page).
 """
 
 from __future__ import annotations
 
 import logging
+from functools import lru_cache
 from typing import Any
 
 import dash
 import dash_leaflet as dl
-from dash import Input, Output, dcc, html
+import flask
+from dash import Input, Output, State, dcc, html
 
 from app import data, i18n, security, settings
+from app.components import impact_refresh
+from app.components import impact_summary as summ
 from app.components import impact_views as views
-from app.components.figures import kpi_card
+from app.public import PATH as PUBLIC_PATH
+from app.public import funder_view, iframe_snippet
 from geo import privacy
 from geo.auth.policy import AGGREGATE
 from geo.export import bundle, html_map, tables
@@ -32,14 +47,14 @@ logger = logging.getLogger(__name__)
 dash.register_page(__name__, path="/impact", name="Impact", title="voisinmap · Impact", nav_key="nav.impact",
                    order=30, roles=None, access_level=AGGREGATE)
 
-TABLE_LABELS = {"regions": "impact.regions", "quarters": "impact.trend", "sites": "impact.sites", "qpv": "impact.qpv"}
 DOWNLOAD_PATTERN = r"impact-(regions|quarters|sites|qpv|tableaux|carte)\.(csv|xlsx|geojson|html|png)"
+#: Roles whose Impact, downloads included, reads the latest release.
+RELEASE_ROLES: frozenset[str] = frozenset({"financeur", "strategie"})
 
 
 # ------------------------------------------------------------------------------------------ data
 def report_scope() -> tuple[str, ...] | None:
-    """Sites whose visits the report of this request covers: ``None`` (all) for every role but
-    ``manager``, the manager's own sites for a manager.
+    """Sites whose visits the live report of this request covers: the manager's own sites, else None (all).
 
     A manager knows their own sites' figures exactly (Terrain, by quarter too). With other sites in the
     same report, a total minus their own figures would give away a hidden cell of another site (région
@@ -50,80 +65,122 @@ def report_scope() -> tuple[str, ...] | None:
     return None
 
 
+def reads_release() -> bool:
+    """Whether this request's figures come from the latest release (funder-facing roles)."""
+    principal = security.current_principal()
+    return principal is not None and principal.role in RELEASE_ROLES
+
+
 def current_report() -> rpt.ImpactReport:
-    """The protected report of the store for this request's :func:`report_scope` (:func:`app.data.current_report`)."""
+    """The live protected report for this request's :func:`report_scope` (:func:`app.data.current_report`)."""
     return data.current_report(scope=report_scope())
 
 
-def _regions_outline() -> dict | None:
-    try:
-        from geo.load import load_regions
+def _region(value: Any, known: set[str]) -> str | None:
+    """The région asked for when it is a known code (None: France).
 
-        reg = load_regions(data_dir=settings.data_dir())[["code", "nom", "geometry"]].copy()
-        reg["geometry"] = reg.geometry.simplify(0.01, preserve_topology=True)
-        return reg.__geo_interface__
-    except Exception:  # noqa: BLE001
-        return None
+    Raises
+    ------
+    TypeError
+        When ``value`` is neither a text nor None (a list or an object: the callback guard answers 400).
+    """
+    if value is not None and not isinstance(value, str):
+        raise TypeError(f"impact-region.value: expected a région code or '*', got {type(value).__name__}")
+    return value if value in known else None
 
 
 # ---------------------------------------------------------------------------------------- layout
-#: Inline styles of the key-figure cards of this page.
-KPI_STYLE = {"background": "#fff", "border": "1px solid #d9dde4", "borderRadius": "6px", "padding": "0.6rem 0.9rem",
-             "minWidth": "180px"}
-KPI_VALUE_STYLE = {"fontSize": "1.6rem", "fontWeight": 700}
-KPI_LABEL_STYLE = {"color": "#5b6475", "fontSize": "0.85rem"}
+def _scope_text(lang: str) -> str:
+    scope = report_scope()
+    if scope is None:
+        return t("impact.scope.france", lang)
+    names = data.site_names(scope)
+    return t("impact.scope.sites", lang, sites=", ".join(names.get(code, code) for code in scope) or "–")
 
 
-def _kpi(value: str, label: str, kid: str) -> html.Div:
-    return kpi_card(value, label, card_id=kid, style=KPI_STYLE, value_style=KPI_VALUE_STYLE,
-                    label_style=KPI_LABEL_STYLE)
+def _admin_tools(lang: str) -> list[Any]:
+    principal = security.current_principal()
+    if principal is None or principal.role != "admin":
+        return []
+    return [html.Div([
+        html.Button(t("impact.publish.button", lang), id="impact-publish", n_clicks=0, className="button"),
+        html.Span(id="impact-publish-status", className="impact-note", role="status"),
+    ], className="impact-admin")]
+
+
+def _embed(lang: str) -> html.Details:
+    base = flask.request.host_url if flask.has_request_context() else "/"
+    return html.Details([
+        html.Summary(t("impact.embed.title", lang)),
+        html.P(t("impact.embed.text", lang, path=PUBLIC_PATH)),
+        html.A(t("impact.embed.open", lang), href=PUBLIC_PATH, target="_blank", id="impact-public-link"),
+        html.Pre(iframe_snippet(base, lang), id="impact-iframe-snippet", className="impact-snippet"),
+    ], className="impact-embed")
 
 
 def layout(**_kwargs: Any) -> html.Div:
-    """The page: région filter, headline figures, map, quarterly trend, tables, downloads."""
+    """The page skeleton (no data): filled by :func:`update` under a loading indicator."""
     lang = i18n.current_lang()
-    try:
-        report = current_report()
-    except Exception:  # noqa: BLE001 - data not built, store unreachable...
-        logger.exception("impact report unavailable")
-        return html.Div([html.H1(t("impact.title", lang)), html.P(t("error.data_missing", lang), className="notice")],
-                        className="page-padded page-impact")
-    options = [{"label": t("impact.france", lang), "value": "*"}]
-    for code in privacy.view(report.cube, (1, 0))["region"]:
-        options.append({"label": report.regions.get(code, code), "value": code})
-    header = [html.H1(t("impact.title", lang)), html.P(t("impact.intro", lang))]
-    if report.demo:
-        header.append(html.P(t("impact.demo", lang), className="notice", id="impact-demo"))
-    if report.empty:
-        header.append(html.P(t("impact.empty", lang), className="notice", id="impact-empty"))
-    return html.Div([
-        *header,
-        html.Div([html.Label(t("impact.region", lang), htmlFor="impact-region", className="control-label"),
-                  dcc.Dropdown(id="impact-region", options=options, value="*", clearable=False,
-                               style={"maxWidth": "360px"})]),
-        html.Div(id="impact-kpis", style={"display": "flex", "gap": "0.8rem", "flexWrap": "wrap", "margin": "1rem 0"}),
+    if flask.has_app_context():
+        impact_refresh.start(flask.current_app._get_current_object())  # noqa: SLF001 - the app of this process
+    release = reads_release()
+    header = [html.H1(t("impact.title", lang)), html.P(t("impact.intro", lang)),
+              html.P(t("impact.scope.release", lang) if release else _scope_text(lang), id="impact-scope",
+                     className="impact-scope")]
+    body = html.Div([
+        html.P(id="impact-caption", className="impact-note"),
+        html.Div(id="impact-kpis", className="impact-kpis"),
         html.Div([
-            dl.Map(id="impact-map", center=[46.6, 2.4], zoom=5, attributionControl=True, preferCanvas=False,
-                   bounds=_bounds(report, None), style={"width": "100%", "height": "100%"},
-                   children=_base_layers(lang)),
-            html.Div(views.legend_children(lang), className="legend", id="impact-legend"),
-        ], className="map-wrap", style={"height": "56vh", "position": "relative"}),
-        html.P(privacy.NOTE[lang], className="impact-secret-note", style={"fontSize": "0.85rem", "color": "#5b6475"}),
+            dl.Map(id="impact-map", center=[46.6, 2.4], zoom=5, attributionControl=True,
+                   style={"width": "100%", "height": "100%"}, children=_base_layers()),
+            html.Div(id="impact-legend", className="legend"),
+        ], className="map-wrap impact-map-wrap"),
         html.H2(t("impact.trend", lang)),
-        dcc.Graph(id="impact-trend", config={"displaylogo": False, "responsive": True}, style={"height": "320px"}),
-        html.H2(t("impact.regions", lang)), html.Div(id="impact-regions-table"),
-        html.H2(t("impact.sites", lang)), html.Div(id="impact-sites-table"),
-        html.H2(t("impact.qpv", lang)), html.Div(id="impact-qpv-table"),
-        html.H2(t("impact.downloads", lang)), html.Ul(id="impact-downloads"),
+        dcc.Graph(id="impact-trend", config={"displaylogo": False, "responsive": True,
+                                             "modeBarButtonsToRemove": ["select2d", "lasso2d"]},
+                  style={"height": "320px"}),
+        html.Ul(id="impact-trend-notes", className="impact-note"),
+        html.Div([html.Div([html.H2(t("impact.themes.topics", lang)), html.Div(id="impact-topics")]),
+                  html.Div([html.H2(t("impact.themes.languages", lang)), html.Div(id="impact-languages")])],
+                 className="impact-two"),
+        html.H2(t("impact.regions", lang)), html.Div(id="impact-region-cards", className="impact-cards"),
+        html.H2(t("impact.sites", lang)), html.Div(id="impact-sites"),
+        html.P(privacy.NOTE[lang], className="impact-note"),
+        html.Details([html.Summary(t("impact.downloads", lang)), html.Ul(id="impact-downloads"),
+                      *[html.Div([html.H3(bundle.SHEETS[lang][name]), html.Div(id=f"impact-{name}-table")])
+                        for name in bundle.IMPACT_TABLES]],
+                     id="impact-download-section", className="impact-details"),
+    ])
+    return html.Div([
+        *header, *_admin_tools(lang),
+        html.Div([html.Label(t("impact.region", lang), htmlFor="impact-region", className="control-label"),
+                  dcc.Dropdown(id="impact-region", options=[{"label": t("impact.france", lang), "value": "*"}],
+                               value="*", clearable=False, style={"maxWidth": "360px"})]),
+        dcc.Loading(body, id="impact-loading", type="default", delay_show=150),
+        _embed(lang),
     ], className="page-padded page-impact")
 
 
-def _base_layers(lang: str) -> list[Any]:
+@lru_cache(maxsize=4)
+def _regions_outline(folder: str | None) -> dict | None:
+    """Région outlines simplified to ~1 km (background of the map), once per data folder."""
+    try:
+        from geo.load import load_regions
+
+        reg = load_regions(data_dir=folder)[["code", "nom", "geometry"]].copy()
+        reg["geometry"] = reg.geometry.simplify(0.01, preserve_topology=True)
+        return reg.__geo_interface__
+    except Exception:  # noqa: BLE001 - the map works without its background
+        logger.info("no régions layer: Impact map without outlines")
+        return None
+
+
+def _base_layers() -> list[Any]:
     layers: list[Any] = []
     tiles = settings.tiles(default_url=None, default_attribution="")
     if tiles:
         layers.append(dl.TileLayer(url=tiles.url, attribution=tiles.attribution))
-    outline = _regions_outline()
+    outline = _regions_outline(settings.data_dir())
     if outline is not None:
         layers.append(dl.GeoJSON(id="impact-outlines", data=outline,
                                  style={"color": html_map.OUTLINE_COLOUR, "weight": 1, "fillColor": "#f7f7f7",
@@ -133,44 +190,135 @@ def _base_layers(lang: str) -> list[Any]:
 
 
 # ------------------------------------------------------------------------------------ callbacks
-def _region(value: str | None, report: rpt.ImpactReport) -> str | None:
-    if not value or value == "*":
+def _bounds(points: list[tuple[float, float]]) -> list[list[float]] | None:
+    if not points:
         return None
+    lats = [p[0] for p in points]
+    lons = [p[1] for p in points]
+    pad = 0.08
+    return [[min(lats) - pad, min(lons) - pad], [max(lats) + pad, max(lons) + pad]]
+
+
+Content = tuple[summ.Summary, list[Any], list, list[Any], str | None]
+
+
+def _release_content(region_value: Any, lang: str) -> Content:
+    view = funder_view.latest_view()
+    region = _region(region_value, set(view.regions()["region"]))
+    summary = summ.from_release(view, region, lang=lang)
+    qpv = view.qpv_in(region)
+    points = [(r.lat, r.lon) for r in qpv.dropna(subset=["lat", "lon"]).itertuples()]
+    points += [(r.lat, r.lon) for r in summary.sites.dropna(subset=["lat", "lon"]).itertuples()]
+    options = [{"label": t("impact.france", lang), "value": "*"}] + [
+        {"label": r.region_name, "value": r.region} for r in view.regions().itertuples()]
+    return summary, views.release_layers(summary, qpv, lang=lang), _bounds(points) or [], options, region
+
+
+def _live_content(region_value: Any, lang: str) -> Content:
+    report = current_report()
     known = set(privacy.view(report.cube, (1, 0))["region"])
-    return value if value in known else None
+    region = _region(region_value, known)
+    summary = summ.from_report(report, region, lang=lang, own_sites=report_scope() is not None)
+    box = html_map._bounds(report.qpv_frame(region), report.sites_frame(region))  # noqa: SLF001
+    bounds = [[box[1], box[0]], [box[3], box[2]]] if box is not None else []
+    first = t("impact.france", lang) if report_scope() is None else t("impact.own_sites", lang)
+    options = [{"label": first, "value": "*"}] + [
+        {"label": report.regions.get(code, code), "value": code} for code in sorted(known)]
+    return summary, views.map_layers(report, region, lang=lang), bounds, options, region
 
 
-def _kpis(report: rpt.ImpactReport, region: str | None, lang: str) -> list[Any]:
-    if region:
-        row = report.regions_table().set_index("region").loc[region]
-        figures = {m: (None if row["secret"] else row[m]) for m in rpt.MEASURES}
-        qpv, reach = report.qpv_count(region), row["reach_share"]
-    else:
-        nat = report.national()
-        figures = {m: nat[m] for m in rpt.MEASURES}
-        qpv, reach = nat["qpv_active"], nat["reach_share"]
-    cards = [
-        _kpi(views.count_text(figures["households"], lang), t("impact.kpi.households", lang), "impact-kpi-households"),
-        _kpi(views.count_text(figures["doors_opened"], lang), t("impact.kpi.doors", lang), "impact-kpi-doors"),
-        _kpi(views.count_text(figures["visits"], lang), t("impact.kpi.visits", lang), "impact-kpi-visits"),
-        _kpi(views.count_text(qpv, lang), t("impact.kpi.qpv", lang), "impact-kpi-qpv"),
-        _kpi(views.share_text(reach, lang) if reach is not None else "–", t("impact.kpi.reach", lang),
-             "impact-kpi-reach"),
-    ]
-    if report.period:
-        cards.append(html.Div(t("impact.period", lang, start=report.period[0], end=report.period[1]),
-                              style={"alignSelf": "center", "color": "#5b6475"}))
-    return cards
+_THEMES: data.VersionedCache[tuple[Any, Any]] = data.VersionedCache("impact themes", maxsize=16)
 
 
-def _bounds(report: rpt.ImpactReport, region: str | None) -> list[list[float]] | None:
-    box = html_map._bounds(report.qpv_frame(region), report.sites_frame(region))
-    if box is None:
-        return None
-    west, south, east, north = box
-    return [[south, west], [north, east]]
+def _theme_shares(url: str, scope: tuple[str, ...] | None) -> tuple[Any, Any]:
+    from geo.coverage import themes
+    from geo.coverage.store import open_store
+
+    engine = open_store(url)
+    try:
+        visits = themes.read_themes(engine, sites=scope)
+    finally:
+        engine.dispose()
+    return themes.theme_shares(visits, kind="topics"), themes.theme_shares(visits, kind="language")
 
 
+def themes_for(scope: tuple[str, ...] | None) -> tuple[Any, Any]:
+    """Shares of topics and languages of the sites of ``scope`` (None: all), once per data version."""
+    url = settings.store_url()
+    return _THEMES.get((url, data.store_version(url)), lambda: _theme_shares(url, scope), key=scope)
+
+
+def _themes(lang: str) -> tuple[Any, Any]:
+    """Topics and languages, shares rounded to 5 points, from the visits of this request's scope."""
+    topics, languages = themes_for(report_scope())
+    return (views.themes_block(topics, kind="topics", lang=lang),
+            views.themes_block(languages, kind="language", lang=lang))
+
+
+@dash.callback(
+    Output("impact-caption", "children"),
+    Output("impact-kpis", "children"),
+    Output("impact-layers", "children"),
+    Output("impact-legend", "children"),
+    Output("impact-map", "viewport"),
+    Output("impact-trend", "figure"),
+    Output("impact-trend-notes", "children"),
+    Output("impact-topics", "children"),
+    Output("impact-languages", "children"),
+    Output("impact-region-cards", "children"),
+    Output("impact-sites", "children"),
+    Output("impact-downloads", "children"),
+    *[Output(f"impact-{name}-table", "children") for name in bundle.IMPACT_TABLES],
+    Output("impact-region", "options"),
+    Input("impact-region", "value"),
+)
+def update(region_value: Any) -> tuple[Any, ...]:
+    """Everything of the page for one territory, from the release (funders) or the live report."""
+    lang = i18n.current_lang()
+    release = reads_release()
+    summary, layers, bounds, options, region = (_release_content if release else _live_content)(region_value, lang)
+    topics, languages = _themes(lang)
+    return (
+        summary.caption,
+        views.kpi_cards(summary, lang=lang),
+        layers,
+        views.legend_children(lang) if not release else views.release_legend(lang),
+        {"bounds": bounds, "transition": "flyToBounds"} if bounds else dash.no_update,
+        views.trend_figure(summary.trend, lang=lang),
+        [html.Li(note) for note in summary.notes],
+        topics, languages,
+        views.region_cards(summary, lang=lang),
+        views.sites_list(summary, lang=lang),
+        _downloads(region, lang),
+        *_full_tables(region, lang, release=release),
+        options,
+    )
+
+
+@dash.callback(Output("impact-publish-status", "children"), Input("impact-publish", "n_clicks"),
+               State("impact-region", "value"), prevent_initial_call=True)
+def publish(n_clicks: int | None, _region_value: Any) -> str:
+    """Admin only: publish the next release through the last closed quarter."""
+    lang = i18n.current_lang()
+    principal = security.current_principal()
+    if principal is None or principal.role != "admin":  # the page is open to every role, publishing is not
+        logger.warning("release publication refused: role %s", principal.role if principal else "signed out")
+        return t("impact.publish.refused", lang)
+    if not n_clicks:
+        return ""
+    from geo.coverage.release_publish import publish_from_store
+    from geo.coverage.releases import ReleaseError
+
+    try:
+        release = publish_from_store(db=settings.store_url(), data_dir=settings.data_dir())
+    except ReleaseError as exc:
+        logger.info("release not published: %s", exc)
+        return t("impact.publish.nothing", lang)
+    return t("impact.publish.done", lang, version=release.version, start=release.first_period,
+             end=release.through_period)
+
+
+# ------------------------------------------------------------------------------------ downloads
 def _downloads(region: str | None, lang: str) -> list[Any]:
     query = f"?lang={lang}" + (f"&region={region}" if region else "")
     items = [("impact-tableaux.xlsx", t("impact.dl.xlsx", lang)),
@@ -178,56 +326,46 @@ def _downloads(region: str | None, lang: str) -> list[Any]:
              ("impact-sites.csv", t("impact.dl.csv", lang, name=t("impact.sites", lang).lower())),
              ("impact-qpv.csv", t("impact.dl.csv", lang, name=t("impact.qpv", lang).lower())),
              ("impact-quarters.csv", t("impact.dl.csv", lang, name=t("impact.trend", lang).lower())),
-             ("impact-carte.html", t("impact.dl.html", lang)), ("impact-carte.png", t("impact.dl.png", lang)),
-             ("impact-carte.geojson", t("impact.dl.geojson", lang))]
-    return [html.Li(html.A(label, href=f"{security.DOWNLOAD_PREFIX}{name}{query}", id=f"impact-dl-{name.replace('.', '-')}"))
-            for name, label in items]
+             ("impact-carte.geojson", t("impact.dl.geojson", lang)),
+             ("impact-carte.html", t("impact.dl.html", lang)), ("impact-carte.png", t("impact.dl.png", lang))]
+    return [html.Li(html.A(label, href=f"{security.DOWNLOAD_PREFIX}{name}{query}",
+                           id=f"impact-dl-{name.replace('.', '-')}")) for name, label in items]
 
 
-@dash.callback(
-    Output("impact-kpis", "children"),
-    Output("impact-layers", "children"),
-    Output("impact-map", "viewport"),
-    Output("impact-trend", "figure"),
-    Output("impact-regions-table", "children"),
-    Output("impact-sites-table", "children"),
-    Output("impact-qpv-table", "children"),
-    Output("impact-downloads", "children"),
-    Input("impact-region", "value"),
-)
-def update(region_value: str | None) -> tuple[Any, ...]:
-    """Everything of the page for one territory, from the protected report."""
-    lang = i18n.current_lang()
-    report = current_report()
-    region = _region(region_value, report)
-    return (
-        _kpis(report, region, lang),
-        views.map_layers(report, region, lang=lang),
-        {"bounds": box, "transition": "flyToBounds"} if (box := _bounds(report, region)) else dash.no_update,
-        views.trend_figure(report, region, lang=lang),
-        views.report_table(report, "regions", region=None, lang=lang, table_id="impact-regions-datatable"),
-        views.report_table(report, "sites", region=region, lang=lang, table_id="impact-sites-datatable"),
-        views.report_table(report, "qpv", region=region, lang=lang, table_id="impact-qpv-datatable"),
-        _downloads(region, lang),
-    )
+def _full_tables(region: str | None, lang: str, *, release: bool) -> list[Any]:
+    out: list[Any] = []
+    for name in bundle.IMPACT_TABLES:
+        scope = None if name == "regions" else region
+        if release:
+            frame = funder_view.latest_view().table(name, region=scope, lang=lang)
+        else:
+            frame = bundle.impact_table(current_report(), name, region=scope, lang=lang)
+            if report_scope() is not None:  # a manager's tables: their own figures, not the network's reach
+                frame = frame.drop(columns=[rpt.LABELS["reach_share"][lang]], errors="ignore")
+        out.append(views.frame_table(frame, lang=lang, table_id=f"impact-{name}-datatable"))
+    return out
 
 
-# ------------------------------------------------------------------------------------ downloads
 def _produce(match: Any, args: dict[str, str]) -> tuple[bytes, str, str]:
-    import flask
-
     name, fmt = match.group(1), match.group(2)
     lang = i18n.normalise_lang(args.get("lang"))
-    report = current_report()
-    region = _region(args.get("region"), report)
-    if name == "carte" and fmt in ("csv", "xlsx"):
-        flask.abort(404)
-    if name != "carte" and fmt not in ("csv", "xlsx"):
-        flask.abort(404)
-    if name == "tableaux" and fmt == "csv":
+    if (name == "carte") == (fmt in ("csv", "xlsx")) or (name == "tableaux" and fmt == "csv"):
         flask.abort(404)
     table = "all" if name in ("tableaux", "carte") else name
-    payload = bundle.impact_bytes(report, fmt, table=table, region=region, lang=lang, data_dir=settings.data_dir())
+    if reads_release():
+        view = funder_view.latest_view()
+        region = _region(args.get("region"), set(view.regions()["region"]))
+        if fmt == "html":  # the public page: the release's map, figures and trend in one offline file
+            from app.public import rendered
+
+            payload = rendered(lang)[0]
+        else:
+            payload = view.export_bytes(fmt, table=table, region=region, lang=lang)
+    else:
+        report = current_report()
+        region = _region(args.get("region"), set(privacy.view(report.cube, (1, 0))["region"]))
+        payload = bundle.impact_bytes(report, fmt, table=table, region=region, lang=lang,
+                                      data_dir=settings.data_dir())
     suffix = f"-{region}" if region else ""
     return payload, f"voisinmap-impact-{name}{suffix}.{fmt}", tables.MEDIA_TYPES[fmt]
 

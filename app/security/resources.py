@@ -31,9 +31,11 @@ ROUTER_IDS: frozenset[str] = frozenset({"_pages_content", "_pages_store"})
 _ID_PREFIX = re.compile(r"^([A-Za-z0-9_]+)")
 
 
-#: Paths anyone may reach (static files and the Dash plumbing that carries no data).
+#: Paths anyone may reach (static files, the Dash plumbing that carries no data, and the public pages of
+#: :mod:`app.public`, which show only released figures).
 PUBLIC_PREFIXES: tuple[str, ...] = ("/_dash-component-suites/", "/assets/", "/_dash-layout", "/_dash-dependencies",
-                                    "/_reload-hash", "/_favicon.ico", "/favicon.ico", "/_alive_")
+                                    "/_reload-hash", "/_favicon.ico", "/favicon.ico", "/_alive_",
+                                    "/public/")
 
 
 LAYERS_PREFIX = "/_voisinmap/layers/"

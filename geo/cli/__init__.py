@@ -24,6 +24,7 @@ COMMANDS: dict[str, str] = {
     "export": "geo.cli.export:export",
     "i18n": "geo.cli.i18n:i18n",
     "worker": "geo.cli.worker:worker",
+    "releases": "geo.cli.releases:releases",
 }
 
 

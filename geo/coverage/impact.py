@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from geo import privacy
+from geo import privacy, timebins
 from geo.i18n import t
 
 logger = logging.getLogger(__name__)
@@ -145,8 +145,11 @@ def site_places(codes: list[str], *, communes: pd.DataFrame, arrondissements: pd
         arr = arrondissements[["insee_com", "name", "insee_reg", "lib_reg", "lon", "lat"]].rename(
             columns={"insee_com": "site", "name": "site_name", "insee_reg": "region", "lib_reg": "region_name"})
         places = pd.concat([arr, places], ignore_index=True)
+    wanted = {str(c) for c in codes}
     if "siren_epci" in communes.columns:
-        epci = communes.dropna(subset=["siren_epci"]).groupby("siren_epci", sort=True).agg(
+        members = communes.dropna(subset=["siren_epci"])
+        members = members[members["siren_epci"].astype(str).isin(wanted)]  # only the EPCI asked for
+        epci = members.groupby("siren_epci", sort=True).agg(
             site_name=("lib_epci", "first"), region=("insee_reg", lambda s: s.mode().iat[0]),
             region_name=("lib_reg", lambda s: s.mode().iat[0]), lon=("lon", "mean"), lat=("lat", "mean"),
         ).reset_index().rename(columns={"siren_epci": "site"})
@@ -212,6 +215,10 @@ class ImpactReport:
         :func:`reach_table`.
     demo : bool
         True when fictitious demo visits are included (« données fictives »).
+    period : tuple of str or None
+        First and last quarter with visits.
+    bins : geo.timebins.TimeBins or None
+        Households met per adaptive time bin of France, each région and each site (:func:`trend`).
     """
 
     cube: privacy.Cube
@@ -221,6 +228,7 @@ class ImpactReport:
     reach: pd.DataFrame | None = None
     demo: bool = False
     period: tuple[str, str] | None = field(default=None)
+    bins: timebins.TimeBins | None = field(default=None, repr=False)
 
     @property
     def empty(self) -> bool:
@@ -280,6 +288,23 @@ class ImpactReport:
         cumulative = frame["households"].astype("Float64").cumsum(skipna=False)
         frame["households_cumulative"] = cumulative.astype("Int64")
         return frame
+
+    def trend(self, region: str | None = None, *, lang: str = "fr") -> tuple[pd.DataFrame, list[str]]:
+        """Households met per adaptive time bin (France or a région) and the notes that explain merges.
+
+        Every bin covers at least 11 households (quarters merged into half-years or years where needed),
+        and the cumulative, computed on the published bins, ends at the territory's total.
+
+        Returns
+        -------
+        tuple
+            ``code, label, households, cumulative`` per bin, and the notes (:func:`geo.timebins.notes`).
+        """
+        if self.bins is None:
+            return pd.DataFrame(columns=["code", "label", "households", "cumulative"]), []
+        group = (region,) if region else ()
+        series = self.bins.series(group, lang=lang)
+        return series[["code", "label", "households", "cumulative"]], timebins.notes(self.bins, group, lang=lang)
 
     def sites_table(self, region: str | None = None) -> pd.DataFrame:
         """One row per site (in a région)."""
@@ -424,5 +449,15 @@ def build_report(
             names.setdefault(str(code), str(name))
     quarters = [] if empty else sorted(set(tree["quarter"]))
     period = (quarters[0], quarters[-1]) if quarters else None
+    bins = _trend_bins(tree, threshold) if not empty else None
     return ImpactReport(cube=cube, sites=used_sites, qpv=attrs.reset_index(drop=True), regions=names,
-                        reach=reach, demo=bool(demo), period=period)
+                        reach=reach, demo=bool(demo), period=period, bins=bins)
+
+
+def _trend_bins(tree: pd.DataFrame, threshold: int) -> timebins.TimeBins | None:
+    """Adaptive time bins of households met, France > région > site (None when quarters are not codes)."""
+    frame = tree[tree["quarter"].astype(str).str.fullmatch(r"\d{4}-T[1-4]")]
+    if frame.empty:
+        return None
+    return timebins.adaptive_bins(frame, levels=("region", "site"), period="quarter", count="households",
+                                  threshold=threshold)

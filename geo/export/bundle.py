@@ -14,7 +14,7 @@ import pandas as pd
 from geo import privacy
 from geo.coverage.impact import ImpactReport
 from geo.export import html_map, png, tables
-from geo.export.report import labelled
+from geo.export.report import LABELS, labelled
 from geo.i18n import normalise_lang, per_language, t
 
 logger = logging.getLogger(__name__)
@@ -103,6 +103,73 @@ def impact_geojson(report: ImpactReport, *, region: str | None = None, lang: str
     frame = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True) if parts else pd.DataFrame({"geometry": []}),
                              geometry="geometry", crs="EPSG:4326")
     return tables.to_geojson_bytes(frame)
+
+
+def release_png(features: pd.DataFrame, *, regions: pd.DataFrame | None = None, caption: str = "",
+                lang: str = "fr") -> bytes:
+    """The map of a release as a PNG: published QPV (circles sized by households met) and sites."""
+    from matplotlib.lines import Line2D
+
+    lang = normalise_lang(lang)
+    fig, ax = png._figure()  # noqa: SLF001 - same package
+    png._regions(ax, regions)  # noqa: SLF001
+    bounds = None
+    if len(features):
+        qpv = features[features["niveau"] == "qpv"]
+        sites = features[features["niveau"] == "site"]
+        if len(qpv):
+            met = pd.to_numeric(qpv[LABELS["households"][lang]], errors="coerce").fillna(0).to_numpy(dtype=float)
+            ax.scatter(qpv.geometry.x, qpv.geometry.y, s=20 + 300 * met / max(met.max(), 1.0),
+                       c=html_map.SHARE_COLOURS[2], alpha=0.7, edgecolors="#333", linewidths=0.5, zorder=3)
+        if len(sites):
+            ax.scatter(sites.geometry.x, sites.geometry.y, s=30, c=html_map.SITE_COLOUR, edgecolors="#333",
+                       linewidths=0.5, zorder=4)
+        west, south, east, north = features.total_bounds
+        bounds = (west - 0.2, south - 0.2, east + 0.2, north + 0.2)
+    png._frame_extent(ax, bounds)  # noqa: SLF001
+    tx = html_map.TEXT[lang]
+    handles = [Line2D([], [], marker="o", linestyle="", markerfacecolor=html_map.SHARE_COLOURS[2],
+                      markeredgecolor="#333", label=t("impact.legend.qpv", lang)),
+               Line2D([], [], marker="o", linestyle="", markerfacecolor=html_map.SITE_COLOUR, markeredgecolor="#333",
+                      label=tx["site"])]
+    return png._finish(fig, tx["report"], f"{caption} · {html_map.ATTRIBUTION[lang]}", handles)  # noqa: SLF001
+
+
+def release_bytes(sheets: dict[str, pd.DataFrame], fmt: str, *, table: str = "all",
+                  notes: dict[str, str] | None = None, features: pd.DataFrame | None = None,
+                  lang: str = "fr", regions: pd.DataFrame | None = None, caption: str = "") -> bytes:
+    """The funders' tables of a release as ``fmt`` (the figures exactly as published).
+
+    Parameters
+    ----------
+    sheets : dict
+        Table name (:data:`IMPACT_TABLES`) -> labelled frame.
+    fmt : {"csv", "xlsx", "geojson"}
+    table : str
+        A name of :data:`IMPACT_TABLES` or ``"all"`` (``csv``: ``regions``).
+    notes : dict, optional
+        The « Notes » sheet of the workbook.
+    features : geopandas.GeoDataFrame, optional
+        Published QPV and sites as points (``geojson``).
+
+    Raises
+    ------
+    ValueError
+        Unknown format or table.
+    """
+    if fmt not in ("csv", "xlsx", "geojson", "png"):
+        raise ValueError(f"fmt: expected csv, xlsx, geojson or png for a release, got {fmt!r}")
+    if table != "all" and table not in IMPACT_TABLES:
+        raise ValueError(f"table: expected 'all' or one of {', '.join(IMPACT_TABLES)}, got {table!r}")
+    if fmt == "csv":
+        return tables.to_csv_bytes(sheets["regions" if table == "all" else table])
+    if fmt == "xlsx":
+        names = IMPACT_TABLES if table == "all" else (table,)
+        return tables.to_xlsx_bytes({_sheet(n, lang): sheets[n] for n in names}, notes=notes)
+    if fmt == "png":
+        return release_png(features if features is not None else pd.DataFrame({"niveau": []}), regions=regions,
+                           caption=caption, lang=lang)
+    return tables.to_geojson_bytes(features if features is not None else pd.DataFrame({"geometry": []}), precision=3)
 
 
 def _sheet(name: str, lang: str) -> str:

@@ -17,6 +17,8 @@ import pandas as pd
 import pytest
 
 SITE_A, SITE_B = "91286", "59350"  # Grigny, Lille (demo sites)
+#: Cell-key secret of the test releases.
+CELLKEY_SECRET = b"access-tests-cellkey-secret-0123"
 SMALL_SITE = "93066"  # Saint-Denis: a handful of households, below the secrecy threshold
 PASSWORD = "mot de passe de test assez long"
 ROLES = {
@@ -82,6 +84,10 @@ def access_env(dash_app, processed_dir: Path, tmp_path_factory: pytest.TempPathF
     import_frame(_small_site_rows(qpv), name="petit-site", engine=engine, qpv=qpv, demo=True)
     events = load_events(engine)
     engine.dispose()
+    # funders read the latest release: publish one, as the admin does after the imports
+    from geo.coverage.release_publish import publish_from_store
+
+    publish_from_store(db=url, data_dir=processed_dir, secret=CELLKEY_SECRET)
     doors = {(round(a, 5), round(b, 5)) for a, b in zip(events["lat"], events["lon"], strict=True)}
     store = UserStore(url)
     for name, (role, site_codes) in ROLES.items():

@@ -227,7 +227,8 @@ def test_downloads_as_every_role(warmed: dash.Dash, clients: dict[str, Any]) -> 
 
 def test_every_flask_route_signed_out(warmed: dash.Dash, clients: dict[str, Any]) -> None:
     public = ("/_dash-component-suites/", "/assets/", "/_dash-layout", "/_dash-dependencies", "/_reload-hash",
-              "/_favicon.ico", "/saisie/static/", "/saisie-sw.js", "/saisie.webmanifest")
+              "/_favicon.ico", "/saisie/static/", "/saisie-sw.js", "/saisie.webmanifest",
+              "/public/")  # /public/impact: released figures only (test_public_impact_*)
     for rule in warmed.server.url_map.iter_rules():
         methods = sorted(rule.methods - {"HEAD", "OPTIONS"})
         path = re.sub(r"<(?:[a-z]+:)?(\w+)>", lambda m: {"name": "qpv", "path": "page-inconnue"}.get(m.group(1), "x"),

@@ -118,3 +118,23 @@ def test_reach_table() -> None:
     out = impact.reach_table(qpv, np.array([True, True, False])).set_index("region")
     assert out.loc["*", "reach_share"] == pytest.approx(0.25)
     assert out.loc["11", "reach_share"] == 1.0 and out.loc["32", "reach_share"] == 0.0
+
+
+def test_trend_in_adaptive_bins_ends_at_the_headline(small_report: impact.ImpactReport) -> None:
+    """Every bin of the chart passes the rule, no bin is blank, the cumulative ends at the total."""
+    for region, total in ((None, small_report.national()["households"]), ("32", 350)):
+        series, notes = small_report.trend(region, lang="fr")
+        assert len(series) and series["households"].notna().all()
+        assert (series["households"] >= privacy.THRESHOLD).all()
+        assert int(series["cumulative"].iat[-1]) == total
+        assert series["cumulative"].is_monotonic_increasing
+        assert all(isinstance(n, str) and n for n in notes)
+    series, _ = small_report.trend("11", lang="fr")
+    assert series["code"].tolist() == ["2025-T1", "2025-T2"]
+    assert int(series["cumulative"].iat[-1]) == 120 + 80 + 60 + 4 + 7 + 45
+    # Ris-Orangis met 7 households in 2025-T1: its quarters are merged into the half-year, with a note
+    from geo import timebins
+
+    site = small_report.bins.series(("11", "91521"))
+    assert site["code"].tolist() == ["2025-S1"] and site["households"].tolist() == [52]
+    assert "regroupés en 2025-S1" in timebins.notes(small_report.bins, ("11", "91521"), lang="fr")[0]

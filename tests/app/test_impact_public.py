@@ -1,0 +1,265 @@
+"""Impact for funders through the running app: the public page /public/impact (no account), the funder's
+page and downloads read the latest release (an import changes nothing they see), compression and long
+caching of Dash's bundles, and the page in headless Chromium (chart, public page, compressed Plotly)."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+PASSWORD = "mot de passe impact assez long"
+ADMIN, FUNDER, MANAGER = "admin-impact", "financeur-impact", "manager-impact"
+SECRET = b"impact-tests-cellkey-secret-0123"
+
+
+@dataclass
+class ImpactEnv:
+    url: str
+    doors: set[tuple[float, float]]
+    processed_dir: Path
+
+
+@pytest.fixture(scope="module")
+def impact_env(dash_app, processed_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ImpactEnv]:
+    """The app on a store with two demo sites and a small (hidden) one, one release published."""
+    from app.security import settings
+    from geo.auth.store import UserStore
+    from geo.coverage import demo
+    from geo.coverage.importer import import_frame
+    from geo.coverage.release_publish import publish_from_store
+    from geo.coverage.store import load_events, open_store
+    from geo.load import load_arrondissements, load_qpv
+    from tests.auth.conftest import SITE_A, SITE_B, _small_site_rows
+
+    url = f"sqlite:///{tmp_path_factory.mktemp('impact') / 'voisinmap.db'}"
+    qpv = load_qpv(data_dir=processed_dir)
+    sites = tuple(s for s in demo.SITES if s.code in (SITE_A, SITE_B))
+    engine = open_store(url)
+    import_frame(demo.generate_demo(qpv, arrondissements=load_arrondissements(data_dir=processed_dir), sites=sites),
+                 name="demo", engine=engine, qpv=qpv, demo=True)
+    import_frame(_small_site_rows(qpv), name="petit-site", engine=engine, qpv=qpv, demo=True)
+    events = load_events(engine)
+    engine.dispose()
+    publish_from_store(db=url, data_dir=processed_dir, secret=SECRET)
+    users = UserStore(url)
+    users.add_user(ADMIN, PASSWORD, role="admin")
+    users.add_user(FUNDER, PASSWORD, role="financeur")
+    users.add_user(MANAGER, PASSWORD, role="manager", sites=(SITE_A,))
+    previous = dash_app.server.config.get(settings.DB_KEY)
+    dash_app.server.config[settings.DB_KEY] = url
+    try:
+        yield ImpactEnv(url, {(round(a, 5), round(b, 5)) for a, b in zip(events["lat"], events["lon"], strict=True)},
+                        processed_dir)
+    finally:
+        dash_app.server.config[settings.DB_KEY] = previous
+
+
+def _client(dash_app, name: str | None) -> Any:
+    from tests.plugins import app_session
+
+    client = dash_app.server.test_client()
+    if name:
+        assert app_session.sign_in(client, name, PASSWORD).status_code == 303
+    return client
+
+
+def _figures_in(page: str) -> list[int]:
+    """Every household count the public page shows: key figure, régions, chart axes and map tooltips."""
+    texts = re.findall(r'<b class="hh">([^<]*)</b>', page) + re.findall(r"<td class='n hh'>([^<]*)</td>", page)
+    texts += re.findall(r'class="hh"[^>]*>([^<]*)</text>', page)
+    texts += re.findall(r"<title>[^<]*?(\d[\d\u202f\u00a0 ]*) ménages rencontrés</title>", page)
+    out = []
+    for text in texts:
+        if "%" in text or not re.search(r"\d", text):
+            continue
+        out.append(int(re.sub(r"\D", "", text)))
+    return out
+
+
+def test_public_impact_opens_without_an_account(dash_app, impact_env: ImpactEnv) -> None:
+    response = _client(dash_app, None).get("/public/impact")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert len(response.data) < 1_000_000
+    figures = _figures_in(page)
+    assert len(figures) >= 8 and min(figures) >= 11, figures
+    assert not re.search(r"\d+\.\d{4,}", page), "a coordinate with more than 3 decimals"
+    assert "Site de Saint-Denis" not in page, "the hidden small site is drawn on the public map"
+    for lat, lon in impact_env.doors:
+        assert f"{lat:.5f}" not in page and f"{lon:.5f}" not in page
+    csp = response.headers["Content-Security-Policy"]
+    assert "frame-ancestors 'self'" in csp and "script-src" not in csp and "default-src 'none'" in csp
+    assert "X-Frame-Options" not in response.headers
+    assert response.headers["Cache-Control"].startswith("public")
+    again = _client(dash_app, None).get("/public/impact", headers={"If-None-Match": response.headers["ETag"]})
+    assert again.status_code == 304
+    english = _client(dash_app, None).get("/public/impact?lang=en").get_data(as_text=True)
+    assert "households met" in english and "Publication n°" not in english
+
+
+def test_frame_ancestors_setting() -> None:
+    from app.security.headers import ConfigurationError, frame_ancestors
+
+    assert frame_ancestors({}) == ["'self'"]
+    assert frame_ancestors({"VOISINMAP_FRAME_ANCESTORS": "'self' https://www.voisin-malin.fr, https://*.voisin-malin.fr"}) \
+        == ["'self'", "https://www.voisin-malin.fr", "https://*.voisin-malin.fr"]
+    with pytest.raises(ConfigurationError, match="VOISINMAP_FRAME_ANCESTORS: expected origins"):
+        frame_ancestors({"VOISINMAP_FRAME_ANCESTORS": "https://ok.fr; script-src *"})
+
+
+def _workbook(client: Any) -> dict[str, pd.DataFrame]:
+    response = client.get("/download/impact-tableaux.xlsx?lang=fr")
+    assert response.status_code == 200
+    return pd.read_excel(io.BytesIO(response.data), sheet_name=None)
+
+
+def test_funder_figures_do_not_move_with_an_import(dash_app, impact_env: ImpactEnv) -> None:
+    """Issue 15's attack through the app: download, import 7 opened doors for the hidden site, download again."""
+    from geo.coverage.importer import import_frame
+    from geo.coverage.store import open_store
+    from tests.auth.conftest import SMALL_SITE, _small_site_rows
+    from tests.plugins.app_session import call_callback
+
+    funder = _client(dash_app, FUNDER)
+    before = _workbook(funder)
+    page_before = _client(dash_app, None).get("/public/impact").data
+    kpis_before = call_callback(funder, "impact-kpis.children", inputs={"impact-region.value": "*"})
+    sites = before["Sites"]
+    small = sites[sites["Code site"].astype(str) == SMALL_SITE]
+    assert small.empty or small["Ménages rencontrés"].isna().all()
+    from geo.load import load_qpv
+
+    late = _small_site_rows(load_qpv(data_dir=impact_env.processed_dir)).assign(
+        batiment=lambda f: "TARD-" + f["batiment"], date="2025-03-20")
+    engine = open_store(impact_env.url)
+    try:
+        assert import_frame(late, name="sept-portes", engine=engine).imported == 7
+    finally:
+        engine.dispose()
+    after = _workbook(funder)
+    for name in before:
+        pd.testing.assert_frame_equal(before[name], after[name])
+    assert _client(dash_app, None).get("/public/impact").data == page_before
+    kpis_after = call_callback(funder, "impact-kpis.children", inputs={"impact-region.value": "*"})
+    assert json.dumps(kpis_after["impact-kpis"], sort_keys=True) == json.dumps(kpis_before["impact-kpis"],
+                                                                               sort_keys=True)
+    # the admin's live view does move: the import is real
+    admin = _client(dash_app, ADMIN)
+    live = call_callback(admin, "impact-kpis.children", inputs={"impact-region.value": "*"})
+    assert live["impact-caption"]["children"] != kpis_after["impact-caption"]["children"]
+
+
+def test_public_page_shows_the_funders_figures(dash_app, impact_env: ImpactEnv) -> None:
+    from tests.plugins.app_session import call_callback
+
+    funder = call_callback(_client(dash_app, FUNDER), "impact-kpis.children", inputs={"impact-region.value": "*"})
+    text = json.dumps(funder["impact-kpis"], ensure_ascii=False)
+    headline = re.search(r'"children": "([\d\u202f]+)", "className": "kpi-value"', text).group(1)
+    page = _client(dash_app, None).get("/public/impact").get_data(as_text=True)
+    assert f'<b class="hh">{headline}</b>' in page
+    figure = funder["impact-trend"]["figure"]
+    assert all(v >= 11 for v in figure["data"][0]["y"])
+    assert figure["data"][1]["y"][-1] == int(re.sub(r"\D", "", headline))
+
+
+def test_manager_page_says_whose_sites_and_shows_their_own_share(dash_app, impact_env: ImpactEnv) -> None:
+    from tests.plugins.app_session import call_callback, find_prop
+
+    client = _client(dash_app, MANAGER)
+    layout = call_callback(client, "_pages_content.children",
+                           inputs={"_pages_location.pathname": "/impact", "_pages_location.search": ""})
+    scope = find_prop(layout, "impact-scope", "children")
+    assert scope.startswith("Périmètre : vos sites (Grigny)") and "France entière" not in scope
+    out = call_callback(client, "impact-kpis.children", inputs={"impact-region.value": "*"})
+    text = json.dumps(out, ensure_ascii=False)
+    assert "des ménages de vos QPV rencontrés" in text and "à portée d'un site" not in text, "the network's reach"
+    assert out["impact-region"]["options"][0]["label"] == "Vos sites"
+    rows = find_prop(out["impact-sites-table"], "impact-sites-datatable", "data")
+    assert {r["Code site"] for r in rows} == {"91286"}
+    funder = call_callback(_client(dash_app, FUNDER), "_pages_content.children",
+                           inputs={"_pages_location.pathname": "/impact", "_pages_location.search": ""})
+    assert "dernière publication" in find_prop(funder, "impact-scope", "children")
+
+
+def test_admin_publishes_and_others_cannot(dash_app, impact_env: ImpactEnv) -> None:
+    from tests.plugins.app_session import call_callback
+
+    refused = call_callback(_client(dash_app, FUNDER), "impact-publish-status.children",
+                            inputs={"impact-publish.n_clicks": 1}, state={"impact-region.value": "*"})
+    assert "administrateur" in refused["impact-publish-status"]["children"]
+    done = call_callback(_client(dash_app, ADMIN), "impact-publish-status.children",
+                         inputs={"impact-publish.n_clicks": 1}, state={"impact-region.value": "*"})
+    assert "Rien à publier" in done["impact-publish-status"]["children"]  # the closed quarters are released
+
+
+def _plotly_url() -> str:
+    import os
+
+    import plotly
+    from dash.fingerprint import build_fingerprint
+
+    path = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+    return "/_dash-component-suites/plotly/" + build_fingerprint("package_data/plotly.min.js", plotly.__version__,
+                                                                 int(os.stat(path).st_mtime))
+
+
+def test_bundles_compressed_and_cached_for_a_year(dash_app, impact_env: ImpactEnv) -> None:
+    client = _client(dash_app, None)
+    response = client.get(_plotly_url(), headers={"Accept-Encoding": "gzip, deflate, br"})
+    assert response.status_code == 200
+    assert response.headers["Content-Encoding"] == "br"
+    assert len(response.data) < 1_500_000  # 4.8 MB uncompressed
+    assert response.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    gzip = client.get(_plotly_url(), headers={"Accept-Encoding": "gzip"})
+    assert gzip.headers["Content-Encoding"] == "gzip"
+    data = client.post("/_dash-update-component", json={}, headers={"Accept-Encoding": "br"})
+    assert "immutable" not in data.headers.get("Cache-Control", "")
+
+
+@pytest.mark.browser
+def test_impact_in_a_browser(dash_app, impact_env: ImpactEnv, live_url: str, artifacts: Path) -> None:
+    from selenium.webdriver.common.by import By
+
+    from tests.plugins import app_session
+    from tests.plugins.browser import chrome, wait_for
+
+    with chrome(window=(1400, 900)) as driver:
+        app_session.browser_sign_in(driver, live_url, ADMIN, PASSWORD)
+        driver.get(live_url + "/impact")
+        wait_for(lambda: driver.execute_script(
+            "const g = document.querySelector('#impact-trend .js-plotly-plot');"
+            "return g && g.data && g.data.length === 2 && g.data[0].x.length > 0;"), timeout=60, message="the chart")
+        bars, cumulative = driver.execute_script(
+            "const g = document.querySelector('#impact-trend .js-plotly-plot'); return [g.data[0].y, g.data[1].y];")
+        assert bars and all(v is not None and v >= 11 for v in bars), bars
+        headline = driver.find_element(By.CSS_SELECTOR, "#impact-kpi-households .kpi-value").text
+        assert cumulative[-1] == int(re.sub(r"\D", "", headline))
+        encoding = driver.execute_script(
+            "const r = performance.getEntriesByType('resource').find(e => e.name.includes('plotly.min'));"
+            "return r ? [r.encodedBodySize, r.decodedBodySize] : null;")
+        assert encoding and encoding[0] < encoding[1] / 2, f"Plotly not compressed: {encoding}"
+        time.sleep(2.5)  # the map flies to the territory
+        driver.save_screenshot(str(artifacts / "impact-1400.png"))
+        driver.set_window_size(1400, 3200)
+        time.sleep(1.0)
+        driver.save_screenshot(str(artifacts / "impact-1400-full.png"))
+        driver.set_window_size(390, 844)
+        time.sleep(1.5)
+        driver.save_screenshot(str(artifacts / "impact-390.png"))
+    with chrome(window=(1400, 900)) as driver:  # no session at all
+        driver.get(live_url + "/public/impact")
+        wait_for(lambda: driver.find_elements(By.CSS_SELECTOR, ".kpi b"), timeout=20, message="the public page")
+        size = driver.execute_script(
+            "const n = performance.getEntriesByType('navigation')[0]; return n.transferSize || n.encodedBodySize;")
+        assert 0 < size < 1_000_000
+        assert min(_figures_in(driver.page_source)) >= 11
+        driver.save_screenshot(str(artifacts / "public-impact.png"))
