@@ -178,7 +178,7 @@ def test_manager_page_says_whose_sites_and_shows_their_own_share(dash_app, impac
     layout = call_callback(client, "_pages_content.children",
                            inputs={"_pages_location.pathname": "/impact", "_pages_location.search": ""})
     scope = find_prop(layout, "impact-scope", "children")
-    assert scope.startswith("Périmètre : vos sites (Grigny)") and "France entière" not in scope
+    assert scope.startswith("Périmètre : vos sites (Grigny (Grigny 2; La Grande Borne))") and "France entière" not in scope
     out = call_callback(client, "impact-kpis.children", inputs={"impact-region.value": "*"})
     text = json.dumps(out, ensure_ascii=False)
     assert "des ménages de vos QPV rencontrés" in text and "à portée d'un site" not in text, "the network's reach"
