@@ -69,7 +69,7 @@ def commune_collection(communes: pd.DataFrame) -> dict[str, Any]:
     """Communes that hold at least one QPV, as points with their QPV population."""
     frame = communes[communes["n_qpv"] > 0]
     return webgeo.feature_collection(
-        frame, properties=["insee_com", "name", "lib_dep", "n_qpv", "qpv_population", "population"],
+        frame, properties=["insee_com", "name", "lib_dep", "n_qpv", "qpv_residents_touching", "population"],
         id_column="insee_com",
     )
 

@@ -91,7 +91,7 @@ def _map(lang: str, attribution: str) -> dl.Map:
         hideout=mapstyle.hideout_for("poverty_rate", data.qpv(), lang=lang),
         attribution=attribution,
     )
-    bubble_labels = {"qpv_population": t("bubble.qpv_population", lang), "n_qpv": t("bubble.n_qpv", lang),
+    bubble_labels = {"qpv_residents_touching": t("bubble.qpv_residents_touching", lang), "n_qpv": t("bubble.n_qpv", lang),
                      "source": t("legend.source", lang, s="INSEE, ANCT")}
     district_labels = {"title": t("layer.districts", lang), "n_qpv": t("bubble.n_qpv", lang),
                        "population": t("ind.population", lang), "poverty_rate": t("ind.poverty_rate", lang),
