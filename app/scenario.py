@@ -99,18 +99,18 @@ def parse_sites_upload(contents: str, filename: str) -> pd.DataFrame:
     """
     name = (filename or "").lower()
     if not name.endswith(UPLOAD_SUFFIXES):
-        raise siting.SitesError(f"file: expected a .csv file", msgid="sites.error.file_type")
+        raise siting.SitesError("file: expected a .csv file", msgid="sites.error.file_type")
     try:
         _, b64 = contents.split(",", 1)
         raw = base64.b64decode(b64, validate=True)
     except (ValueError, binascii.Error) as exc:
-        raise siting.SitesError(f"file: expected a base64 data URL from the browser, could not decode the upload",
+        raise siting.SitesError("file: expected a base64 data URL from the browser, could not decode the upload",
                                 msgid="sites.error.file_decode") from exc
     if len(raw) > MAX_UPLOAD_BYTES:
         raise siting.SitesError(f"file: expected at most {MAX_UPLOAD_BYTES // 1000} kB, got {len(raw) // 1000} kB",
                                 msgid="sites.error.file_size", fields={"max": MAX_UPLOAD_BYTES // 1000, "size": len(raw) // 1000})
     if b"\x00" in raw[:4096]:
-        raise siting.SitesError(f"file: expected a text CSV file, got binary content",
+        raise siting.SitesError("file: expected a text CSV file, got binary content",
                                 msgid="sites.error.file_binary")
     for encoding in ("utf-8-sig", "latin-1"):
         try:
@@ -286,3 +286,18 @@ def robustness_for(scen: Any, *, sites: list[dict[str, Any]] | None = None,
     """
     folder = str(config.data_dir(data_dir))
     return _robustness(folder, _version(folder), scen, sites_key(sites))
+
+
+def region_qpv_codes(scen: Any, name: str, *, data_dir: str | os.PathLike[str] | None = None) -> list[str]:
+    """QPV codes of the urban region called ``name`` under a scenario's radius (empty when unknown)."""
+    folder = str(config.data_dir(data_dir))
+    version = _version(folder)
+    weights = _weights_key(scen.weight_map())
+    radius = round(float(scen.radius_km), 3)
+    regions = _regions(folder, version, radius, weights)
+    names = regions.names()
+    if name not in names:
+        return []
+    inst = _instance(folder, version, radius, weights)
+    idx = names.index(name)
+    return inst.qpv["code_qp"].astype(str)[regions.qpv_region == idx].tolist()
