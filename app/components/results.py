@@ -198,7 +198,7 @@ def progress_bar(plan: Any, *, lang: str) -> html.Div:
                  if year else t("res.goal_not_by", lang, share=pct(target), y=int(plan.roadmap.table["year"].iloc[-1])))
     return html.Div(
         [
-            html.Div(t("res.progress_title_plan", lang), className="progress-title", title=t("res.tip.presence", lang)),
+            html.Div(t("res.progress_title", lang), className="progress-title", title=t("res.tip.presence", lang)),
             html.Div(
                 [
                     html.Div(className="progress-current", style={"width": f"{base_w:.2f}%"},

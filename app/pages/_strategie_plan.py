@@ -189,7 +189,7 @@ def upload_sites(contents: str | None, _reset: int, filename: str | None) -> tup
 
 @dash.callback(
     Output("strategie-region-cities", "children"),
-    Output("strategie-map", "viewport", allow_duplicate=True),
+    Output("strategie-region-bounds", "data"),
     Input("strategie-regions-table", "selected_rows"),
     State("strategie-regions-table", "data"),
     State("strategie-query", "data"),
@@ -211,8 +211,22 @@ def show_region(rows: list[int] | None, table: list[dict[str, Any]] | None, quer
         qpv = data.qpv()
         west, south, east, north = qpv[qpv["code_qp"].isin(codes)].geometry.total_bounds
         pad_x, pad_y = max((east - west) * 0.1, 0.02), max((north - south) * 0.1, 0.015)
-        viewport = {"bounds": [[south - pad_y, west - pad_x], [north + pad_y, east + pad_x]], "transition": "flyToBounds"}
+        viewport = [[south - pad_y, west - pad_x], [north + pad_y, east + pad_x]]
     return region_view.region_cities(plan, name, lang=lang), viewport
+
+
+# the map flies to the selected urban region (the viewport prop stays owned by the search and quick jumps)
+clientside_callback(
+    """function (bounds) {
+        const maps = (window.voisinmap && window.voisinmap.maps) || [];
+        const map = maps.find(m => m.getContainer().id === "strategie-map") || maps[0];
+        if (bounds && map) { map.flyToBounds(bounds, {duration: 0.8}); }
+        return "";
+    }""",
+    Output("strategie-region-sink", "children"),
+    Input("strategie-region-bounds", "data"),
+    prevent_initial_call=True,
+)
 
 
 @dash.callback(

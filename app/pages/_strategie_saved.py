@@ -68,20 +68,16 @@ def save_scenario(n: int | None, name: str | None, query: str | None, stored: di
 
 @dash.callback(
     Output("strategie-nav", "href"),
-    Output("strategie-sites", "data", allow_duplicate=True),
     Input("strategie-saved-open", "value"),
     prevent_initial_call=True,
 )
-def open_scenario(name: str | None) -> tuple[Any, Any]:
-    """Reopen a saved scenario: its address, and its uploaded network if it had one."""
+def open_scenario(name: str | None) -> Any:
+    """Reopen a saved scenario: the page loads its address (every control)."""
     user = current_user()
     if not name or user is None:
-        return no_update, no_update
+        return no_update
     saved = scenario_store().get(user.id, name)
-    if saved is None:
-        return no_update, no_update
-    sites = {"records": saved.sites, "filename": name} if saved.sites else None
-    return "/?" + saved.query, sites
+    return no_update if saved is None else "/?" + saved.query
 
 
 def _plan(saved: Any) -> Any:

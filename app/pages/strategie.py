@@ -209,7 +209,9 @@ def layout(**kwargs: Any) -> html.Div:
             dcc.Store(id="strategie-sites", storage_type="session", data=None),
             dcc.Store(id="strategie-query", data=scen.to_query()),
             dcc.Store(id="strategie-robust", data=None),
+            dcc.Store(id="strategie-region-bounds", data=None),
             html.Div(id="strategie-url-sink", hidden=True),
+            html.Div(id="strategie-region-sink", hidden=True),
             html.Aside(_controls(lang, scen), className="strategie-side"),
             html.Section(
                 [
@@ -270,7 +272,10 @@ def search_options(text: str | None, value: str | None) -> Any:
     if not text:
         return no_update if value else []
     hits = places.search_places(data.place_index(), text, limit=12)
-    options = [{"label": f"{'QPV' if k == 'qpv' else 'Commune'} · {label} · {code}", "value": f"{k}:{code}"}
+    # "search" holds the typed text, so the dropdown's own filter keeps the server's ranked list as it is
+    # (« st denis », « Lille-Sud » match through abbreviations and aliases the labels do not show)
+    options = [{"label": f"{'QPV' if k == 'qpv' else 'Commune'} · {label} · {code}", "value": f"{k}:{code}",
+                "search": f"{text} {label} {code}"}
                for k, code, label in zip(hits["kind"], hits["code"], hits["label"], strict=True)]
     if value and value not in {o["value"] for o in options}:
         options.append({"label": value, "value": value})
