@@ -135,7 +135,7 @@ def progress_scale(target: float, share: float) -> float:
 def _figure(label: str, value: str, tip: str, *, id_: str | None = None) -> html.Div:
     """A headline figure with its definition and source in a tooltip (``title``, also read by screen readers)."""
     return html.Div([html.Div(value, className="kpi-value", **({"id": id_} if id_ else {})),
-                     html.Div([label, html.Span(" ⓘ", className="kpi-info", **{"aria-hidden": "true"})],
+                     html.Div([label, html.Span("i", className="kpi-info", **{"aria-hidden": "true"})],
                               className="kpi-label")],
                     className="kpi", title=tip, tabIndex="0", **{"aria-label": f"{label} : {value}. {tip}"})
 

@@ -16,7 +16,7 @@ import dash_leaflet as dl
 from dash import ALL, Input, Output, State, ctx, dcc, html, no_update
 
 from app import data, i18n, scenario, settings
-from app.components import mapstyle
+from app.components import mapstyle, qpv_symbols
 from app.components.comparison import comparison_section, saved_controls
 from app.components.layer_legend import layer_legend
 from app.components.qpv_panel import qpv_panel
@@ -40,7 +40,7 @@ dash.register_page(__name__, path="/", name="Stratégie", title="voisinmap · St
 METRO_BOUNDS = [[41.2, -5.3], [51.2, 9.7]]
 #: Map panes, bottom to top: land fill, district hulls, commune bubbles, QPV polygons, outlines, points.
 PANES: dict[str, int] = {"vm-land": 350, "vm-districts": 380, "vm-bubbles": 390, "vm-qpv": 410,
-                         "vm-outlines": 420, "vm-points": 430}
+                         "vm-qpv-points": 412, "vm-outlines": 420, "vm-points": 430}
 
 #: Quick jumps: key -> département codes whose QPV give the bounds (None: the métropole box).
 TERRITORIES: dict[str, tuple[str, ...] | None] = {
@@ -69,6 +69,10 @@ def _territory_bounds(folder: str, version: int) -> dict[str, list[list[float]]]
         pad = 0.05
         out[key] = [[south - pad, west - pad], [north + pad, east + pad]]
     return out
+
+
+def _qpv_version() -> int:
+    return (settings.data_path() / schema.LAYERS["qpv"]).stat().st_mtime_ns
 
 
 def territory_bounds() -> dict[str, list[list[float]]]:
@@ -131,7 +135,9 @@ def _map(lang: str, attribution: str) -> dl.Map:
                                           pointToLayer={"variable": "voisinmap.communeBubble"},
                                           hideout={"lang": lang, "scale": 14, "labels": bubble_labels}),
                                name=t("layer.communes", lang), checked=True),
-                    dl.Overlay(qpv_layer, name=t("layer.qpv", lang), checked=True),
+                    dl.Overlay(dl.LayerGroup([qpv_layer, qpv_symbols.symbols_layer(
+                        data.qpv(), version=_qpv_version(), hideout=qpv_layer.hideout)]), name=t("layer.qpv", lang),
+                        checked=True),
                     dl.Overlay(dl.GeoJSON(id="strategie-npnru", url=layer_url("npnru"), format="geobuf", pane="vm-points",
                                           pointToLayer={"variable": "voisinmap.npnruPoint"},
                                           hideout={"source": t("legend.source", lang, s="ANRU, ANCT")}),
@@ -249,16 +255,17 @@ def layout(**kwargs: Any) -> html.Div:
 @dash.callback(
     Output("strategie-qpv", "hideout"),
     Output("strategie-legend", "children"),
+    Output("strategie-qpv-points", "hideout"),
     Input("strategie-indicator", "value"),
     Input("strategie-selected", "data"),
     prevent_initial_call=True,  # the layout already holds the first hideout and legend
 )
-def restyle(indicator: str, selected: str | None) -> tuple[dict[str, Any], html.Div]:
+def restyle(indicator: str, selected: str | None) -> tuple[dict[str, Any], html.Div, dict[str, Any]]:
     """New indicator or selection: only the ``hideout`` and the legend change (geometry stays in the browser)."""
     lang = i18n.current_lang()
     frame = data.qpv()
-    return (mapstyle.hideout_for(indicator, frame, lang=lang, selected=selected),
-            mapstyle.legend(indicator, frame, lang=lang))
+    hideout = mapstyle.hideout_for(indicator, frame, lang=lang, selected=selected)
+    return hideout, mapstyle.legend(indicator, frame, lang=lang), {**hideout, "scale": 16}
 
 
 @dash.callback(
