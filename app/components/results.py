@@ -28,9 +28,11 @@ CURRENT_COLOUR = "#0072b2"
 RECOMMENDED_COLOUR = "#d55e00"
 #: Selection frequency over the robustness grid: robust at or above, fragile at or below.
 ROBUST_AT, FRAGILE_AT = 2 / 3, 1 / 3
-#: Recommended markers closer than this (degrees) are fanned out around their common point.
-OVERLAP_DEG = 0.06
+#: Recommended markers closer than this (degrees, about one 24-pixel marker at the national zoom 5.5) are
+#: fanned out on a ring around their group's first point, wide enough for the group's markers side by side.
+OVERLAP_DEG = 0.8
 FAN_PX = 15
+MARKER_PX = 24
 
 #: Display format (decimals, percentage) of the numeric columns of the ranked table.
 NUMBER_FORMATS: dict[str, tuple[int, bool]] = {
@@ -284,8 +286,8 @@ def fan_offsets(lat: list[float], lon: list[float], *, threshold_deg: float = OV
                 radius_px: int = FAN_PX) -> list[tuple[int, int]]:
     """Pixel offsets that fan out markers closer than ``threshold_deg`` to an earlier one (none hides another).
 
-    Markers are grouped greedily in rank order; a group of n > 1 markers is spread on a circle of
-    ``radius_px`` pixels around its first member's point.
+    Markers are grouped greedily in rank order; a group of n > 1 markers is spread on a ring around its
+    first member's point, of radius ``radius_px`` or more so that n markers of :data:`MARKER_PX` fit.
 
     >>> fan_offsets([48.9, 48.9001, 45.0], [2.3, 2.3001, 5.0])
     [(0, -15), (0, 15), (0, 0)]
@@ -303,9 +305,10 @@ def fan_offsets(lat: list[float], lon: list[float], *, threshold_deg: float = OV
     for g in groups:
         if len(g) < 2:
             continue
+        ring = max(radius_px, math.ceil((MARKER_PX + 2) / (2 * math.sin(math.pi / len(g)))))
         for pos, i in enumerate(g):
             angle = 2 * math.pi * pos / len(g) - math.pi / 2
-            out[i] = (round(radius_px * math.cos(angle)), round(radius_px * math.sin(angle)))
+            out[i] = (round(ring * math.cos(angle)), round(ring * math.sin(angle)))
     return out
 
 
