@@ -136,6 +136,7 @@ def comparison_view(name_a: str, a: Any, name_b: str, b: Any, *, lang: str) -> h
     colours = {"a": ONLY_A, "b": ONLY_B, "both": BOTH}
     markers = [dl.CircleMarker(center=[r.lat, r.lon], radius=8 if r.where != "both" else 6,
                                pathOptions={"color": "#ffffff", "weight": 1.5, "fillColor": colours[r.where], "fillOpacity": 0.95},
+                               pane="markerPane",  # above the département fill, which arrives later
                                children=dl.Tooltip(f"{r.name} · {r.where_label}"))
                for r in diff.itertuples(index=False)]
     legend = html.Div([html.Span([html.Span(className="swatch-dot", style={"background": colours[w]}),
