@@ -7,7 +7,9 @@ The callbacks are thin: they call :mod:`app.components`, :mod:`app.data`, :mod:`
 
 from __future__ import annotations
 
+import importlib
 import logging
+import sys
 from functools import lru_cache
 from typing import Any
 
@@ -22,17 +24,22 @@ from app.components.layer_legend import layer_legend
 from app.components.qpv_panel import qpv_panel
 from app.components.scenario_controls import scenario_controls, sites_controls
 from app.layers import layer_url
-
-# the scenario callbacks (plan, URL, upload, regions, robustness, export; saved scenarios and comparison)
-# live in two "_" modules that Dash does not register as pages
-from app.pages import _strategie_saved  # noqa: F401
-from app.pages._strategie_plan import EXPORT_FORMATS, region_options
 from app.scenario_params import Scenario
 from geo import places, schema
 from geo.i18n import colon, t
 from geo.load import DataNotBuiltError, load_manifest, load_qpv
 
 logger = logging.getLogger(__name__)
+
+# The scenario callbacks (plan, URL, upload, regions, robustness, export; saved scenarios and comparison)
+# live in two "_" modules that Dash does not register as pages. Dash executes this page module again for
+# each app it builds and registers the callbacks declared meanwhile: run the helper modules again too.
+for _helper in ("app.pages._strategie_plan", "app.pages._strategie_saved"):
+    if _helper in sys.modules:
+        importlib.reload(sys.modules[_helper])
+    else:
+        importlib.import_module(_helper)
+_plan_callbacks = sys.modules["app.pages._strategie_plan"]
 
 dash.register_page(__name__, path="/", name="Stratégie", title="voisinmap · Stratégie", nav_key="nav.strategie",
                    order=0, roles=("strategie", "admin"))
@@ -69,10 +76,6 @@ def _territory_bounds(folder: str, version: int) -> dict[str, list[list[float]]]
         pad = 0.05
         out[key] = [[south - pad, west - pad], [north + pad, east + pad]]
     return out
-
-
-def _qpv_version() -> int:
-    return (settings.data_path() / schema.LAYERS["qpv"]).stat().st_mtime_ns
 
 
 def territory_bounds() -> dict[str, list[list[float]]]:
@@ -135,8 +138,7 @@ def _map(lang: str, attribution: str) -> dl.Map:
                                           pointToLayer={"variable": "voisinmap.communeBubble"},
                                           hideout={"lang": lang, "scale": 14, "labels": bubble_labels}),
                                name=t("layer.communes", lang), checked=True),
-                    dl.Overlay(dl.LayerGroup([qpv_layer, qpv_symbols.symbols_layer(
-                        data.qpv(), version=_qpv_version(), hideout=qpv_layer.hideout)]), name=t("layer.qpv", lang),
+                    dl.Overlay(dl.LayerGroup([qpv_layer, qpv_symbols.symbols_layer(hideout=qpv_layer.hideout)]), name=t("layer.qpv", lang),
                         checked=True),
                     dl.Overlay(dl.GeoJSON(id="strategie-npnru", url=layer_url("npnru"), format="geobuf", pane="vm-points",
                                           pointToLayer={"variable": "voisinmap.npnruPoint"},
@@ -179,7 +181,7 @@ def _controls(lang: str, scen: Scenario) -> html.Div:
                 options=[{"label": t(f"ind.{key}", lang), "value": key} for key in mapstyle.INDICATORS],
                 value="poverty_rate", clearable=False,
             ),
-            scenario_controls(scen, lang=lang, region_options=region_options()),
+            scenario_controls(scen, lang=lang, region_options=_plan_callbacks.region_options()),
             sites_controls(lang=lang, max_bytes=scenario.MAX_UPLOAD_BYTES),
             saved_controls(lang=lang),
         ],
@@ -189,7 +191,7 @@ def _controls(lang: str, scen: Scenario) -> html.Div:
 
 def _actions(lang: str) -> html.Div:
     buttons = [html.Button(t(f"export.button.{fmt}", lang), id=f"strategie-export-{fmt}", n_clicks=0, className="action-button")
-               for fmt in EXPORT_FORMATS]
+               for fmt in _plan_callbacks.EXPORT_FORMATS]
     return html.Div(
         [html.Span(colon(t("export.title", lang), lang), className="actions-label"), *buttons,
          html.Button(t("res.robust.button", lang), id="strategie-robust-button", n_clicks=0, className="action-button",
@@ -231,8 +233,7 @@ def layout(**kwargs: Any) -> html.Div:
                         className="map-wrap",
                     ),
                     html.Div(id="strategie-error", className="error", role="alert"),
-                    dcc.Loading(html.Div(id="strategie-results", className="strategie-results"), type="dot",
-                                delay_show=400),
+                    html.Div(id="strategie-results", className="strategie-results"),
                     html.Section([html.H3(t("region.title", lang)),
                                   html.Div([html.Div(id="strategie-regions-area", className="regions-table"),
                                             html.Div(id="strategie-region-cities", className="regions-cities")],
@@ -265,7 +266,7 @@ def restyle(indicator: str, selected: str | None) -> tuple[dict[str, Any], html.
     lang = i18n.current_lang()
     frame = data.qpv()
     hideout = mapstyle.hideout_for(indicator, frame, lang=lang, selected=selected)
-    return hideout, mapstyle.legend(indicator, frame, lang=lang), {**hideout, "scale": 16}
+    return hideout, mapstyle.legend(indicator, frame, lang=lang), qpv_symbols.symbols_hideout(hideout)
 
 
 @dash.callback(
