@@ -54,15 +54,8 @@ def check_name(name: object) -> str:
 
 
 class ScenarioStore:
-    """Saved scenarios in the database of ``url`` (the accounts schema is migrated on open).
-
-    Parameters
-    ----------
-    url : str, optional
-        SQLAlchemy URL; default :func:`geo.config.database_url`.
-    engine : sqlalchemy.engine.Engine, optional
-        An existing engine (wins over ``url``).
-    """
+    """Saved scenarios in the accounts database; ``url``, ``engine`` and ``migrate`` as for
+    :class:`geo.auth.store.UserStore` (the accounts schema, this table included, is migrated on open)."""
 
     def __init__(self, url: str | None = None, *, engine: Engine | None = None, migrate: bool = True) -> None:
         self.engine = engine if engine is not None else db.make_engine(url)

@@ -19,6 +19,7 @@ from geo import siting
 from geo.auth.scenarios import ScenarioNameError, ScenarioStore
 from geo.auth.store import UserStore
 from geo.i18n import has_message
+from tests.app.test_app_server import _walk
 from tests.plugins.app_session import call_callback
 
 ENGLISH = ("row", "column", "expected", "got", "file", "needs", "whole commune", "refused")
@@ -30,20 +31,6 @@ def plan_page():
 
 def saved_page():
     return sys.modules["app.pages._strategie_saved"]
-
-
-def _walk(component):
-    if isinstance(component, list | tuple):
-        for item in component:
-            yield from _walk(item)
-        return
-    yield component
-    children = getattr(component, "children", None)
-    if children is None:
-        return
-    for child in children if isinstance(children, list | tuple) else [children]:
-        if hasattr(child, "to_plotly_json"):
-            yield from _walk(child)
 
 
 def _by_id(layout, id_):
