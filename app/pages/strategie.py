@@ -34,12 +34,12 @@ logger = logging.getLogger(__name__)
 # The scenario callbacks (plan, URL, upload, regions, robustness, export; saved scenarios and comparison)
 # live in two "_" modules that Dash does not register as pages. Dash executes this page module again for
 # each app it builds and registers the callbacks declared meanwhile: run the helper modules again too.
-for _helper in ("app.pages._strategie_plan", "app.pages._strategie_saved"):
+for _helper in (f"{__package__}._strategie_plan", f"{__package__}._strategie_saved"):
     if _helper in sys.modules:
         importlib.reload(sys.modules[_helper])
     else:
         importlib.import_module(_helper)
-_plan_callbacks = sys.modules["app.pages._strategie_plan"]
+_plan_callbacks = sys.modules[f"{__package__}._strategie_plan"]
 
 dash.register_page(__name__, path="/", name="Stratégie", title="voisinmap · Stratégie", nav_key="nav.strategie",
                    order=0, roles=("strategie", "admin"))

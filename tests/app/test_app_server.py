@@ -61,8 +61,9 @@ def test_other_layers_hold_the_expected_features(client, name, count):
 
 def test_restyle_changes_only_hideout_and_legend(dash_app):
     with dash_app.server.test_request_context("/"):
-        hideout, legend = strategie().restyle("employment_rate", None)
-        binary, _ = strategie().restyle("npnru", "QN00101M")
+        hideout, legend, symbols = strategie().restyle("employment_rate", None)  # + the national symbols' hideout
+        binary, _, _ = strategie().restyle("npnru", "QN00101M")
+    assert symbols["prop"] == hideout["prop"] and symbols["breaks"] == hideout["breaks"]
     assert hideout["prop"] == "employment_rate"
     assert len(hideout["colors"]) == len(hideout["breaks"]) + 1
     assert hideout["breaks"] == sorted(hideout["breaks"])
