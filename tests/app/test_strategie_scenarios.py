@@ -291,3 +291,18 @@ def test_runtime_message_ids_exist_in_both_languages():
     assert region_view.MAX_ROWS and scenario_export.SITE_COLUMNS
     missing = [(i, lang) for i in ids for lang in ("fr", "en") if not has_message(i, lang)]
     assert missing == []
+
+
+def test_robustness_marks_robust_and_fragile_picks(dash_app):
+    scen = Scenario.from_query("k=6")
+    with dash_app.server.test_request_context("/"):
+        key = plan_page().compute_robustness(1, scen.to_query(), None)
+        _, regions, sites_area, _, recommended, _, error, _ = plan_page().recommend(*_controls(scen), None, key)
+    assert key == scen.to_query() and error == ""
+    labels = [r["robustness"] for r in _by_id(sites_area, "strategie-table").data]
+    assert all(lab.endswith("/18)") for lab in labels)
+    assert {r["urban_region"]: r["robustness"] for r in regions.data}["Paris"] == "robuste (18/18)"
+    classes = [m.iconOptions["className"] for m in recommended if type(m).__name__ == "DivMarker"]
+    kinds = {lab.split(" ")[0] for lab in labels}
+    assert any(c.endswith(("rec-robust", "rec-fragile", "rec-middle")) for c in classes)
+    assert kinds <= {"robuste", "fragile", "intermédiaire"}
