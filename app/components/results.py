@@ -179,7 +179,8 @@ def assumptions(plan: Any, *, lang: str) -> html.Div:
         t("res.assume.capacity", lang, c=format_number(cap, lang)) if cap else t("res.assume.uncapacitated", lang),
         t("res.assume.pace", lang, p=format_number(p.get("pace", 0), lang, decimals=1)),
         t("res.assume.households", lang),
-        t("res.assume.method", lang, gap=format_percent(100 * max(1 - float(plan.ratio or 1), 0), lang, decimals=1)),
+        (t("res.assume.method_exact", lang) if plan.optimal else
+         t("res.assume.method", lang, gap=format_percent(100 * max(1 - float(plan.ratio or 1), 0), lang, decimals=1))),
     ]
     return html.Div([html.Div(t("res.assume.title", lang), className="assume-title"),
                      html.Ul([html.Li(x) for x in items])], className="assumptions", id="strategie-assumptions")

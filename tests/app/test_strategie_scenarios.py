@@ -9,6 +9,7 @@ import math
 import os
 import sys
 
+import dash
 import openpyxl
 import pytest
 
@@ -306,3 +307,13 @@ def test_robustness_marks_robust_and_fragile_picks(dash_app):
     kinds = {lab.split(" ")[0] for lab in labels}
     assert any(c.endswith(("rec-robust", "rec-fragile", "rec-middle")) for c in classes)
     assert kinds <= {"robuste", "fragile", "intermédiaire"}
+
+
+def test_quotas_from_named_regions_are_honoured_or_refused_in_french(dash_app):
+    # Normandie (28) and Nouvelle-Aquitaine (75) have no site today: with k=4 each gets one
+    _, _, sites_area, _, _, _, error, _ = _run(dash_app, Scenario.from_query("k=4&quota=28,75"))
+    regions = {r["region"] for r in _by_id(sites_area, "strategie-table").data}
+    assert error == "" and {"Normandie", "Nouvelle-Aquitaine"} <= regions
+    # with k=1 both cannot be met: one French message, the previous results stay
+    head, *_, error, _ = _run(dash_app, Scenario.from_query("k=1&quota=28,75"))
+    assert head is dash.no_update and "contraintes" in error
