@@ -121,7 +121,8 @@ def callback_section(runs: int) -> dict[str, float]:
                   "strategie-pace.value": base.pace, "strategie-radius.value": radius, "strategie-target.value": 20,
                   **{f"strategie-w-{key}.value": siting.DEFAULT_WEIGHTS.get(key, 0.0) for key in siting.INDICATORS},
                   "strategie-main6.value": [], "strategie-max-per-region.value": None,
-                  "strategie-quota-regions.value": [], "strategie-sites.data": None, "strategie-robust.data": None}
+                  "strategie-quota-regions.value": [], "strategie-sites.data": None, "strategie-robust.data": None,
+                  "strategie-map-ready.data": True}
         t0 = time.perf_counter()
         out = call_callback(client, "strategie-results.children", inputs=inputs, triggered="strategie-k.value")
         elapsed = 1000 * (time.perf_counter() - t0)

@@ -117,11 +117,18 @@ def sync_k(box: int | None, slider: int | None) -> tuple[Any, Any]:
     *[Input(i, p) for i, p in CONTROL_INPUTS],
     Input("strategie-sites", "data"),
     Input("strategie-robust", "data"),
+    Input("strategie-map-ready", "data"),
 )
 def recommend(*values: Any) -> tuple[Any, ...]:
-    """Run the cached two-level plan of the controls and render it; a refusal keeps the previous results."""
+    """Run the cached two-level plan of the controls and render it; a refusal keeps the previous results.
+
+    The first results wait until the map has drawn its QPV (``strategie-map-ready``), so the tables and the
+    chart do not compete with the map's first paint.
+    """
     lang = i18n.current_lang()
-    *controls, stored, robust_key = values
+    *controls, stored, robust_key, ready = values
+    if not ready:
+        return (no_update,) * 8
     scen = controls_to_scenario(*controls)
     records = stored["records"] if stored else None
     try:
@@ -150,6 +157,20 @@ def recommend(*values: Any) -> tuple[Any, ...]:
             results.current_site_layers(plan.network, radius_km=radius, lang=lang),
             results.recommended_layers(plan.table, radius_km=radius, lang=lang, robust=robust),
             network_label(stored, len(plan.network), lang), "", scen.to_query())
+
+
+# the map is ready once its QPV are drawn (or after 9 s whatever happens): then the first results render
+clientside_callback(
+    """function (n) {
+        const ns = window.voisinmap;
+        const drawn = ns && ns.countFeatures && ns.countFeatures("code_qp", true) > 0;
+        if (drawn || (n || 0) >= 60) { return [true, true]; }
+        return [window.dash_clientside.no_update, false];
+    }""",
+    Output("strategie-map-ready", "data"),
+    Output("strategie-ready-poll", "disabled"),
+    Input("strategie-ready-poll", "n_intervals"),
+)
 
 
 # the address bar follows the scenario without reloading the page (a copied link reopens it)

@@ -218,6 +218,8 @@ def layout(**kwargs: Any) -> html.Div:
             dcc.Store(id="strategie-query", data=scen.to_query()),
             dcc.Store(id="strategie-robust", data=None),
             dcc.Store(id="strategie-region-bounds", data=None),
+            dcc.Store(id="strategie-map-ready", data=False),
+            dcc.Interval(id="strategie-ready-poll", interval=150, max_intervals=80),
             html.Div(id="strategie-url-sink", hidden=True),
             html.Div(id="strategie-region-sink", hidden=True),
             html.Aside(_controls(lang, scen), className="strategie-side"),
