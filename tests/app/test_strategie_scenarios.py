@@ -237,6 +237,11 @@ def test_two_saved_scenarios_compare_side_by_side(dash_app, client):
     text = str(out["strategie-comparison"]["children"])
     assert "A · k5" in text and "B · k8 large" in text
     assert "seulement B" in text and "Année où l'objectif est atteint" in text and "strategie-compare-map" in text
+    opened = call_callback(client, "strategie-nav.href", inputs={"strategie-saved-open.value": "k8 large"})
+    assert Scenario.from_query(opened["strategie-nav"]["href"].split("?", 1)[1]) == Scenario.from_query("k=8&capacity=70000")
+    listed = call_callback(client, "strategie-saved-open.options", inputs={"strategie-save.n_clicks": 0},
+                           state={"strategie-save-name.value": None, "strategie-query.data": "", "strategie-sites.data": None})
+    assert {"k5", "k8 large"} <= {o["value"] for o in listed["strategie-saved-open"]["options"]}
 
 
 # ------------------------------------------------------------------------------------------- misc
