@@ -111,9 +111,13 @@ def qpv() -> Any:
 @lru_cache(maxsize=4)
 def _place_index(folder: str, version: int) -> pd.DataFrame:
     from geo import places
-    from geo.load import load_communes, load_qpv
+    from geo.load import load_arrondissements, load_communes, load_qpv
 
-    return places.place_index(load_qpv(data_dir=folder), load_communes(data_dir=folder))
+    aliases = {}
+    if settings.SITES_FILE.exists():  # the association's quartier names (« Lille-Sud »), searchable
+        aliases = places.site_aliases(pd.read_csv(settings.SITES_FILE, dtype=str, keep_default_na=False))
+    return places.place_index(load_qpv(data_dir=folder), load_communes(data_dir=folder),
+                              load_arrondissements(data_dir=folder), aliases=aliases)
 
 
 def place_index() -> pd.DataFrame:

@@ -69,7 +69,7 @@ def commune_collection(communes: pd.DataFrame) -> dict[str, Any]:
     """Communes that hold at least one QPV, as points with their QPV population."""
     frame = communes[communes["n_qpv"] > 0]
     return webgeo.feature_collection(
-        frame, properties=["insee_com", "name", "lib_dep", "n_qpv", "qpv_population", "population"],
+        frame, properties=["insee_com", "name", "lib_dep", "n_qpv", "qpv_residents_touching", "population"],
         id_column="insee_com",
     )
 
@@ -82,6 +82,20 @@ def npnru_collection(qpv: pd.DataFrame) -> dict[str, Any]:
     points = gpd.points_from_xy(frame["rep_lon"], frame["rep_lat"], crs=4326)
     return webgeo.feature_collection(frame, properties=["code_qp", "lib_qp", "lib_com"], geometry=points,
                                      id_column="code_qp")
+
+
+def qpv_points_collection(qpv: pd.DataFrame) -> dict[str, Any]:
+    """Every QPV as its representative point with the choropleth's indicators: the Stratégie page's national
+    view draws them as proportional symbols (``code`` rather than ``code_qp``, so feature counts of the
+    polygon layer stay its own)."""
+    import geopandas as gpd
+
+    frame = qpv.assign(code=qpv["code_qp"], npnru=qpv["npnru"].fillna(False).astype(int))
+    points = gpd.points_from_xy(frame["rep_lon"], frame["rep_lat"], crs=4326)
+    return webgeo.feature_collection(
+        frame, properties=["code", "lib_qp", "lib_com", "population", "households", "poverty_rate",
+                           "employment_rate", "npnru"], geometry=points, id_column="code",
+    )
 
 
 def districts_collection(qpv: pd.DataFrame) -> dict[str, Any]:
@@ -108,6 +122,7 @@ BUILDERS: dict[str, tuple[tuple[str, ...], Callable[..., dict[str, Any]]]] = {
     "regions": (("regions",), lambda r: admin_collection(r, tolerance_m=ADMIN_TOLERANCE_M["regions"])),
     "communes": (("communes",), commune_collection),
     "npnru": (("qpv",), npnru_collection),
+    "qpv_points": (("qpv",), qpv_points_collection),
     "districts": (("qpv",), districts_collection),
 }
 

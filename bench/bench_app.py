@@ -1,5 +1,5 @@
 """Bench of the web app: bytes of the QPV layer on the wire, first map render in headless Chromium,
-server time of the recommendation callback.
+server time of the Stratégie callback (capacitated two-level plan).
 
     .venv/bin/python bench/bench_app.py [--runs 3]
 
@@ -102,7 +102,9 @@ def render_section(runs: int) -> list[float]:
     return times
 
 
-def callback_section(runs: int) -> tuple[float, float, float]:
+def callback_section(runs: int) -> dict[str, float]:
+    """Server time of the Stratégie callback with the capacitated two-level plan (heuristic, cached per scenario)."""
+    from app.scenario_params import Scenario
     from geo import siting
     from tests.plugins import app_session
     from tests.plugins.app_session import call_callback
@@ -113,10 +115,14 @@ def callback_section(runs: int) -> tuple[float, float, float]:
     client.get("/")
 
     def once(k: int, radius: float) -> float:
-        inputs = {"strategie-k.value": k, "strategie-radius.value": radius, "strategie-target.value": 20,
+        base = Scenario()
+        inputs = {"strategie-mode.value": "k", "strategie-k.value": k, "strategie-cities.value": base.cities,
+                  "strategie-regions.value": base.regions, "strategie-capacity.value": base.capacity,
+                  "strategie-pace.value": base.pace, "strategie-radius.value": radius, "strategie-target.value": 20,
                   **{f"strategie-w-{key}.value": siting.DEFAULT_WEIGHTS.get(key, 0.0) for key in siting.INDICATORS},
                   "strategie-main6.value": [], "strategie-max-per-region.value": None,
-                  "strategie-quota-text.value": None, "strategie-sites.data": None}
+                  "strategie-quota-regions.value": [], "strategie-sites.data": None, "strategie-robust.data": None,
+                  "strategie-map-ready.data": True}
         t0 = time.perf_counter()
         out = call_callback(client, "strategie-results.children", inputs=inputs, triggered="strategie-k.value")
         elapsed = 1000 * (time.perf_counter() - t0)
@@ -125,11 +131,13 @@ def callback_section(runs: int) -> tuple[float, float, float]:
 
     from app.warmup import warm_up
 
-    warm_up()
+    warm_up()  # builds the default instance and the default plan (k = 10), as `voisinmap serve` does
     first = once(10, 3.0)
-    warm = [once(k, 3.0) for k in (5, 10, 15, 20, 25) for _ in range(max(1, runs))]
+    new_k = [once(k, 3.0) for k in (5, 15, 20, 25)]  # each plan computed once
+    cached = [once(k, 3.0) for k in (5, 10, 15, 20, 25) for _ in range(max(1, runs))]
     new_radius = once(10, 4.5)
-    return first, statistics.median(warm), new_radius
+    return {"first": first, "new_k": statistics.median(new_k), "new_k_max": max(new_k),
+            "cached": statistics.median(cached), "radius": new_radius}
 
 
 def main() -> int:
@@ -146,12 +154,13 @@ def main() -> int:
         med = statistics.median(times)
         print(f"  median {med:.2f} s   goal <= {GOAL_RENDER_S:.1f} s   {'OK' if med <= GOAL_RENDER_S else 'OVER'}")
         print()
-    first, warm, radius = callback_section(args.runs)
-    print("Recommendation callback, server time (POST /_dash-update-component, rendering included)")
-    print(f"  {'first call (default instance pre-built at start)':<48}{first:>8.0f} ms")
-    print(f"  {'median, cached instance (k = 5..25)':<48}{warm:>8.0f} ms   goal <= {GOAL_CALLBACK_MS:.0f} ms   "
-          f"{'OK' if warm <= GOAL_CALLBACK_MS else 'OVER'}")
-    print(f"  {'new radius (instance rebuilt)':<48}{radius:>8.0f} ms")
+    cb = callback_section(args.runs)
+    print("Stratégie callback, server time (POST /_dash-update-component, capacitated plan + rendering)")
+    print(f"  {'default scenario (plan pre-computed at start)':<52}{cb['first']:>8.0f} ms")
+    print(f"  {'new k, plan computed (k = 5, 15, 20, 25), median':<52}{cb['new_k']:>8.0f} ms   (max {cb['new_k_max']:.0f} ms)")
+    print(f"  {'scenario seen before (k = 5..25), median':<52}{cb['cached']:>8.0f} ms   goal <= {GOAL_CALLBACK_MS:.0f} ms   "
+          f"{'OK' if cb['cached'] <= GOAL_CALLBACK_MS else 'OVER'}")
+    print(f"  {'new radius (instance and urban regions rebuilt)':<52}{cb['radius']:>8.0f} ms")
     return 0
 
 

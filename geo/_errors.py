@@ -17,4 +17,17 @@ __all__ = ["VoisinmapError"]
 
 
 class VoisinmapError(Exception):
-    """Base class of every error raised on purpose by :mod:`geo`; its message is meant for the user."""
+    """Base class of every error raised on purpose by :mod:`geo`; its message is meant for the user.
+
+    ``msgid`` and ``fields`` (optional) name the catalogue message that renders the error in any language
+    (:func:`geo.i18n.error_text`); ``str(error)`` stays the English message of logs and the CLI.
+
+    >>> VoisinmapError("row 3: bad year", msgid="sites.error.year", fields={"row": 3}).fields
+    {'row': 3}
+    """
+
+    def __init__(self, *args: object, msgid: str | None = None, fields: dict[str, object] | None = None) -> None:
+        super().__init__(*args)
+        if msgid is not None:  # only when given: subclasses may define msgid as a class attribute
+            self.msgid = msgid
+            self.fields = dict(fields or {})

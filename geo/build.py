@@ -21,6 +21,7 @@ import pandas as pd
 
 from geo import __version__, _http, config, crs, readers, schema, sources, transforms
 from geo._errors import VoisinmapError
+from geo.i18n import t
 
 logger = logging.getLogger(__name__)
 
@@ -33,30 +34,33 @@ class UnverifiedSourceError(VoisinmapError, RuntimeError):
     """A source file's SHA-256 differs from the registry's and unverified sources were not allowed."""
 
 
-def caveats(layers: dict[str, pd.DataFrame], *, mayotte_filled: int) -> list[str]:
-    """The known caveats of this build, with counts taken from the built layers."""
+def caveat_messages(layers: dict[str, pd.DataFrame], *, mayotte_filled: int) -> list[dict[str, object]]:
+    """The known caveats of this build as catalogue messages (``msgid``, ``fields``), counts from the layers.
+
+    The manifest keeps them (``caveat_messages``) so that the Données page shows them in the reader's
+    language; :func:`caveats` renders them in English for the manifest's ``caveats`` list.
+    """
     qpv, npnru = layers["qpv"], layers["npnru"]
     missing = qpv[qpv["population"].isna()]
     by_dep = ", ".join(f"{dep}: {n}" for dep, n in missing["insee_dep"].value_counts().sort_index().items())
     unlinked = npnru.loc[~npnru["linked"], "code_qp_2015"].tolist()
     nopoly = layers["regions"].loc[layers["regions"].geometry.isna(), "code"].tolist()
     return [
-        "Commune 93059 (Pierrefitte-sur-Seine) merged into 93066 (Saint-Denis) on 2025-01-01: "
-        "QPV commune lists are rewritten to the current code.",
-        f"Mayotte: the QPV layer has the commune-wide 2025 QPV (QN976xxC), the INSEE table the earlier codes "
-        f"(QN976xxM/N); {mayotte_filled} commune-wide QPV get the summed population of the earlier QPV of their "
-        "commune (population_source = insee_earlier_codes_by_commune), other indicators stay missing. "
-        "QN97654C (Bouéni) is coded 97602 in the file and corrected to 97604.",
-        f"{len(missing)} QPV have no population in the INSEE table (by département: {by_dep}).",
-        f"Household count missing for {int(qpv.loc[qpv['zone'] == 'metro', 'households'].isna().sum())} "
-        "metropolitan QPV (small QPV, not published by INSEE): their coverage rates are not available.",
-        f"Poverty rate missing under statistical secrecy for {int(qpv['poverty_rate'].isna().sum())} QPV "
-        "(kept missing, never 0).",
-        "NPNRU interest level (national / regional) is not in the offline copy: the column is empty.",
-        f"{len(unlinked)} NPNRU quartiers have no QPV 2024 successor ({', '.join(unlinked)}); they are kept in "
-        "npnru.parquet with linked = False.",
-        f"Régions without a boundary polygon (COM): {', '.join(nopoly)}.",
+        {"msgid": "caveat.commune_merge", "fields": {}},
+        {"msgid": "caveat.mayotte", "fields": {"n": mayotte_filled}},
+        {"msgid": "caveat.population_missing", "fields": {"n": len(missing), "by_dep": by_dep}},
+        {"msgid": "caveat.households_missing",
+         "fields": {"n": int(qpv.loc[qpv["zone"] == "metro", "households"].isna().sum())}},
+        {"msgid": "caveat.poverty_secret", "fields": {"n": int(qpv["poverty_rate"].isna().sum())}},
+        {"msgid": "caveat.npnru_level", "fields": {}},
+        {"msgid": "caveat.npnru_unlinked", "fields": {"n": len(unlinked), "codes": ", ".join(unlinked)}},
+        {"msgid": "caveat.regions_nopolygon", "fields": {"codes": ", ".join(nopoly)}},
     ]
+
+
+def caveats(layers: dict[str, pd.DataFrame], *, mayotte_filled: int) -> list[str]:
+    """The known caveats of this build, in English, with counts taken from the built layers."""
+    return [t(str(m["msgid"]), "en", **m["fields"]) for m in caveat_messages(layers, mayotte_filled=mayotte_filled)]
 
 
 def _code_version() -> str:
@@ -100,7 +104,7 @@ def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
     os.replace(tmp, path)
 
 
-def build_layers(raw: dict[str, Any]) -> tuple[dict[str, pd.DataFrame], list[transforms.JoinStat], list[str]]:
+def build_layers(raw: dict[str, Any]) -> tuple[dict[str, pd.DataFrame], list[transforms.JoinStat], list[dict[str, object]]]:
     """Turn the raw tables into the processed layers (no I/O).
 
     Parameters
@@ -110,8 +114,9 @@ def build_layers(raw: dict[str, Any]) -> tuple[dict[str, pd.DataFrame], list[tra
 
     Returns
     -------
-    (dict, list of JoinStat, list of str)
-        Layers keyed as :data:`geo.schema.LAYERS`, every join statistic, and the caveats.
+    (dict, list of JoinStat, list of dict)
+        Layers keyed as :data:`geo.schema.LAYERS`, every join statistic, and the caveats as catalogue
+        messages (:func:`caveat_messages`).
     """
     stats: list[transforms.JoinStat] = []
     qpv = raw["qpv_2024"][["code_qp", "lib_qp", "type_qp", "insee_com", "geometry"]].copy()
@@ -150,7 +155,7 @@ def build_layers(raw: dict[str, Any]) -> tuple[dict[str, pd.DataFrame], list[tra
         "regions": regions,
         "npnru": transforms.npnru_table(raw["npnru_quartiers"], raw["npnru_links"]),
     }
-    return layers, stats, caveats(layers, mayotte_filled=mayotte_filled)
+    return layers, stats, caveat_messages(layers, mayotte_filled=mayotte_filled)
 
 
 def read_sources(resolved: dict[str, sources.Resolved]) -> dict[str, Any]:
@@ -263,7 +268,8 @@ def build(
         "join_rates": {s.name: s.as_dict(transforms.JOIN_THRESHOLDS.get(s.name)) for s in stats},
         "npnru_without_successor": sorted(npnru.loc[~npnru["linked"], "code_qp_2015"].tolist()),
         "npnru_qpv_2024": int(layers["qpv"]["npnru"].sum()),
-        "caveats": notes,
+        "caveats": [t(str(m["msgid"]), "en", **m["fields"]) for m in notes],  # English, for readers of the file
+        "caveat_messages": notes,
         "attribution": sources.ATTRIBUTION,
     }
     tmp = out_dir / f".{schema.MANIFEST}.tmp"

@@ -66,7 +66,8 @@ COMMUNE_COLUMNS: dict[str, str] = {
     "lon": "centroid longitude",
     "lat": "centroid latitude",
     "n_qpv": "number of QPV 2024 touching the commune",
-    "qpv_population": "population of those QPV (a QPV over several communes counts for each)",
+    "qpv_residents_touching": ("residents of every QPV touching the commune (a QPV over several communes counts "
+                               "for each, so it can exceed the commune's population: not the population in QPV)"),
     "median_income": "median disposable income per consumption unit, €/year (Filosofi 2021)",
     "sru_social_housing_rate": "SRU social housing rate, % (2024)",
     "density_level": "INSEE density grid level (7 levels)",

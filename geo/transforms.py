@@ -444,7 +444,7 @@ def commune_table(
     pairs = qpv[["code_qp", "population"]].assign(
         insee=pd.Series([split_codes(v) for v in qpv["insee_com"]], index=qpv.index, dtype=object)
     ).explode("insee")
-    per_commune = pairs.groupby("insee").agg(n_qpv=("code_qp", "nunique"), qpv_population=("population", "sum"))
+    per_commune = pairs.groupby("insee").agg(n_qpv=("code_qp", "nunique"), qpv_residents_touching=("population", "sum"))
     out = _cog_rows(
         communes,
         kind="commune-actuelle",
@@ -452,7 +452,7 @@ def commune_table(
                  "zone", "population", "lon", "lat"],
     )
     out["n_qpv"] = out["insee_com"].map(per_commune["n_qpv"]).fillna(0).astype("int64")
-    out["qpv_population"] = out["insee_com"].map(per_commune["qpv_population"]).fillna(0.0)
+    out["qpv_residents_touching"] = out["insee_com"].map(per_commune["qpv_residents_touching"]).fillna(0.0)
     stats = []
     for col, table, key, value in [
         ("median_income", filosofi, "code_insee", "median_eur"),

@@ -79,14 +79,14 @@
     ns.communeBubble = function (feature, latlng, context) {
         const h = (context && context.hideout) || {};
         const p = feature.properties || {};
-        const pop = p.qpv_population || 0;
+        const pop = p.qpv_residents_touching || 0;
         const radius = Math.max(3, Math.sqrt(pop) / (h.scale || 12));
         const marker = window.L.circleMarker(latlng, {radius: radius, color: "#1f5fa8", weight: 0.8, opacity: 0.7,
                                                       fillColor: "#1f5fa8", fillOpacity: 0.18,
                                                       pane: (context && context.pane) || "overlayPane"});
         const lang = h.lang || "fr";
         marker.bindTooltip("<b>" + escapeHtml(p.name || "") + "</b> (" + escapeHtml(p.insee_com || "") + ")<br>" +
-            escapeHtml((h.labels && h.labels.qpv_population) || "QPV") + " : " + fmt(pop, "count", lang) +
+            escapeHtml((h.labels && h.labels.qpv_residents_touching) || "QPV") + " : " + fmt(pop, "count", lang) +
             " · " + escapeHtml((h.labels && h.labels.n_qpv) || "n") + " : " + (p.n_qpv || 0) +
             "<div class='tip-src'>" + escapeHtml((h.labels && h.labels.source) || "") + "</div>");
         return marker;

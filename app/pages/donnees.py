@@ -85,6 +85,14 @@ def join_rows(manifest: dict[str, Any], lang: str) -> list[dict[str, Any]]:
     return rows
 
 
+def caveat_texts(manifest: dict[str, Any], lang: str) -> list[str]:
+    """The build's known limitations in ``lang`` (``caveat_messages``); older manifests give their English list."""
+    messages = manifest.get("caveat_messages")
+    if not messages:
+        return list(manifest.get("caveats", []))
+    return [t(str(m["msgid"]), lang, **(m.get("fields") or {})) for m in messages]
+
+
 def _format_date(iso: str, lang: str) -> str:
     from datetime import datetime
 
@@ -125,7 +133,7 @@ def layout(**_kwargs: Any) -> html.Div:
                    [(c, t(f"donnees.col.{c}", lang)) for c in ("join", "rate", "detail")], lang=lang),
             html.H2(t("donnees.caveats", lang)),
             html.P(t("donnees.caveats_note", lang), className="help", id="donnees-caveats-note"),
-            html.Ul([html.Li(c) for c in manifest.get("caveats", [])], id="donnees-caveats"),
+            html.Ul([html.Li(c) for c in caveat_texts(manifest, lang)], id="donnees-caveats"),
             html.H2(t("donnees.attribution", lang)),
             html.P(i18n.attribution(manifest.get("attribution", ""), lang), id="donnees-attribution"),
         ],

@@ -7,7 +7,9 @@ The callbacks are thin: they call :mod:`app.components`, :mod:`app.data`, :mod:`
 
 from __future__ import annotations
 
+import importlib
 import logging
+import sys
 from functools import lru_cache
 from typing import Any
 
@@ -16,23 +18,36 @@ import dash_leaflet as dl
 from dash import ALL, Input, Output, State, ctx, dcc, html, no_update
 
 from app import data, i18n, scenario, settings
-from app.components import mapstyle, results
+from app.components import mapstyle, qpv_symbols
+from app.components.comparison import comparison_section, saved_controls
+from app.components.layer_legend import layer_legend
 from app.components.qpv_panel import qpv_panel
+from app.components.scenario_controls import scenario_controls, sites_controls
 from app.layers import layer_url
-from geo import places, schema, siting
-from geo.i18n import colon, format_number, t
+from app.scenario_params import Scenario
+from geo import places, schema
+from geo.i18n import colon, t
 from geo.load import DataNotBuiltError, load_manifest, load_qpv
 
 logger = logging.getLogger(__name__)
+
+# The scenario callbacks (plan, URL, upload, regions, robustness, export; saved scenarios and comparison)
+# live in two "_" modules that Dash does not register as pages. Dash executes this page module again for
+# each app it builds and registers the callbacks declared meanwhile: run the helper modules again too.
+for _helper in (f"{__package__}._strategie_plan", f"{__package__}._strategie_saved"):
+    if _helper in sys.modules:
+        importlib.reload(sys.modules[_helper])
+    else:
+        importlib.import_module(_helper)
+_plan_callbacks = sys.modules[f"{__package__}._strategie_plan"]
 
 dash.register_page(__name__, path="/", name="Stratégie", title="voisinmap · Stratégie", nav_key="nav.strategie",
                    order=0, roles=("strategie", "admin"))
 
 METRO_BOUNDS = [[41.2, -5.3], [51.2, 9.7]]
-DEFAULT_K = 10
 #: Map panes, bottom to top: land fill, district hulls, commune bubbles, QPV polygons, outlines, points.
 PANES: dict[str, int] = {"vm-land": 350, "vm-districts": 380, "vm-bubbles": 390, "vm-qpv": 410,
-                         "vm-outlines": 420, "vm-points": 430}
+                         "vm-qpv-points": 412, "vm-outlines": 420, "vm-points": 430}
 
 #: Quick jumps: key -> département codes whose QPV give the bounds (None: the métropole box).
 TERRITORIES: dict[str, tuple[str, ...] | None] = {
@@ -91,7 +106,7 @@ def _map(lang: str, attribution: str) -> dl.Map:
         hideout=mapstyle.hideout_for("poverty_rate", data.qpv(), lang=lang),
         attribution=attribution,
     )
-    bubble_labels = {"qpv_population": t("bubble.qpv_population", lang), "n_qpv": t("bubble.n_qpv", lang),
+    bubble_labels = {"qpv_residents_touching": t("bubble.qpv_residents_touching", lang), "n_qpv": t("bubble.n_qpv", lang),
                      "source": t("legend.source", lang, s="INSEE, ANCT")}
     district_labels = {"title": t("layer.districts", lang), "n_qpv": t("bubble.n_qpv", lang),
                        "population": t("ind.population", lang), "poverty_rate": t("ind.poverty_rate", lang),
@@ -123,7 +138,8 @@ def _map(lang: str, attribution: str) -> dl.Map:
                                           pointToLayer={"variable": "voisinmap.communeBubble"},
                                           hideout={"lang": lang, "scale": 14, "labels": bubble_labels}),
                                name=t("layer.communes", lang), checked=True),
-                    dl.Overlay(qpv_layer, name=t("layer.qpv", lang), checked=True),
+                    dl.Overlay(dl.LayerGroup([qpv_layer, qpv_symbols.symbols_layer(hideout=qpv_layer.hideout)]), name=t("layer.qpv", lang),
+                        checked=True),
                     dl.Overlay(dl.GeoJSON(id="strategie-npnru", url=layer_url("npnru"), format="geobuf", pane="vm-points",
                                           pointToLayer={"variable": "voisinmap.npnruPoint"},
                                           hideout={"source": t("legend.source", lang, s="ANRU, ANCT")}),
@@ -147,7 +163,7 @@ def _map(lang: str, attribution: str) -> dl.Map:
     )
 
 
-def _controls(lang: str) -> html.Div:
+def _controls(lang: str, scen: Scenario) -> html.Div:
     return html.Div(
         [
             dcc.Dropdown(id="strategie-search", placeholder=t("strat.search", lang), options=[], searchable=True,
@@ -165,89 +181,69 @@ def _controls(lang: str) -> html.Div:
                 options=[{"label": t(f"ind.{key}", lang), "value": key} for key in mapstyle.INDICATORS],
                 value="poverty_rate", clearable=False,
             ),
-            _scenario_controls(lang),
+            scenario_controls(scen, lang=lang, region_options=_plan_callbacks.region_options()),
+            sites_controls(lang=lang, max_bytes=scenario.MAX_UPLOAD_BYTES),
+            saved_controls(lang=lang),
         ],
         className="strategie-controls",
     )
 
 
-def _slider(id_: str, lo: float, hi: float, step: float, value: float, marks: dict[float, str]) -> dcc.Slider:
-    return dcc.Slider(id=id_, min=lo, max=hi, step=step, value=value, marks=marks,
-                      tooltip={"placement": "bottom", "always_visible": False}, updatemode="mouseup")
-
-
-def _scenario_controls(lang: str) -> html.Div:
-    weights = [
-        html.Div([html.Span(t(f"wt.{key}", lang), className="weight-label"),
-                  _slider(f"strategie-w-{key}", 0, 1, 0.1, siting.DEFAULT_WEIGHTS.get(key, 0.0), {0: "0", 1: "1"})],
-                 className="weight-row")
-        for key in siting.INDICATORS
-    ]
+def _actions(lang: str) -> html.Div:
+    buttons = [html.Button(t(f"export.button.{fmt}", lang), id=f"strategie-export-{fmt}", n_clicks=0, className="action-button")
+               for fmt in _plan_callbacks.EXPORT_FORMATS]
     return html.Div(
-        [
-            html.H2(t("scen.title", lang), className="side-title"),
-            html.Label(t("scen.k", lang), className="control-label"),
-            _slider("strategie-k", 1, 30, 1, DEFAULT_K, {1: "1", 10: "10", 20: "20", 30: "30"}),
-            html.Label(t("scen.radius", lang), className="control-label"),
-            _slider("strategie-radius", 1, 10, 0.5, siting.DEFAULT_RADIUS_KM, {1: "1", 3: "3", 5: "5", 10: "10"}),
-            html.Label(t("scen.target", lang), className="control-label"),
-            _slider("strategie-target", 5, 50, 1, round(100 * siting.DEFAULT_TARGET), {5: "5", 20: "20", 35: "35", 50: "50"}),
-            html.Details(
-                [html.Summary(t("scen.weights", lang)), html.Div(t("scen.weights_help", lang), className="help"),
-                 *weights],
-                className="control-details",
-            ),
-            html.Details(
-                [
-                    html.Summary(t("scen.quotas", lang)),
-                    dcc.Checklist(id="strategie-main6", options=[{"label": " " + t("scen.main6", lang), "value": "main6"}],
-                                  value=[]),
-                    html.Label(t("scen.max_per_region", lang), className="control-label small"),
-                    dcc.Input(id="strategie-max-per-region", type="number", min=0, max=30, step=1, debounce=True,
-                              placeholder="—", className="small-input"),
-                    html.Label(t("scen.quota_text", lang), className="control-label small"),
-                    dcc.Input(id="strategie-quota-text", type="text", debounce=True, placeholder="11=2, 93=:1",
-                              className="text-input"),
-                ],
-                className="control-details",
-            ),
-            html.Label(t("scen.sites", lang), className="control-label"),
-            html.Div(id="strategie-sites-info", className="help"),
-            dcc.Upload(id="strategie-upload", children=html.Div(t("scen.upload", lang)), className="upload",
-                       accept=".csv,text/csv,text/plain", max_size=scenario.MAX_UPLOAD_BYTES, multiple=False),
-            html.Div(t("scen.upload_help", lang), className="help"),
-            html.Button(t("scen.reset", lang), id="strategie-sites-reset", n_clicks=0, className="link-button"),
-            html.Div(id="strategie-upload-error", className="error", role="alert"),
-        ],
-        className="scenario-controls",
+        [html.Span(colon(t("export.title", lang), lang), className="actions-label"), *buttons,
+         html.Button(t("res.robust.button", lang), id="strategie-robust-button", n_clicks=0, className="action-button",
+                     title=t("res.robust.help", lang)),
+         dcc.Download(id="strategie-download")],
+        className="strategie-actions",
     )
 
 
-def layout(**_kwargs: Any) -> html.Div:
-    """The page layout (language from the cookie)."""
+def layout(**kwargs: Any) -> html.Div:
+    """The page layout (language from the cookie; the scenario from the query string, if any)."""
     lang = i18n.current_lang()
     try:
         manifest = load_manifest(data_dir=settings.data_dir())
         frame = data.qpv()
     except DataNotBuiltError:
         return html.Div(html.P(t("error.data_missing", lang), className="notice"), className="page-padded")
+    scen = Scenario.from_query(kwargs)
     attribution = i18n.attribution(manifest.get("attribution") or "ANCT, INSEE, ANRU, IGN — Licence Ouverte 2.0", lang)
     return html.Div(
         [
             dcc.Store(id="strategie-selected", data=None),
             dcc.Store(id="strategie-sites", storage_type="session", data=None),
-            html.Aside(_controls(lang), className="strategie-side"),
+            dcc.Store(id="strategie-query", data=scen.to_query()),
+            dcc.Store(id="strategie-robust", data=None),
+            dcc.Store(id="strategie-region-bounds", data=None),
+            dcc.Store(id="strategie-map-ready", data=False),
+            dcc.Interval(id="strategie-ready-poll", interval=150, max_intervals=80),
+            html.Div(id="strategie-url-sink", hidden=True),
+            html.Div(id="strategie-region-sink", hidden=True),
+            html.Aside(_controls(lang, scen), className="strategie-side"),
             html.Section(
                 [
                     html.Div(
                         [
                             _map(lang, attribution),
-                            html.Div(mapstyle.legend("poverty_rate", frame, lang=lang), id="strategie-legend"),
+                            html.Div([html.Div(mapstyle.legend("poverty_rate", frame, lang=lang), id="strategie-legend"),
+                                      layer_legend(lang=lang)], className="legend-stack"),
                             html.Div(id="strategie-panel", className="qpv-panel", hidden=True),
                         ],
                         className="map-wrap",
                     ),
+                    html.Div(id="strategie-error", className="error", role="alert"),
                     html.Div(id="strategie-results", className="strategie-results"),
+                    html.Section([html.H3(t("region.title", lang)),
+                                  html.Div([html.Div(id="strategie-regions-area", className="regions-table"),
+                                            html.Div(id="strategie-region-cities", className="regions-cities")],
+                                           className="regions-grid")],
+                                 className="strategie-regions", id="strategie-regions-section"),
+                    html.Div(id="strategie-sites-area", className="strategie-sites-area"),
+                    _actions(lang),
+                    comparison_section(lang=lang),
                 ],
                 className="strategie-main",
             ),
@@ -262,16 +258,17 @@ def layout(**_kwargs: Any) -> html.Div:
 @dash.callback(
     Output("strategie-qpv", "hideout"),
     Output("strategie-legend", "children"),
+    Output("strategie-qpv-points", "hideout"),
     Input("strategie-indicator", "value"),
     Input("strategie-selected", "data"),
     prevent_initial_call=True,  # the layout already holds the first hideout and legend
 )
-def restyle(indicator: str, selected: str | None) -> tuple[dict[str, Any], html.Div]:
+def restyle(indicator: str, selected: str | None) -> tuple[dict[str, Any], html.Div, dict[str, Any]]:
     """New indicator or selection: only the ``hideout`` and the legend change (geometry stays in the browser)."""
     lang = i18n.current_lang()
     frame = data.qpv()
-    return (mapstyle.hideout_for(indicator, frame, lang=lang, selected=selected),
-            mapstyle.legend(indicator, frame, lang=lang))
+    hideout = mapstyle.hideout_for(indicator, frame, lang=lang, selected=selected)
+    return hideout, mapstyle.legend(indicator, frame, lang=lang), qpv_symbols.symbols_hideout(hideout)
 
 
 @dash.callback(
@@ -285,7 +282,10 @@ def search_options(text: str | None, value: str | None) -> Any:
     if not text:
         return no_update if value else []
     hits = places.search_places(data.place_index(), text, limit=12)
-    options = [{"label": f"{'QPV' if k == 'qpv' else 'Commune'} · {label} · {code}", "value": f"{k}:{code}"}
+    # "search" holds the typed text, so the dropdown's own filter keeps the server's ranked list as it is
+    # (« st denis », « Lille-Sud » match through abbreviations and aliases the labels do not show)
+    options = [{"label": f"{'QPV' if k == 'qpv' else 'Commune'} · {label} · {code}", "value": f"{k}:{code}",
+                "search": f"{text} {label} {code}"}
                for k, code, label in zip(hits["kind"], hits["code"], hits["label"], strict=True)]
     if value and value not in {o["value"] for o in options}:
         options.append({"label": value, "value": value})
@@ -360,82 +360,3 @@ def close_panel(n: int | None) -> Any:
     """The close button of the side panel."""
     return None if n else no_update
 
-
-# ---------------------------------------------------------------------------------- scenario callbacks
-
-
-@dash.callback(
-    Output("strategie-sites", "data"),
-    Output("strategie-upload-error", "children"),
-    Input("strategie-upload", "contents"),
-    Input("strategie-sites-reset", "n_clicks"),
-    State("strategie-upload", "filename"),
-    prevent_initial_call=True,
-)
-def upload_sites(contents: str | None, _reset: int, filename: str | None) -> tuple[Any, Any]:
-    """Validate an uploaded sites file (kept in the browser session), or go back to the shipped sites."""
-    lang = i18n.current_lang()
-    if ctx.triggered_id == "strategie-sites-reset" or not contents:
-        return None, ""
-    try:
-        frame = scenario.parse_sites_upload(contents, filename or "")
-    except siting.SitesError as exc:
-        return no_update, t("scen.upload_error", lang, e=str(exc))
-    records = frame.drop(columns=["code_type"], errors="ignore").to_dict("records")
-    return {"records": records, "filename": filename}, ""
-
-
-@dash.callback(
-    Output("strategie-results", "children"),
-    Output("strategie-sites-layer", "children"),
-    Output("strategie-recommended-layer", "children"),
-    Output("strategie-sites-info", "children"),
-    Input("strategie-k", "value"),
-    Input("strategie-radius", "value"),
-    Input("strategie-target", "value"),
-    *[Input(f"strategie-w-{key}", "value") for key in siting.INDICATORS],
-    Input("strategie-main6", "value"),
-    Input("strategie-max-per-region", "value"),
-    Input("strategie-quota-text", "value"),
-    Input("strategie-sites", "data"),
-)
-def recommend(k: int, radius_km: float, target_pct: float, *rest: Any) -> tuple[Any, ...]:
-    """Run the recommendation (cached instance + :func:`geo.siting.recommend`) and render it."""
-    lang = i18n.current_lang()
-    n_w = len(siting.INDICATORS)
-    weight_values, (main6, max_per_region, quota_text, stored) = rest[:n_w], rest[n_w:]
-    try:
-        sites = scenario.sites_from_records(stored["records"] if stored else None)
-        reco = scenario.run(
-            k=int(k or DEFAULT_K), radius_km=float(radius_km or siting.DEFAULT_RADIUS_KM),
-            target=float(target_pct or 20) / 100,
-            weights=scenario.weights_from_controls(dict(zip(siting.INDICATORS, weight_values, strict=True))),
-            quotas=scenario.quota_specs(main6=bool(main6), max_per_region=max_per_region, extra=quota_text),
-            sites=sites, data_dir=settings.data_dir(), lang=lang,
-        )
-    except (ValueError, siting.InfeasibleError) as exc:  # SitesError is a ValueError
-        message = html.Div(t("scen.error", lang, e=str(exc)), className="error", role="alert",
-                           id="strategie-error")
-        return message, no_update, [], no_update
-    info = (t("scen.sites_uploaded", lang, n=len(sites), f=stored.get("filename", "?")) if stored
-            else t("scen.sites_default", lang, n=len(sites)))
-    radius = float(reco.params["radius_km"])
-    body = html.Div(
-        [
-            results.progress_bar(reco, lang=lang),
-            html.Div(
-                [
-                    html.Div([html.H3(t("res.table_title", lang)), results.ranked_table(reco, lang=lang)],
-                             className="results-table"),
-                    html.Div([html.H3(t("res.chart_title", lang)),
-                              dcc.Graph(id="strategie-gain-chart", figure=results.gain_figure(reco, lang=lang),
-                                        config={"displayModeBar": False, "responsive": True})],
-                             className="results-chart"),
-                ],
-                className="results-grid",
-            ),
-            html.P(t("res.elapsed", lang, ms=format_number(1000 * reco.elapsed_s, lang)), className="help"),
-        ]
-    )
-    return (body, results.current_site_layers(reco.network, radius_km=radius, lang=lang),
-            results.recommended_layers(reco.table, radius_km=radius, lang=lang), info)

@@ -48,3 +48,18 @@ LOGIN_FAILURES = sa.Table(
     sa.Index("ix_auth_login_failures_key", "key"),
     sa.Index("ix_auth_login_failures_at", "at"),
 )
+
+#: Strategy scenarios saved by name, per user: the page's query string (every control) and, when the
+#: user worked on an uploaded network, its validated sites as JSON (the association's public sites list,
+#: never door-visit data).
+SAVED_SCENARIOS = sa.Table(
+    "auth_saved_scenarios",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("auth_users.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("name", sa.String(80), nullable=False),
+    sa.Column("query", sa.String(2000), nullable=False),
+    sa.Column("sites", sa.Text, nullable=True),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+    sa.UniqueConstraint("user_id", "name", name="uq_auth_saved_scenarios_user_name"),
+)

@@ -348,7 +348,8 @@ def solve_capacitated_exact(
     model = _build(problem, k=k, quotas=quotas, max_regions=max_regions, need=need)
     res = _solve_model(model, relax=False, time_limit_s=time_limit_s)
     if res.status == 2:
-        raise InfeasibleError("capacity: the capacitated MILP is infeasible (k, quotas, spacing, regions or target)")
+        raise InfeasibleError("capacity: the capacitated MILP is infeasible (k, quotas, spacing, regions or target)",
+                              msgid="siting.error.infeasible")
     if res.x is None:
         raise SolverTimeoutError(f"time_limit_s: HiGHS found no feasible solution within time_limit_s={time_limit_s:g} s "
                                  f"({res.message}); expected a longer time limit, or use the heuristic")
@@ -482,7 +483,8 @@ def _greedy(problem: CapacitatedProblem, fill: _Fill, feas: _Feasible, k: int | 
         i = _best(weights_gain, ok)
         if i is None:
             if k is not None or need is not None:
-                raise InfeasibleError(f"k: only {len(chosen)} candidates could be placed under the constraints")
+                raise InfeasibleError(f"k: only {len(chosen)} candidates could be placed under the constraints",
+                                      msgid="siting.error.k_placed", fields={"n": len(chosen)})
             break
         chosen.append(i)
         takes[i] = fill.open(nl + i, residual)

@@ -75,7 +75,8 @@ def _refuse_plm(code: str, s: int) -> None:
     if code in PLM_COMMUNES:
         raise SitesError(
             f"sites: row {s + 1}, column code: {code} is the whole commune of {PLM_COMMUNES[code]}; "
-            "expected the INSEE code of an arrondissement municipal (e.g. 75119 for Paris 19e)"
+            "expected the INSEE code of an arrondissement municipal (e.g. 75119 for Paris 19e)",
+            msgid="sites.error.plm", fields={"row": s + 1, "value": code, "commune": PLM_COMMUNES[code]},
         )
 
 
@@ -104,7 +105,7 @@ def _epci_points(places: pd.DataFrame, code: str, s: int, name: str) -> tuple[np
     members = places[places["siren_epci"] == code]
     if members.empty:
         raise SitesError(f"sites: row {s + 1}, column code: expected the SIREN of an EPCI, got unknown "
-                         f"{code!r} ({name})")
+                         f"{code!r} ({name})", msgid="sites.error.epci", fields={"row": s + 1, "value": code})
     epsg = epsg_for_departements(members["insee_dep"])
     return project(members["lon"].to_numpy(float), members["lat"].to_numpy(float), epsg), epsg
 
@@ -116,7 +117,8 @@ def _named_quartiers(instance: Instance, qpv_codes: str, s: int, name: str) -> n
     unknown = [c for c in codes if c not in pos]
     if unknown:
         raise SitesError(f"sites: row {s + 1}, column qpv_codes: expected QPV codes of the instance's scope, got "
-                         f"unknown {unknown} ({name})")
+                         f"unknown {unknown} ({name})", msgid="sites.error.qpv_unknown",
+                         fields={"row": s + 1, "value": ", ".join(unknown)})
     mask = np.zeros(instance.n_qpv, dtype=bool)
     mask[[pos[c] for c in codes]] = True
     return mask
@@ -186,7 +188,8 @@ def resolve_network(instance: Instance, sites: pd.DataFrame | None, *, epci_reac
                 pts_site.append(np.array([s]))
             else:
                 raise SitesError(f"sites: row {s + 1}, column code: expected an INSEE code of a current commune or "
-                                 f"arrondissement, got unknown {code!r} ({row.name})")
+                                 f"arrondissement, got unknown {code!r} ({row.name})",
+                                 msgid="sites.error.commune", fields={"row": s + 1, "value": code})
         else:
             rows = _epci_rows(level, code, code_pos, cand_epci)
             cov |= q_epci == code

@@ -102,10 +102,11 @@ def validate_sites(frame: pd.DataFrame) -> pd.DataFrame:
     if missing:
         raise SitesError(
             f"sites: missing column(s) {missing}; expected columns {list(SITE_COLUMNS)}, "
-            f"got {[str(c) for c in frame.columns]}"
+            f"got {[str(c) for c in frame.columns]}",
+            msgid="sites.error.columns", fields={"missing": ", ".join(missing), "expected": ", ".join(SITE_COLUMNS)},
         )
     if frame.empty:
-        raise SitesError("sites: expected at least one site, got an empty table")
+        raise SitesError("sites: expected at least one site, got an empty table", msgid="sites.error.empty")
     out = pd.DataFrame(index=range(len(frame)))
     for col in (*SITE_COLUMNS, "qpv_codes"):
         values = frame[cols[col]] if col in cols else pd.Series([""] * len(frame))
@@ -123,7 +124,8 @@ def validate_sites(frame: pd.DataFrame) -> pd.DataFrame:
     out["code_type"] = types
     dup = out["code"][out["code"].duplicated()]
     if len(dup):
-        raise SitesError(f"sites: column code: expected unique codes, got duplicates {sorted(set(dup))}")
+        raise SitesError(f"sites: column code: expected unique codes, got duplicates {sorted(set(dup))}",
+                         msgid="sites.error.duplicates", fields={"codes": ", ".join(sorted(set(dup)))})
     return out[[*SITE_COLUMNS, "qpv_codes", "code_type"]]
 
 
@@ -137,12 +139,14 @@ def _check_row(row: object, i: int) -> tuple[str, str, int]:
     else:
         raise SitesError(
             f"sites: row {i}, column code: expected a 5-character INSEE code or a 9-digit EPCI "
-            f"SIREN, got {row.code!r}"
+            f"SIREN, got {row.code!r}", msgid="sites.error.code", fields={"row": i, "value": row.code},
         )
     if not row.name:
-        raise SitesError(f"sites: row {i}, column name: expected a name, got an empty value")
+        raise SitesError(f"sites: row {i}, column name: expected a name, got an empty value",
+                         msgid="sites.error.name", fields={"row": i})
     if row.kind not in SITE_KINDS:
-        raise SitesError(f"sites: row {i}, column kind: expected one of {list(SITE_KINDS)}, got {row.kind!r}")
+        raise SitesError(f"sites: row {i}, column kind: expected one of {list(SITE_KINDS)}, got {row.kind!r}",
+                         msgid="sites.error.kind", fields={"row": i, "value": row.kind, "expected": ", ".join(SITE_KINDS)})
     try:
         year = int(float(row.opening_year))
     except ValueError:
@@ -150,7 +154,8 @@ def _check_row(row: object, i: int) -> tuple[str, str, int]:
     if year is None or not MIN_YEAR <= year <= MAX_YEAR:
         raise SitesError(
             f"sites: row {i}, column opening_year: expected a year between {MIN_YEAR} and {MAX_YEAR}, "
-            f"got {row.opening_year!r}"
+            f"got {row.opening_year!r}",
+            msgid="sites.error.year", fields={"row": i, "value": row.opening_year, "lo": MIN_YEAR, "hi": MAX_YEAR},
         )
     _check_qpv_codes(row.qpv_codes, i)
     return code, kind, year
@@ -161,4 +166,5 @@ def _check_qpv_codes(value: str, row: int) -> None:
     for code in (c.strip().upper() for c in value.split(";") if c.strip()):
         if not re.match(r"^QN[0-9][0-9AB0-9]\d{3}[A-Z]$", code):
             raise SitesError(f"sites: row {row}, column qpv_codes: expected QPV 2024 codes such as 'QN09126M' "
-                             f"separated by ';', got {code!r}")
+                             f"separated by ';', got {code!r}", msgid="sites.error.qpv_codes",
+                             fields={"row": row, "value": code})

@@ -141,13 +141,17 @@ class _Rules:
             if deficit <= 0:
                 continue
             if reg not in pos:
-                raise InfeasibleError(f"quotas: région {reg} needs {deficit} new site(s) but has no candidate")
+                raise InfeasibleError(f"quotas: région {reg} needs {deficit} new site(s) but has no candidate",
+                                      msgid="siting.error.quota_candidates", fields={"region": reg, "n": deficit, "avail": 0})
             self.need[pos[reg]] = deficit
             avail = int((problem.eligible & (self.reg == pos[reg])).sum())
             if avail < deficit:
-                raise InfeasibleError(f"quotas: région {reg} needs {deficit} new site(s) but has {avail} eligible candidate(s)")
+                raise InfeasibleError(f"quotas: région {reg} needs {deficit} new site(s) but has {avail} eligible candidate(s)",
+                                      msgid="siting.error.quota_candidates", fields={"region": reg, "n": deficit, "avail": avail})
             if deficit > self.cap[pos[reg]]:
-                raise InfeasibleError(f"quotas: région {reg} needs {deficit} new site(s) but its cap is {self.cap[pos[reg]]}")
+                raise InfeasibleError(f"quotas: région {reg} needs {deficit} new site(s) but its cap is {self.cap[pos[reg]]}",
+                                      msgid="siting.error.quota_cap",
+                                      fields={"region": reg, "n": deficit, "cap": int(self.cap[pos[reg]])})
         self.total_need = int(self.need.sum())
 
 
@@ -210,7 +214,8 @@ def greedy(
     _check_k(k, until)
     rules = _Rules(problem, quotas)
     if k is not None and rules.total_need > k:
-        raise InfeasibleError(f"quotas: the minimum quotas need {rules.total_need} new sites, more than k={k}")
+        raise InfeasibleError(f"quotas: the minimum quotas need {rules.total_need} new sites, more than k={k}",
+                              msgid="siting.error.quota_k", fields={"n": rules.total_need, "k": k})
     w = np.asarray(problem.weight, dtype=float)
     covered = problem.covered0.copy()
     u = np.where(covered, 0.0, w)

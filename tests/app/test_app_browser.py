@@ -93,7 +93,7 @@ def test_changing_k_updates_table_and_markers(driver, live_url):
     assert len(driver.find_elements(By.CSS_SELECTOR, "#strategie-table tbody tr")) >= 10
     wait_for(lambda: len(driver.find_elements(By.CSS_SELECTOR, ".rec-marker")) == 10, message="10 markers")
     first_before = driver.find_element(By.CSS_SELECTOR, "#strategie-share-text").text
-    box = driver.find_element(By.CSS_SELECTOR, "#strategie-k input[type=number]")
+    box = driver.find_element(By.CSS_SELECTOR, "input#strategie-k")
     box.send_keys(Keys.CONTROL, "a")
     box.send_keys("4", Keys.TAB)
     wait_for(lambda: len(driver.find_elements(By.CSS_SELECTOR, ".rec-marker")) == 4, message="4 markers")

@@ -13,7 +13,8 @@ from geo.i18n import LANGS, has_message, translations
 APP = Path(__file__).resolve().parents[2] / "app"
 #: Modules whose texts come from the catalogues.
 SOURCES = sorted([*(APP / "components").glob("*.py"),
-                  *(APP / "pages" / f"{name}.py" for name in ("terrain", "impact", "strategie", "donnees"))])
+                  *(APP / "pages" / f"{name}.py" for name in ("terrain", "impact", "strategie", "donnees", "_strategie_plan",
+                                                                  "_strategie_saved", "not_found_404"))])
 MSGID = re.compile(r"^[a-z_]+(\.[a-z0-9_]+)+$")
 
 

@@ -61,8 +61,9 @@ def test_other_layers_hold_the_expected_features(client, name, count):
 
 def test_restyle_changes_only_hideout_and_legend(dash_app):
     with dash_app.server.test_request_context("/"):
-        hideout, legend = strategie().restyle("employment_rate", None)
-        binary, _ = strategie().restyle("npnru", "QN00101M")
+        hideout, legend, symbols = strategie().restyle("employment_rate", None)  # + the national symbols' hideout
+        binary, _, _ = strategie().restyle("npnru", "QN00101M")
+    assert symbols["prop"] == hideout["prop"] and symbols["breaks"] == hideout["breaks"]
     assert hideout["prop"] == "employment_rate"
     assert len(hideout["colors"]) == len(hideout["breaks"]) + 1
     assert hideout["breaks"] == sorted(hideout["breaks"])
@@ -112,30 +113,41 @@ def test_panel_of_a_qpv_links_to_its_official_page(dash_app):
     assert "6\u202f399" in texts  # population, French format
 
 
-def _recommend(dash_app, *, k=5, stored=None, quota_text=None):
+def plan_callbacks():
+    return sys.modules["app.pages._strategie_plan"]
+
+
+def _recommend(dash_app, *, k=5, stored=None, main6=False, quota_regions=(), max_per_region=None):
+    """(results head + sites area, current-site layer, recommended layer, sites label, error) of the callback."""
     weights = [siting.DEFAULT_WEIGHTS.get(key, 0.0) for key in siting.INDICATORS]
     with dash_app.server.test_request_context("/"):
-        return strategie().recommend(k, 3.0, 20, *weights, [], None, quota_text, stored)
+        head, _regions, sites_area, current, recommended, info, error, _query = plan_callbacks().recommend(
+            "k", k, 20, 6, 50000, 2, 3.0, 20, *weights, ["main6"] if main6 else [], max_per_region, list(quota_regions), stored, None, True)
+    body = dash.no_update if head is dash.no_update else [head, sites_area]
+    return body, current, recommended, info, error
 
 
 def test_recommend_callback_renders_k_sites(dash_app):
-    body, current, recommended, info = _recommend(dash_app, k=7)
+    body, current, recommended, info, _ = _recommend(dash_app, k=7)
     markers = [c for c in recommended if type(c).__name__ == "DivMarker"]
     assert [m.id["rank"] for m in markers] == list(range(1, 8))
     table = next(c for c in _walk(body) if getattr(c, "id", None) == "strategie-table")
     assert len(table.data) == 7
     assert [r["rank"] for r in table.data] == list(range(1, 8))
-    assert table.export_format == "csv" and table.sort_action == "native"
-    shares = [r["cumulative_share"] for r in table.data]
+    assert table.sort_action == "native"  # « Exporter » (XLSX, French CSV, brief) replaced the table's own CSV
+    shares = [r["cumulative_presence"] for r in table.data]
     assert shares == sorted(shares)
     assert "11 sites" in info
-    assert sum(type(c).__name__ == "CircleMarker" for c in current) == 11
+    assert sum(type(c).__name__ == "CircleMarker" for c in current) == 11  # every site placed, EPCI ones too
 
 
 def test_recommend_callback_reports_bad_quotas(dash_app):
-    body, _, recommended, _ = _recommend(dash_app, quota_text="nonsense")
-    assert "Calcul impossible" in str(body) and "REG=MIN:MAX" in str(body)
-    assert recommended == []
+    # no new site allowed in any région but k=3 asked: a French message naming the constraint, and the
+    # previous results stay
+    body, _, recommended, _, error = _recommend(dash_app, k=3, max_per_region=0)
+    assert "contraintes" in error, error
+    assert not any(w in error for w in ("needs", "expected", "got", "site(s) but")), error
+    assert recommended is dash.no_update and body is dash.no_update
 
 
 def _upload(client, contents: str, filename: str) -> dict:
@@ -151,7 +163,7 @@ def test_uploaded_sites_replace_the_network(dash_app, client):
     stored = out["strategie-sites"]["data"]
     assert out["strategie-upload-error"]["children"] == ""
     assert stored["records"][0]["code"] == "69256"
-    _, current, _, info = _recommend(dash_app, stored=stored)
+    _, current, _, info, _ = _recommend(dash_app, stored=stored)
     assert "mes_sites.csv" in info
     assert sum(type(c).__name__ == "CircleMarker" for c in current) == 1
 
@@ -162,14 +174,14 @@ def test_upload_errors_are_explained(client):
     out = _upload(client, contents, "x.csv")
     assert "strategie-sites" not in out  # the current sites stay
     error = out["strategie-upload-error"]["children"]
-    assert "Fichier refusé" in error and "row 1, column code" in error
+    assert "Fichier refusé" in error and "Ligne 1, colonne code" in error
 
 
 def test_parse_sites_upload_refuses_unusable_files():
     def url(data: bytes) -> str:
         return "data:text/csv;base64," + base64.b64encode(data).decode()
 
-    with pytest.raises(siting.SitesError, match="expected a .csv file, got 'sites.xlsx'"):
+    with pytest.raises(siting.SitesError, match="expected a .csv file"):
         scenario.parse_sites_upload(url(b"x"), "sites.xlsx")
     with pytest.raises(siting.SitesError, match="expected at most 1000 kB"):
         scenario.parse_sites_upload(url(b"a" * (scenario.MAX_UPLOAD_BYTES + 1)), "big.csv")
@@ -222,15 +234,16 @@ def test_ranked_table_chart_and_progress_speak_french_numbers(dash_app):
     body, *_ = _recommend(dash_app, k=5)
     table = next(c for c in _walk(body) if getattr(c, "id", None) == "strategie-table")
     ids = [c["id"] for c in table.columns]
-    assert ids.index("added_demand") == ids.index("added_population") + 1
+    assert ids.index("weighted_served") == ids.index("residents_served") + 1
     assert table.locale_format == {"group": "\u202f", "decimal": ","}
     fmt = {c["id"]: c["format"].to_plotly_json() for c in table.columns if "format" in c}
-    assert fmt["poverty_rate"]["specifier"] == "$,.1f" and fmt["poverty_rate"]["locale"]["symbol"] == ["", "\u202f%"]
-    assert fmt["added_population"]["specifier"] == ",.0f"
-    assert all(isinstance(r["added_population"], float | int) for r in table.data)  # numeric sorting
+    assert fmt["cumulative_presence"]["specifier"] == "$,.1f"
+    assert fmt["cumulative_presence"]["locale"]["symbol"] == ["", "\u202f%"]
+    assert fmt["residents_served"]["specifier"] == ",.0f"
+    assert all(isinstance(r["residents_served"], float | int) for r in table.data)  # numeric sorting
     titles = [c.children for c in _walk(body) if type(c).__name__ == "H3"]
-    assert "Sites recommandés, par ordre de gain pondéré par le besoin" in titles
-    graph = next(c for c in _walk(body) if getattr(c, "id", None) == "strategie-gain-chart")
+    assert "Nouveaux sites, dans l'ordre d'ouverture" in titles
+    graph = next(c for c in _walk(body) if getattr(c, "id", None) == "strategie-roadmap-chart")
     assert graph.figure.layout.separators == ", " and graph.figure.layout.yaxis.tickformat == ",.0f"
     ticks = [c.children for c in _walk(body) if getattr(c, "className", None) == "progress-tick"]
     assert ticks == ["0\u202f%", "10\u202f%", "20\u202f%", "30\u202f%", "40\u202f%"]

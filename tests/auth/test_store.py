@@ -92,7 +92,7 @@ def test_own_version_table_beside_the_coverage_store(tmp_path: Path) -> None:
     assert {VERSION_TABLE, "auth_users", "auth_user_sites", "auth_login_failures"} <= tables
     assert coverage_store.VERSION_TABLE in tables and "door_visits" in tables
     with engine.connect() as conn:
-        assert conn.execute(sa.text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar_one() == "auth_0002"
+        assert conn.execute(sa.text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar_one() == "auth_0003"  # head: saved scenarios
         assert conn.execute(sa.text(f"SELECT count(*) FROM {coverage_store.VERSION_TABLE}")).scalar_one() == 1
     coverage_store.open_store(url)  # the coverage chain does not see the accounts tables as its own
 
@@ -114,5 +114,5 @@ def test_postgres_store() -> None:
     store.add_user("ines", PASSWORD, role="manager", sites=["91286"])
     assert store.authenticate("ines", PASSWORD).sites == ("91286",)
     with store.engine.connect() as conn:
-        assert conn.execute(sa.text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar_one() == "auth_0002"
+        assert conn.execute(sa.text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar_one() == "auth_0003"  # head: saved scenarios
     store.remove_user("ines")

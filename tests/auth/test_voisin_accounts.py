@@ -59,7 +59,8 @@ def test_cli_adds_a_voisin(tmp_path: Path) -> None:
 def _upgrade_keeps_accounts(url: str) -> None:
     engine = db.make_engine(url)
     with engine.begin() as conn:
-        for table in ("auth_user_sites", "auth_login_failures", "auth_users", "voisinmap_auth_version"):
+        for table in ("auth_saved_scenarios", "auth_user_sites", "auth_login_failures", "auth_users",
+                      "voisinmap_auth_version"):
             conn.execute(sa.text(f"DROP TABLE IF EXISTS {table}" + (" CASCADE" if engine.dialect.name == "postgresql" else "")))
     auth_store.upgrade(engine, revision="auth_0001")
     with engine.begin() as conn:

@@ -183,8 +183,8 @@ def test_commune_table_counts_qpv_and_population() -> None:
     )
     out = out.set_index("insee_com")
     assert len(out) == 4  # commune-deleguee dropped
-    assert out.loc["93066", "n_qpv"] == 2 and out.loc["93066", "qpv_population"] == 3000.0
-    assert out.loc["93072", "n_qpv"] == 1 and out.loc["91286", "qpv_population"] == 3000.0
+    assert out.loc["93066", "n_qpv"] == 2 and out.loc["93066", "qpv_residents_touching"] == 3000.0
+    assert out.loc["93072", "n_qpv"] == 1 and out.loc["91286", "qpv_residents_touching"] == 3000.0
     assert out.loc["93066", "median_income"] == 15000 and np.isnan(out.loc["93072", "median_income"])
     assert all(s.total == 4 and s.matched == 1 for s in stats)
 
