@@ -156,6 +156,10 @@ def import_(file: Path, db_url: str | None, as_json: bool, report: Path | None, 
     from geo.coverage.store import SqlGeocodeCache
 
     empty = {"file": file.name, "imported": 0, "duplicates": 0, "rejected": 0, "pending_geocoding": 0}
+    try:  # a spreadsheet bomb is refused before the store, the layers or pandas are loaded
+        _precheck(file)
+    except FileRefusedError as exc:
+        _refused(exc, empty, as_json=as_json)
     engine = _open(db_url, as_json=as_json)
     qpv, qpv_note = _qpv_layer(data_dir)
     territory, territory_note = _territory(data_dir)
@@ -165,12 +169,7 @@ def import_(file: Path, db_url: str | None, as_json: bool, report: Path | None, 
         summary = importer.import_file(file, engine=engine, geocoder=geocoder, qpv=qpv, territory=territory,
                                        progress=bars)
     except FileRefusedError as exc:
-        if as_json:
-            click.echo(json.dumps({**empty, "status": "refused", "code": exc.code, "error": exc.message},
-                                  ensure_ascii=False))
-        else:
-            click.echo(f"Fichier refusé : {exc.message}", err=True)
-        sys.exit(EXIT_REFUSED)
+        _refused(exc, empty, as_json=as_json)
     finally:
         bars.close()
         engine.dispose()
@@ -188,6 +187,29 @@ def import_(file: Path, db_url: str | None, as_json: bool, report: Path | None, 
     else:
         _print_summary(result)
     sys.exit(EXIT_REJECTED if summary.rejected else EXIT_OK)
+
+
+def _precheck(file: Path) -> None:
+    """Refuse an XLSX whose archive or sheets break the reading limits, with a streaming scan only."""
+    from geo.coverage.limits import DEFAULT_LIMITS
+    from geo.coverage.xlsx_scan import check_xlsx
+
+    try:
+        with file.open("rb") as handle:
+            if handle.read(4) != b"PK\x03\x04" or file.stat().st_size > DEFAULT_LIMITS.max_bytes:
+                return  # not an XLSX, or too large: the importer says so
+    except OSError:
+        return  # the importer names a missing or unreadable file
+    check_xlsx(file.read_bytes(), name=file.name, limits=DEFAULT_LIMITS)
+
+
+def _refused(exc: Exception, empty: dict[str, Any], *, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps({**empty, "status": "refused", "code": exc.code, "error": exc.message},
+                              ensure_ascii=False))
+    else:
+        click.echo(f"Fichier refusé : {exc.message}", err=True)
+    sys.exit(EXIT_REFUSED)
 
 
 def _print_summary(result: dict[str, Any]) -> None:
