@@ -69,6 +69,7 @@
                 fallBack(control, map, neutral);
             }
         };
+        if (navigator.onLine === false) { finish(false); return; }  // offline: no request, no console error
         img.onload = () => finish(true);
         img.onerror = () => finish(false);
         setTimeout(() => finish(false), PROBE_TIMEOUT_MS);

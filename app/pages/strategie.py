@@ -18,7 +18,7 @@ import dash_leaflet as dl
 from dash import ALL, Input, Output, State, ctx, dcc, html, no_update
 
 from app import data, i18n, scenario, settings
-from app.components import mapstyle, qpv_symbols
+from app.components import basemap, mapstyle, qpv_symbols
 from app.components.comparison import comparison_section, saved_controls
 from app.components.layer_legend import layer_legend
 from app.components.qpv_panel import qpv_panel
@@ -89,13 +89,7 @@ def territory_bounds() -> dict[str, list[list[float]]]:
 
 def _map(lang: str, attribution: str) -> dl.Map:
     outline = {"variable": "voisinmap.outlineStyle"}
-    tiles = settings.tiles()
-    base_layers = [
-        dl.BaseLayer(dl.LayerGroup(), name=t("layer.plain", lang), checked=tiles is None),
-    ]
-    if tiles:
-        base_layers.insert(0, dl.BaseLayer(dl.TileLayer(url=tiles.url, attribution=tiles.attribution),
-                                           name=t("layer.tiles", lang), checked=True))
+    base_layers = basemap.base_layers(lang=lang, max_zoom=18)  # Plan IGN v2, OSM, neutral (docs/app.md)
     qpv_layer = dl.GeoJSON(
         id="strategie-qpv",
         pane="vm-qpv",
@@ -132,7 +126,7 @@ def _map(lang: str, attribution: str) -> dl.Map:
                     dl.Overlay(dl.GeoJSON(id="strategie-departements", url=layer_url("departements"), format="geobuf", pane="vm-land",
                                           style=outline, interactive=False,
                                           hideout={"color": "#8a8a8a", "weight": 0.6, "fill": "#fbfaf6",
-                                                   "fillOpacity": 0.55 if tiles is None else 0.0}),
+                                                   "fillOpacity": 0.55}),
                                name=t("layer.departements", lang), checked=True),
                     dl.Overlay(dl.GeoJSON(id="strategie-communes", url=layer_url("communes"), format="geobuf", pane="vm-bubbles",
                                           pointToLayer={"variable": "voisinmap.communeBubble"},
