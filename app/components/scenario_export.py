@@ -64,7 +64,7 @@ def to_xlsx(scen: Any, plan: Any, *, network: str, data_version: str, lang: str)
     with pd.ExcelWriter(buf, engine="openpyxl") as writer:
         neutralise(head).to_excel(writer, sheet_name=t("export.sheet.scenario", lang)[:31], index=False)
         _sites(plan).to_excel(writer, sheet_name=t("export.sheet.sites", lang)[:31], index=False)
-        neutralise(plan.regions[list(REGION_COLUMNS)]).to_excel(writer, sheet_name=t("export.sheet.regions", lang)[:31],
+        neutralise(plan.regions[list(REGION_COLUMNS)]).to_excel(writer, sheet_name=t("export.sheet.urban_regions", lang)[:31],
                                                                  index=False)
         plan.roadmap.table.to_excel(writer, sheet_name=t("export.sheet.roadmap", lang)[:31], index=False)
     return buf.getvalue()

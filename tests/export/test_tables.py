@@ -81,10 +81,11 @@ def test_strategy_table_data_is_neutralised_for_the_browser_csv_export() -> None
     """The Stratégie table's CSV export is made by the browser from the table data: it must be safe."""
     from app.components.results import TABLE_COLUMNS, table_records
 
-    numeric = {"added_population", "added_households", "poverty_rate", "cumulative_share", "nearest_site_km"}
-    row = {c: (1.0 if c in numeric else 1 if c in {"rank", "added_qpv", "npnru_count"} else "=HYPERLINK(\"x\")")
+    numeric = {"residents_served", "weighted_served", "households_served", "cumulative_presence"}
+    row = {c: (1.0 if c in numeric else 1 if c in {"rank", "qpv_served", "npnru_qpv", "opening_year"}
+               else "=HYPERLINK(\"x\")")
            for c in TABLE_COLUMNS}
     records = table_records(pd.DataFrame([row]))
-    texts = [v for c, v in records[0].items() if isinstance(v, str)]
+    texts = [v for c, v in records[0].items() if isinstance(v, str) and v]
     assert texts and all(v.startswith("'=") for v in texts)
     assert records[0]["rank"] == 1
