@@ -6,6 +6,10 @@
   overrides (the master builds and warms the app before it forks: ``preload_app``).
 * :func:`run_waitress` serves one process with threads (Windows, or no gunicorn installed).
 * :func:`run_flask` serves with Flask's development server (``--dev``, with the reloader).
+* :func:`start_job_worker` runs the embedded job worker (uploads' imports, geocoding) in a background thread of
+  each serving process: in every gunicorn worker after it forks (:func:`app.gunicorn_conf.post_fork`), in the
+  waitress or Flask process. The SQL queue's atomic claim lets them share the jobs; with Redis
+  (``$VOISINMAP_REDIS_URL``), or with ``$VOISINMAP_EMBEDDED_WORKER=0``, jobs are left to ``voisinmap worker``.
 
 See ``docs/app.md`` section « Serveur ».
 """
@@ -25,6 +29,9 @@ logger = logging.getLogger(__name__)
 
 #: Servers ``voisinmap serve --server`` accepts; ``auto`` picks gunicorn where it runs, else waitress.
 SERVERS: tuple[str, ...] = ("auto", "gunicorn", "waitress", "flask")
+#: ``0`` (or ``false``, ``no``, ``off``): the serving processes run no job worker (separate ``voisinmap worker``).
+ENV_EMBEDDED_WORKER = "VOISINMAP_EMBEDDED_WORKER"
+_OFF = frozenset({"0", "false", "no", "off"})
 
 
 def gunicorn_available() -> bool:
@@ -88,6 +95,61 @@ def build_app(*, data_dir: str | os.PathLike[str] | None = None, warm: bool = Tr
     return server
 
 
+def embedded_worker_enabled() -> bool:
+    """Whether the serving processes run the embedded job worker: not with Redis (RQ workers run the jobs),
+    not when ``$VOISINMAP_EMBEDDED_WORKER`` is off.
+
+    Raises
+    ------
+    ValueError
+        When ``$VOISINMAP_EMBEDDED_WORKER`` is neither a yes nor a no.
+    """
+    from geo.jobs import redis_url
+
+    raw = os.environ.get(ENV_EMBEDDED_WORKER, "").strip().lower()
+    if raw and raw not in _OFF and raw not in ("1", "true", "yes", "on"):
+        raise ValueError(f"${ENV_EMBEDDED_WORKER}: expected 1 or 0, got {raw!r}")
+    return raw not in _OFF and redis_url() is None
+
+
+def start_job_worker(*, data_dir: str | os.PathLike[str] | None = None, store_url: str | None = None) -> Any:
+    """Run the embedded job worker in a daemon thread of this process (see :func:`embedded_worker_enabled`).
+
+    Parameters
+    ----------
+    data_dir : path-like, optional
+        Processed national data (QPV and département layers of the imports).
+    store_url : str, optional
+        The door-visit store and home of the SQL queue (default :func:`geo.config.database_url`).
+
+    Returns
+    -------
+    threading.Event or None
+        Set it to stop the worker; None when no worker was started.
+    """
+    from geo.coverage.store import open_store
+    from geo.jobs.sql_queue import SqlJobQueue
+    from geo.jobs.tasks import WorkerContext
+    from geo.jobs.worker import start_background_worker
+
+    if not embedded_worker_enabled():
+        logger.info("jobs: no embedded worker in process %d (voisinmap worker runs them)", os.getpid())
+        return None
+    context = WorkerContext(store_url=store_url, data_dir=data_dir)
+    _thread, stop = start_background_worker(SqlJobQueue(open_store(store_url)), context=context)
+    logger.info("jobs: embedded worker in process %d", os.getpid())
+    return stop
+
+
+def start_worker_of(server: flask.Flask | None) -> Any:
+    """:func:`start_job_worker` on the data folder and store of a built app (the environment's without one)."""
+    from app.settings import DATA_DIR_KEY, STORE_URL_KEY
+
+    config = server.config if server is not None else {}
+    return start_job_worker(data_dir=config.get(DATA_DIR_KEY) or os.environ.get("VOISINMAP_DATA_DIR") or None,
+                            store_url=config.get(STORE_URL_KEY))
+
+
 def wsgi_app() -> flask.Flask:
     """Gunicorn's entry point: the warmed app on ``$VOISINMAP_DATA_DIR`` (or the default data folder)."""
     return build_app(data_dir=os.environ.get("VOISINMAP_DATA_DIR") or None)
@@ -138,6 +200,7 @@ def run_waitress(*, host: str, port: int, data_dir: str | os.PathLike[str] | Non
     from app import gunicorn_conf
 
     server = build_app(data_dir=data_dir)
+    start_worker_of(server)
     waitress.serve(server, host=host, port=port, threads=threads or gunicorn_conf.threads * 2,
                    ident="voisinmap")
 
@@ -145,6 +208,8 @@ def run_waitress(*, host: str, port: int, data_dir: str | os.PathLike[str] | Non
 def run_flask(*, host: str, port: int, data_dir: str | os.PathLike[str] | None = None, dev: bool) -> None:
     """Flask's development server: with ``dev``, the reloader and Dash's developer tools (no warm-up)."""
     server = build_app(data_dir=data_dir, warm=not dev)
+    if not dev or os.environ.get("WERKZEUG_RUN_MAIN") == "true":  # with the reloader: in the serving child only
+        start_worker_of(server)
     if dev:
         dash_app = server.extensions["voisinmap_dash"]
         dash_app.run(host=host, port=port, debug=True)
