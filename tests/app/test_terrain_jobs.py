@@ -199,3 +199,9 @@ def test_a_hanging_geocoder_leaves_the_page_responsive_and_rows_pending(served: 
     assert "Géocodage terminé" in message and "6 toujours en attente" in message, message
     assert elapsed < BUDGET + 20 and len(logins) >= 3, (elapsed, logins)
     assert max(logins) < 1.0, logins  # GET /login answers while the job waits on the silent geocoder
+    from geo.coverage.store import open_store
+    from geo.jobs.sql_queue import SqlJobQueue
+
+    job = SqlJobQueue(open_store(served["db"])).get(task)
+    ran = (job.finished_at - job.started_at).total_seconds()
+    assert job.report["visits_pending"] == 6 and ran < BUDGET + 3.0, (ran, job.report)  # within its budget
