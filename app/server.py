@@ -101,14 +101,15 @@ def embedded_worker_enabled() -> bool:
 
     Raises
     ------
-    ValueError
-        When ``$VOISINMAP_EMBEDDED_WORKER`` is neither a yes nor a no.
+    geo.auth.environment.ConfigurationError
+        When ``$VOISINMAP_EMBEDDED_WORKER`` is neither a yes nor a no (``voisinmap serve`` stops with it).
     """
+    from geo.auth.environment import ConfigurationError
     from geo.jobs import redis_url
 
     raw = os.environ.get(ENV_EMBEDDED_WORKER, "").strip().lower()
     if raw and raw not in _OFF and raw not in ("1", "true", "yes", "on"):
-        raise ValueError(f"${ENV_EMBEDDED_WORKER}: expected 1 or 0, got {raw!r}")
+        raise ConfigurationError(f"${ENV_EMBEDDED_WORKER}: expected 1 or 0, got {raw!r}")
     return raw not in _OFF and redis_url() is None
 
 
@@ -177,6 +178,8 @@ def run_gunicorn(*, host: str, port: int, data_dir: str | os.PathLike[str] | Non
     from gunicorn.app.base import BaseApplication
 
     settings = gunicorn_settings(host=host, port=port, workers=workers, threads=threads)
+    logger.info("jobs: %s", "one embedded job thread in each worker" if embedded_worker_enabled()
+                else "run by separate voisinmap worker processes")
 
     class VoisinmapGunicorn(BaseApplication):
         def load_config(self) -> None:
@@ -199,6 +202,7 @@ def run_waitress(*, host: str, port: int, data_dir: str | os.PathLike[str] | Non
 
     from app import gunicorn_conf
 
+    embedded_worker_enabled()  # a wrong setting stops the start, before the warm-up
     server = build_app(data_dir=data_dir)
     start_worker_of(server)
     waitress.serve(server, host=host, port=port, threads=threads or gunicorn_conf.threads * 2,
