@@ -39,5 +39,6 @@ def follow(store_url: str, job_id: Any, *, sites: tuple[str, ...] | None, lang: 
     if job is None:
         return None, True, jobs.unknown_view(lang)
     if not job.finished:
-        return job.id, False, jobs.progress_view(job, lang, queued_key="terrain.geocode_queued")
+        return job.id, False, jobs.progress_view(job, lang, queued_key="terrain.geocode_queued",
+                                                  running_key="terrain.geocode_running")
     return job.id, True, jobs.geocode_outcome(job, lang)

@@ -104,14 +104,15 @@ def readable_job(store_url: str, job_id: Any, *, kind: str, scope: Collection[st
     return job
 
 
-def progress_view(job: Job, lang: str, *, queued_key: str) -> list[Any]:
-    """A running or queued job: a progress bar and « étape : n sur N »."""
+def progress_view(job: Job, lang: str, *, queued_key: str, running_key: str = "terrain.job_running") -> list[Any]:
+    """A running or queued job: a progress bar and « étape : n sur N » (``running_key`` with ``step``,
+    ``done``, ``total``)."""
     if job.status == QUEUED or not job.step:
         return [html.Progress(className="geocode-bar job-bar"), html.Span(t(queued_key, lang))]
     step = t(f"terrain.job_step_{job.step}", lang) if job.step in STEPS else job.step
     total = max(1, job.total)
     return [html.Progress(value=str(min(job.done, total)), max=str(total), className="geocode-bar job-bar"),
-            html.Span(t("terrain.job_running", lang, step=step, done=job.done, total=job.total))]
+            html.Span(t(running_key, lang, step=step, done=job.done, total=job.total))]
 
 
 def failed_view(lang: str, *, key: str) -> html.Div:

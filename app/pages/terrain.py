@@ -7,8 +7,9 @@ progress, the site's QPV ranked by remaining households, buildings to go back to
 template and the upload of a visit file (same checks as ``voisinmap coverage import``): the request only
 keeps the file under its hash and queues an import job, whose progress and then report the page polls
 (:mod:`app.components.jobs`); a poll of the store's version refreshes the figures when visits arrive; the
-« Géocoder » button queues a geocoding job followed the same way (:mod:`app.components.geocoding`); the walk list (:mod:`app.components.walklist`) downloads
-as CSV or PDF. Under about 768 px wide, the controls fold into a drawer (``app/assets/terrain.css``).
+« Géocoder » button queues a geocoding job followed the same way (:mod:`app.components.geocoding`); the
+walk list (:mod:`app.components.walklist`) downloads as CSV or PDF. Under about 768 px wide, the controls
+fold into a drawer (``app/assets/terrain.css``).
 
 Door-level data: managers see their own sites only (:func:`app.security.site_scope`; the access layer also
 checks the ``terrain-site`` value of every callback), admins every site; others are refused. All figures
