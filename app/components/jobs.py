@@ -42,8 +42,9 @@ logger = logging.getLogger(__name__)
 JOB_ID = re.compile(r"^[0-9a-f]{32}$")
 #: Milliseconds between two polls of a job by the page.
 POLL_MS = 1000
-#: Steps of an import or a geocoding (:mod:`geo.coverage.importer`) that the page names.
-STEPS: tuple[str, ...] = ("validate", "geocode", "write")
+#: Steps of an import or a geocoding (:mod:`geo.coverage.importer`) and the message naming each.
+STEPS: dict[str, str] = {"validate": "terrain.job_step_validate", "geocode": "terrain.job_step_geocode",
+                         "write": "terrain.job_step_write"}
 
 _QUEUES: dict[tuple[str, str | None], JobQueue] = {}
 _LOCK = threading.Lock()
@@ -109,7 +110,7 @@ def progress_view(job: Job, lang: str, *, queued_key: str, running_key: str = "t
     ``done``, ``total``)."""
     if job.status == QUEUED or not job.step:
         return [html.Progress(className="geocode-bar job-bar"), html.Span(t(queued_key, lang))]
-    step = t(f"terrain.job_step_{job.step}", lang) if job.step in STEPS else job.step
+    step = t(STEPS[job.step], lang) if job.step in STEPS else job.step
     total = max(1, job.total)
     return [html.Progress(value=str(min(job.done, total)), max=str(total), className="geocode-bar job-bar"),
             html.Span(t(running_key, lang, step=step, done=job.done, total=job.total))]
