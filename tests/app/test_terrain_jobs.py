@@ -205,3 +205,28 @@ def test_a_hanging_geocoder_leaves_the_page_responsive_and_rows_pending(served: 
     job = SqlJobQueue(open_store(served["db"])).get(task)
     ran = (job.finished_at - job.started_at).total_seconds()
     assert job.report["visits_pending"] == 6 and ran < BUDGET + 3.0, (ran, job.report)  # within its budget
+
+
+@pytest.mark.browser
+def test_the_page_shows_the_progress_then_the_report_in_a_browser(served: dict[str, Any], tmp_path: Path) -> None:
+    from selenium.webdriver.common.by import By
+
+    from tests.plugins.app_session import browser_sign_in
+    from tests.plugins.browser import chrome, wait_for
+
+    rows = visit_rows(60_000, campaign="Navigateur", site=GRIGNY, start=1_000_000)
+    rows.loc[0, "site"] = LILLE  # one row of another site: rejected, with its report
+    path = tmp_path / "visites navigateur.csv"
+    rows.to_csv(path, sep=";", index=False)
+    with chrome() as driver:
+        browser_sign_in(driver, served["url"], "jobs-grigny", PASSWORD)
+        driver.get(served["url"] + "/terrain")
+        field = wait_for(lambda: driver.find_element(By.CSS_SELECTOR, "#terrain-upload input[type=file]"),
+                         timeout=60, message="the upload field")
+        field.send_keys(str(path))
+        result = driver.find_element(By.ID, "terrain-upload-result")
+        wait_for(lambda: result.find_elements(By.CSS_SELECTOR, "progress"), timeout=30, message="a progress bar")
+        wait_for(lambda: "importée" in result.text, timeout=300, message="the import's report")
+        assert "59\u202f999 visite(s) importée(s)" in result.text or "59999 visite(s) importée(s)" in result.text
+        assert "1 ligne(s) rejetée(s)" in result.text and not result.find_elements(By.CSS_SELECTOR, "progress")
+        assert driver.find_element(By.ID, "terrain-report-button").is_displayed()
