@@ -172,17 +172,23 @@ def run_import(payload: dict[str, Any], *, context: WorkerContext, progress: Pro
 
 def pending_of(engine: Any, *, sites: list[str] | None, limit: int | None) -> Any:
     """Distinct pending addresses (``street_number, street, postcode, city, n_visits``), of ``sites`` only when
-    given (most visits first when ``limit`` cuts the list)."""
+    given: :func:`geo.coverage.store.pending_addresses`, restricted in SQL to the visits of those sites."""
+    import pandas as pd
+    import sqlalchemy as sa
+
     from geo.coverage import store
+    from geo.coverage.store.models import VISITS
 
     if sites is None:
         return store.pending_addresses(engine, limit=limit)
-    columns = ["street_number", "street", "postcode", "city"]
-    visits = store.load_events(engine, sites=list(sites), located_only=False)
-    visits = visits.loc[visits["location_status"] == store.LOCATION_PENDING, columns]
-    counts = visits.fillna("").groupby(columns).size().rename("n_visits").reset_index()
-    counts = counts.sort_values("n_visits", ascending=False, kind="stable")
-    return (counts.head(limit) if limit else counts).reset_index(drop=True)
+    v = VISITS.c
+    address = (v.street_number, v.street, v.postcode, v.city)
+    query = (sa.select(*address, sa.func.count().label("n_visits"))
+             .where(v.location_status == store.LOCATION_PENDING, v.site.in_(list(sites)))
+             .group_by(*address).order_by(v.postcode, v.street, v.street_number).limit(limit))
+    with engine.connect() as conn:
+        result = conn.execute(query)
+        return pd.DataFrame(result.all(), columns=list(result.keys()))
 
 
 def run_geocode(payload: dict[str, Any], *, context: WorkerContext, progress: Progress) -> dict[str, Any]:
