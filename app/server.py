@@ -7,8 +7,9 @@
 * :func:`run_waitress` serves one process with threads (Windows, or no gunicorn installed).
 * :func:`run_flask` serves with Flask's development server (``--dev``, with the reloader).
 * :func:`start_job_worker` runs the embedded job worker (uploads' imports, geocoding) in a background thread of
-  each serving process: in every gunicorn worker after it forks (:func:`app.gunicorn_conf.post_fork`), in the
-  waitress or Flask process. The SQL queue's atomic claim lets them share the jobs; with Redis
+  each serving process: in every gunicorn worker once it is set up (:func:`app.gunicorn_conf.post_worker_init`,
+  after the worker's own signal handlers, so that it still stops at once on SIGTERM), in the waitress or
+  Flask process; :func:`prepare_job_context` loads the jobs' layers during the master's warm-up. The SQL queue's atomic claim lets them share the jobs; with Redis
   (``$VOISINMAP_REDIS_URL``), or with ``$VOISINMAP_EMBEDDED_WORKER=0``, jobs are left to ``voisinmap worker``.
 
 See ``docs/app.md`` section « Serveur ».
@@ -32,6 +33,8 @@ SERVERS: tuple[str, ...] = ("auto", "gunicorn", "waitress", "flask")
 #: ``0`` (or ``false``, ``no``, ``off``): the serving processes run no job worker (separate ``voisinmap worker``).
 ENV_EMBEDDED_WORKER = "VOISINMAP_EMBEDDED_WORKER"
 _OFF = frozenset({"0", "false", "no", "off"})
+#: The job context prepared before the workers fork (:func:`prepare_job_context`), keyed by (data, store).
+_JOB_CONTEXTS: dict[tuple[str | None, str | None], Any] = {}
 
 
 def gunicorn_available() -> bool:
@@ -86,6 +89,9 @@ def build_app(*, data_dir: str | os.PathLike[str] | None = None, warm: bool = Tr
         from app import cache
 
         warm_up_once(data_dir=data_dir)
+        if embedded_worker_enabled():
+            job_data, job_store = _job_settings(server)
+            prepare_job_context(data_dir=job_data, store_url=job_store)
         cache.code_digest()  # once, before the workers fork
         gc.freeze()
     else:  # nothing to wait for: the caches fill on first use
@@ -113,6 +119,22 @@ def embedded_worker_enabled() -> bool:
     return raw not in _OFF and redis_url() is None
 
 
+def prepare_job_context(*, data_dir: str | os.PathLike[str] | None = None, store_url: str | None = None) -> Any:
+    """The job workers' context with its layers (QPV, France's territory) loaded, once per process.
+
+    Called during the warm-up, before gunicorn forks: the workers' job threads inherit the loaded layers
+    (shared memory) instead of loading them on their first job, inside that job's time budget.
+    """
+    from geo.jobs.tasks import WorkerContext
+
+    key = (str(data_dir) if data_dir is not None else None, store_url)
+    if key not in _JOB_CONTEXTS:
+        context = WorkerContext(store_url=store_url, data_dir=data_dir)
+        context.layers()
+        _JOB_CONTEXTS[key] = context
+    return _JOB_CONTEXTS[key]
+
+
 def start_job_worker(*, data_dir: str | os.PathLike[str] | None = None, store_url: str | None = None) -> Any:
     """Run the embedded job worker in a daemon thread of this process (see :func:`embedded_worker_enabled`).
 
@@ -136,7 +158,8 @@ def start_job_worker(*, data_dir: str | os.PathLike[str] | None = None, store_ur
     if not embedded_worker_enabled():
         logger.info("jobs: no embedded worker in process %d (voisinmap worker runs them)", os.getpid())
         return None
-    context = WorkerContext(store_url=store_url, data_dir=data_dir)
+    key = (str(data_dir) if data_dir is not None else None, store_url)
+    context = _JOB_CONTEXTS.get(key) or WorkerContext(store_url=store_url, data_dir=data_dir)
     _thread, stop = start_background_worker(SqlJobQueue(open_store(store_url)), context=context)
     logger.info("jobs: embedded worker in process %d", os.getpid())
     return stop
@@ -144,11 +167,16 @@ def start_job_worker(*, data_dir: str | os.PathLike[str] | None = None, store_ur
 
 def start_worker_of(server: flask.Flask | None) -> Any:
     """:func:`start_job_worker` on the data folder and store of a built app (the environment's without one)."""
+    data_dir, store_url = _job_settings(server)
+    return start_job_worker(data_dir=data_dir, store_url=store_url)
+
+
+def _job_settings(server: flask.Flask | None) -> tuple[str | None, str | None]:
+    """(data folder, store URL) of the jobs of a built app (the environment's without one)."""
     from app.settings import DATA_DIR_KEY, STORE_URL_KEY
 
     config = server.config if server is not None else {}
-    return start_job_worker(data_dir=config.get(DATA_DIR_KEY) or os.environ.get("VOISINMAP_DATA_DIR") or None,
-                            store_url=config.get(STORE_URL_KEY))
+    return config.get(DATA_DIR_KEY) or os.environ.get("VOISINMAP_DATA_DIR") or None, config.get(STORE_URL_KEY)
 
 
 def wsgi_app() -> flask.Flask:
@@ -163,7 +191,8 @@ def gunicorn_settings(*, host: str, port: int, workers: int | None = None,
 
     settings = {name: getattr(gunicorn_conf, name) for name in (
         "workers", "threads", "worker_class", "preload_app", "timeout", "graceful_timeout", "keepalive",
-        "accesslog", "errorlog", "loglevel", "proc_name", "control_socket_disable", "post_fork")}
+        "accesslog", "errorlog", "loglevel", "proc_name", "control_socket_disable", "post_fork",
+        "post_worker_init")}
     settings["bind"] = [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"]
     if workers is not None:
         settings["workers"] = workers

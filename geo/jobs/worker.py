@@ -57,7 +57,6 @@ def work(queue: SqlJobQueue, *, context: WorkerContext, burst: bool = False, max
     stop = stop or threading.Event()
     name = worker_name()
     count = 0
-    warm(context)
     while not stop.is_set() and (max_jobs is None or count < max_jobs):
         job = queue.run_next(worker=name, run=lambda job, progress: run_job(job, progress, context=context))
         if job is not None:
@@ -68,17 +67,6 @@ def work(queue: SqlJobQueue, *, context: WorkerContext, burst: bool = False, max
             break
         stop.wait(poll)
     return count
-
-
-def warm(context: WorkerContext) -> None:
-    """Load the context's layers before the first job, so that no job's time budget pays for them.
-
-    A failure is logged and left to the first job (which loads them again and fails with its own message).
-    """
-    try:
-        context.layers()
-    except Exception as exc:  # noqa: BLE001 - the worker keeps running; the job reports the problem
-        logger.warning("job worker: layers not loaded in advance (%s)", type(exc).__name__)
 
 
 def start_background_worker(queue: SqlJobQueue, *, context: WorkerContext, poll: float = POLL_SECONDS
