@@ -123,14 +123,20 @@ def prepare_job_context(*, data_dir: str | os.PathLike[str] | None = None, store
     """The job workers' context with its layers (QPV, France's territory) loaded, once per process.
 
     Called during the warm-up, before gunicorn forks: the workers' job threads inherit the loaded layers
-    (shared memory) instead of loading them on their first job, inside that job's time budget.
+    (shared memory) instead of loading them on their first job, inside that job's time budget; and the store
+    is migrated, with its job table, before several workers open it at once.
     """
+    from geo.coverage.store import open_store
+    from geo.jobs.sql_queue import SqlJobQueue
     from geo.jobs.tasks import WorkerContext
 
     key = (str(data_dir) if data_dir is not None else None, store_url)
     if key not in _JOB_CONTEXTS:
         context = WorkerContext(store_url=store_url, data_dir=data_dir)
         context.layers()
+        engine = open_store(store_url)  # migrated and with its job table before the workers start
+        SqlJobQueue(engine)
+        engine.dispose()
         _JOB_CONTEXTS[key] = context
     return _JOB_CONTEXTS[key]
 
@@ -160,7 +166,7 @@ def start_job_worker(*, data_dir: str | os.PathLike[str] | None = None, store_ur
         return None
     key = (str(data_dir) if data_dir is not None else None, store_url)
     context = _JOB_CONTEXTS.get(key) or WorkerContext(store_url=store_url, data_dir=data_dir)
-    _thread, stop = start_background_worker(SqlJobQueue(open_store(store_url)), context=context)
+    _thread, stop = start_background_worker(lambda: SqlJobQueue(open_store(store_url)), context=context)
     logger.info("jobs: embedded worker in process %d", os.getpid())
     return stop
 
