@@ -15,6 +15,10 @@ Sizing (each overridable by the environment or by ``voisinmap serve --workers/--
 (:func:`app.server.wsgi_app`) *before* it opens the socket and forks, so the warm-up happens once, the
 first request finds it done, and the workers share the loaded data (copy-on-write memory).
 No access log: it would record client addresses.
+
+Background jobs (uploads' imports, geocoding): each worker runs one job thread on the SQL queue once it is
+set up (:func:`post_worker_init`); the queue's atomic claim shares the jobs between them (``docs/app.md``,
+« Serveur »).
 """
 
 from __future__ import annotations
@@ -69,5 +73,15 @@ control_socket_disable = True
 def post_fork(server, worker) -> None:  # noqa: ANN001, ARG001 - gunicorn's hook signature
     """In each new worker: drop the database connections inherited from the master."""
     from app import cache
+    from app.components import jobs
 
     cache.after_fork()
+    jobs.after_fork()
+
+
+def post_worker_init(worker) -> None:  # noqa: ANN001 - gunicorn's hook signature
+    """In each worker, once it has set its own signal handlers: start the embedded job worker thread
+    (:func:`app.server.start_job_worker`; none with Redis or ``$VOISINMAP_EMBEDDED_WORKER=0``)."""
+    from app import server as serving
+
+    serving.start_worker_of(getattr(worker.app, "callable", None))

@@ -6,6 +6,11 @@
   overrides (the master builds and warms the app before it forks: ``preload_app``).
 * :func:`run_waitress` serves one process with threads (Windows, or no gunicorn installed).
 * :func:`run_flask` serves with Flask's development server (``--dev``, with the reloader).
+* :func:`start_job_worker` runs the embedded job worker (uploads' imports, geocoding) in a background thread of
+  each serving process: in every gunicorn worker once it is set up (:func:`app.gunicorn_conf.post_worker_init`,
+  after the worker's own signal handlers, so that it still stops at once on SIGTERM), in the waitress or
+  Flask process; :func:`prepare_job_context` loads the jobs' layers during the master's warm-up. The SQL queue's atomic claim lets them share the jobs; with Redis
+  (``$VOISINMAP_REDIS_URL``), or with ``$VOISINMAP_EMBEDDED_WORKER=0``, jobs are left to ``voisinmap worker``.
 
 See ``docs/app.md`` section « Serveur ».
 """
@@ -25,6 +30,11 @@ logger = logging.getLogger(__name__)
 
 #: Servers ``voisinmap serve --server`` accepts; ``auto`` picks gunicorn where it runs, else waitress.
 SERVERS: tuple[str, ...] = ("auto", "gunicorn", "waitress", "flask")
+#: ``0`` (or ``false``, ``no``, ``off``): the serving processes run no job worker (separate ``voisinmap worker``).
+ENV_EMBEDDED_WORKER = "VOISINMAP_EMBEDDED_WORKER"
+_OFF = frozenset({"0", "false", "no", "off"})
+#: The job context prepared before the workers fork (:func:`prepare_job_context`), keyed by (data, store).
+_JOB_CONTEXTS: dict[tuple[str | None, str | None], Any] = {}
 
 
 def gunicorn_available() -> bool:
@@ -79,6 +89,9 @@ def build_app(*, data_dir: str | os.PathLike[str] | None = None, warm: bool = Tr
         from app import cache
 
         warm_up_once(data_dir=data_dir)
+        if embedded_worker_enabled():
+            job_data, job_store = _job_settings(server)
+            prepare_job_context(data_dir=job_data, store_url=job_store)
         cache.code_digest()  # once, before the workers fork
         gc.freeze()
     else:  # nothing to wait for: the caches fill on first use
@@ -86,6 +99,90 @@ def build_app(*, data_dir: str | os.PathLike[str] | None = None, warm: bool = Tr
 
         health.mark_ready()
     return server
+
+
+def embedded_worker_enabled() -> bool:
+    """Whether the serving processes run the embedded job worker: not with Redis (RQ workers run the jobs),
+    not when ``$VOISINMAP_EMBEDDED_WORKER`` is off.
+
+    Raises
+    ------
+    geo.auth.environment.ConfigurationError
+        When ``$VOISINMAP_EMBEDDED_WORKER`` is neither a yes nor a no (``voisinmap serve`` stops with it).
+    """
+    from geo.auth.environment import ConfigurationError
+    from geo.jobs import redis_url
+
+    raw = os.environ.get(ENV_EMBEDDED_WORKER, "").strip().lower()
+    if raw and raw not in _OFF and raw not in ("1", "true", "yes", "on"):
+        raise ConfigurationError(f"${ENV_EMBEDDED_WORKER}: expected 1 or 0, got {raw!r}")
+    return raw not in _OFF and redis_url() is None
+
+
+def prepare_job_context(*, data_dir: str | os.PathLike[str] | None = None, store_url: str | None = None) -> Any:
+    """The job workers' context with its layers (QPV, France's territory) loaded, once per process.
+
+    Called during the warm-up, before gunicorn forks: the workers' job threads inherit the loaded layers
+    (shared memory) instead of loading them on their first job, inside that job's time budget; and the store
+    is migrated, with its job table, before several workers open it at once.
+    """
+    from geo.coverage.store import open_store
+    from geo.jobs.sql_queue import SqlJobQueue
+    from geo.jobs.tasks import WorkerContext
+
+    key = (str(data_dir) if data_dir is not None else None, store_url)
+    if key not in _JOB_CONTEXTS:
+        context = WorkerContext(store_url=store_url, data_dir=data_dir)
+        context.layers()
+        engine = open_store(store_url)  # migrated and with its job table before the workers start
+        SqlJobQueue(engine)
+        engine.dispose()
+        _JOB_CONTEXTS[key] = context
+    return _JOB_CONTEXTS[key]
+
+
+def start_job_worker(*, data_dir: str | os.PathLike[str] | None = None, store_url: str | None = None) -> Any:
+    """Run the embedded job worker in a daemon thread of this process (see :func:`embedded_worker_enabled`).
+
+    Parameters
+    ----------
+    data_dir : path-like, optional
+        Processed national data (QPV and département layers of the imports).
+    store_url : str, optional
+        The door-visit store and home of the SQL queue (default :func:`geo.config.database_url`).
+
+    Returns
+    -------
+    threading.Event or None
+        Set it to stop the worker; None when no worker was started.
+    """
+    from geo.coverage.store import open_store
+    from geo.jobs.sql_queue import SqlJobQueue
+    from geo.jobs.tasks import WorkerContext
+    from geo.jobs.worker import start_background_worker
+
+    if not embedded_worker_enabled():
+        logger.info("jobs: no embedded worker in process %d (voisinmap worker runs them)", os.getpid())
+        return None
+    key = (str(data_dir) if data_dir is not None else None, store_url)
+    context = _JOB_CONTEXTS.get(key) or WorkerContext(store_url=store_url, data_dir=data_dir)
+    _thread, stop = start_background_worker(lambda: SqlJobQueue(open_store(store_url)), context=context)
+    logger.info("jobs: embedded worker in process %d", os.getpid())
+    return stop
+
+
+def start_worker_of(server: flask.Flask | None) -> Any:
+    """:func:`start_job_worker` on the data folder and store of a built app (the environment's without one)."""
+    data_dir, store_url = _job_settings(server)
+    return start_job_worker(data_dir=data_dir, store_url=store_url)
+
+
+def _job_settings(server: flask.Flask | None) -> tuple[str | None, str | None]:
+    """(data folder, store URL) of the jobs of a built app (the environment's without one)."""
+    from app.settings import DATA_DIR_KEY, STORE_URL_KEY
+
+    config = server.config if server is not None else {}
+    return config.get(DATA_DIR_KEY) or os.environ.get("VOISINMAP_DATA_DIR") or None, config.get(STORE_URL_KEY)
 
 
 def wsgi_app() -> flask.Flask:
@@ -100,7 +197,8 @@ def gunicorn_settings(*, host: str, port: int, workers: int | None = None,
 
     settings = {name: getattr(gunicorn_conf, name) for name in (
         "workers", "threads", "worker_class", "preload_app", "timeout", "graceful_timeout", "keepalive",
-        "accesslog", "errorlog", "loglevel", "proc_name", "control_socket_disable", "post_fork")}
+        "accesslog", "errorlog", "loglevel", "proc_name", "control_socket_disable", "post_fork",
+        "post_worker_init")}
     settings["bind"] = [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"]
     if workers is not None:
         settings["workers"] = workers
@@ -115,6 +213,8 @@ def run_gunicorn(*, host: str, port: int, data_dir: str | os.PathLike[str] | Non
     from gunicorn.app.base import BaseApplication
 
     settings = gunicorn_settings(host=host, port=port, workers=workers, threads=threads)
+    logger.info("jobs: %s", "one embedded job thread in each worker" if embedded_worker_enabled()
+                else "run by separate voisinmap worker processes")
 
     class VoisinmapGunicorn(BaseApplication):
         def load_config(self) -> None:
@@ -137,7 +237,9 @@ def run_waitress(*, host: str, port: int, data_dir: str | os.PathLike[str] | Non
 
     from app import gunicorn_conf
 
+    embedded_worker_enabled()  # a wrong setting stops the start, before the warm-up
     server = build_app(data_dir=data_dir)
+    start_worker_of(server)
     waitress.serve(server, host=host, port=port, threads=threads or gunicorn_conf.threads * 2,
                    ident="voisinmap")
 
@@ -145,6 +247,8 @@ def run_waitress(*, host: str, port: int, data_dir: str | os.PathLike[str] | Non
 def run_flask(*, host: str, port: int, data_dir: str | os.PathLike[str] | None = None, dev: bool) -> None:
     """Flask's development server: with ``dev``, the reloader and Dash's developer tools (no warm-up)."""
     server = build_app(data_dir=data_dir, warm=not dev)
+    if not dev or os.environ.get("WERKZEUG_RUN_MAIN") == "true":  # with the reloader: in the serving child only
+        start_worker_of(server)
     if dev:
         dash_app = server.extensions["voisinmap_dash"]
         dash_app.run(host=host, port=port, debug=True)

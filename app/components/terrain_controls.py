@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dash import dcc, html
 
+from app.components import jobs
 from geo.coverage import schema
 from geo.i18n import t
 
@@ -56,11 +57,14 @@ def controls(lang: str, sites: list[str], names: dict[str, str]) -> html.Div:
         dcc.Download(id="terrain-template-download"),
         dcc.Upload(id="terrain-upload", children=html.Div(t("terrain.upload", lang)), className="upload",
                    accept=".csv,.xlsx,text/csv", multiple=False),
+        html.Div(id="terrain-upload-error", role="alert"),
         html.Div(id="terrain-upload-result", role="status", className="help"),
+        dcc.Store(id="terrain-upload-job"),
+        dcc.Interval(id="terrain-upload-poll", interval=jobs.POLL_MS, disabled=True),
         html.Button(t("terrain.geocode", lang), id="terrain-geocode", n_clicks=0, className="action-button"),
         html.Div(id="terrain-geocode-status", role="status", className="help"),
         dcc.Store(id="terrain-geocode-task"),
-        dcc.Interval(id="terrain-geocode-poll", interval=1000, disabled=True),
+        dcc.Interval(id="terrain-geocode-poll", interval=jobs.POLL_MS, disabled=True),
         dcc.Store(id="terrain-report"),
         html.Button(t("terrain.report", lang), id="terrain-report-button", n_clicks=0, className="link-button",
                     hidden=True),

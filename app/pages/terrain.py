@@ -4,10 +4,12 @@ Filters: site, campaigns, date range, outcomes (for the heat layer), "absent" do
 Map: H3 cells coloured by visits (or by the chosen outcomes) for the visible area, door points (buildings)
 from zoom 16, the "à revoir" layer, the site's QPV coloured by coverage rate. Below: key figures, weekly
 progress, the site's QPV ranked by remaining households, buildings to go back to. Import: the blank
-template and the upload of a visit file (same checks as ``voisinmap coverage import``); a poll of the
-store's version refreshes the figures when visits arrive; the « Géocoder » button locates pending rows in the
-background (:mod:`app.components.geocoding`); the walk list (:mod:`app.components.walklist`) downloads
-as CSV or PDF. Under about 768 px wide, the controls fold into a drawer (``app/assets/terrain.css``).
+template and the upload of a visit file (same checks as ``voisinmap coverage import``): the request only
+keeps the file under its hash and queues an import job, whose progress and then report the page polls
+(:mod:`app.components.jobs`); a poll of the store's version refreshes the figures when visits arrive; the
+« Géocoder » button queues a geocoding job followed the same way (:mod:`app.components.geocoding`); the
+walk list (:mod:`app.components.walklist`) downloads as CSV or PDF. Under about 768 px wide, the controls
+fold into a drawer (``app/assets/terrain.css``).
 
 Door-level data: managers see their own sites only (:func:`app.security.site_scope`; the access layer also
 checks the ``terrain-site`` value of every callback), admins every site; others are refused. All figures
@@ -17,7 +19,6 @@ are drawn by :mod:`app.components`; callbacks only filter, call them and format.
 
 from __future__ import annotations
 
-import base64
 import logging
 from typing import Any
 
@@ -31,11 +32,12 @@ from app.components import (
     coverage_map,
     coverage_tables,
     geocoding,
+    jobs,
     progress,
     terrain_controls,
     walklist,
 )
-from app.data import TerrainData, current_data, store_version, territory
+from app.data import TerrainData, current_data, store_version
 from geo.coverage import aggregate, schema
 from geo.i18n import t
 
@@ -337,24 +339,11 @@ def walk_download(n_csv: int | None, n_pdf: int | None, site: str | None, campai
     prevent_initial_call=True,
 )
 def geocode(n: int | None, _tick: int | None, task: str | None) -> tuple[Any, bool, Any]:
-    """Start geocoding the user's pending visits in the background, then follow its progress."""
-    from geo.load import load_qpv
-
-    lang = i18n.current_lang()
+    """Queue the geocoding of the user's pending visits, then follow the job (read from the queue)."""
     scope = site_scope()
     if ctx.triggered_id == "terrain-geocode" and n:
-        task = geocoding.start(settings.store_url(), sites=scope, qpv=load_qpv(data_dir=settings.data_dir()))
-    state = geocoding.status(task, sites=scope)
-    if state is None:
-        return None, True, no_update
-    if state["state"] == "running":
-        bar = html.Progress(value=str(state["done"]), max=str(max(1, state["total"])), className="geocode-bar")
-        return task, False, [bar, html.Span(t("terrain.geocode_running", lang, done=state["done"],
-                                              total=state["total"]))]
-    if state["state"] == "failed":
-        return task, True, html.Div(t("terrain.geocode_failed", lang), className="error", role="alert")
-    return task, True, t("terrain.geocode_done", lang, geocoded=state.get("geocoded", 0),
-                         failed=state.get("failed", 0), pending=state.get("pending", 0))
+        task = geocoding.start(settings.store_url(), sites=scope)
+    return geocoding.follow(settings.store_url(), task, sites=scope, lang=i18n.current_lang())
 
 
 @dash.callback(
@@ -375,52 +364,47 @@ def template_download(n_csv: int | None, n_xlsx: int | None) -> Any:
 
 
 @dash.callback(
-    Output("terrain-upload-result", "children"),
-    Output("terrain-report", "data"),
-    Output("terrain-report-button", "hidden"),
+    Output("terrain-upload-job", "data"),
+    Output("terrain-upload-error", "children"),
     Input("terrain-upload", "contents"),
     State("terrain-upload", "filename"),
     prevent_initial_call=True,
 )
-def upload(contents: str | None, filename: str | None) -> tuple[Any, Any, bool]:
-    """Import an uploaded visit file (the rows of other sites than the user's are rejected)."""
-    from geo.coverage import importer, store
-    from geo.coverage.errors import CoverageError, FileRefusedError
-    from geo.coverage.geocode import Geocoder
-    from geo.load import load_qpv
-
-    lang = i18n.current_lang()
+def upload(contents: str | None, filename: str | None) -> tuple[Any, Any]:
+    """Keep an uploaded visit file (under its hash) and queue its import; returns at once with the job's id,
+    which :func:`upload_progress` follows. Rows of other sites than the user's are rejected by the import."""
     if not contents or "," not in contents:
-        return no_update, no_update, True
-    name = (filename or "visites.csv").replace("/", "_").replace("\\", "_")[-120:]
+        return no_update, no_update
     try:
-        payload = base64.b64decode(contents.split(",", 1)[1], validate=False)
+        job = jobs.start_import(settings.store_url(), contents, filename, scope=site_scope())
     except ValueError:
-        return html.Div(t("terrain.upload_refused", lang, e="base64"), className="error", role="alert"), None, True
-    scope = site_scope()
-    engine = store.open_store(settings.store_url())
-    try:
-        summary = importer.import_bytes(
-            payload, name=name, engine=engine, qpv=load_qpv(data_dir=settings.data_dir()), territory=territory(),
-            allowed_sites=scope,
-            geocoder=Geocoder(retries=1, timeout=(3.0, 60.0), cache=store.SqlGeocodeCache(engine)))
-    except FileRefusedError as exc:
-        return html.Div(t("terrain.upload_refused", lang, e=exc.message), className="error", role="alert"), None, True
-    except CoverageError as exc:
-        return html.Div(exc.message, className="error", role="alert"), None, True
-    finally:
-        engine.dispose()
-    message = [html.Div(t("terrain.upload_done", lang, file=name, imported=summary.imported,
-                          duplicates=summary.duplicates, rejected=summary.rejected,
-                          pending=summary.pending_geocoding), id="terrain-upload-summary")]
-    # the page has its own geocoding button: notes that send the manager to the command line are replaced
-    message += [html.Div(note) for note in summary.notes if "voisinmap " not in note]
-    if summary.pending_geocoding:
-        message.append(html.Div(t("terrain.geocode_hint", lang, count=summary.pending_geocoding)))
-    report = None
-    if summary.rejected:
-        report = {"name": name.rsplit(".", 1)[0] + ".rejets.csv", "csv": importer.report_csv(summary)}
-    return message, report, report is None
+        lang = i18n.current_lang()
+        return None, html.Div(t("terrain.upload_refused", lang, e=t("terrain.upload_unreadable", lang)),
+                              className="error", role="alert")
+    return job.id, None
+
+
+@dash.callback(
+    Output("terrain-upload-result", "children"),
+    Output("terrain-report", "data"),
+    Output("terrain-report-button", "hidden"),
+    Output("terrain-upload-poll", "disabled"),
+    Input("terrain-upload-job", "data"),
+    Input("terrain-upload-poll", "n_intervals"),
+    State("terrain-upload", "filename"),
+    prevent_initial_call=True,
+)
+def upload_progress(job_id: str | None, _tick: int | None, filename: str | None) -> tuple[Any, Any, bool, bool]:
+    """The progress of the upload's import job, then its report (polled; any server process may answer)."""
+    if not job_id:
+        return None, None, True, True
+    return jobs.follow_import(settings.store_url(), job_id, scope=site_scope(), lang=i18n.current_lang(),
+                              filename=_display_name(filename))
+
+
+def _display_name(filename: str | None) -> str:
+    """The uploaded name as the browser gave it, for this user's own page only (never stored nor logged)."""
+    return (filename or "visites.csv").replace("/", "_").replace("\\", "_")[-120:]
 
 
 @dash.callback(

@@ -33,8 +33,8 @@ from geo.jobs.uploads import StoredFile, extension_of, store_upload
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["DONE", "FAILED", "QUEUED", "RUNNING", "Job", "JobQueue", "StoredFile", "enqueue_geocode",
-           "enqueue_import", "extension_of", "open_queue", "redis_url", "store_upload"]
+__all__ = ["DONE", "FAILED", "KIND_GEOCODE", "KIND_IMPORT", "QUEUED", "RUNNING", "Job", "JobQueue", "StoredFile",
+           "enqueue_geocode", "enqueue_import", "extension_of", "open_queue", "redis_url", "store_upload"]
 
 
 def redis_url(override: str | None = None) -> str | None:
@@ -98,8 +98,25 @@ def enqueue_import(queue: JobQueue, stored: StoredFile, *, allowed_sites: Collec
     return queue.enqueue(KIND_IMPORT, payload, dedupe_key=import_key(stored.sha256, sites))
 
 
-def enqueue_geocode(queue: JobQueue, *, limit: int | None = None) -> Job:
-    """Queue the geocoding of the store's pending addresses (at most ``limit``)."""
+def enqueue_geocode(queue: JobQueue, *, limit: int | None = None, sites: Collection[str] | None = None) -> Job:
+    """Queue the geocoding of the store's pending addresses.
+
+    Parameters
+    ----------
+    queue : JobQueue
+        From :func:`open_queue`.
+    limit : int, optional
+        At most this many distinct addresses.
+    sites : collection of str, optional
+        Only the pending visits of these sites (a manager's button); None for every site.
+
+    Returns
+    -------
+    Job
+        The new job.
+    """
     if limit is not None and limit < 1:
         raise ValueError(f"limit: expected a positive number or None, got {limit}")
-    return queue.enqueue(KIND_GEOCODE, {"limit": limit})
+    if isinstance(sites, str):
+        raise TypeError(f"sites: expected a collection of site codes, got the string {sites!r}")
+    return queue.enqueue(KIND_GEOCODE, {"limit": limit, "sites": sorted(sites) if sites is not None else None})

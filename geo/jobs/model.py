@@ -65,6 +65,13 @@ class Job:
         """True once the job is done or failed."""
         return self.status in (DONE, FAILED)
 
+    @property
+    def sites(self) -> tuple[str, ...] | None:
+        """Sites the job may read or write (``allowed_sites`` of an import, ``sites`` of a geocoding); None for
+        every site (an administrator's job)."""
+        scope = self.payload.get("allowed_sites" if self.kind == KIND_IMPORT else "sites")
+        return None if scope is None else tuple(str(s) for s in scope)
+
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready view (for a page or ``--json``), without the payload."""
         return {"id": self.id, "kind": self.kind, "status": self.status, "step": self.step, "done": self.done,

@@ -170,26 +170,55 @@ def run_import(payload: dict[str, Any], *, context: WorkerContext, progress: Pro
     return report
 
 
-def run_geocode(payload: dict[str, Any], *, context: WorkerContext, progress: Progress) -> dict[str, Any]:
-    """Geocode the store's pending addresses (at most ``payload["limit"]``) within the context's budget.
+def pending_of(engine: Any, *, sites: list[str] | None, limit: int | None) -> Any:
+    """Distinct pending addresses (``street_number, street, postcode, city, n_visits``), of ``sites`` only when
+    given: :func:`geo.coverage.store.pending_addresses`, restricted in SQL to the visits of those sites."""
+    import pandas as pd
+    import sqlalchemy as sa
 
-    Addresses the service does not answer in time stay pending. Returns counts of addresses.
+    from geo.coverage import store
+    from geo.coverage.store.models import VISITS
+
+    if sites is None:
+        return store.pending_addresses(engine, limit=limit)
+    v = VISITS.c
+    address = (v.street_number, v.street, v.postcode, v.city)
+    query = (sa.select(*address, sa.func.count().label("n_visits"))
+             .where(v.location_status == store.LOCATION_PENDING, v.site.in_(list(sites)))
+             .group_by(*address).order_by(v.postcode, v.street, v.street_number).limit(limit))
+    with engine.connect() as conn:
+        result = conn.execute(query)
+        return pd.DataFrame(result.all(), columns=list(result.keys()))
+
+
+def run_geocode(payload: dict[str, Any], *, context: WorkerContext, progress: Progress) -> dict[str, Any]:
+    """Geocode the store's pending addresses (at most ``payload["limit"]``, of ``payload["sites"]`` when set)
+    within the context's budget.
+
+    Addresses the service does not answer in time stay pending. Returns counts of distinct addresses
+    (``geocoded``, ``geocoding_failed``, ``pending_geocoding``) and of the visits at them (``visits_…``).
     """
     from geo.coverage import store
     from geo.coverage.importer import locate
 
     engine = context.engine()
-    pending = store.pending_addresses(engine, limit=payload.get("limit"))
-    counts = {"addresses": len(pending), "geocoded": 0, "geocoding_failed": 0, "pending_geocoding": len(pending)}
+    pending = pending_of(engine, sites=payload.get("sites"), limit=payload.get("limit"))
+    visits = int(pending["n_visits"].sum()) if len(pending) else 0
+    counts = {"addresses": len(pending), "geocoded": 0, "geocoding_failed": 0, "pending_geocoding": len(pending),
+              "visits": visits, "visits_geocoded": 0, "visits_failed": 0, "visits_pending": visits}
     if not len(pending):
         return counts
     frame = pending[["street_number", "street", "postcode", "city"]].assign(lat=np.nan, lon=np.nan)
     located, notes = locate(frame, geocoder=context.geocoder(), qpv=context.layers()[0], progress=progress)
     store.set_locations(engine, located[located["location_status"] != store.LOCATION_PENDING])
-    status = located["location_status"]
-    counts.update(geocoded=int((status == store.LOCATION_GEOCODED).sum()),
-                  geocoding_failed=int((status == store.LOCATION_FAILED).sum()),
-                  pending_geocoding=int((status == store.LOCATION_PENDING).sum()), notes=notes)
+    status = located["location_status"].to_numpy()
+    weights = pending["n_visits"].to_numpy()
+    for name, value, key in (("geocoded", store.LOCATION_GEOCODED, "visits_geocoded"),
+                             ("geocoding_failed", store.LOCATION_FAILED, "visits_failed"),
+                             ("pending_geocoding", store.LOCATION_PENDING, "visits_pending")):
+        counts[name] = int((status == value).sum())
+        counts[key] = int(weights[status == value].sum())
+    counts["notes"] = notes
     return counts
 
 

@@ -13,6 +13,7 @@ import logging
 import os
 import socket
 import threading
+from collections.abc import Callable
 
 from geo.jobs.sql_queue import SqlJobQueue
 from geo.jobs.tasks import WorkerContext, run_job
@@ -21,6 +22,8 @@ logger = logging.getLogger(__name__)
 
 #: Seconds between two looks at an empty queue.
 POLL_SECONDS = 1.0
+#: Seconds between two attempts to open the queue of a background worker.
+RETRY_SECONDS = 5.0
 
 
 def worker_name() -> str:
@@ -69,14 +72,29 @@ def work(queue: SqlJobQueue, *, context: WorkerContext, burst: bool = False, max
     return count
 
 
-def start_background_worker(queue: SqlJobQueue, *, context: WorkerContext, poll: float = POLL_SECONDS
-                            ) -> tuple[threading.Thread, threading.Event]:
-    """Run :func:`work` in a daemon thread of this process; set the returned event to stop it."""
+def start_background_worker(queue: SqlJobQueue | Callable[[], SqlJobQueue], *, context: WorkerContext,
+                            poll: float = POLL_SECONDS) -> tuple[threading.Thread, threading.Event]:
+    """Run :func:`work` in a daemon thread of this process; set the returned event to stop it.
+
+    ``queue`` may be a function that opens the queue: it is then called in the thread, again every
+    :data:`RETRY_SECONDS` while the database cannot be reached, so that the process that starts the worker
+    (a web server's worker) never fails because of it.
+    """
     stop = threading.Event()
-    thread = threading.Thread(target=work, kwargs={"queue": queue, "context": context, "poll": poll, "stop": stop},
-                              name="voisinmap-jobs", daemon=True)
+
+    def run() -> None:
+        opened = queue
+        while callable(opened) and not isinstance(opened, SqlJobQueue) and not stop.is_set():
+            try:
+                opened = opened()
+            except Exception as exc:  # noqa: BLE001 - retried; the web process keeps serving
+                logger.warning("job worker: queue not reachable (%s), retrying", type(exc).__name__)
+                opened = queue
+                stop.wait(RETRY_SECONDS)
+        if isinstance(opened, SqlJobQueue):
+            work(opened, context=context, poll=poll, stop=stop)
+
+    thread = threading.Thread(target=run, name="voisinmap-jobs", daemon=True)
     thread.start()
     logger.info("background job worker started")
     return thread, stop
-
-

@@ -46,6 +46,45 @@ def terrain_db(dash_app, processed_dir: Path, tmp_path_factory: pytest.TempPathF
 
 
 @pytest.fixture(scope="module")
+def job_worker(terrain_db: str, processed_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The embedded job worker on the store (as in a served process), uploads kept in a temporary folder."""
+    import os
+
+    from app.server import start_job_worker
+
+    previous = os.environ.get("VOISINMAP_UPLOAD_DIR")
+    os.environ["VOISINMAP_UPLOAD_DIR"] = str(tmp_path_factory.mktemp("uploads"))
+    stop = start_job_worker(data_dir=processed_dir, store_url=terrain_db)
+    try:
+        yield
+    finally:
+        stop.set()
+        if previous is None:
+            os.environ.pop("VOISINMAP_UPLOAD_DIR", None)
+        else:
+            os.environ["VOISINMAP_UPLOAD_DIR"] = previous
+
+
+def _upload_outcome(client: Any, contents: str, name: str, *, timeout: float = 60) -> dict[str, Any]:
+    """Upload as the browser does, then poll the queued import job until the page shows its report."""
+    import time
+
+    from tests.plugins.app_session import call_callback
+
+    started = call_callback(client, "terrain-upload-job.data", inputs={"terrain-upload.contents": contents},
+                            state={"terrain-upload.filename": name})
+    job_id = started["terrain-upload-job"]["data"]
+    deadline = time.monotonic() + timeout
+    while True:
+        out = call_callback(client, "terrain-upload-result.children",
+                            inputs={"terrain-upload-job.data": job_id, "terrain-upload-poll.n_intervals": 1},
+                            state={"terrain-upload.filename": name}, triggered="terrain-upload-poll.n_intervals")
+        if out["terrain-upload-poll"]["disabled"] or time.monotonic() > deadline:
+            return {**started, **out}
+        time.sleep(0.3)
+
+
+@pytest.fixture(scope="module")
 def signed(dash_app, terrain_db: str) -> dict[str, Any]:
     from tests.plugins import app_session
 
@@ -317,7 +356,7 @@ def test_template_download(signed: dict[str, Any]) -> None:
     assert base64.b64decode(data["content"]).decode("utf-8-sig").startswith("campagne;site;date")
 
 
-def test_upload_imports_own_sites_only(signed: dict[str, Any], terrain_db: str) -> None:
+def test_upload_imports_own_sites_only(signed: dict[str, Any], terrain_db: str, job_worker: None) -> None:
     from geo.coverage import store
     from tests.plugins.app_session import call_callback
 
@@ -329,8 +368,7 @@ def test_upload_imports_own_sites_only(signed: dict[str, Any], terrain_db: str) 
     contents = "data:text/csv;base64," + base64.b64encode(buffer.getvalue().encode()).decode()
     engine = store.open_store(terrain_db)
     before = store.count_visits(engine)
-    out = call_callback(signed["terrain-grigny"], "terrain-upload-result.children",
-                        inputs={"terrain-upload.contents": contents}, state={"terrain-upload.filename": "v.csv"})
+    out = _upload_outcome(signed["terrain-grigny"], contents, "v.csv")
     text = out["terrain-upload-result"]["children"][0]["props"]["children"]
     assert "5 visite(s) importée(s)" in text and "1 ligne(s) rejetée(s)" in text
     assert store.count_visits(engine) == before + 5
@@ -342,10 +380,8 @@ def test_upload_imports_own_sites_only(signed: dict[str, Any], terrain_db: str) 
     download = call_callback(signed["terrain-grigny"], "terrain-report-download.data",
                              inputs={"terrain-report-button.n_clicks": 1}, state={"terrain-report.data": report})
     assert download["terrain-report-download"]["data"]["filename"] == "v.rejets.csv"
-    refused = call_callback(signed["terrain-grigny"], "terrain-upload-result.children",
-                            inputs={"terrain-upload.contents": "data:text/csv;base64,"
-                                    + base64.b64encode(b"nom;telephone\nX;Y\n").decode()},
-                            state={"terrain-upload.filename": "w.csv"})
+    refused = _upload_outcome(signed["terrain-grigny"], "data:text/csv;base64,"
+                              + base64.b64encode(b"nom;telephone\nX;Y\n").decode(), "w.csv")
     assert "Fichier refusé" in str(refused["terrain-upload-result"]["children"])
 
 
@@ -620,16 +656,14 @@ def test_terrain_on_a_desk_screenshot(dash_app, terrain_db: str, live_url: str, 
 
 
 def _upload(client: Any, rows: Any, name: str) -> Any:
-    from tests.plugins.app_session import call_callback
-
     buffer = io.StringIO()
     rows.to_csv(buffer, sep=";", index=False)
     contents = "data:text/csv;base64," + base64.b64encode(buffer.getvalue().encode()).decode()
-    return call_callback(client, "terrain-upload-result.children", inputs={"terrain-upload.contents": contents},
-                         state={"terrain-upload.filename": name})
+    return _upload_outcome(client, contents, name)
 
 
-def test_addresses_label_the_walk_list_and_pending_rows_geocode_in_the_background(signed: dict[str, Any]) -> None:
+def test_addresses_label_the_walk_list_and_pending_rows_geocode_in_the_background(signed: dict[str, Any],
+                                                                                  job_worker: None) -> None:
     """Rows with a street address name their building in the walk list, street by street; rows with an address
     only wait for geocoding, which the manager starts from the page and follows to its end."""
     import time
