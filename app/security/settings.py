@@ -31,7 +31,7 @@ DB_KEY = "VOISINMAP_DATABASE_URL"
 PROXY_KEY = "VOISINMAP_PROXY"
 MIN_SECRET_LENGTH = 32
 MIN_SECRET_BITS = 96
-DEFAULT_MAX_UPLOAD_MB = 20
+DEFAULT_MAX_UPLOAD_MB = 32  # a 20 MB file, base64-encoded in the request (about 27 MB), passes
 _TRUE = ("1", "true", "yes")
 _FALSE = ("0", "false", "no")
 
@@ -89,7 +89,7 @@ def cookie_secure() -> bool:
 
 
 def max_upload_bytes() -> int:
-    """Largest request body accepted (``$VOISINMAP_MAX_UPLOAD_MB``, default 20 MB).
+    """Largest request body accepted (``$VOISINMAP_MAX_UPLOAD_MB``, default 32 MB: a 20 MB file once encoded).
 
     Raises
     ------

@@ -49,7 +49,7 @@ def served(processed_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
         env = {**os.environ, "PYTHONPATH": str(ROOT), "DATABASE_URL": url, "VOISINMAP_TILES_URL": "none",
                "VOISINMAP_COOKIE_SECURE": "0", "VOISINMAP_APP_CACHE_DIR": str(folder / "cache"),
                "VOISINMAP_UPLOAD_DIR": str(folder / "uploads"), "VOISINMAP_GEOCODER_URL": geocoder,
-               "VOISINMAP_GEOCODE_BUDGET": str(BUDGET), "VOISINMAP_MAX_UPLOAD_MB": "40"}
+               "VOISINMAP_GEOCODE_BUDGET": str(BUDGET)}
         for name in ("VOISINMAP_SECRET_KEY", "VOISINMAP_REDIS_URL", "VOISINMAP_EMBEDDED_WORKER"):
             env.pop(name, None)
         proc, base = start_serve(["--workers", "2", "--threads", "2"], env=env, data_dir=processed_dir,
