@@ -222,11 +222,11 @@ def compute_and_store(*, db: str | None = None, data_dir: str | os.PathLike[str]
     Parameters
     ----------
     db : str, optional
-        Database URL of the door-visit store (default :func:`geo.config.database_url`).
+        The store whose visits are counted; :func:`geo.config.database_url` when omitted.
     data_dir : path-like, optional
-        Processed national data.
+        Folder of the national layers (QPV, communes) the report is built with; part of the folder's key.
     root : path-like, optional
-        Folder of the stored figures (default :func:`figures_root`).
+        Where version folders go (default :func:`figures_root`).
 
     Notes
     -----
