@@ -1,12 +1,14 @@
-"""Impact figures computed once per data version, ahead of the first view.
+"""Impact figures read once per data version, ahead of the first view.
 
-The live report (:func:`app.data.current_report`, ~5 s on the demo network), the topics and languages
-and the funders' view of the latest release (:func:`app.public.funder_view.latest_view`) are kept per
-data version in the process's
-caches. :func:`start` runs one daemon thread per process that checks the store's data version every
-:data:`INTERVAL` seconds and, when it changed (an import, a release, a start), builds both before anyone
-asks: the first view after an import then reads a warm cache. The page shows a loading indicator for
-the few seconds a view may still wait.
+An import stores the figures of every site at import time, in the process that imported
+(:mod:`geo.coverage.impact_store`). :func:`start` runs one daemon thread per process that checks the
+store's data version every :data:`INTERVAL` seconds and, when it changed (an import, a release, a
+start), reads the stored figures and the funders' view of the latest release
+(:func:`app.public.funder_view.latest_view`) before anyone asks. When no process stored them (an import
+by the field-entry sync of this process, a store filled before this version), it computes and stores
+them itself (:func:`app.components.impact_stored.compute_here`), unless another process is computing
+them; only when storing fails does it build them in memory as before (:func:`app.data.current_report`).
+The page shows a loading indicator for the few seconds a view may still wait.
 
 Set ``VOISINMAP_IMPACT_PRECOMPUTE=0`` to build lazily at the first view instead (the "before" of
 ``bench/bench_impact.py``).
@@ -21,6 +23,8 @@ import time
 from collections.abc import Callable, Hashable
 
 import flask
+
+from geo.coverage import impact_store
 
 logger = logging.getLogger(__name__)
 
@@ -44,22 +48,32 @@ def _version() -> Hashable:
     return url, data.store_version(url), funder_view.latest_version(url)
 
 
-def _build() -> None:
+def _build() -> bool:
     from app import data
+    from app.components import impact_stored
     from app.pages import impact
     from app.public import funder_view
 
     funder_view.latest_view()  # first: what funders read
-    impact.themes_for(None)
-    data.current_report(scope=None)
+    if impact_stored.stored_figures() is not None:
+        return True
+    if impact_store.pending(impact_stored.current_folder()):
+        return False  # another process (an import) is storing them: look again at the next turn
+    impact_stored.compute_here()
+    if impact_stored.stored_figures() is None:
+        impact.themes_for(None)
+        data.current_report(scope=None)
+    return True
 
 
-def refresh_once(last: Hashable, *, build: Callable[[], None] = _build) -> Hashable:
-    """Build the figures when the data version differs from ``last``; returns the version seen."""
+def refresh_once(last: Hashable, *, build: Callable[[], bool | None] = _build) -> Hashable:
+    """Build the figures when the data version differs from ``last``; returns the version seen (``last``
+    again when ``build`` returns False: it is tried again at the next look)."""
     version = _version()
     if version != last:
         started = time.perf_counter()
-        build()
+        if build() is False:
+            return last
         logger.info("impact figures computed ahead for data version %s in %.1f s", version[1:],
                     time.perf_counter() - started)
     return version

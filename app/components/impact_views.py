@@ -14,6 +14,7 @@ import pandas as pd
 from dash import dash_table, html
 
 from app.components.legends import legend_row
+from geo.coverage import themes
 from geo.export import bundle, html_map
 from geo.export import report as rpt
 from geo.i18n import colon, format_number, format_percent, t
@@ -163,13 +164,14 @@ def sites_list(summary: Any, *, lang: str) -> Any:
 
 
 def themes_block(shares: pd.DataFrame, *, kind: str, lang: str) -> Any:
-    """Shares of households met per topic or language (:func:`geo.coverage.themes.theme_shares`)."""
+    """Shares of households met per topic or language (:func:`geo.coverage.themes.theme_shares`), each
+    value named in ``lang`` (:func:`geo.coverage.themes.value_label`)."""
     if shares.empty:
         return html.P(t("impact.themes.none", lang), className="impact-note")
     rows = []
     for row in shares.itertuples(index=False):
         rows.append(html.Div([
-            html.Span(str(row.value), className="theme-name"),
+            html.Span(themes.value_label(str(row.value), kind=kind, lang=lang), className="theme-name"),
             html.Span(html.Span(style={"width": f"{min(int(row.share_points), 100)}%"}), className="theme-bar"),
             html.Span(format_percent(int(row.share_points), lang, decimals=0), className="theme-share"),
         ], className="theme-row"))

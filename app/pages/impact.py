@@ -31,7 +31,7 @@ import flask
 from dash import Input, Output, State, dcc, html
 
 from app import data, i18n, security, settings
-from app.components import impact_refresh
+from app.components import impact_refresh, impact_stored
 from app.components import impact_summary as summ
 from app.components import impact_views as views
 from app.public import PATH as PUBLIC_PATH
@@ -72,8 +72,11 @@ def reads_release() -> bool:
 
 
 def current_report() -> rpt.ImpactReport:
-    """The live protected report for this request's :func:`report_scope` (:func:`app.data.current_report`)."""
-    return data.current_report(scope=report_scope())
+    """The protected report for this request's :func:`report_scope`: the one stored at import time for
+    every site (:mod:`app.components.impact_stored`), else the live one (:func:`app.data.current_report`)."""
+    scope = report_scope()
+    stored = impact_stored.stored_figures() if scope is None else None
+    return stored.report if stored is not None else data.current_report(scope=scope)
 
 
 def _region(value: Any, known: set[str]) -> str | None:
@@ -243,7 +246,11 @@ def _theme_shares(url: str, scope: tuple[str, ...] | None) -> tuple[Any, Any]:
 
 
 def themes_for(scope: tuple[str, ...] | None) -> tuple[Any, Any]:
-    """Shares of topics and languages of the sites of ``scope`` (None: all), once per data version."""
+    """Shares of topics and languages of the sites of ``scope`` (None: all), once per data version (for
+    every site, those stored at import time when there are)."""
+    stored = impact_stored.stored_figures() if scope is None else None
+    if stored is not None:
+        return stored.topics, stored.languages
     url = settings.store_url()
     return _THEMES.get((url, data.store_version(url)), lambda: _theme_shares(url, scope), key=scope)
 

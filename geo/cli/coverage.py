@@ -149,7 +149,7 @@ def import_(file: Path, db_url: str | None, as_json: bool, report: Path | None, 
 
     Statut de sortie : 0 tout importé, 3 des lignes rejetées (rapport écrit), 2 fichier refusé.
     """
-    from geo.coverage import importer
+    from geo.coverage import impact_store, importer
     from geo.coverage.errors import FileRefusedError
     from geo.coverage.geocode import Geocoder
     from geo.coverage.geocode import geocoder_url as resolve_url
@@ -173,6 +173,8 @@ def import_(file: Path, db_url: str | None, as_json: bool, report: Path | None, 
     finally:
         bars.close()
         engine.dispose()
+    if summary.imported:
+        impact_store.compute_and_store(db=db_url, data_dir=data_dir)
     result = summary.as_dict()
     result["notes"] += [note for note in (qpv_note, territory_note) if note]
     if summary.rejected:
@@ -343,7 +345,7 @@ def demo(if_missing: bool, remove: bool, seed: int | None, as_json: bool, db_url
          data_dir: Path | None) -> None:
     """Écrire l'historique de campagnes de démonstration (données fictives) dans le magasin."""
     from geo.coverage import demo as demo_data
-    from geo.coverage import importer, store
+    from geo.coverage import impact_store, importer, store
     from geo.load import DataNotBuiltError, load_arrondissements, load_qpv
 
     engine = _open(db_url, as_json=as_json)
@@ -372,6 +374,8 @@ def demo(if_missing: bool, remove: bool, seed: int | None, as_json: bool, db_url
                                             qpv=qpv, today=today, demo=True)
     finally:
         engine.dispose()
+    if summary.imported:
+        impact_store.compute_and_store(db=db_url, data_dir=data_dir)
     result = summary.as_dict()
     _emit(as_json, result, f"{summary.imported} visite(s) de démonstration écrite(s) "
                            f"({demo_data.DEMO_LABEL}), {summary.duplicates} déjà présente(s).")

@@ -8,19 +8,25 @@ A topic is not a partition (a household may talk of several), so no subtraction 
 value from the shown ones; rounding to 5 points means that two readings before and after an import of a
 few households show the same figures.
 
-:func:`theme_shares` is pure; :func:`read_themes` reads the opened visits of the store.
+:func:`theme_shares` is pure; :func:`read_themes` reads the opened visits of the store;
+:func:`value_label` names a value in the reader's language (message ids ``vocab.topic.<key>`` and
+``vocab.language.<key>`` of the closed lists of :mod:`geo.coverage.vocabulary`, ``<key>`` being
+:func:`value_key`).
 """
 
 from __future__ import annotations
 
 import logging
+import re
+import unicodedata
 from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from geo import privacy
+from geo import i18n, privacy
+from geo.coverage import vocabulary
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +35,36 @@ KINDS: tuple[str, ...] = ("topics", "language")
 ROUNDING_POINTS = 5
 #: Values shown at most, per kind.
 TOP = 6
+#: Area of the message ids of each kind's values.
+PREFIXES: dict[str, str] = {"topics": "vocab.topic", "language": "vocab.language"}
+_VALUES: dict[str, tuple[str, ...]] = {"topics": vocabulary.TOPICS, "language": vocabulary.LANGUAGES}
+
+
+def value_key(value: str) -> str:
+    """The key of a value in its message id: ASCII, lower case, words joined by ``_`` (``chèque énergie``
+    -> ``cheque_energie``)."""
+    plain = unicodedata.normalize("NFKD", str(value)).encode("ascii", "ignore").decode().lower()
+    return re.sub(r"[^a-z0-9]+", "_", plain).strip("_")
+
+
+_LABELS = {kind: i18n.per_language(PREFIXES[kind], [value_key(v) for v in values]) for kind, values in _VALUES.items()}
+
+
+def value_label(value: str, *, kind: str, lang: str) -> str:
+    """A topic or language of the closed lists in ``lang`` (a value outside the lists is shown as stored).
+
+    Parameters
+    ----------
+    value : str
+        A canonical value of :data:`geo.coverage.vocabulary.TOPICS` or :data:`~geo.coverage.vocabulary.LANGUAGES`.
+    kind : {"topics", "language"}
+    lang : {"fr", "en"}
+    """
+    if kind not in KINDS:
+        raise ValueError(f"kind: expected one of {KINDS}, got {kind!r}")
+    view = _LABELS[kind][i18n.normalise_lang(lang)]
+    key = value_key(value)
+    return view[key] if key in view.keys_ else str(value)
 
 
 def theme_shares(visits: pd.DataFrame, *, kind: str, threshold: int = privacy.THRESHOLD,

@@ -142,7 +142,7 @@ def run_import(payload: dict[str, Any], *, context: WorkerContext, progress: Pro
     Returns the import's counts (:meth:`geo.coverage.importer.ImportSummary.as_dict`, whose ``file`` is the
     stored hashed name), with ``report_file`` when rows were rejected, or a ``refused`` report.
     """
-    from geo.coverage import importer, reader
+    from geo.coverage import impact_store, importer, reader
     from geo.coverage.errors import FileRefusedError
 
     path = Path(payload["path"])
@@ -162,6 +162,8 @@ def run_import(payload: dict[str, Any], *, context: WorkerContext, progress: Pro
                                     geocoder=context.geocoder() if payload.get("geocode") else None, qpv=qpv,
                                     territory=territory, today=today, allowed_sites=payload.get("allowed_sites"),
                                     progress=progress)
+    if summary.imported:
+        impact_store.compute_and_store(db=context.store_url, data_dir=context.data_dir)
     report = summary.as_dict()
     if summary.rejected:
         written = importer.write_report(summary, path.with_name(f"{path.stem}.rejets.csv"))
