@@ -25,7 +25,7 @@ from typing import Any, Generic, NamedTuple, TypeVar
 
 import pandas as pd
 
-from app import settings
+from app import cache, settings
 from geo.coverage import aggregate
 from geo.export import report as rpt
 
@@ -177,26 +177,26 @@ class TerrainData(NamedTuple):
 _VISITS: VersionedCache[TerrainData | None] = VersionedCache("visits")
 
 
-def _prepare(url: str, qpv_frame: Any) -> TerrainData | None:
-    from geo.coverage.store import load_events, open_store
+def _prepare(url: str, version: tuple[int, int], qpv_frame: Any) -> TerrainData | None:
+    from pathlib import Path
 
-    engine = open_store(url)
-    try:
-        events = load_events(engine)
-    finally:
-        engine.dispose()
-    if not len(events):
+    from geo.coverage.prepared import prepared_events
+
+    # memory-mapped arrays written once per store version: every worker maps the same pages
+    prep = prepared_events(url, version, folder=Path(settings.data_dir()) / "prepared", qpv=qpv_frame)
+    if not prep.n_events:
         return None
-    prep = aggregate.prepare_events(events, qpv=qpv_frame)
     return TerrainData(prep=prep, qpv=qpv_frame, names=site_names(prep.sites))
 
 
 def current_data() -> TerrainData | None:
-    """Prepared visits of the app's store (rebuilt when visits change), or None when there are none."""
+    """Prepared visits of the app's store (:func:`geo.coverage.prepared.prepared_events`: read-only arrays
+    shared by the workers, prepared again when visits change), or None when there are none."""
     url = settings.store_url()
     qpv_frame = qpv()
-    version = (url, str(settings.data_dir()), store_version(url), id(qpv_frame))
-    return _VISITS.get(version, lambda: _prepare(url, qpv_frame))
+    doors = store_version(url)
+    version = (url, str(settings.data_dir()), doors, id(qpv_frame))
+    return _VISITS.get(version, lambda: _prepare(url, doors, qpv_frame))
 
 
 # ---------------------------------------------------------------------------------------- impact
@@ -230,10 +230,19 @@ def current_report(*, scope: tuple[str, ...] | None) -> rpt.ImpactReport:
     url = settings.store_url()
     folder = settings.data_dir()
 
-    def build() -> rpt.ImpactReport:
-        from geo.export import loaders
+    sites = None if scope is None else list(scope)
 
-        report = loaders.impact_report(db=url, data_dir=folder, with_reach=False, only_sites=scope)
-        return dataclasses.replace(report, reach=reach_share(folder))
+    def build() -> rpt.ImpactReport:
+        # shared by the workers, keyed on the role's scope too: no report crosses from one scope to another
+        return cache.cached_call("impact.report", _build_report, (url, str(folder), sites), scoped=True,
+                                 by_lang=False)
 
     return _REPORTS.get((url, folder, store_version(url)), build, key=scope)
+
+
+def _build_report(url: str, folder: str, sites: list[str] | None) -> rpt.ImpactReport:
+    from geo.export import loaders
+
+    scope = None if sites is None else tuple(sites)
+    report = loaders.impact_report(db=url, data_dir=folder, with_reach=False, only_sites=scope)
+    return dataclasses.replace(report, reach=reach_share(folder))

@@ -21,7 +21,7 @@ from typing import Any
 import flask
 import pandas as pd
 
-from app import settings
+from app import cache, settings
 from geo import config, schema, webgeo
 from geo.load import load_layer
 
@@ -131,8 +131,7 @@ def _version(layers: tuple[str, ...], data_dir: Path) -> tuple[int, ...]:
     return tuple((data_dir / schema.LAYERS[layer]).stat().st_mtime_ns for layer in layers)
 
 
-@lru_cache(maxsize=16)
-def _encode(name: str, data_dir: str, version: tuple[int, ...]) -> EncodedLayer:
+def _build_encoded(name: str, data_dir: str) -> EncodedLayer:
     inputs, builder = BUILDERS[name]
     frames = [load_layer(layer, data_dir=data_dir) for layer in inputs]
     collection = builder(*frames)
@@ -141,6 +140,12 @@ def _encode(name: str, data_dir: str, version: tuple[int, ...]) -> EncodedLayer:
     logger.info("layer %s: %d features, %d bytes (%d gzipped)", name, len(collection["features"]), len(raw),
                 len(gzip.compress(raw, 6)))
     return EncodedLayer(name, raw, gzip.compress(raw, 6), etag, len(collection["features"]))
+
+
+@lru_cache(maxsize=16)
+def _encode(name: str, data_dir: str, version: tuple[int, ...]) -> EncodedLayer:  # noqa: ARG001 - version keys the process cache
+    # encoded once for every worker (and kept across restarts) in the shared cache, then held by the process
+    return cache.cached_call("layers.encoded", _build_encoded, (name, data_dir), by_lang=False)
 
 
 def encoded_layer(name: str, *, data_dir: str | os.PathLike[str] | None = None) -> EncodedLayer:

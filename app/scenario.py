@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-from app import settings
+from app import cache, settings
 from geo import config, siting
 from geo.load import load_arrondissements, load_communes, load_qpv
 
@@ -36,14 +36,20 @@ def _version(folder: str) -> tuple[int, ...]:
                  for n in ("qpv", "communes", "arrondissements"))
 
 
-@lru_cache(maxsize=12)
-def _instance(folder: str, version: tuple[int, ...], radius_km: float,
-              weights: tuple[tuple[str, float], ...] | None) -> siting.Instance:
+def _build_instance(folder: str, radius_km: float,
+                    weights: tuple[tuple[str, float], ...] | None) -> siting.Instance:
     logger.info("building siting instance: radius %.1f km, weights %s", radius_km, weights)
     return siting.build_instance(
         load_qpv(data_dir=folder), load_communes(data_dir=folder), load_arrondissements(data_dir=folder),
         radius_km=radius_km, weights=dict(weights) if weights is not None else None,
     )
+
+
+@lru_cache(maxsize=12)
+def _instance(folder: str, version: tuple[int, ...], radius_km: float,
+              weights: tuple[tuple[str, float], ...] | None) -> siting.Instance:
+    # one copy per process, read from the shared cache when another worker (or a previous run) built it
+    return cache.cached_call("strategie.instance", _build_instance, (folder, radius_km, weights), by_lang=False)
 
 
 def instance(*, radius_km: float, weights: Mapping[str, float] | None,
@@ -201,9 +207,10 @@ def _weights_key(weights: Mapping[str, float] | None) -> tuple[tuple[str, float]
     return None if weights is None else tuple(sorted((k, round(float(v), 6)) for k, v in weights.items()))
 
 
-@lru_cache(maxsize=64)
-def _plan(folder: str, version: tuple[int, ...], scen: Any, sites: Any) -> Any:
+def _build_plan(folder: str, scen: Any, sites: Any) -> Any:
     from geo.siting.plan import plan
+
+    version = _version(folder)
 
     weights = _weights_key(scen.weight_map())
     radius = round(float(scen.radius_km), 3)
@@ -214,6 +221,12 @@ def _plan(folder: str, version: tuple[int, ...], scen: Any, sites: Any) -> Any:
                 max_regions=scen.regions, max_cities=scen.cities, method=QUOTA_METHOD if quotas else APP_METHOD,
                 quotas=quotas, regions=_regions(folder, version, radius, weights), target=scen.target_pct / 100,
                 pace=scen.pace, time_limit_s=20.0)
+
+
+@lru_cache(maxsize=64)
+def _plan(folder: str, version: tuple[int, ...], scen: Any, sites: Any) -> Any:  # noqa: ARG001 - version keys the process cache
+    # plans depend only on (data version, scenario, sites): shared by every worker, kept across restarts
+    return cache.cached_call("strategie.plan", _build_plan, (folder, scen, sites), by_lang=False)
 
 
 def plan_for(scen: Any, *, sites: list[dict[str, Any]] | None = None,

@@ -1,26 +1,48 @@
-"""Pre-compute the cached heavy objects (encoded layers, the default siting instance) before the first request."""
+"""Pre-compute the cached heavy objects (encoded layers, the default siting instance, the first plan) before
+the first request.
+
+The work runs inside the app's context when an app exists, so the results also go to the shared cache
+(:mod:`app.cache`): the other workers, and a restarted server on the same data, read them instead of
+computing them again (cold start).
+"""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import time
+from typing import Any
 
 logger = logging.getLogger(__name__)
+
+
+def _app_context() -> Any:
+    """The context of the app being served (the last Dash app created), or a no-op when there is none."""
+    import dash
+    import flask
+
+    if flask.has_app_context():
+        return contextlib.nullcontext()
+    try:
+        server = dash.get_app().server
+    except Exception:  # noqa: BLE001 - no app yet (scripts): warm the process caches only
+        return contextlib.nullcontext()
+    return server.app_context()
 
 
 def warm_up(*, data_dir: str | os.PathLike[str] | None = None) -> float:
     """Fill the server-side caches; returns the seconds spent."""
     from app import layers, scenario
+    from app.scenario_params import Scenario
     from geo import siting
 
     start = time.perf_counter()
-    for name in layers.BUILDERS:
-        layers.encoded_layer(name, data_dir=data_dir)
-    scenario.instance(radius_km=siting.DEFAULT_RADIUS_KM, weights=siting.DEFAULT_WEIGHTS, data_dir=data_dir)
-    from app.scenario_params import Scenario
-
-    scenario.plan_for(Scenario(), data_dir=data_dir)  # the Stratégie page's first plan
+    with _app_context():
+        for name in layers.BUILDERS:
+            layers.encoded_layer(name, data_dir=data_dir)
+        scenario.instance(radius_km=siting.DEFAULT_RADIUS_KM, weights=siting.DEFAULT_WEIGHTS, data_dir=data_dir)
+        scenario.plan_for(Scenario(), data_dir=data_dir)  # the Stratégie page's first plan
     elapsed = time.perf_counter() - start
     logger.info("warm-up done in %.2f s", elapsed)
     return elapsed

@@ -173,13 +173,19 @@ def _wait_for_login(proc: subprocess.Popen, port: int, log: Any, start: float, *
 
 # --------------------------------------------------------------------------------------- requests
 def recommend_inputs(k: int) -> dict[str, Any]:
-    """Inputs of the recommendation callback (defaults of the page, ``k`` sites)."""
-    from geo import siting
+    """Inputs of the recommendation callback: the page's default scenario with ``k`` sites, map drawn."""
+    from app.pages._strategie_plan import CONTROL_INPUTS
+    from app.scenario_params import Scenario
 
-    return {"strategie-k.value": k, "strategie-radius.value": 3.0, "strategie-target.value": 20,
-            **{f"strategie-w-{key}.value": siting.DEFAULT_WEIGHTS.get(key, 0.0) for key in siting.INDICATORS},
-            "strategie-main6.value": [], "strategie-max-per-region.value": None,
-            "strategie-quota-text.value": None, "strategie-sites.data": None}
+    scen = Scenario(k=k)
+    weights = dict(scen.weights)
+    values = {"strategie-mode": scen.mode, "strategie-k": scen.k, "strategie-cities": scen.cities,
+              "strategie-regions": scen.regions, "strategie-capacity": scen.capacity, "strategie-pace": scen.pace,
+              "strategie-radius": scen.radius_km, "strategie-target": scen.target_pct,
+              **{f"strategie-w-{key}": weights.get(key, 0.0) for key in weights},
+              "strategie-main6": [], "strategie-max-per-region": None, "strategie-quota-regions": []}
+    inputs = {f"{ident}.{prop}": values.get(ident) for ident, prop in CONTROL_INPUTS}
+    return {**inputs, "strategie-sites.data": None, "strategie-robust.data": None, "strategie-map-ready.data": True}
 
 
 def terrain_inputs(site: str, *, view: bool) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from typing import Any
 import dash
 import pytest
 
-from tests.auth.conftest import ROLES, SITE_A, WHO, AccessEnv
+from tests.auth.conftest import ROLES, SITE_A, SITE_B, WHO, AccessEnv
 
 #: Signed-in staff: every role but the Voisins, who reach only the field entry page (``/saisie``).
 SIGNED_IN = set(ROLES) - {"voisin_a"}
@@ -330,3 +330,21 @@ def test_write_matrix(artifacts: Path) -> None:
         lines.append(f"| {resource} | " + " | ".join(MATRIX[resource].get(w, "") for w in WHO) + " |")
     (artifacts / "access-matrix.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     assert len(MATRIX) > 10
+
+
+def test_cached_impact_reports_never_cross_scopes(warmed: dash.Dash, clients: dict[str, Any]) -> None:
+    """Each role's scope reads its own Impact report from the shared cache, never another scope's."""
+    from app import data
+    from tests.plugins.app_session import call_callback
+
+    first: dict[str, str] = {}
+    again: dict[str, str] = {}
+    for answers in (first, again):
+        for who in ("manager_a", "manager_b", "admin"):
+            data._REPORTS.clear()  # a fresh worker: the report comes from the shared cache (second pass)
+            out = call_callback(clients[who], "impact-kpis.children", inputs={"impact-region.value": "*"})
+            answers[who] = json.dumps(out, sort_keys=True, ensure_ascii=False)
+    assert again == first  # read back from the shared cache, equal
+    assert len({first["manager_a"], first["manager_b"], first["admin"]}) == 3
+    assert f'"{SITE_B}"' not in first["manager_a"] and f'"{SITE_A}"' not in first["manager_b"]
+    assert f'"{SITE_A}"' in first["manager_a"] and f'"{SITE_B}"' in first["manager_b"]
