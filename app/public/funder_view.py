@@ -86,7 +86,7 @@ class FunderView:
         the sites whose series is hidden too (households missing, ``secret`` True)."""
         frame = self.sites if region is None else self.sites[self.sites["region"] == region]
         if not hidden:
-            frame = frame[~frame["secret"]]
+            frame = frame[~frame["secret"].astype(bool)]  # an empty object column would select columns
         return frame.reset_index(drop=True)
 
     def qpv_in(self, region: str | None = None) -> pd.DataFrame:
