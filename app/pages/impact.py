@@ -203,6 +203,8 @@ def _bounds(points: list[tuple[float, float]]) -> list[list[float]] | None:
 
 
 Content = tuple[summ.Summary, list[Any], list, list[Any], str | None]
+#: Map bounds of « France entière »: metropolitan France, whatever the sites (south-west, north-east).
+METRO_BOUNDS = [[41.3, -5.2], [51.1, 9.6]]
 
 
 def _release_content(region_value: Any, lang: str) -> Content:
@@ -214,7 +216,8 @@ def _release_content(region_value: Any, lang: str) -> Content:
     points += [(r.lat, r.lon) for r in summary.sites.dropna(subset=["lat", "lon"]).itertuples()]
     options = [{"label": t("impact.france", lang), "value": "*"}] + [
         {"label": r.region_name, "value": r.region} for r in view.regions().itertuples()]
-    return summary, views.release_layers(summary, qpv, lang=lang), _bounds(points) or [], options, region
+    bounds = METRO_BOUNDS if region is None else _bounds(points) or []
+    return summary, views.release_layers(summary, qpv, lang=lang), bounds, options, region
 
 
 def _live_content(region_value: Any, lang: str) -> Content:
@@ -224,6 +227,8 @@ def _live_content(region_value: Any, lang: str) -> Content:
     summary = summ.from_report(report, region, lang=lang, own_sites=report_scope() is not None)
     box = html_map._bounds(report.qpv_frame(region), report.sites_frame(region))  # noqa: SLF001
     bounds = [[box[1], box[0]], [box[3], box[2]]] if box is not None else []
+    if region is None and report_scope() is None:
+        bounds = METRO_BOUNDS  # the national view fits France, not only where the sites are
     first = t("impact.france", lang) if report_scope() is None else t("impact.own_sites", lang)
     options = [{"label": first, "value": "*"}] + [
         {"label": report.regions.get(code, code), "value": code} for code in sorted(known)]

@@ -263,3 +263,15 @@ def test_impact_in_a_browser(dash_app, impact_env: ImpactEnv, live_url: str, art
         assert 0 < size < 1_000_000
         assert min(_figures_in(driver.page_source)) >= 11
         driver.save_screenshot(str(artifacts / "public-impact.png"))
+
+
+def test_the_national_map_fits_france_and_a_manager_map_fits_their_sites(dash_app, impact_env: ImpactEnv) -> None:
+    from app.pages.impact import METRO_BOUNDS
+    from tests.plugins.app_session import call_callback
+
+    for name in (ADMIN, FUNDER):
+        out = call_callback(_client(dash_app, name), "impact-kpis.children", inputs={"impact-region.value": "*"})
+        assert out["impact-map"]["viewport"]["bounds"] == METRO_BOUNDS, name
+    out = call_callback(_client(dash_app, MANAGER), "impact-kpis.children", inputs={"impact-region.value": "*"})
+    (south, west), (north, east) = out["impact-map"]["viewport"]["bounds"]
+    assert (north - south) < 2 and (east - west) < 2  # around the manager's own site, not all of France
