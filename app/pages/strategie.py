@@ -278,7 +278,9 @@ def search_options(text: str | None, value: str | None) -> Any:
     hits = places.search_places(data.place_index(), text, limit=12)
     # "search" holds the typed text, so the dropdown's own filter keeps the server's ranked list as it is
     # (« st denis », « Lille-Sud » match through abbreviations and aliases the labels do not show)
-    options = [{"label": f"{'QPV' if k == 'qpv' else 'Commune'} · {label} · {code}", "value": f"{k}:{code}",
+    lang = i18n.current_lang()
+    kinds = {"qpv": t("search.kind.qpv", lang), "commune": t("search.kind.commune", lang)}
+    options = [{"label": f"{kinds.get(k, k)} · {label} · {code}", "value": f"{k}:{code}",
                 "search": f"{text} {label} {code}"}
                for k, code, label in zip(hits["kind"], hits["code"], hits["label"], strict=True)]
     if value and value not in {o["value"] for o in options}:

@@ -81,7 +81,10 @@ def _jumps(clicked: str | None = None) -> list[dict]:
 def test_search_and_zoom_to_a_commune(dash_app, client):
     with dash_app.server.test_request_context("/"):
         options = strategie().search_options("grigny", None)
-    assert options[0]["value"] == "commune:91286"
+    assert options[0]["value"] == "commune:91286" and options[0]["label"].startswith("Commune · Grigny")
+    with dash_app.server.test_request_context("/", headers={"Cookie": "voisinmap_lang=en"}):
+        english = strategie().search_options("grigny", None)
+    assert english[0]["label"].startswith("Municipality · Grigny")  # the kind in the page's language
     out = call_callback(client, "strategie-map.viewport",
                         inputs={"strategie-search.value": "commune:91286", JUMPS: _jumps()},
                         triggered="strategie-search.value")
