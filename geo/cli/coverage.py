@@ -149,17 +149,18 @@ def import_(file: Path, db_url: str | None, as_json: bool, report: Path | None, 
 
     Statut de sortie : 0 tout importé, 3 des lignes rejetées (rapport écrit), 2 fichier refusé.
     """
-    from geo.coverage import impact_store, importer
     from geo.coverage.errors import FileRefusedError
-    from geo.coverage.geocode import Geocoder
-    from geo.coverage.geocode import geocoder_url as resolve_url
-    from geo.coverage.store import SqlGeocodeCache
 
     empty = {"file": file.name, "imported": 0, "duplicates": 0, "rejected": 0, "pending_geocoding": 0}
     try:  # a spreadsheet bomb is refused before the store, the layers or pandas are loaded
         _precheck(file)
     except FileRefusedError as exc:
         _refused(exc, empty, as_json=as_json)
+    from geo.coverage import impact_store, importer
+    from geo.coverage.geocode import Geocoder
+    from geo.coverage.geocode import geocoder_url as resolve_url
+    from geo.coverage.store import SqlGeocodeCache
+
     engine = _open(db_url, as_json=as_json)
     qpv, qpv_note = _qpv_layer(data_dir)
     territory, territory_note = _territory(data_dir)
