@@ -24,6 +24,8 @@ import contextlib
 import fcntl
 import logging
 import os
+import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -108,7 +110,7 @@ def _sqlite_engine(parsed: sa.engine.URL, *, lang: str) -> Engine:
         cur = dbapi_conn.cursor()
         cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         if not memory:
-            cur.execute("PRAGMA journal_mode=WAL")
+            _journal_wal(cur)
             cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.close()
@@ -119,6 +121,20 @@ def _sqlite_engine(parsed: sa.engine.URL, *, lang: str) -> Engine:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
+
+
+def _journal_wal(cur: sqlite3.Cursor) -> None:
+    """Switch a SQLite file to WAL. SQLite answers « locked » at once, without its busy handler, while another
+    process opens the same new file; WAL is a property of the file, so retry until one of them has set it."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            cur.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def _check_folder(path: Path, parsed: sa.engine.URL, *, lang: str) -> None:
