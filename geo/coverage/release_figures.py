@@ -54,8 +54,8 @@ class ReleaseFigures:
         """The figures of ``store`` as of ``version`` (default: the latest release)."""
         releases = store.releases()
         if not releases:
-            return cls(None, pd.DataFrame(columns=["code", "start_date", "end_date", "households", "reason",
-                                                   "version"]))
+            return cls(None, pd.DataFrame(columns=["code", "start_date", "end_date", "households", "doors_opened",
+                                                   "reason", "version"]))
         release = releases[-1] if version is None else next(r for r in releases if r.version == int(version))
         return cls(release, store.cells(release.version))
 
@@ -81,23 +81,36 @@ class ReleaseFigures:
 
     def series(self, group: Sequence[str] = (), *, lang: str = "fr") -> pd.DataFrame:
         """Published bins of a group in time order: ``code, label, start_date, end_date, households,
-        cumulative, reason, version`` (hidden blocks left out)."""
+        cumulative, doors_opened, reason, version`` (hidden blocks left out; ``doors_opened`` missing in
+        the blocks of releases made before doors were published)."""
         lang = normalise_lang(lang)
+        columns = ["code", "label", "start_date", "end_date", "households", "cumulative", "doors_opened", "reason",
+                   "version"]
         if self.empty:
-            return pd.DataFrame(columns=["code", "label", "start_date", "end_date", "households", "cumulative",
-                                         "reason", "version"])
+            return pd.DataFrame(columns=columns)
         frame = self.cells[self._mask(group) & self.cells["households"].notna()]
         frame = frame.sort_values("start_date").reset_index(drop=True)
         frame["households"] = frame["households"].astype(int)
         frame["cumulative"] = frame["households"].cumsum().astype(int)
         frame.insert(1, "label", [timebins.bin_label(c, lang) for c in frame["code"]])
-        return frame[["code", "label", "start_date", "end_date", "households", "cumulative", "reason", "version"]]
+        if "doors_opened" not in frame.columns:
+            frame["doors_opened"] = pd.Series(pd.NA, index=frame.index, dtype="Int64")
+        return frame[columns]
 
     def total(self, group: Sequence[str] = ()) -> int | None:
         """Households met by a group over every released block (sum of its published bins), None when
         the group has no published bin."""
         series = self.series(group)
         return None if series.empty else int(series["cumulative"].iat[-1])
+
+    def doors_total(self, group: Sequence[str] = ()) -> int | None:
+        """Doors opened by a group over every released block (sum of its published bins), None when the
+        group has no published bin or a block of it was released before doors were published (a partial
+        sum would read as the whole)."""
+        series = self.series(group)
+        if series.empty or series["doors_opened"].isna().any():
+            return None
+        return int(series["doors_opened"].astype("Int64").sum())
 
     def groups(self, depth: int, *, within: Sequence[str] = ()) -> pd.DataFrame:
         """Groups of one depth (1: régions, 2: sites, 3: QPV) under ``within``, each with its total.

@@ -1,7 +1,7 @@
 """Publishing a release from the door-visit store (the I/O edge of :mod:`geo.coverage.releases`).
 
 ``voisinmap releases publish`` and the admin's button on the page Impact call :func:`publish_from_store`:
-it reads the households met (:mod:`geo.coverage.release_records`) and the cell-key secret
+it reads the households met and the doors opened (:mod:`geo.coverage.release_records`) and the cell-key secret
 (:mod:`geo.coverage.release_secret`), then freezes the next block of **closed** quarters, up to the
 quarter before today's by default.
 """
@@ -57,7 +57,7 @@ def publish_from_store(*, db: str | None = None, data_dir: str | os.PathLike[str
     through = through or last_closed_quarter(now)
     timebins.parse_quarter(through)
     key = secret if secret is not None else cellkey_secret()
-    records = release_records.store_records(db=db, data_dir=data_dir)
+    records, doors = release_records.store_openings(db=db, data_dir=data_dir)
     if records.empty:
         raise NothingToPublish("records: expected households met in the store, got none")
     store = releases.open_releases(db)
@@ -68,6 +68,6 @@ def publish_from_store(*, db: str | None = None, data_dir: str | os.PathLike[str
                                    f"{latest.version}), got {through}")
         first = None if latest is not None else min(str(records["period"].min()), through)
         return releases.create_release(store, records, levels=release_records.LEVELS, through=through,
-                                       secret=key, published_at=now, first=first)
+                                       secret=key, published_at=now, first=first, doors=doors)
     finally:
         store.engine.dispose()

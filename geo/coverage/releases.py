@@ -22,7 +22,8 @@ therefore come from **releases**:
   the cells of another, and the cumulative of a series is the running sum of its published bins.
 
 What is stored: per release, its dates and parameters; per cell, the group's codes, the bin code and
-dates, the published (perturbed) household count, and the reason a bin was merged or a series hidden.
+dates, the published (perturbed) household count and count of doors opened, and the reason a bin was
+merged or a series hidden.
 No visit, door, record id, true count or secret is stored, and nothing here logs them.
 
 Tables ``release_versions`` and ``release_cells`` live in the door-visit store's database, with their own
@@ -74,7 +75,8 @@ RELEASES = sa.Table(
     sa.Column("n_cells", sa.Integer, nullable=False),
 )
 
-#: One published bin (or one hidden series, ``households`` NULL) of a release's block.
+#: One published bin (or one hidden series, ``households`` NULL) of a release's block; ``doors_opened`` is
+#: NULL where hidden and in the cells of releases published before it was (migration ``release_0002``).
 CELLS = sa.Table(
     "release_cells",
     metadata,
@@ -85,6 +87,7 @@ CELLS = sa.Table(
     sa.Column("end_date", sa.Date, nullable=False),
     sa.Column("households", sa.Integer, nullable=True),
     sa.Column("reason", sa.String(16), nullable=True),
+    sa.Column("doors_opened", sa.Integer, nullable=True),
 )
 
 
@@ -158,9 +161,10 @@ def _group_key(codes: Sequence[str]) -> str:
     return KEY_SEPARATOR.join(str(c) for c in codes)
 
 
-def _bin_keys(records: pd.DataFrame, bins: pd.DataFrame, levels: tuple[str, ...]) -> np.ndarray:
-    """Cell key of each bin: the sum of the record keys of its group and quarters."""
+def _bin_counts(records: pd.DataFrame, bins: pd.DataFrame, levels: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """Records of each bin (its group and quarters) and the bin's cell key, the sum of their record keys."""
     keys = records["record_key"].to_numpy(dtype=np.uint64)
+    counts = np.zeros(len(bins), dtype=np.int64)
     out = np.zeros(len(bins), dtype=np.int64)
     for i, (group, quarters) in enumerate(zip(bins[list(levels)].itertuples(index=False, name=None),
                                               bins["quarters"], strict=True)):
@@ -168,13 +172,40 @@ def _bin_keys(records: pd.DataFrame, bins: pd.DataFrame, levels: tuple[str, ...]
         for level, code in zip(levels, group, strict=True):
             if code != privacy.TOTAL:
                 mask = mask & (records[level] == code).to_numpy()
+        counts[i] = int(mask.sum())
         out[i] = cellkey.cell_key(keys[mask])
-    return out
+    return counts, out
+
+
+def _prepared(records: pd.DataFrame, *, levels: tuple[str, ...], first: str, through: str, secret: bytes,
+              releases: Sequence[Release], id_column: str) -> pd.DataFrame:
+    """The records of the block (by reporting quarter) with their record keys."""
+    frame = records.copy()
+    frame["reporting_period"] = reporting_periods(frame, releases=releases)
+    frame = frame[(frame["reporting_period"] >= first) & (frame["reporting_period"] <= through)].copy()
+    for level in levels:
+        frame[level] = frame[level].astype(str)
+    frame["record_key"] = cellkey.record_keys(frame[id_column], secret=secret) if len(frame) else \
+        pd.Series([], dtype="uint64")
+    return frame
+
+
+def _published_doors(doors: pd.DataFrame | None, bins: pd.DataFrame, households: np.ndarray, *,
+                     levels: tuple[str, ...], table: cellkey.PTable, block: dict) -> list[int | None]:
+    """Doors opened of each published bin, perturbed with their own cell keys and never below the bin's
+    published households (every household met is a door opened in its bin); None without door records."""
+    if doors is None:
+        return [None] * len(bins)
+    frame = _prepared(doors, levels=levels, **block)
+    counts, keys = _bin_counts(frame, bins, levels)
+    published = cellkey.perturb(counts, keys, table=table)
+    return [int(v) for v in np.maximum(published, households)]
 
 
 def block_cells(records: pd.DataFrame, *, levels: Sequence[str], first: str, through: str, secret: bytes,
                 releases: Sequence[Release] = (), table: cellkey.PTable | None = None,
-                threshold: int = privacy.THRESHOLD, id_column: str = "id") -> pd.DataFrame:
+                threshold: int = privacy.THRESHOLD, id_column: str = "id",
+                doors: pd.DataFrame | None = None) -> pd.DataFrame:
     """The cells a release publishes for its block ``first`` … ``through`` (pure; nothing stored).
 
     Parameters
@@ -194,41 +225,44 @@ def block_cells(records: pd.DataFrame, *, levels: Sequence[str], first: str, thr
         Perturbation table (default :func:`geo.cellkey.make_ptable` at ``threshold``).
     threshold : int
     id_column : str
+    doors : pandas.DataFrame, optional
+        One row per door opened (:func:`geo.coverage.release_records.door_records`), columns as
+        ``records``. Its counts are published in the households' bins and hidden with them: the same
+        cells of the same protected table, so no sum of published door counts isolates a hidden one
+        (the households' audit holds for any additive measure of those cells), each perturbed with the
+        keys of its own visits.
 
     Returns
     -------
     pandas.DataFrame
         ``group_key``, ``code``, ``start_date``, ``end_date``, ``households`` (published; None for a
-        hidden series) and ``reason``.
+        hidden series), ``doors_opened`` (published; None when hidden or without ``doors``) and ``reason``.
     """
     levels = tuple(levels)
     if through < first:
         raise ReleaseError(f"through: expected a quarter at or after {first}, got {through}")
     table = table or cellkey.make_ptable(threshold=threshold)
-    frame = records.copy()
-    frame["reporting_period"] = reporting_periods(frame, releases=releases)
-    frame = frame[(frame["reporting_period"] >= first) & (frame["reporting_period"] <= through)]
-    columns = ["group_key", "code", "start_date", "end_date", "households", "reason"]
+    block = {"first": first, "through": through, "secret": secret, "releases": releases, "id_column": id_column}
+    frame = _prepared(records, levels=levels, **block)
+    columns = ["group_key", "code", "start_date", "end_date", "households", "doors_opened", "reason"]
     if frame.empty:
         return pd.DataFrame(columns=columns)
-    for level in levels:
-        frame[level] = frame[level].astype(str)
-    frame["record_key"] = cellkey.record_keys(frame[id_column], secret=secret)
     counts = frame.groupby([*levels, "reporting_period"], as_index=False).size()
     result = timebins.adaptive_bins(counts, levels=levels, period="reporting_period", count="size",
                                     threshold=threshold)
     bins = result.bins
-    published = cellkey.perturb(bins["households"].to_numpy(), _bin_keys(frame, bins, levels), table=table)
+    published = cellkey.perturb(bins["households"].to_numpy(), _bin_counts(frame, bins, levels)[1], table=table)
+    opened = _published_doors(doors, bins, published, levels=levels, table=table, block=block)
     reasons = {(m.group, m.into): m.reason for m in result.merges}
     rows = [{"group_key": _group_key(group), "code": code, "start_date": start, "end_date": end,
-             "households": int(value), "reason": reasons.get((group, code))}
-            for group, code, start, end, value in zip(bins[list(levels)].itertuples(index=False, name=None),
-                                                      bins["code"], bins["start"], bins["end"], published,
-                                                      strict=True)]
+             "households": int(value), "doors_opened": door, "reason": reasons.get((group, code))}
+            for group, code, start, end, value, door in zip(bins[list(levels)].itertuples(index=False, name=None),
+                                                            bins["code"], bins["start"], bins["end"], published,
+                                                            opened, strict=True)]
     quarters = _quarters(first, through)
     start, end = timebins.bin_bounds(quarters)
     rows += [{"group_key": _group_key(h.group), "code": timebins.bin_code(quarters),
-              "start_date": start, "end_date": end, "households": None, "reason": h.reason}
+              "start_date": start, "end_date": end, "households": None, "doors_opened": None, "reason": h.reason}
              for h in result.hidden]
     return pd.DataFrame(rows, columns=columns)
 
@@ -344,12 +378,14 @@ class ReleaseStore:
         Returns
         -------
         pandas.DataFrame
-            The level columns, ``code``, ``start_date``, ``end_date``, ``households`` (``Int64``, missing
-            for a hidden series), ``reason`` and ``version`` (the release that published the cell).
+            The level columns, ``code``, ``start_date``, ``end_date``, ``households`` and ``doors_opened``
+            (``Int64``, missing for a hidden series; doors also in releases made before they were published),
+            ``reason`` and ``version`` (the release that published the cell).
         """
         releases = self.releases()
         if not releases:
-            return pd.DataFrame(columns=["code", "start_date", "end_date", "households", "reason", "version"])
+            return pd.DataFrame(columns=["code", "start_date", "end_date", "households", "doors_opened", "reason",
+                                         "version"])
         version = releases[-1].version if version is None else int(version)
         known = {r.version for r in releases}
         if version not in known:
@@ -362,9 +398,10 @@ class ReleaseStore:
         codes = frame["group_key"].str.split(KEY_SEPARATOR, expand=True, regex=False) if len(frame) else None
         for i, level in enumerate(levels):
             frame[level] = codes[i] if codes is not None else pd.Series(dtype=str)
-        frame["households"] = pd.to_numeric(frame["households"], errors="coerce").astype("Int64")
+        for measure in ("households", "doors_opened"):
+            frame[measure] = pd.to_numeric(frame[measure], errors="coerce").astype("Int64")
         frame["reason"] = frame["reason"].astype("string")
-        return frame[[*levels, "code", "start_date", "end_date", "households", "reason", "version"]]
+        return frame[[*levels, "code", "start_date", "end_date", "households", "doors_opened", "reason", "version"]]
 
     def series(self, group: Sequence[str] = (), *, version: int | None = None) -> pd.DataFrame:
         """The published bins of one group across releases, with the cumulative on the published bins.
@@ -422,7 +459,7 @@ def _check_next(previous: Release | None, *, levels: tuple[str, ...], first: str
 
 def create_release(store: ReleaseStore, records: pd.DataFrame, *, levels: Sequence[str], through: str,
                    secret: bytes, published_at: dt.datetime, first: str | None = None,
-                   threshold: int = privacy.THRESHOLD) -> Release:
+                   threshold: int = privacy.THRESHOLD, doors: pd.DataFrame | None = None) -> Release:
     """Compute and freeze the next release, through the closed quarter ``through``.
 
     Records that arrived after ``published_at`` wait for the next release; records of quarters already
@@ -444,6 +481,8 @@ def create_release(store: ReleaseStore, records: pd.DataFrame, *, levels: Sequen
         First quarter of the first release (default: the earliest quarter of ``records``); later
         releases start after the previous one.
     threshold : int
+    doors : pandas.DataFrame, optional
+        Doors opened, as in :func:`block_cells` (the same arrival rule applies).
 
     Returns
     -------
@@ -455,6 +494,8 @@ def create_release(store: ReleaseStore, records: pd.DataFrame, *, levels: Sequen
     elif first is None:
         first = str(records["period"].min())
     arrived = pd.to_datetime(records["arrived_at"]) <= pd.Timestamp(published_at)
+    if doors is not None:
+        doors = doors[(pd.to_datetime(doors["arrived_at"]) <= pd.Timestamp(published_at)).to_numpy()]
     cells = block_cells(records[arrived.to_numpy()], levels=levels, first=first, through=through, secret=secret,
-                        releases=releases, threshold=threshold)
+                        releases=releases, threshold=threshold, doors=doors)
     return store.publish(cells, levels=levels, first=first, through=through, published_at=published_at)

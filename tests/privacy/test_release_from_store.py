@@ -115,6 +115,41 @@ def test_differencing_around_an_import_reveals_nothing(store_url: str, processed
         assert len({"69123", "69266"} - published) != 1, f"région 84 minus {published} isolates one site"
 
 
+def _second_round(frame: pd.DataFrame, *, days: int) -> pd.DataFrame:
+    """The same doors opened again ``days`` later (a second round), as an imported file's rows."""
+    later = pd.to_datetime(frame["date"]) + pd.Timedelta(days=days)
+    return frame.assign(date=later.dt.strftime("%Y-%m-%d"))
+
+
+def test_doors_opened_are_published_and_protected_like_households(store_url: str, processed_dir: Path) -> None:
+    """Doors opened reach funders in the households' bins; a site of 4 households opened 3 times each
+    (12 doors) stays hidden, and 7 doors imported later for a released quarter change nothing."""
+    quarters = ["2025-T1", "2025-T2", "2025-T3", "2025-T4"]
+    first = pd.concat([_visits(s, q, n, prefix="d1") for s, (_, _, n) in SITES.items() if n for q in quarters],
+                      ignore_index=True)
+    small = _visits("69266", "2025-T3", 4, prefix="d1")
+    rounds = [first, _second_round(first[first["site"] == "91286"], days=3), small,
+              _second_round(small, days=2), _second_round(small, days=4)]
+    _import(store_url, pd.concat(rounds, ignore_index=True), "portes")
+    publish_from_store(db=store_url, data_dir=processed_dir, through="2025-T4", secret=SECRET, published_at=_now())
+    day_1 = _figures(store_url)
+    cells = day_1.cells
+    shown = cells.dropna(subset=["households"])
+    assert shown["doors_opened"].notna().all() and (shown["doors_opened"] >= privacy.THRESHOLD).all()
+    assert (shown["doors_opened"] >= shown["households"]).all()
+    assert cells.loc[cells["households"].isna(), "doors_opened"].isna().all()
+    assert day_1.doors_total(("84", "69266")) is None, "12 doors of 4 households must stay hidden"
+    true_doors = sum(len(r) for r in rounds)
+    france = day_1.series(())
+    assert day_1.doors_total(()) == int(france["doors_opened"].sum())
+    assert abs(day_1.doors_total(()) - true_doors) <= cellkey.make_ptable().max_noise * len(france)
+    grigny = day_1.doors_total(("11", "91286"))
+    assert grigny is not None and grigny > day_1.total(("11", "91286"))  # the second round counts
+    # the differencing attack, on doors: 7 openings of the hidden site imported for a released quarter
+    _import(store_url, _second_round(_visits("69266", "2025-T4", 7, prefix="late"), days=1), "sept-portes")
+    pd.testing.assert_frame_equal(_figures(store_url).cells, cells)
+
+
 def test_publish_needs_a_new_closed_quarter(store_url: str, processed_dir: Path) -> None:
     with pytest.raises(NothingToPublish, match="records: expected households met"):
         publish_from_store(db=store_url, data_dir=processed_dir, through="2025-T4", secret=SECRET)

@@ -111,6 +111,39 @@ def test_block_cells_publish_only_safe_perturbed_bins() -> None:
                                   again.sort_values(["group_key", "code"]).reset_index(drop=True))
 
 
+def _doors(records: pd.DataFrame, *, per_household: int) -> pd.DataFrame:
+    """Doors opened: each household's door opened ``per_household`` times in its quarter."""
+    doors = records.loc[records.index.repeat(per_household)].copy()
+    doors["id"] = [f"opening-{i}" for i in range(len(doors))]
+    return doors.reset_index(drop=True)
+
+
+def test_block_cells_publish_doors_opened_in_the_households_bins() -> None:
+    records = _network(["2025-T1", "2025-T2", "2025-T3", "2025-T4"], arrived="2026-01-02")
+    tiny = _records({("84", "69266", "2025-T3"): 4}, arrived="2026-01-02", prefix="tiny")
+    households = pd.concat([records, tiny], ignore_index=True)
+    # every household opened twice, the small site's four households three times: 12 doors, 4 households
+    doors = pd.concat([_doors(records, per_household=2), _doors(tiny, per_household=3).assign(
+        id=lambda f: "tiny-" + f["id"])], ignore_index=True)
+    cells = rel.block_cells(households, levels=LEVELS, first="2025-T1", through="2025-T4", secret=SECRET,
+                            doors=doors)
+    shown = cells.dropna(subset=["households"])
+    assert shown["doors_opened"].notna().all()
+    assert cells.loc[cells["households"].isna(), "doors_opened"].isna().all()  # hidden with the households
+    assert (shown["doors_opened"] >= shown["households"]).all()
+    assert (shown["doors_opened"] >= privacy.THRESHOLD).all()
+    small = cells[cells["group_key"] == "84|69266"]
+    assert len(small) and small["doors_opened"].isna().all(), "12 doors of 4 households must stay hidden"
+    france = shown[shown["group_key"] == "*|*"]
+    max_noise = 2 * len(france)
+    assert abs(int(france["doors_opened"].sum()) - len(doors)) <= max_noise
+    # the doors are perturbed with their own keys, not copied from the households
+    assert not (shown["doors_opened"] == 2 * shown["households"]).all()
+    # without door records a release publishes no doors (as before)
+    assert rel.block_cells(households, levels=LEVELS, first="2025-T1", through="2025-T4",
+                           secret=SECRET)["doors_opened"].isna().all()
+
+
 # --------------------------------------------------------------------------------------------- store
 def test_release_cycle_freezes_cells_and_defers_late_data(store: rel.ReleaseStore) -> None:
     day_1 = _network(["2025-T1", "2025-T2"], arrived="2025-07-01")
@@ -172,14 +205,14 @@ def test_differencing_two_downloads_around_an_import(store: rel.ReleaseStore) ->
     quarters = ["2025-T3", "2025-T4", "2026-T1", "2026-T2"]
     day_1 = _network(quarters, arrived="2026-07-01")
     rel.create_release(store, day_1, levels=LEVELS, through="2026-T2", secret=SECRET,
-                       published_at=dt.datetime(2026, 7, 5))
+                       published_at=dt.datetime(2026, 7, 5), doors=_doors(day_1, per_household=2))
     download_1 = store.cells()
     added = _records({("84", "69266", "2026-T2"): 7}, arrived="2026-07-20", prefix="import")
     day_2 = pd.concat([day_1, added, _network(["2026-T3"], arrived="2026-10-02", prefix="t3")], ignore_index=True)
     download_2 = store.cells()                       # same release: identical
     pd.testing.assert_frame_equal(download_1, download_2)
     rel.create_release(store, day_2, levels=LEVELS, through="2026-T3", secret=SECRET,
-                       published_at=dt.datetime(2026, 10, 5))
+                       published_at=dt.datetime(2026, 10, 5), doors=_doors(day_2, per_household=2))
     download_3 = store.cells()
     common = download_1.merge(download_3, on=[*LEVELS, "code"], suffixes=("_1", "_3"))
     assert len(common) == len(download_1)            # every cell of the first download is still there
@@ -191,10 +224,13 @@ def test_differencing_two_downloads_around_an_import(store: rel.ReleaseStore) ->
         later = download_3[(download_3["region"] == row["region"]) & (download_3["site"] == row["site"])
                            & (download_3["start_date"] <= row["end_date"])]
         assert later["households"].isna().all()
+    same_doors = common["doors_opened_1"].fillna(-1) == common["doors_opened_3"].fillna(-1)
+    assert same_doors.all()                          # doors opened: nothing revised either
     # the imported households are only inside the new quarter, perturbed with that quarter's others
     assert set(download_3["code"]) - set(download_1["code"]) == {"2026-T3"}
     new_site = download_3[(download_3["site"] == "69266")]
-    assert new_site["households"].isna().all()
+    assert new_site["households"].isna().all() and new_site["doors_opened"].isna().all()
+    assert download_3["doors_opened"].notna().equals(download_3["households"].notna())
     # the store holds published figures only: no record id, no true count
     with store.engine.connect() as conn:
         stored = [str(v) for row in conn.execute(sa.select(rel.CELLS)).all() for v in row]
@@ -203,7 +239,7 @@ def test_differencing_two_downloads_around_an_import(store: rel.ReleaseStore) ->
 
 def test_schema_has_its_own_alembic_chain(store: rel.ReleaseStore) -> None:
     with store.engine.connect() as conn:
-        assert conn.execute(sa.text(f"SELECT version_num FROM {rel.VERSION_TABLE}")).scalar_one() == "release_0001"
+        assert conn.execute(sa.text(f"SELECT version_num FROM {rel.VERSION_TABLE}")).scalar_one() == "release_0002"
         tables = set(sa.inspect(conn).get_table_names())
     assert {"release_versions", "release_cells"} <= tables
     rel.upgrade(store.engine)  # a second upgrade is a no-op
@@ -267,3 +303,24 @@ def test_a_published_cell_never_changes_over_a_series_of_releases(tmp_path: Path
             assert after.first_period == rel.next_quarter(before.through_period)
     finally:
         store.engine.dispose()
+
+
+def test_releases_made_before_doors_were_published_keep_their_cells(tmp_path: Path) -> None:
+    """Migration ``release_0002``: the cells of an older release stay as published, without doors, and the
+    funders' total of doors opened is then missing rather than a partial sum."""
+    from geo.coverage.release_figures import ReleaseFigures
+    from geo.db import make_engine
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    rel.upgrade(engine, revision="release_0001")
+    with engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO release_versions VALUES (1, '2025-07-10 00:00:00', '2025-T1', "
+                             "'2025-T2', 'region,site', :m, 1)"), {"m": rel.METHOD})
+        conn.execute(sa.text("INSERT INTO release_cells VALUES (1, '*|*', '2025-S1', '2025-01-01', '2025-06-30', "
+                             "42, NULL)"))
+    store = rel.ReleaseStore(engine)  # migrates to the head
+    cells = store.cells()
+    assert cells["households"].tolist() == [42] and cells["doors_opened"].isna().all()
+    figures = ReleaseFigures.from_store(store)
+    assert figures.total(()) == 42 and figures.doors_total(()) is None
+    engine.dispose()
