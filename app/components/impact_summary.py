@@ -30,7 +30,7 @@ class Summary:
     Attributes
     ----------
     households, doors_opened : int or None
-        None when hidden (or, for doors opened, not part of a release).
+        None when hidden (or, for doors opened, absent from a block released before doors were published).
     qpv_active : int
         QPV where households were met (and published).
     reach_share : float or None
@@ -70,7 +70,7 @@ def from_release(view: FunderView, region: str | None, *, lang: str) -> Summary:
     group = (region,) if region else ()
     trend = figures.series(group, lang=lang)[["code", "label", "households", "cumulative"]]
     sites = view.sites_in(region)
-    return Summary(households=figures.total(group), doors_opened=None,
+    return Summary(households=figures.total(group), doors_opened=figures.doors_total(group),
                    qpv_active=len(view.qpv_in(region)), reach_share=view.reach_share(region),
                    trend=trend, notes=figures.notes(group, lang=lang), regions=view.regions()[REGION_COLUMNS],
                    sites=sites[SITE_COLUMNS], source="release", caption=figures.caption(lang), version=view.version)

@@ -121,11 +121,13 @@ def trend_figure(trend: pd.DataFrame, *, lang: str) -> dict[str, Any]:
 
 
 def kpi_cards(summary: Any, *, lang: str) -> list[Any]:
-    """Key figures, each with its one-line definition (doors opened only where the source has them; a
-    manager's share is their own coverage, not the national reach)."""
+    """Key figures, each with its one-line definition (doors opened only where the source has them: a
+    release made before doors were published has none; a manager's share is their own coverage, not the
+    national reach)."""
     share = share_text(summary.reach_share, lang) if summary.reach_share is not None else "–"
+    no_doors = summary.source == "release" and summary.doors_opened is None
     items = [("households", count_text(summary.households, lang)),
-             ("doors", count_text(summary.doors_opened, lang) if summary.source != "release" else None),
+             ("doors", None if no_doors else count_text(summary.doors_opened, lang)),
              ("qpv", count_text(summary.qpv_active, lang)),
              ("own_share" if summary.source == "own" else "reach", share)]
     return [html.Div([html.Div(value, className="kpi-value"), html.Div(t(KPI_MESSAGES[key][0], lang),

@@ -101,7 +101,7 @@ class FunderView:
             frame = self.regions()
         elif name == "quarters":
             frame = self.figures.series((region,) if region else (), lang=lang)
-            frame = frame[["label", "start_date", "end_date", "households", "cumulative", "version"]]
+            frame = frame[["label", "start_date", "end_date", "households", "cumulative", "doors_opened", "version"]]
         elif name == "sites":
             frame = self.sites_in(region, hidden=True)[["region", "site", "site_name", "households", "secret"]]
         elif name == "qpv":

@@ -165,10 +165,12 @@ def render(view: FunderView, *, outlines: Sequence[str] = (), lang: str = "fr") 
     lang = normalise_lang(lang)
     figures = view.figures
     series = figures.series((), lang=lang)
-    total = figures.total(())
+    total, doors = figures.total(()), figures.doors_total(())
     kpis = "".join([
         _kpi(format_number(total, lang), t("impact.kpi.households", lang), t("impact.def.households", lang),
              households=True),
+        *([_kpi(format_number(doors, lang), t("impact.kpi.doors", lang), t("impact.def.doors", lang),
+                households=True)] if doors is not None else []),
         _kpi(format_number(len(view.qpv), lang), t("impact.kpi.qpv", lang), t("impact.def.qpv", lang)),
         _kpi(_share(view.reach_share(), lang), t("impact.kpi.reach", lang), t("impact.def.reach", lang)),
         _kpi(format_number(len(view.sites_in()), lang), t("public.kpi.sites", lang), t("public.def.sites", lang)),
