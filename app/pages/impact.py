@@ -22,6 +22,8 @@ Downloads (``/download/impact-…``): tables as CSV / XLSX, the map as offline H
 from __future__ import annotations
 
 import logging
+import re
+import time
 from functools import lru_cache
 from typing import Any
 
@@ -30,7 +32,7 @@ import dash_leaflet as dl
 import flask
 from dash import Input, Output, State, dcc, html
 
-from app import data, i18n, security, settings
+from app import cache, data, i18n, security, settings
 from app.components import impact_refresh, impact_stored
 from app.components import impact_summary as summ
 from app.components import impact_views as views
@@ -285,12 +287,36 @@ def _themes(lang: str) -> tuple[Any, Any]:
     Input("impact-region", "value"),
 )
 def update(region_value: Any) -> tuple[Any, ...]:
-    """Everything of the page for one territory, from the release (funders) or the live report."""
+    """Everything of the page for one territory, from the release (funders) or the live report.
+
+    The whole answer is memoized in the shared cache (:func:`page_outputs`) per data version, release
+    version, territory, language and role scope: every worker serves a second view of it from the cache,
+    and no scope ever reads another's (a manager's page holds their own sites only)."""
+    _region(region_value, set())  # a list or an object answers 400 before anything is read or cached
+    release_version = funder_view.latest_version(settings.store_url()) if reads_release() else None
+    return page_outputs(territory_input(region_value), release_version)
+
+
+#: What a territory value may look like (a région code or « * »); anything else reads as France.
+_TERRITORY = re.compile(r"^(\*|[0-9A-Z]{2,5})$")
+
+
+def territory_input(value: str | None) -> str:
+    """The territory as the cache keys it: a région-like code, else ``"*"`` (France), so that random
+    values sent to the callback cannot fill the cache."""
+    return value if isinstance(value, str) and _TERRITORY.match(value) else "*"
+
+
+@cache.memoize_scoped("impact.page")
+def page_outputs(region_value: str, release_version: int | None) -> tuple[Any, ...]:
+    """The outputs of :func:`update` for a territory (``release_version``: the latest release a funder
+    reads, None for the live report; part of the key, as the data version does not change with a release)."""
     lang = i18n.current_lang()
     release = reads_release()
+    started = time.perf_counter()
     summary, layers, bounds, options, region = (_release_content if release else _live_content)(region_value, lang)
     topics, languages = _themes(lang)
-    return (
+    out = (
         summary.caption,
         views.kpi_cards(summary, lang=lang),
         layers,
@@ -305,6 +331,9 @@ def update(region_value: Any) -> tuple[Any, ...]:
         *_full_tables(region, lang, release=release),
         options,
     )
+    logger.info("impact page built (%s, %s) in %.2f s", "release" if release else "live", lang,
+                time.perf_counter() - started)
+    return out
 
 
 @dash.callback(Output("impact-publish-status", "children"), Input("impact-publish", "n_clicks"),

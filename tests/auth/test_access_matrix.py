@@ -17,7 +17,7 @@ from typing import Any
 import dash
 import pytest
 
-from tests.auth.conftest import ROLES, SITE_A, SITE_B, WHO, AccessEnv
+from tests.auth.conftest import ROLES, SITE_A, SITE_B, SMALL_SITE, WHO, AccessEnv
 
 #: Signed-in staff: every role but the Voisins, who reach only the field entry page (``/saisie``).
 SIGNED_IN = set(ROLES) - {"voisin_a"}
@@ -348,3 +348,62 @@ def test_cached_impact_reports_never_cross_scopes(warmed: dash.Dash, clients: di
     assert len({first["manager_a"], first["manager_b"], first["admin"]}) == 3
     assert f'"{SITE_B}"' not in first["manager_a"] and f'"{SITE_A}"' not in first["manager_b"]
     assert f'"{SITE_A}"' in first["manager_a"] and f'"{SITE_B}"' in first["manager_b"]
+
+
+def test_memoized_impact_page_never_crosses_scopes(warmed: dash.Dash, clients: dict[str, Any],
+                                                    caplog: pytest.LogCaptureFixture) -> None:
+    """The whole Impact answer is memoized per scope: a second call of the same scope is read from the shared
+    cache (not built again), and a manager's cached page never reaches another manager nor a funder."""
+    import logging
+
+    from app import cache
+    from tests.plugins.app_session import call_callback
+
+    with warmed.server.app_context():
+        cache.CACHE.clear()
+    who_all = ("manager_a", "manager_b", "financeur", "strategie", "admin")
+    answers: dict[str, list[str]] = {who: [] for who in who_all}
+    with caplog.at_level(logging.INFO, logger="app.pages.impact"):
+        for _ in range(2):
+            for who in who_all:
+                out = call_callback(clients[who], "impact-kpis.children", inputs={"impact-region.value": "*"})
+                answers[who].append(json.dumps(out, sort_keys=True, ensure_ascii=False))
+    built = [r for r in caplog.records if r.getMessage().startswith("impact page built")]
+    assert len(built) == len(who_all), "each scope builds its page once, the second call reads the cache"
+    for who in who_all:
+        assert answers[who][0] == answers[who][1]
+    first = {who: pages[0] for who, pages in answers.items()}
+    assert len({first["manager_a"], first["manager_b"], first["financeur"], first["admin"]}) == 4
+    assert f'"{SITE_B}"' not in first["manager_a"] and f'"{SITE_A}"' not in first["manager_b"]
+    for funder in ("financeur", "strategie"):
+        assert first[funder] not in (first["manager_a"], first["manager_b"])
+    # a value that is not a territory is keyed as France: random inputs cannot fill the cache
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="app.pages.impact"):
+        call_callback(clients["manager_a"], "impact-kpis.children", inputs={"impact-region.value": "x" * 300})
+    assert not [r for r in caplog.records if r.getMessage().startswith("impact page built")]
+
+
+def test_funders_see_doors_opened_from_the_release_only_above_the_threshold(warmed: dash.Dash,
+                                                                            clients: dict[str, Any]) -> None:
+    """« Portes ouvertes » reaches funders from the release: every published figure ≥ 11, hidden with the
+    households (the small site), and equal to the sum of the release's published bins."""
+    from app.public import funder_view
+    from tests.plugins.app_session import call_callback
+
+    with warmed.server.app_context():
+        view = funder_view.latest_view()
+    doors = view.figures.doors_total(())
+    assert doors is not None and doors >= view.figures.total(()) >= 11
+    cells = view.figures.cells
+    assert cells.loc[cells["households"].isna(), "doors_opened"].isna().all()
+    assert view.figures.doors_total(("11", SMALL_SITE)) is None
+    for who in ("financeur", "strategie"):
+        out = call_callback(clients[who], "impact-kpis.children", inputs={"impact-region.value": "*"})
+        kpis = out["impact-kpis"]["children"]
+        card = next(k for k in kpis if k["props"]["id"] == "impact-kpi-doors")
+        shown = card["props"]["children"][0]["props"]["children"]
+        assert int(re.sub(r"\D", "", shown)) == doors
+        rows = out["impact-quarters-table"]["children"]["props"]["data"]
+        values = [int(re.sub(r"\D", "", r["Portes ouvertes"])) for r in rows if r.get("Portes ouvertes")]
+        assert values and min(values) >= 11 and sum(values) == doors
