@@ -23,7 +23,7 @@ import dash
 import flask
 
 from app import data, i18n, settings
-from app.public import page
+from app.public import insets, page
 from app.public.funder_view import latest_view
 from app.security.headers import embeddable, frame_ancestors
 from geo.i18n import t
@@ -48,13 +48,24 @@ def _outlines(folder: str | None) -> tuple[str, ...]:
         return ()
 
 
+@lru_cache(maxsize=4)
+def _insets(folder: str | None) -> tuple[insets.Inset, ...]:
+    try:
+        from geo.load import load_qpv, load_regions
+
+        return tuple(insets.overseas_insets(load_regions(data_dir=folder), load_qpv(data_dir=folder)))
+    except Exception:  # noqa: BLE001 - the map then says it covers metropolitan France only
+        logger.info("no régions or QPV layer: public map without overseas insets")
+        return ()
+
+
 def rendered(lang: str) -> tuple[bytes, str]:
     """The public page in ``lang`` and its ETag, rendered once per release version."""
     view = latest_view()
     folder = settings.data_dir()
 
     def build() -> tuple[bytes, str]:
-        body = page.render(view, outlines=_outlines(folder), lang=lang).encode("utf-8")
+        body = page.render(view, outlines=_outlines(folder), insets=_insets(folder), lang=lang).encode("utf-8")
         logger.info("public impact page rendered for release %s (%s, %d bytes)", view.version, lang, len(body))
         return body, hashlib.sha256(body).hexdigest()[:20]
 

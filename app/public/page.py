@@ -1,7 +1,8 @@
 """The public impact page as one static HTML document (no script, no Dash): key figures, a map, the
 trend and the régions, from the latest release (:class:`app.public.funder_view.FunderView`).
 
-The map and the chart are inline SVG drawn here: a few hundred shapes, where a map library would
+The map (metropolitan France, and each overseas territory holding QPV in an inset under it,
+:mod:`app.public.insets`) and the chart are inline SVG drawn here: a few hundred shapes, where a map library would
 weigh more than the whole page (the page stays well under 1 MB, usually ~100 KB before compression).
 Everything is rendered server-side once per release version and language, then served from memory.
 """
@@ -15,12 +16,14 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from app.public import insets as overseas
 from app.public.funder_view import FunderView
+from app.public.insets import Inset
 from geo import privacy
 from geo.export import html_map
 from geo.i18n import colon, format_number, format_percent, normalise_lang, t
 
-#: Size of the map and chart drawings (SVG user units).
+#: Size of the map (metropolitan France; the overseas insets go under it) and chart drawings (SVG user units).
 MAP_SIZE = (520, 520)
 CHART_SIZE = (640, 260)
 #: Metropolitan France (lon/lat box) the map fits.
@@ -77,26 +80,56 @@ def outline_paths(regions: pd.DataFrame | None) -> list[str]:
     return paths
 
 
-def _map_svg(view: FunderView, outlines: Sequence[str], lang: str) -> str:
-    width, height = MAP_SIZE
+def _map_svg(view: FunderView, outlines: Sequence[str], insets: Sequence[Inset], lang: str) -> str:
+    width, height = MAP_SIZE[0], overseas.height(len(insets))
     shapes = [f'<path d="{d}" fill="#f3f4f6" stroke="{html_map.OUTLINE_COLOUR}" stroke-width="0.6"/>'
               for d in outlines]
+    for inset in insets:
+        x, y, w, h = inset.frame
+        shapes.append(f'<g><title>{_e(inset.name)}</title><rect x="{x:g}" y="{y:g}" width="{w:g}" height="{h:g}" '
+                      f'fill="#fff" stroke="#9ca3af" stroke-width="0.6"/><path d="{inset.path}" fill="#f3f4f6" '
+                      f'stroke="{html_map.OUTLINE_COLOUR}" stroke-width="0.6"/><text x="{x + 3:g}" y="{y + 10:g}" '
+                      f'font-size="9" fill="#4b5563">{_e(inset.name)}</text></g>')
+    by_region = {inset.code: inset for inset in insets}
+
+    def place(region: object, lon: float, lat: float) -> tuple[float, float] | None:
+        inset = by_region.get(str(region))
+        x, y = inset.project(lon, lat) if inset is not None else _project(lon, lat)
+        return (x, y) if 0 <= x <= width and 0 <= y <= height else None
+
     qpv = view.qpv.dropna(subset=["lon", "lat"])
     top = float(qpv["households"].max()) if len(qpv) else 1.0
     for row in qpv.itertuples(index=False):
-        x, y = _project(float(row.lon), float(row.lat))
+        spot = place(row.region, float(row.lon), float(row.lat))
+        if spot is None:
+            continue
         radius = round(2.5 + 9 * math.sqrt(float(row.households) / max(top, 1.0)), 1)
         label = t("public.map.qpv_tip", lang, name=row.lib_qp, households=format_number(row.households, lang))
-        shapes.append(f'<circle cx="{x:g}" cy="{y:g}" r="{radius:g}" fill="{html_map.SHARE_COLOURS[2]}" '
+        shapes.append(f'<circle cx="{spot[0]:g}" cy="{spot[1]:g}" r="{radius:g}" fill="{html_map.SHARE_COLOURS[2]}" '
                       f'fill-opacity="0.7" stroke="#1f2937" stroke-width="0.4"><title>{_e(label)}</title></circle>')
     for row in view.sites_in().dropna(subset=["lon", "lat"]).itertuples(index=False):
-        x, y = _project(float(row.lon), float(row.lat))
+        spot = place(row.region, float(row.lon), float(row.lat))
+        if spot is None:
+            continue
         label = t("public.map.site_tip", lang, name=row.site_name, households=format_number(row.households, lang))
-        shapes.append(f'<circle cx="{x:g}" cy="{y:g}" r="3" fill="{html_map.SITE_COLOUR}">'
+        shapes.append(f'<circle cx="{spot[0]:g}" cy="{spot[1]:g}" r="3" fill="{html_map.SITE_COLOUR}">'
                       f'<title>{_e(label)}</title></circle>')
     title = _e(t("public.map.title", lang))
-    return (f'<svg viewBox="0 0 {width} {height}" role="img" aria-label="{title}" '
+    return (f'<svg viewBox="0 0 {width} {height:g}" role="img" aria-label="{title}" '
             f'xmlns="http://www.w3.org/2000/svg"><title>{title}</title>{"".join(shapes)}</svg>')
+
+
+def coverage_note(view: FunderView, insets: Sequence[Inset], lang: str) -> str:
+    """What the map covers, in words: metropolitan France and the overseas territories drawn in insets
+    (and whether any published figure lies there)."""
+    if not insets:
+        return t("public.map.metro_only", lang)
+    names = ", ".join(inset.name for inset in insets)
+    codes = {inset.code for inset in insets}
+    published = bool(set(view.qpv["region"].astype(str)) & codes) or bool(
+        set(view.sites_in()["region"].astype(str)) & codes)
+    note = t("public.map.coverage", lang, territories=names)
+    return note if published else f"{note} {t('public.map.overseas_none', lang)}"
 
 
 def _chart_svg(series: pd.DataFrame, lang: str) -> str:
@@ -160,8 +193,9 @@ def _share(value: object, lang: str) -> str:
                           decimals=1)
 
 
-def render(view: FunderView, *, outlines: Sequence[str] = (), lang: str = "fr") -> str:
-    """The public page of ``view`` in ``lang`` (a complete HTML document)."""
+def render(view: FunderView, *, outlines: Sequence[str] = (), insets: Sequence[Inset] = (), lang: str = "fr") -> str:
+    """The public page of ``view`` in ``lang`` (a complete HTML document); ``insets``: the overseas
+    territories drawn under the metropolitan map (:func:`app.public.insets.overseas_insets`)."""
     lang = normalise_lang(lang)
     figures = view.figures
     series = figures.series((), lang=lang)
@@ -183,8 +217,9 @@ def render(view: FunderView, *, outlines: Sequence[str] = (), lang: str = "fr") 
 <p>{_e(t("public.intro", lang))}</p>
 <section class="kpis" aria-label="{_e(t('public.kpis', lang))}">{kpis}</section>
 <div class="cols">
-<section><h2>{_e(t("public.map.title", lang))}</h2>{_map_svg(view, outlines, lang)}
-<p class="note">{_e(t("public.map.note", lang))}</p></section>
+<section><h2>{_e(t("public.map.title", lang))}</h2>{_map_svg(view, outlines, insets, lang)}
+<p class="note">{_e(t("public.map.note", lang))}</p>
+<p class="note" id="map-coverage">{_e(coverage_note(view, insets, lang))}</p></section>
 <section><h2>{_e(t("public.chart.title", lang))}</h2>{_chart_svg(series, lang)}
 <ul class="note">{notes}</ul></section>
 </div>

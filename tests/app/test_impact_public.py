@@ -275,3 +275,57 @@ def test_the_national_map_fits_france_and_a_manager_map_fits_their_sites(dash_ap
     out = call_callback(_client(dash_app, MANAGER), "impact-kpis.children", inputs={"impact-region.value": "*"})
     (south, west), (north, east) = out["impact-map"]["viewport"]["bounds"]
     assert (north - south) < 2 and (east - west) < 2  # around the manager's own site, not all of France
+
+
+def test_public_map_draws_the_overseas_territories_of_the_data(dash_app, impact_env: ImpactEnv) -> None:
+    """Every territory outside metropolitan France that holds QPV in the data gets an inset, inside the
+    drawing, and the note under the map names what it covers."""
+    import html
+
+    from geo.load import load_qpv, load_regions
+
+    regions = load_regions(data_dir=impact_env.processed_dir)
+    with_qpv = set(load_qpv(data_dir=impact_env.processed_dir)["insee_reg"].astype(str))
+    overseas = regions[(regions["zone"] != "metro") & regions["code"].astype(str).isin(with_qpv)]
+    assert len(overseas) >= 5  # the five overseas régions at least (QPV 2024)
+    page = _client(dash_app, None).get("/public/impact").get_data(as_text=True)
+    width, height = map(float, re.search(r'<svg viewBox="0 0 ([\d.]+) ([\d.]+)" role="img" aria-label="Où', page)
+                        .groups())
+    frames = re.findall(r'<rect x="([\d.]+)" y="([\d.]+)" width="([\d.]+)" height="([\d.]+)" fill="#fff"', page)
+    assert len(frames) == len(overseas)
+    for x, y, w, h in (map(float, f) for f in frames):
+        assert x + w <= width and y + h <= height and y >= 520
+    note = html.unescape(re.search(r'<p class="note" id="map-coverage">([^<]*)</p>', page).group(1))
+    assert "France métropolitaine" in note
+    for name in overseas["nom"]:
+        assert f">{html.escape(name)}</text>" in page and name in note
+    english = _client(dash_app, None).get("/public/impact?lang=en").get_data(as_text=True)
+    assert "metropolitan France and, in insets" in english
+
+
+def test_overseas_insets_on_hand_drawn_territories() -> None:
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    from app.public import insets
+
+    regions = gpd.GeoDataFrame({"code": ["11", "04", "03"], "nom": ["Île-de-France", "La Réunion", "Guyane"],
+                                "zone": ["metro", "drom", "drom"]},
+                               geometry=[box(1.4, 48.1, 3.6, 49.2), box(55.2, -21.4, 55.9, -20.8),
+                                         box(-54.6, 2.1, -51.6, 5.8)], crs="EPSG:4326")
+    qpv = pd.DataFrame({"insee_reg": ["11", "04", "04"], "rep_lon": [2.3, 55.45, 55.6],
+                        "rep_lat": [48.8, -20.9, -21.2]})
+    out = insets.overseas_insets(regions, qpv)
+    assert [i.code for i in out] == ["04"]  # Guyane has no QPV here: no inset
+    reunion = out[0]
+    x0, y0, w, h = reunion.frame
+    for lon, lat in zip(qpv["rep_lon"][1:], qpv["rep_lat"][1:], strict=True):
+        x, y = reunion.project(lon, lat)
+        assert x0 <= x <= x0 + w and y0 <= y <= y0 + h
+    north_x, north_y = reunion.project(55.45, -20.9)
+    south_x, south_y = reunion.project(55.6, -21.2)
+    assert north_y < south_y and north_x < south_x  # north up, east right
+    assert reunion.path.startswith("M") and insets.height(1) > insets.ORIGIN[1]
+    assert insets.overseas_insets(None, qpv) == []
+    with pytest.raises(ValueError, match=r"qpv: expected the columns \['rep_lat'\]"):
+        insets.overseas_insets(regions, qpv.drop(columns="rep_lat"))
