@@ -9,10 +9,11 @@ Chromium signed in as an administrator (live figures) and as a funder (the lates
 
 * **before** -- ``VOISINMAP_COMPRESSION=0`` and ``VOISINMAP_IMPACT_PRECOMPUTE=0``: no compression, no
   long cache headers, figures built by the web process at the first view;
-* **after** -- the defaults: Brotli/gzip, immutable versioned bundles, and the figures computed once per
+* **after** -- the defaults: Brotli/gzip, immutable versioned bundles, the figures computed once per
   data version at import time by the importing process (:mod:`geo.coverage.impact_store`, as
   ``voisinmap coverage import``, the import job and ``voisinmap demo`` do), the web process only reading
-  them.
+  them, the Impact warm-up before the first request (:func:`app.components.impact_refresh.warm_up`, as
+  the server's warm-up does) and the page's answer memoized per scope in the shared cache.
 
 The import is made right before the view (``--after-import-wait``, default 0 s); in the "after" mode it
 returns once the figures are stored, and the time that takes is printed too.
@@ -121,6 +122,10 @@ def child(args: argparse.Namespace) -> None:
         from geo.coverage import impact_store
 
         impact_store.compute_and_store(db=args.db, data_dir=args.data_dir)
+        from app.components import impact_refresh
+
+        with app.server.app_context():  # the server's warm-up, before the first request
+            results["warm_up_s"] = impact_refresh.warm_up()
     with serve_in_thread(app) as base:
         with chrome(window=(1400, 900)) as driver:  # a fresh profile: empty cache
             app_session.browser_sign_in(driver, base, "bench-admin", PASSWORD)
@@ -145,7 +150,8 @@ def child(args: argparse.Namespace) -> None:
 def _run(mode: str, args: argparse.Namespace, workdir: Path) -> dict:
     db_file = workdir / f"{mode}.db"
     shutil.copyfile(args.db.removeprefix("sqlite:///"), db_file)
-    env = dict(os.environ, PYTHONPATH=str(ROOT), VOISINMAP_IMPACT_DIR=str(workdir / f"impact-{mode}"))
+    env = dict(os.environ, PYTHONPATH=str(ROOT), VOISINMAP_IMPACT_DIR=str(workdir / f"impact-{mode}"),
+               VOISINMAP_APP_CACHE_DIR=str(workdir / f"app-cache-{mode}"))  # an empty shared cache per run
     if mode == "before":
         env.update(VOISINMAP_COMPRESSION="0", VOISINMAP_IMPACT_PRECOMPUTE="0")
     cmd = [sys.executable, __file__, "--child", "--mode", mode, "--db", f"sqlite:///{db_file}",
@@ -167,6 +173,7 @@ def _s(v: float | None) -> str:
 
 def report(before: dict, after: dict) -> None:
     rows = [
+        ("Impact warm-up before the first request", _s, lambda r: r.get("warm_up_s")),
         ("admin: first view after server start", _s, lambda r: r["admin_cold"]["usable_s"]),
         ("import: figures stored (importing process)", _s, lambda r: r.get("store_figures_s")),
         ("admin: first view after an import", _s, lambda r: r["admin_after_import"]["usable_s"]),

@@ -12,6 +12,10 @@ The page shows a loading indicator for the few seconds a view may still wait.
 
 Set ``VOISINMAP_IMPACT_PRECOMPUTE=0`` to build lazily at the first view instead (the "before" of
 ``bench/bench_impact.py``).
+
+:func:`warm_up` does the same once, synchronously, before the first request (the server's warm-up,
+:mod:`app.warmup`), and also loads the map's région outlines and renders the public page: the first
+view after a server start then reads everything from memory.
 """
 
 from __future__ import annotations
@@ -64,6 +68,31 @@ def _build() -> bool:
         impact.themes_for(None)
         data.current_report(scope=None)
     return True
+
+
+def warm_up() -> float:
+    """Load or compute what the page Impact and ``/public/impact`` read, in the app's context, before the
+    first request (inherited by the workers of a preloading server); returns the seconds spent.
+
+    Does nothing (0.0) when ``$VOISINMAP_IMPACT_PRECOMPUTE`` is ``0``. A failure is logged, never raised:
+    the page then builds what it needs at the first view."""
+    if not enabled():
+        return 0.0
+    from app import cache, public, settings
+    from app.pages import impact
+
+    started = time.perf_counter()
+    try:
+        cache.current_data_version()  # opens this process's connection to the store
+        _build()
+        impact.base_layers_data(settings.data_dir())
+        for lang in ("fr", "en"):
+            public.rendered(lang)
+    except Exception:  # noqa: BLE001 - the first view builds what is missing
+        logger.exception("impact figures could not be loaded ahead of the first request")
+    elapsed = time.perf_counter() - started
+    logger.info("impact warm-up done in %.2f s", elapsed)
+    return elapsed
 
 
 def refresh_once(last: Hashable, *, build: Callable[[], bool | None] = _build) -> Hashable:

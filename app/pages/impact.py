@@ -180,12 +180,18 @@ def _regions_outline(folder: str | None) -> dict | None:
         return None
 
 
+def base_layers_data(folder: str | None) -> dict | None:
+    """The région outlines of the map's background (read once per data folder; the server's warm-up
+    calls it ahead of the first view)."""
+    return _regions_outline(None if folder is None else str(folder))
+
+
 def _base_layers() -> list[Any]:
     layers: list[Any] = []
     tiles = settings.tiles(default_url=None, default_attribution="")
     if tiles:
         layers.append(dl.TileLayer(url=tiles.url, attribution=tiles.attribution))
-    outline = _regions_outline(settings.data_dir())
+    outline = base_layers_data(settings.data_dir())
     if outline is not None:
         layers.append(dl.GeoJSON(id="impact-outlines", data=outline,
                                  style={"color": html_map.OUTLINE_COLOUR, "weight": 1, "fillColor": "#f7f7f7",

@@ -13,7 +13,10 @@ Built once per (store, data folder, release version) and shared by every request
 from __future__ import annotations
 
 import logging
+import os
+import threading
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
@@ -184,26 +187,31 @@ def _communes(data_dir: str | None) -> pd.DataFrame:
 
 _VIEWS: data.VersionedCache[FunderView] = data.VersionedCache("funder views")
 _MIGRATED: set[str] = set()
+_ENGINES: dict[tuple[int, str], Any] = {}
+_ENGINES_LOCK = threading.Lock()
 
 
 def latest_version(url: str) -> int | None:
     """Version of the latest release in the store at ``url`` (None before the first)."""
     from geo.coverage import releases
 
-    engine = _engine(url)
-    try:
-        store = releases.ReleaseStore(engine, migrate=url not in _MIGRATED)
-        _MIGRATED.add(url)
-        latest = store.latest()
-    finally:
-        engine.dispose()
+    store = releases.ReleaseStore(_engine(url), migrate=url not in _MIGRATED)
+    _MIGRATED.add(url)
+    latest = store.latest()
     return latest.version if latest else None
 
 
 def _engine(url: str):  # noqa: ANN202
+    """One engine per store and process, kept: every view of the page reads the release version, and a new
+    SQLite engine costs a file open and a journal check each time (a tenth of a second or more)."""
     from geo.db import make_engine
 
-    return make_engine(url)
+    key = (os.getpid(), url)  # a forked worker opens its own connections
+    with _ENGINES_LOCK:
+        engine = _ENGINES.get(key)
+        if engine is None:
+            engine = _ENGINES[key] = make_engine(url)
+    return engine
 
 
 def latest_view() -> FunderView:
@@ -215,11 +223,7 @@ def latest_view() -> FunderView:
     version = latest_version(url)
 
     def build() -> FunderView:
-        store = releases.ReleaseStore(_engine(url), migrate=False)
-        try:
-            figures = ReleaseFigures.from_store(store, version=version)
-        finally:
-            store.engine.dispose()
+        figures = ReleaseFigures.from_store(releases.ReleaseStore(_engine(url), migrate=False), version=version)
         return build_view(figures, data_dir=folder)
 
     return _VIEWS.get((url, folder, version), build)
