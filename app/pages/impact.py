@@ -21,6 +21,7 @@ Downloads (``/download/impact-…``): tables as CSV / XLSX, the map as offline H
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import time
@@ -151,7 +152,8 @@ def layout(**_kwargs: Any) -> html.Div:
         html.H2(t("impact.regions", lang)), html.Div(id="impact-region-cards", className="impact-cards"),
         html.H2(t("impact.sites", lang)), html.Div(id="impact-sites"),
         html.P(privacy.NOTE[lang], className="impact-note"),
-        html.Details([html.Summary(t("impact.downloads", lang)), html.Ul(id="impact-downloads"),
+        html.Details([html.Summary(t("impact.downloads", lang), id="impact-downloads-summary", n_clicks=0),
+                      html.Ul(id="impact-downloads"),
                       *[html.Div([html.H3(bundle.SHEETS[lang][name]), html.Div(id=f"impact-{name}-table")])
                         for name in bundle.IMPACT_TABLES]],
                      id="impact-download-section", className="impact-details"),
@@ -288,7 +290,6 @@ def _themes(lang: str) -> tuple[Any, Any]:
     Output("impact-region-cards", "children"),
     Output("impact-sites", "children"),
     Output("impact-downloads", "children"),
-    *[Output(f"impact-{name}-table", "children") for name in bundle.IMPACT_TABLES],
     Output("impact-region", "options"),
     Input("impact-region", "value"),
 )
@@ -298,13 +299,35 @@ def update(region_value: Any) -> tuple[Any, ...]:
     The whole answer is memoized in the shared cache (:func:`page_outputs`) per data version, release
     version, territory, language and role scope: every worker serves a second view of it from the cache,
     and no scope ever reads another's (a manager's page holds their own sites only)."""
-    _region(region_value, set())  # a list or an object answers 400 before anything is read or cached
-    release_version = funder_view.latest_version(settings.store_url()) if reads_release() else None
-    return page_outputs(territory_input(region_value), release_version)
+    return page_outputs(*cache_inputs(region_value))
 
 
 #: What a territory value may look like (a région code or « * »); anything else reads as France.
 _TERRITORY = re.compile(r"^(\*|[0-9A-Z]{2,5})$")
+
+
+def cache_inputs(region_value: Any) -> tuple[str, str]:
+    """What the page's answers are keyed on besides the data version, language and scope: the territory
+    (:func:`territory_input`) and the version of the figures read -- the latest release's for funders
+    (the data version does not change with a release), the store's exact one for the live report (the
+    shared data version may be reused for a second; a view right after an import must show it).
+
+    Raises
+    ------
+    TypeError
+        When ``region_value`` is neither a text nor None (answered 400 before anything is read or cached).
+    """
+    from geo.coverage.store import data_version
+
+    _region(region_value, set())
+    url = settings.store_url()
+    store = hashlib.sha256(url.encode()).hexdigest()[:12]  # two stores may hold the same number of visits
+    if reads_release():
+        latest = funder_view.latest_release(url)
+        version = f"release:{store}:{latest.version}:{latest.published_at.isoformat()}" if latest else "release:-"
+    else:
+        version = f"store:{store}:" + ".".join(map(str, data_version(funder_view.store_engine(url))))
+    return territory_input(region_value), version
 
 
 def territory_input(value: str | None) -> str:
@@ -314,9 +337,8 @@ def territory_input(value: str | None) -> str:
 
 
 @cache.memoize_scoped("impact.page")
-def page_outputs(region_value: str, release_version: int | None) -> tuple[Any, ...]:
-    """The outputs of :func:`update` for a territory (``release_version``: the latest release a funder
-    reads, None for the live report; part of the key, as the data version does not change with a release)."""
+def page_outputs(region_value: str, figures_version: str) -> tuple[Any, ...]:  # noqa: ARG001 - a key
+    """The outputs of :func:`update` for a territory (``figures_version``: see :func:`cache_inputs`)."""
     lang = i18n.current_lang()
     release = reads_release()
     started = time.perf_counter()
@@ -334,12 +356,38 @@ def page_outputs(region_value: str, release_version: int | None) -> tuple[Any, .
         views.region_cards(summary, lang=lang),
         views.sites_list(summary, lang=lang),
         _downloads(region, lang),
-        *_full_tables(region, lang, release=release),
         options,
     )
     logger.info("impact page built (%s, %s) in %.2f s", "release" if release else "live", lang,
                 time.perf_counter() - started)
     return out
+
+
+@dash.callback(
+    *[Output(f"impact-{name}-table", "children") for name in bundle.IMPACT_TABLES],
+    Input("impact-downloads-summary", "n_clicks"),
+    Input("impact-region", "value"),
+    prevent_initial_call=True,
+)
+def full_tables(n_clicks: int | None, region_value: Any) -> tuple[Any, ...]:
+    """The full tables under « Télécharger les données », drawn when that section is first opened (most
+    readers never open it: the page's first answer stays small and needs no table component)."""
+    inputs = cache_inputs(region_value)
+    if not n_clicks:
+        return (dash.no_update,) * len(bundle.IMPACT_TABLES)
+    return tables_outputs(*inputs)
+
+
+@cache.memoize_scoped("impact.tables")
+def tables_outputs(region_value: str, figures_version: str) -> tuple[Any, ...]:  # noqa: ARG001 - a key
+    """The outputs of :func:`full_tables` for a territory (keyed as :func:`page_outputs`)."""
+    lang = i18n.current_lang()
+    release = reads_release()
+    if release:
+        region = _region(region_value, set(funder_view.latest_view().regions()["region"]))
+    else:
+        region = _region(region_value, set(privacy.view(current_report().cube, (1, 0))["region"]))
+    return tuple(_full_tables(region, lang, release=release))
 
 
 @dash.callback(Output("impact-publish-status", "children"), Input("impact-publish", "n_clicks"),

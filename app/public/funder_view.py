@@ -191,17 +191,22 @@ _ENGINES: dict[tuple[int, str], Any] = {}
 _ENGINES_LOCK = threading.Lock()
 
 
-def latest_version(url: str) -> int | None:
-    """Version of the latest release in the store at ``url`` (None before the first)."""
+def latest_release(url: str) -> Any:
+    """The latest :class:`geo.coverage.releases.Release` of the store at ``url`` (None before the first)."""
     from geo.coverage import releases
 
-    store = releases.ReleaseStore(_engine(url), migrate=url not in _MIGRATED)
+    store = releases.ReleaseStore(store_engine(url), migrate=url not in _MIGRATED)
     _MIGRATED.add(url)
-    latest = store.latest()
+    return store.latest()
+
+
+def latest_version(url: str) -> int | None:
+    """Version of the latest release in the store at ``url`` (None before the first)."""
+    latest = latest_release(url)
     return latest.version if latest else None
 
 
-def _engine(url: str):  # noqa: ANN202
+def store_engine(url: str):  # noqa: ANN201
     """One engine per store and process, kept: every view of the page reads the release version, and a new
     SQLite engine costs a file open and a journal check each time (a tenth of a second or more)."""
     from geo.db import make_engine
@@ -223,7 +228,7 @@ def latest_view() -> FunderView:
     version = latest_version(url)
 
     def build() -> FunderView:
-        figures = ReleaseFigures.from_store(releases.ReleaseStore(_engine(url), migrate=False), version=version)
+        figures = ReleaseFigures.from_store(releases.ReleaseStore(store_engine(url), migrate=False), version=version)
         return build_view(figures, data_dir=folder)
 
     return _VIEWS.get((url, folder, version), build)

@@ -183,7 +183,9 @@ def test_manager_page_says_whose_sites_and_shows_their_own_share(dash_app, impac
     text = json.dumps(out, ensure_ascii=False)
     assert "des ménages de vos QPV rencontrés" in text and "à portée d'un site" not in text, "the network's reach"
     assert out["impact-region"]["options"][0]["label"] == "Vos sites"
-    rows = find_prop(out["impact-sites-table"], "impact-sites-datatable", "data")
+    tables = call_callback(client, "impact-sites-table.children",  # the section « Télécharger » opened
+                           inputs={"impact-downloads-summary.n_clicks": 1, "impact-region.value": "*"})
+    rows = find_prop(tables["impact-sites-table"], "impact-sites-datatable", "data")
     assert {r["Code site"] for r in rows} == {"91286"}
     funder = call_callback(_client(dash_app, FUNDER), "_pages_content.children",
                            inputs={"_pages_location.pathname": "/impact", "_pages_location.search": ""})

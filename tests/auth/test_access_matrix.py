@@ -256,6 +256,9 @@ def test_no_door_coordinate_reaches_funders_or_strategists(warmed: dash.Dash, cl
         for region in ("*", "11", "32"):
             out = call_callback(clients[who], "impact-kpis.children", inputs={"impact-region.value": region})
             SEEN[who].append(json.dumps(out))
+            tables = call_callback(clients[who], "impact-sites-table.children",  # « Télécharger » opened
+                                   inputs={"impact-downloads-summary.n_clicks": 1, "impact-region.value": region})
+            SEEN[who].append(json.dumps(tables))
     for who in ("financeur", "strategie"):
         assert len(SEEN[who]) > 20, "the other tests of this module must run first"
         leaks = [p for text in SEEN[who] for p in access_env.door_pairs_in(text)]
@@ -269,7 +272,8 @@ def test_no_door_coordinate_reaches_funders_or_strategists(warmed: dash.Dash, cl
 def test_funder_page_hides_the_small_site(warmed: dash.Dash, clients: dict[str, Any], access_env: AccessEnv) -> None:
     from tests.plugins.app_session import call_callback
 
-    out = call_callback(clients["financeur"], "impact-kpis.children", inputs={"impact-region.value": "11"})
+    out = call_callback(clients["financeur"], "impact-sites-table.children",  # the section « Télécharger » opened
+                        inputs={"impact-downloads-summary.n_clicks": 1, "impact-region.value": "11"})
     rows = out["impact-sites-table"]["children"]["props"]["data"]
     saint_denis = [r for r in rows if r.get("Code site") == "93066"]
     assert saint_denis and saint_denis[0]["Secret statistique"] == "oui"
@@ -343,7 +347,9 @@ def test_cached_impact_reports_never_cross_scopes(warmed: dash.Dash, clients: di
         for who in ("manager_a", "manager_b", "admin"):
             data._REPORTS.clear()  # a fresh worker: the report comes from the shared cache (second pass)
             out = call_callback(clients[who], "impact-kpis.children", inputs={"impact-region.value": "*"})
-            answers[who] = json.dumps(out, sort_keys=True, ensure_ascii=False)
+            tables = call_callback(clients[who], "impact-sites-table.children",  # « Télécharger » opened
+                                   inputs={"impact-downloads-summary.n_clicks": 1, "impact-region.value": "*"})
+            answers[who] = json.dumps([out, tables], sort_keys=True, ensure_ascii=False)
     assert again == first  # read back from the shared cache, equal
     assert len({first["manager_a"], first["manager_b"], first["admin"]}) == 3
     assert f'"{SITE_B}"' not in first["manager_a"] and f'"{SITE_A}"' not in first["manager_b"]
@@ -404,6 +410,8 @@ def test_funders_see_doors_opened_from_the_release_only_above_the_threshold(warm
         card = next(k for k in kpis if k["props"]["id"] == "impact-kpi-doors")
         shown = card["props"]["children"][0]["props"]["children"]
         assert int(re.sub(r"\D", "", shown)) == doors
-        rows = out["impact-quarters-table"]["children"]["props"]["data"]
+        tables = call_callback(clients[who], "impact-quarters-table.children",
+                               inputs={"impact-downloads-summary.n_clicks": 1, "impact-region.value": "*"})
+        rows = tables["impact-quarters-table"]["children"]["props"]["data"]
         values = [int(re.sub(r"\D", "", r["Portes ouvertes"])) for r in rows if r.get("Portes ouvertes")]
         assert values and min(values) >= 11 and sum(values) == doors
