@@ -111,12 +111,16 @@ def trend_figure(trend: pd.DataFrame, *, lang: str) -> dict[str, Any]:
              "line": {"color": html_map.SITE_COLOUR}, "hovertemplate": f"%{{x}}<br>{colon(cum, lang)} %{{y:,d}}"
              "<extra></extra>"},
         ],
+        # legend above the plot and margins that grow with the labels: on a phone the period labels turn
+        # and would otherwise run under the legend
         "layout": {"separators": SEPARATORS.get(lang, SEPARATORS["fr"]),
-                   "margin": {"l": 60, "r": 60, "t": 10, "b": 40}, "legend": {"orientation": "h", "y": -0.18},
-                   "xaxis": {"type": "category"},
-                   "yaxis": {"title": {"text": per}, "rangemode": "tozero", "tickformat": ",d"},
+                   "margin": {"l": 50, "r": 50, "t": 30, "b": 10},
+                   "legend": {"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"},
+                   "xaxis": {"type": "category", "automargin": True},
+                   "yaxis": {"title": {"text": per}, "rangemode": "tozero", "tickformat": ",d", "automargin": True},
                    "yaxis2": {"title": {"text": cum}, "overlaying": "y", "side": "right", "rangemode": "tozero",
-                              "tickformat": ",d", "showgrid": False}},
+                              "tickformat": ",d", "showgrid": False, "automargin": True, "nticks": 6,
+                              "tickmode": "auto"}},
     }
 
 
