@@ -80,7 +80,9 @@ def overseas_insets(regions: pd.DataFrame | None, qpv: pd.DataFrame | None) -> l
     regions : geopandas.GeoDataFrame or None
         Régions with ``code``, ``nom``, ``zone`` (``"metro"`` for metropolitan France) and ``geometry``.
     qpv : pandas.DataFrame or None
-        QPV with ``insee_reg``, ``rep_lon`` and ``rep_lat`` (a point inside each quartier).
+        QPV with ``insee_reg``, ``rep_lon`` and ``rep_lat`` (a point inside each quartier); with a
+        ``geometry`` column, a territory whose outline is missing (an overseas collectivity) shows the
+        outlines of its QPV instead.
 
     Returns
     -------
@@ -110,13 +112,16 @@ def overseas_insets(regions: pd.DataFrame | None, qpv: pd.DataFrame | None) -> l
         box = (float(lons.min()) - MARGIN, float(lats.min()) - MARGIN, float(lons.max()) + MARGIN,
                float(lats.max()) + MARGIN)
         inset = Inset(str(row.code), str(row.nom), box, _frame(len(out)), "")
-        out.append(Inset(inset.code, inset.name, box, inset.frame, _outline(inset, row.geometry)))
+        shape = row.geometry
+        if (shape is None or shape.is_empty) and "geometry" in mine.columns:
+            shape = mine.geometry.union_all()  # a collectivity without outline: its QPV drawn instead
+        out.append(Inset(inset.code, inset.name, box, inset.frame, _outline(inset, shape)))
     return out
 
 
 def _outline(inset: Inset, geometry: object) -> str:
     """The territory's outline clipped to the inset's box, simplified to ~500 m, as SVG path data."""
-    if geometry is None:
+    if geometry is None or geometry.is_empty:
         return ""
     clipped = geometry.intersection(shapely_box(*inset.box)).simplify(0.005, preserve_topology=True)
     parts = []

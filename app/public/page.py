@@ -42,6 +42,9 @@ svg{width:100%;height:auto}
 table{border-collapse:collapse;width:100%;font-size:.9rem}
 th,td{text-align:left;padding:.3rem .4rem;border-bottom:1px solid #e5e7eb}
 td.n{text-align:right;font-variant-numeric:tabular-nums}
+.scroll{overflow-x:auto}
+@media (max-width:480px){main{padding:.6rem}table{font-size:.8rem}th,td{padding:.25rem .3rem}
+.cols{grid-template-columns:1fr}.kpis{grid-template-columns:1fr 1fr}}
 """
 
 
@@ -181,7 +184,7 @@ def _regions_table(view: FunderView, lang: str) -> str:
         for r in frame.itertuples(index=False))
     head = "".join(f"<th>{_e(t(k, lang))}</th>" for k in ("public.col.region", "public.col.households",
                                                         "public.col.qpv", "public.col.reach"))
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+    return f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table></div>'
 
 
 def _num(value: object) -> float | None:
