@@ -331,3 +331,71 @@ def test_overseas_insets_on_hand_drawn_territories() -> None:
     assert insets.overseas_insets(None, qpv) == []
     with pytest.raises(ValueError, match=r"qpv: expected the columns \['rep_lat'\]"):
         insets.overseas_insets(regions, qpv.drop(columns="rep_lat"))
+
+
+#: Elements wider than the viewport, or starting left of it, that no scrolling container holds.
+OVERFLOW_JS = """
+const vw = document.documentElement.clientWidth;
+const wide = [];
+for (const el of document.querySelectorAll('body *')) {
+  const r = el.getBoundingClientRect();
+  if (r.width === 0 || r.height === 0 || r.bottom < -100) continue;  // hidden, or Plotly's off-screen tester
+  let p = el.parentElement, held = false;
+  while (p) {
+    if (['auto', 'scroll', 'hidden', 'clip'].includes(getComputedStyle(p).overflowX)) { held = true; break; }
+    p = p.parentElement;
+  }
+  if (!held && (r.right > vw + 1 || r.left < -1)) wide.push([el.tagName, el.id, Math.round(r.left), Math.round(r.right)]);
+}
+return {vw: vw, scroll: document.documentElement.scrollWidth, wide: wide.slice(0, 10)};
+"""
+
+
+def _phone(driver: Any) -> None:
+    """A 390×844 phone screen (headless Chromium windows are at least 500 px wide)."""
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                           {"width": 390, "height": 844, "deviceScaleFactor": 2, "mobile": True})
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("lang", ["fr", "en"])
+def test_impact_on_a_phone(dash_app, impact_env: ImpactEnv, live_url: str, artifacts: Path, lang: str) -> None:
+    """At 390×844, FR and EN: nothing wider than the screen (top bar included), the key figures readable on
+    the first screens, the chart and the map within the width; the public page too."""
+    from selenium.webdriver.common.by import By
+
+    from tests.plugins import app_session
+    from tests.plugins.browser import chrome, wait_for
+
+    with chrome(window=(500, 900)) as driver:
+        _phone(driver)
+        app_session.browser_sign_in(driver, live_url, FUNDER, PASSWORD)
+        driver.get(live_url + "/login")  # the language cookie is set on the app's origin
+        driver.add_cookie({"name": "voisinmap_lang", "value": lang, "path": "/"})
+        driver.get(live_url + "/impact")
+        wait_for(lambda: driver.execute_script(
+            "const g = document.querySelector('#impact-trend .js-plotly-plot');"
+            "return g && g.data && g.data.length === 2 && g.data[0].x.length > 0;"), timeout=60, message="the chart")
+        time.sleep(2.0)  # the map flies to the territory
+        driver.save_screenshot(str(artifacts / f"impact-{lang}-390.png"))
+        seen = driver.execute_script(OVERFLOW_JS)
+        assert seen["vw"] == 390 and seen["scroll"] <= 390 and seen["wide"] == [], seen
+        top = driver.find_element(By.ID, "shell-topbar").rect
+        assert top["x"] >= 0 and top["x"] + top["width"] <= 390
+        kpis = driver.find_elements(By.CSS_SELECTOR, ".impact-kpi .kpi-value")
+        assert len(kpis) == 4  # households, doors opened, QPV, share within reach
+        for value in kpis:
+            box = value.rect
+            assert value.is_displayed() and value.text and box["x"] >= 0 and box["x"] + box["width"] <= 390
+            assert float(value.value_of_css_property("font-size").removesuffix("px")) >= 16
+        first = driver.find_element(By.ID, "impact-kpi-households").rect
+        assert first["y"] + first["height"] <= 2 * 844, "the headline is within the first two screens"
+        for ident in ("impact-trend", "impact-map"):
+            box = driver.find_element(By.ID, ident).rect
+            assert box["x"] >= 0 and 300 <= box["width"] <= 390 and box["height"] >= 250, (ident, box)
+        _phone(driver)
+        driver.get(live_url + f"/public/impact?lang={lang}")
+        wait_for(lambda: driver.find_elements(By.CSS_SELECTOR, ".kpi b"), timeout=20, message="the public page")
+        seen = driver.execute_script(OVERFLOW_JS)
+        assert seen["scroll"] <= 390 and seen["wide"] == [], seen
+        driver.save_screenshot(str(artifacts / f"public-impact-{lang}-390.png"))
