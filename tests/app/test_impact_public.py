@@ -399,3 +399,33 @@ def test_impact_on_a_phone(dash_app, impact_env: ImpactEnv, live_url: str, artif
         seen = driver.execute_script(OVERFLOW_JS)
         assert seen["scroll"] <= 390 and seen["wide"] == [], seen
         driver.save_screenshot(str(artifacts / f"public-impact-{lang}-390.png"))
+
+
+def test_warm_up_loads_what_impact_reads_before_the_first_request(dash_app, impact_env: ImpactEnv,
+                                                                  caplog: pytest.LogCaptureFixture,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """The server's warm-up hook builds the funders' view and the public pages: the first request reads
+    them from memory (nothing is built then)."""
+    import logging
+
+    from app import public
+    from app.components import impact_refresh
+    from app.public import funder_view
+
+    def built() -> list[str]:
+        return [r.getMessage() for r in caplog.records if r.getMessage().startswith("cache ")
+                and ": building" in r.getMessage()]
+
+    with dash_app.server.app_context():
+        funder_view._VIEWS.clear()  # a fresh process
+        public._PAGES.clear()
+        with caplog.at_level(logging.DEBUG, logger="app.data"):
+            assert impact_refresh.warm_up() > 0
+            assert any("funder views" in m for m in built()) and any("public pages" in m for m in built())
+            caplog.clear()
+            funder_view.latest_view()
+            public.rendered("fr")
+            public.rendered("en")
+            assert built() == [], "the first request built again what the warm-up should have built"
+        monkeypatch.setenv(impact_refresh.ENV_PRECOMPUTE, "0")
+        assert impact_refresh.warm_up() == 0.0
