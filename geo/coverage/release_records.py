@@ -97,21 +97,8 @@ def opening_records(visits: pd.DataFrame, *, region_of: dict[str, str]) -> tuple
 
 
 def household_records(visits: pd.DataFrame, *, region_of: dict[str, str]) -> pd.DataFrame:
-    """One row per household met (first ``ouvert`` visit of each door), with its group and arrival.
-
-    Parameters
-    ----------
-    visits : pandas.DataFrame
-        Visits with ``id, site, visited_at, outcome, building, door, code_qp, imported_at``.
-    region_of : dict
-        Site code -> région code (:func:`geo.coverage.impact.site_places`); unknown sites go to
-        :data:`geo.coverage.impact.UNKNOWN_REGION`.
-
-    Returns
-    -------
-    pandas.DataFrame
-        :data:`RECORD_COLUMNS` (see :func:`opening_records`).
-    """
+    """One row per household met (first ``ouvert`` visit of each door), with its group and arrival:
+    the households of :func:`opening_records` (same parameters), :data:`RECORD_COLUMNS`."""
     return opening_records(visits, region_of=region_of)[0]
 
 
