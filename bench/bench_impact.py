@@ -57,6 +57,7 @@ const res = performance.getEntriesByType('resource');
 return {transfer: (nav ? nav.transferSize : 0) + res.reduce((a, e) => a + e.transferSize, 0),
         decoded: (nav ? nav.decodedBodySize : 0) + res.reduce((a, e) => a + e.decodedBodySize, 0),
         requests: res.length + 1,
+        callback_ms: Math.max(0, ...res.filter(e => e.name.includes('_dash-update-component')).map(e => e.duration)),
         plotly: res.filter(e => e.name.includes('plotly')).map(e => [e.encodedBodySize, e.decodedBodySize])};
 """
 
@@ -178,6 +179,8 @@ def report(before: dict, after: dict) -> None:
         ("import: figures stored (importing process)", _s, lambda r: r.get("store_figures_s")),
         ("admin: first view after an import", _s, lambda r: r["admin_after_import"]["usable_s"]),
         ("funder: first view after an import", _s, lambda r: r["funder_after_import"]["usable_s"]),
+        ("  of which the slowest callback (server)", _s, lambda r: r["funder_after_import"]["callback_ms"] / 1000),
+        ("  admin after server start: slowest callback", _s, lambda r: r["admin_cold"]["callback_ms"] / 1000),
         ("transferred, empty cache (admin)", _kb, lambda r: r["admin_cold"]["transfer"]),
         ("transferred, reload (admin)", _kb, lambda r: r["admin_cold"]["reload"]["transfer"]),
         ("transferred, reload (funder)", _kb, lambda r: r["funder_after_import"]["reload"]["transfer"]),
