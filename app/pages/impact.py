@@ -13,7 +13,10 @@ The page: key figures with a one-line definition, a map fitted to the territory 
 the trend in adaptive time bins (no blank bar, the cumulative ends at the headline, a note says which
 periods were merged), topics and languages, régions as cards and sites as a short table; the full
 tables and files under « Télécharger les données ». The layout holds no data: one callback fills it under
-a loading indicator. The only filter is the région; there is no free date range on purpose.
+a loading indicator, another draws the full tables when « Télécharger les données » is opened; both
+answers are memoized whole in the shared cache per data version, figures version, territory, language
+and role scope (:func:`cache_inputs`). The only filter is the région; there is no free date range on
+purpose.
 
 Downloads (``/download/impact-…``): tables as CSV / XLSX, the map as offline HTML, PNG or GeoJSON
 (funders: the same files from the latest release; the HTML map is then the public page).
