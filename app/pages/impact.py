@@ -338,7 +338,7 @@ def territory_input(value: str | None) -> str:
     return value if isinstance(value, str) and _TERRITORY.match(value) else "*"
 
 
-@cache.memoize_scoped("impact.page")
+@cache.memoize_scoped("impact.page-outputs")
 def page_outputs(region_value: str, figures_version: str) -> tuple[Any, ...]:  # noqa: ARG001 - a key
     """The outputs of :func:`update` for a territory (``figures_version``: see :func:`cache_inputs`)."""
     lang = i18n.current_lang()
@@ -380,7 +380,7 @@ def full_tables(n_clicks: int | None, region_value: Any) -> tuple[Any, ...]:
     return tables_outputs(*inputs)
 
 
-@cache.memoize_scoped("impact.tables")
+@cache.memoize_scoped("impact.full-tables")
 def tables_outputs(region_value: str, figures_version: str) -> tuple[Any, ...]:  # noqa: ARG001 - a key
     """The outputs of :func:`full_tables` for a territory (keyed as :func:`page_outputs`)."""
     lang = i18n.current_lang()
