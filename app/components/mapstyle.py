@@ -66,6 +66,12 @@ def breaks_for(indicator: str, qpv: pd.DataFrame) -> list[float]:
     return list(_breaks_cached(indicator, values))
 
 
+def figure_labels(lang: str) -> dict[str, str]:
+    """Texts of a tooltip whose figures come on demand (``voisinmap.bindFigures``): while they load, and
+    when they cannot come."""
+    return {"loading": t("map.loading", lang), "unavailable": t("map.figures_unavailable", lang)}
+
+
 def hideout_for(indicator: str, qpv: pd.DataFrame, *, lang: str, selected: str | None = None) -> dict[str, Any]:
     """The ``hideout`` of the QPV layer for ``indicator``.
 
@@ -84,7 +90,7 @@ def hideout_for(indicator: str, qpv: pd.DataFrame, *, lang: str, selected: str |
     -------
     dict
         ``prop``, ``breaks``, ``colors``, ``binary``, ``missing``, ``selected``, ``selectedColor``,
-        ``lang`` and ``labels`` (tooltip labels).
+        ``lang`` and ``labels`` (tooltip labels, with :func:`figure_labels`).
     """
     spec = _check(indicator)
     breaks = breaks_for(indicator, qpv)
@@ -107,6 +113,7 @@ def hideout_for(indicator: str, qpv: pd.DataFrame, *, lang: str, selected: str |
             "npnru": t("legend.npnru_yes", lang),
             "missing": t("common.not_available", lang),
             "source": t("legend.source", lang, s="ANCT, INSEE, ANRU"),
+            **figure_labels(lang),
         },
     }
 
