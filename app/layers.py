@@ -21,7 +21,7 @@ import gzip
 import hashlib
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -47,6 +47,9 @@ QPV_PROPERTIES: tuple[str, ...] = ("code_qp", *QPV_STYLE_PROPERTIES)
 QPV_EXACT_ZOOM = 12
 #: ... where no outline moves by more than this many pixels (under a pixel: about 24 m in Paris).
 QPV_MAX_ERROR_PX = 0.9
+#: What the commune bubbles and the district hulls show (size and tooltip).
+COMMUNE_PROPERTIES: tuple[str, ...] = ("insee_com", "name", "n_qpv", "qpv_residents_touching")
+DISTRICT_PROPERTIES: tuple[str, ...] = ("name", "region", "n_qpv", "population", "npnru_count")
 ADMIN_TOLERANCE_M = {"departements": 500.0, "regions": 500.0}
 #: Coordinates keep 4 decimals (about 10 m, a third of a pixel at zoom 12), the precision of the QPV source file.
 PRECISION = 4
@@ -63,38 +66,46 @@ class EncodedLayer:
     n_features: int
 
 
-def qpv_collection(qpv: pd.DataFrame) -> dict[str, Any]:
-    """The QPV layer: polygons simplified for the screen, with :data:`QPV_PROPERTIES` (``npnru`` as 0/1)."""
+def qpv_collection(qpv: pd.DataFrame, *, properties: Sequence[str] = QPV_PROPERTIES,
+                   geometry: Sequence[Any] | None = None, id_column: str | None = None) -> dict[str, Any]:
+    """The QPV layer: polygons simplified for the screen (or ``geometry``), with ``properties`` (``npnru``
+    as 0/1). The keywords let the bench rebuild earlier forms of the layer."""
     frame = qpv.assign(npnru=qpv["npnru"].fillna(False).astype(int))
-    geoms = screen_simplify.simplify_for_zoom(frame.geometry, zoom=QPV_EXACT_ZOOM, max_error_px=QPV_MAX_ERROR_PX,
-                                              grid_decimals=PRECISION)
-    return webgeo.feature_collection(frame, properties=list(QPV_PROPERTIES), geometry=geoms)
+    if geometry is None:
+        geometry = screen_simplify.simplify_for_zoom(frame.geometry, zoom=QPV_EXACT_ZOOM,
+                                                     max_error_px=QPV_MAX_ERROR_PX, grid_decimals=PRECISION)
+    return webgeo.feature_collection(frame, properties=list(properties), geometry=geometry, id_column=id_column)
 
 
-def admin_collection(frame: pd.DataFrame, *, tolerance_m: float) -> dict[str, Any]:
-    """Région or département outlines (rows without geometry, the COM, are left out)."""
+def admin_collection(frame: pd.DataFrame, *, tolerance_m: float, properties: Sequence[str] = (),
+                     id_column: str | None = None) -> dict[str, Any]:
+    """Région or département outlines (rows without geometry, the COM, are left out); drawn, never
+    hovered, so without properties by default."""
     frame = frame[frame.geometry.notna() & ~frame.geometry.is_empty]
     geoms = webgeo.simplify_coverage(frame.geometry, tolerance_m=tolerance_m)
-    return webgeo.feature_collection(frame, properties=[], geometry=geoms)  # drawn, never hovered
+    return webgeo.feature_collection(frame, properties=list(properties), geometry=geoms, id_column=id_column)
 
 
-def commune_collection(communes: pd.DataFrame) -> dict[str, Any]:
+def commune_collection(communes: pd.DataFrame, *, properties: Sequence[str] = COMMUNE_PROPERTIES,
+                       id_column: str | None = None) -> dict[str, Any]:
     """Communes that hold at least one QPV, as points with what their bubble and tooltip show."""
     frame = communes[communes["n_qpv"] > 0]
-    return webgeo.feature_collection(frame, properties=["insee_com", "name", "n_qpv", "qpv_residents_touching"])
+    return webgeo.feature_collection(frame, properties=list(properties), id_column=id_column)
 
 
-def npnru_collection(qpv: pd.DataFrame) -> dict[str, Any]:
+def npnru_collection(qpv: pd.DataFrame, *, properties: Sequence[str] = ("code_qp",),
+                     id_column: str | None = None) -> dict[str, Any]:
     """NPNRU quartiers as points (their QPV 2024 representative point), visible at national zoom; their
     tooltip fetches the name and commune on demand."""
     import geopandas as gpd
 
     frame = qpv[qpv["npnru"].fillna(False).astype(bool)]
     points = gpd.points_from_xy(frame["rep_lon"], frame["rep_lat"], crs=4326)
-    return webgeo.feature_collection(frame, properties=["code_qp"], geometry=points)
+    return webgeo.feature_collection(frame, properties=list(properties), geometry=points, id_column=id_column)
 
 
-def qpv_points_collection(qpv: pd.DataFrame) -> dict[str, Any]:
+def qpv_points_collection(qpv: pd.DataFrame, *, properties: Sequence[str] = ("code", *QPV_STYLE_PROPERTIES),
+                          id_column: str | None = None) -> dict[str, Any]:
     """Every QPV as its representative point with the choropleth's indicators: the Stratégie page's national
     view draws them as proportional symbols (``code`` rather than ``code_qp``, so feature counts of the
     polygon layer stay its own); their tooltip fetches the figures on demand."""
@@ -102,10 +113,11 @@ def qpv_points_collection(qpv: pd.DataFrame) -> dict[str, Any]:
 
     frame = qpv.assign(code=qpv["code_qp"], npnru=qpv["npnru"].fillna(False).astype(int))
     points = gpd.points_from_xy(frame["rep_lon"], frame["rep_lat"], crs=4326)
-    return webgeo.feature_collection(frame, properties=["code", *QPV_STYLE_PROPERTIES], geometry=points)
+    return webgeo.feature_collection(frame, properties=list(properties), geometry=points, id_column=id_column)
 
 
-def districts_collection(qpv: pd.DataFrame) -> dict[str, Any]:
+def districts_collection(qpv: pd.DataFrame, *, properties: Sequence[str] = DISTRICT_PROPERTIES,
+                         id_column: str | None = None) -> dict[str, Any]:
     """Candidate districts (QPV clustered by proximity, :func:`geo.siting.districts`) of two QPV or more,
     drawn as the convex hull of their QPV."""
     import shapely
@@ -115,9 +127,7 @@ def districts_collection(qpv: pd.DataFrame) -> dict[str, Any]:
     frame = siting.districts(qpv)
     frame = frame[frame["n_qpv"] >= 2]
     hulls = shapely.convex_hull(frame.geometry.to_numpy())
-    return webgeo.feature_collection(  # what the district tooltip shows
-        frame, properties=["name", "region", "n_qpv", "population", "npnru_count"], geometry=hulls,
-    )
+    return webgeo.feature_collection(frame, properties=list(properties), geometry=hulls, id_column=id_column)
 
 
 #: layer name -> (processed layers it reads, builder)
