@@ -7,7 +7,8 @@ and compared two ways:
 * **pixels**: each layer is rasterised (Pillow's polygon fill, ``supersample`` x ``supersample`` samples
   per screen pixel, so a pixel has a covered fraction like an anti-aliased canvas) for its fill and for
   its one-pixel outline; a screen pixel *differs* when its covered fraction changes by half a pixel or
-  more. The share is taken over the pixels either layer draws.
+  more. The share is taken over the pixels either layer draws. (Pillow also fills the samples that lie
+  on an edge, one sample of outward bias, the same for both layers.)
 * **outline shift**: the exact area between the two layers (symmetric difference, in square pixels)
   divided by the length of the original outline: the mean distance, in pixels, by which an outline moved.
 
