@@ -30,7 +30,16 @@
         return marker;
     };
 
+    /* Panes whose layers are drawn, never hovered (land, outlines). With the canvas renderer each pane
+     * is one canvas over the whole map, and the topmost canvas takes every pointer event: these let
+     * them through to the QPV below. Keep in step with app/pages/strategie.py PANES. */
+    ns.PASSIVE_PANES = ["vm-land", "vm-outlines"];
+
     function toggle(map) {
+        ns.PASSIVE_PANES.forEach((name) => {
+            const pane = map.getPane(name);
+            if (pane) { pane.style.pointerEvents = "none"; }
+        });
         const symbols = map.getPane("vm-qpv-points");
         const polygons = map.getPane("vm-qpv");
         const national = map.getZoom() < ns.QPV_SYMBOL_MAX_ZOOM;
