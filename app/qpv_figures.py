@@ -64,7 +64,7 @@ def figures_table(qpv: pd.DataFrame) -> dict[str, dict[str, Any]]:
     """
     missing = [c for c in FIGURE_COLUMNS if c not in qpv.columns]
     if missing:
-        raise ValueError(f"qpv: expected the columns {list(FIGURE_COLUMNS)}, got none of {missing}")
+        raise ValueError(f"qpv: expected the columns {list(FIGURE_COLUMNS)}, got a frame without {missing}")
     frame = qpv[list(FIGURE_COLUMNS)].assign(npnru=qpv["npnru"].fillna(False).astype(bool))
     columns = {c: frame[c].tolist() for c in FIGURE_COLUMNS}
     return {str(code): {c: json_value(columns[c][i], decimals=1) for c in FIGURE_COLUMNS}

@@ -112,3 +112,23 @@ def test_unknown_code_is_a_translated_json_404(client, code):
     finally:
         client.delete_cookie(i18n.LANG_COOKIE)
     assert english.status_code == 404 and english.get_json() == {"error": "Unknown priority neighbourhood."}
+
+
+def test_figures_table_of_a_tiny_frame_and_its_error():
+    import pandas as pd
+
+    from app.qpv_figures import figures_table
+
+    frame = pd.DataFrame({"code_qp": ["QN00001A", "QN00002B"], "lib_qp": ["Les Tilleuls", "Le Parc"],
+                          "lib_com": ["Ville", "Ville"], "lib_dep": ["Ain", "Ain"], "insee_dep": ["01", "01"],
+                          "population": [1200.0, 800.0], "households": [500.4, None],
+                          "poverty_rate": [41.26, float("nan")], "employment_rate": [50.0, 47.5],
+                          "npnru": [True, None]})
+    table = figures_table(frame)
+    assert table["QN00001A"] == {"code_qp": "QN00001A", "lib_qp": "Les Tilleuls", "lib_com": "Ville", "lib_dep": "Ain",
+                                 "insee_dep": "01", "population": 1200, "households": 500.4, "poverty_rate": 41.3,
+                                 "employment_rate": 50, "npnru": True}
+    assert table["QN00002B"]["households"] is None and table["QN00002B"]["poverty_rate"] is None
+    assert table["QN00002B"]["npnru"] is False
+    with pytest.raises(ValueError, match=r"qpv: expected the columns .* got a frame without \['npnru'\]"):
+        figures_table(frame.drop(columns="npnru"))
