@@ -45,7 +45,7 @@ QPV_STYLE_PROPERTIES: tuple[str, ...] = tuple(spec.column for spec in INDICATORS
 QPV_PROPERTIES: tuple[str, ...] = ("code_qp", *QPV_STYLE_PROPERTIES)
 #: The QPV polygons look like the source up to this zoom (Leaflet's 12: a city on screen)...
 QPV_EXACT_ZOOM = 12
-#: ... where no outline moves by more than this many pixels (under a pixel: about 24 m in Paris).
+#: ... where no outline moves by more than this many pixels (under a pixel: about 23 m in Paris).
 QPV_MAX_ERROR_PX = 0.9
 #: What the commune bubbles and the district hulls show (size and tooltip).
 COMMUNE_PROPERTIES: tuple[str, ...] = ("insee_com", "name", "n_qpv", "qpv_residents_touching")

@@ -31,6 +31,9 @@
         return String(text).replace(/[&<>"']/g, (c) => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}[c]));
     }
     ns.escapeHtml = escapeHtml;
+    /* « label : » in French, « label: » in English: the colon the server put in the labels (geo.i18n.colon). */
+    function colon(labels) { return escapeHtml((labels && labels.colon) || "\u00a0:") + " "; }
+    ns.colon = colon;
 
     function classColour(value, h) {
         if (value === undefined || value === null || Number.isNaN(value)) { return h.missing; }
@@ -108,7 +111,7 @@
         const line = (key, unit) => {
             const v = d[key];
             const txt = v === undefined || v === null ? L.missing : fmt(v, unit, lang);
-            return "<div>" + escapeHtml(L[key] || key) + " : <b>" + escapeHtml(txt) + "</b></div>";
+            return "<div>" + escapeHtml(L[key] || key) + colon(L) + "<b>" + escapeHtml(txt) + "</b></div>";
         };
         return "<div class='qpv-tip'><div class='tip-title'>" + escapeHtml(d.lib_qp || "") + "</div>" +
             "<div class='tip-sub'>" + escapeHtml(d.code_qp || "") + " · " + escapeHtml(d.lib_com || "") + "</div>" +
@@ -139,8 +142,8 @@
                                                       pane: (context && context.pane) || "overlayPane"});
         const lang = h.lang || "fr";
         marker.bindTooltip("<b>" + escapeHtml(p.name || "") + "</b> (" + escapeHtml(p.insee_com || "") + ")<br>" +
-            escapeHtml((h.labels && h.labels.qpv_residents_touching) || "QPV") + " : " + fmt(pop, "count", lang) +
-            " · " + escapeHtml((h.labels && h.labels.n_qpv) || "n") + " : " + fmt(p.n_qpv || 0, "count", lang) +
+            escapeHtml((h.labels && h.labels.qpv_residents_touching) || "QPV") + colon(h.labels) + fmt(pop, "count", lang) +
+            " · " + escapeHtml((h.labels && h.labels.n_qpv) || "n") + colon(h.labels) + fmt(p.n_qpv || 0, "count", lang) +
             "<div class='tip-src'>" + escapeHtml((h.labels && h.labels.source) || "") + "</div>");
         return marker;
     };
@@ -182,10 +185,11 @@
         const L = h.labels || {};
         const p = feature.properties || {};
         const nf = (v) => ns.formatNumber(v, "count", h.lang);
-        layer.bindTooltip("<b>" + escapeHtml(L.title || "") + " : " + escapeHtml(p.name || "") + "</b><br>" +
-            escapeHtml(p.region || "") + "<br>" + escapeHtml(L.n_qpv || "QPV") + " : " + nf(p.n_qpv || 0) + " · " +
-            escapeHtml(L.population || "") + " : " + nf(p.population || 0) +
-            (p.npnru_count ? " · " + escapeHtml(L.npnru || "NPNRU") + " : " + nf(p.npnru_count) : "") +
+        const sep = ns.colon(L);
+        layer.bindTooltip("<b>" + escapeHtml(L.title || "") + sep + escapeHtml(p.name || "") + "</b><br>" +
+            escapeHtml(p.region || "") + "<br>" + escapeHtml(L.n_qpv || "QPV") + sep + nf(p.n_qpv || 0) + " · " +
+            escapeHtml(L.population || "") + sep + nf(p.population || 0) +
+            (p.npnru_count ? " · " + escapeHtml(L.npnru || "NPNRU") + sep + nf(p.npnru_count) : "") +
             "<div class='tip-src'>" + escapeHtml(L.source || "") + "</div>", {sticky: true});
     };
 })();

@@ -23,7 +23,7 @@
                 line = v ? "<br>" + esc(labels[hh.prop] || "") : "";
             } else {
                 const txt = v === undefined || v === null ? (labels.missing || "—") : ns.formatNumber(v, hh.unit, hh.lang);
-                line = "<br>" + esc(labels[hh.prop] || hh.prop || "") + " : " + esc(txt);
+                line = "<br>" + esc(labels[hh.prop] || hh.prop || "") + ns.colon(labels) + esc(txt);
             }
             return "<b>" + esc(d.lib_qp || "") + "</b> (" + esc(d.code_qp || "") + ")<br>" + esc(d.lib_com || "") + line;
         });

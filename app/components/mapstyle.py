@@ -17,7 +17,7 @@ from dash import html
 
 from app.components.legends import class_labels, legend_row
 from geo import webgeo
-from geo.i18n import format_number, format_percent, t
+from geo.i18n import colon, format_number, format_percent, t
 
 logger = logging.getLogger(__name__)
 
@@ -67,9 +67,10 @@ def breaks_for(indicator: str, qpv: pd.DataFrame) -> list[float]:
 
 
 def figure_labels(lang: str) -> dict[str, str]:
-    """Texts of a tooltip whose figures come on demand (``voisinmap.bindFigures``): while they load, and
-    when they cannot come."""
-    return {"loading": t("map.loading", lang), "unavailable": t("map.figures_unavailable", lang)}
+    """Texts of a tooltip whose figures come on demand (``voisinmap.bindFigures``): while they load, when
+    they cannot come, and the colon after a label in ``lang`` (« Population : », « Population: »)."""
+    return {"loading": t("map.loading", lang), "unavailable": t("map.figures_unavailable", lang),
+            "colon": colon("", lang)}
 
 
 def hideout_for(indicator: str, qpv: pd.DataFrame, *, lang: str, selected: str | None = None) -> dict[str, Any]:

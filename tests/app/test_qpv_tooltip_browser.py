@@ -45,6 +45,25 @@ def _hover(driver, lat: float, lon: float) -> None:
     chain.perform()
 
 
+def _open_at(driver, live_url: str, quartier) -> None:
+    """The Stratégie page, zoomed on the quartier above the symbols' threshold (the polygons are drawn)."""
+    driver.get(live_url + "/")
+    driver.get_log("browser")
+    wait_for(lambda: qpv_feature_count(driver) >= 1584, timeout=60, message="the QPV layer")
+    wait_for(lambda: driver.find_elements(By.CSS_SELECTOR, "#strategie-table tbody tr"), timeout=30,
+             message="the ranked table")
+    driver.execute_script("window.voisinmap.maps[0].setView([arguments[0], arguments[1]], 13, {animate: false});",
+                          float(quartier["rep_lat"]), float(quartier["rep_lon"]))
+    wait_for(lambda: driver.execute_script("return window.voisinmap.maps[0].getPane('vm-qpv').style.display !== 'none';"),
+             message="the polygons pane")
+    time.sleep(0.5)
+
+
+def _tooltip_text(driver, name: str) -> str | None:
+    tips = [e.text for e in driver.find_elements(By.CSS_SELECTOR, ".leaflet-tooltip") if e.is_displayed()]
+    return next((_plain(t) for t in tips if name in t), None)
+
+
 @pytest.fixture(scope="module")
 def quartier(processed_dir):
     from geo.load import load_qpv
@@ -54,24 +73,13 @@ def quartier(processed_dir):
 
 
 def test_hovering_a_qpv_fetches_its_figures_and_a_click_opens_its_panel(driver, live_url, quartier, artifacts):
-    driver.get(live_url + "/")
-    driver.get_log("browser")
-    wait_for(lambda: qpv_feature_count(driver) >= 1584, timeout=60, message="the QPV layer")
-    wait_for(lambda: driver.find_elements(By.CSS_SELECTOR, "#strategie-table tbody tr"), timeout=30,
-             message="the ranked table")
-    # zoom to the quartier, above the symbols' threshold: the polygons are drawn
-    driver.execute_script("window.voisinmap.maps[0].setView([arguments[0], arguments[1]], 13, {animate: false});",
-                          float(quartier["rep_lat"]), float(quartier["rep_lon"]))
-    wait_for(lambda: driver.execute_script("return window.voisinmap.maps[0].getPane('vm-qpv').style.display !== 'none';"),
-             message="the polygons pane")
-    time.sleep(0.5)
+    _open_at(driver, live_url, quartier)
     assert resource_requests(driver, f"/api/qpv/{CODE}") == []  # nothing asked before the pointer comes
     driver.execute_script(WATCH_TOOLTIPS)
     _hover(driver, float(quartier["rep_lat"]), float(quartier["rep_lon"]))
 
     def tooltip_text():
-        tips = [e.text for e in driver.find_elements(By.CSS_SELECTOR, ".leaflet-tooltip") if e.is_displayed()]
-        return next((_plain(t) for t in tips if "Grande Reyssouze" in t), None)
+        return _tooltip_text(driver, "Grande Reyssouze")
 
     text = wait_for(tooltip_text, timeout=15, message="the tooltip with the quartier's figures")
     assert "Bourg-en-Bresse" in text and CODE in text
@@ -91,3 +99,19 @@ def test_hovering_a_qpv_fetches_its_figures_and_a_click_opens_its_panel(driver, 
     panel = wait_for(lambda: driver.find_element(By.ID, "strategie-panel-name"), timeout=15, message="the QPV panel")
     assert panel.text == "Grande Reyssouze Terre Des Fleurs"
     assert console_errors(driver) == []
+
+
+def test_tooltip_figures_follow_the_page_language(driver, live_url, quartier):
+    from app import i18n
+
+    driver.get(live_url + "/login")
+    driver.add_cookie({"name": i18n.LANG_COOKIE, "value": "en", "path": "/"})
+    try:
+        _open_at(driver, live_url, quartier)
+        _hover(driver, float(quartier["rep_lat"]), float(quartier["rep_lon"]))
+        text = wait_for(lambda: _tooltip_text(driver, "Grande Reyssouze"), timeout=15, message="the English tooltip")
+        assert "Population: 6,399" in text  # Intl.NumberFormat("en-GB"), English colon
+        assert "46%" in text and "48.8%" in text
+        assert console_errors(driver) == []
+    finally:
+        driver.delete_cookie(i18n.LANG_COOKIE)
