@@ -132,3 +132,41 @@ def test_figures_table_of_a_tiny_frame_and_its_error():
     assert table["QN00002B"]["npnru"] is False
     with pytest.raises(ValueError, match=r"qpv: expected the columns .* got a frame without \['npnru'\]"):
         figures_table(frame.drop(columns="npnru"))
+
+
+LIMIT_SCRIPT = """
+import json, os, sys
+os.environ["VOISINMAP_PROXY_FIX"] = "0"  # clients connect directly: the per-address limit applies
+from app import qpv_figures
+qpv_figures.RATE_LIMIT = "3 per minute"
+from app.main import create_app
+from app.security import settings
+from geo.auth.store import UserStore
+from tests.plugins import app_session
+app = create_app(data_dir=sys.argv[1])
+app.server.config[settings.DB_KEY] = f"sqlite:///{sys.argv[2]}/accounts.db"
+UserStore(app.server.config[settings.DB_KEY]).add_user("limit-tests", "mot de passe des tests assez long", role="strategie")
+client = app.server.test_client()
+app_session.sign_in(client, "limit-tests", "mot de passe des tests assez long")
+answers = [client.get("/api/qpv/QN00101M") for _ in range(4)]
+print(json.dumps([[r.status_code, r.content_type, r.get_json(silent=True)] for r in answers]))
+"""
+
+
+def test_too_many_requests_answer_a_translated_json_429(processed_dir, tmp_path):
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from geo import config
+
+    # in its own process: the limiter's counters of the session app stay untouched
+    done = subprocess.run([sys.executable, "-c", LIMIT_SCRIPT, str(processed_dir), str(tmp_path)],
+                          capture_output=True, text=True, cwd=config.PROJECT_ROOT, timeout=300,
+                          env={**os.environ, "PYTHONPATH": str(config.PROJECT_ROOT)})
+    assert done.returncode == 0, done.stderr[-2000:]
+    answers = json.loads(done.stdout.strip().splitlines()[-1])
+    assert [a[0] for a in answers] == [200, 200, 200, 429]
+    assert answers[3][1] == "application/json"
+    assert answers[3][2] == {"error": "Trop de demandes : réessayez dans une minute."}
