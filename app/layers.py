@@ -1,9 +1,18 @@
 """Map layers sent to the browser once, as geobuf, from ``/_voisinmap/layers/<name>.pbf``.
 
-Each layer is built from the processed data (simplified with topology preserved, only the properties the
-browser needs), encoded once per data version and kept in memory with its gzip form. The browser caches
-the response (ETag, ``Cache-Control``); the map restyles layers through ``hideout`` without fetching them
-again.
+Each layer is built from the processed data, encoded once per data version and kept in memory with its
+gzip form. The browser caches the response (ETag, ``Cache-Control``); the map restyles layers through
+``hideout`` without fetching them again.
+
+Layers carry what the browser draws and nothing more:
+
+* the QPV polygons are simplified for the screen (:func:`geo.screen_simplify.simplify_for_zoom`: at most
+  :data:`QPV_MAX_ERROR_PX` pixel off at zoom :data:`QPV_EXACT_ZOOM`, the zooms where the Stratégie page
+  draws polygons up to city scale) and keep only their code and the indicators the style function
+  colours by (:data:`QPV_STYLE_PROPERTIES`);
+* the tooltip figures of a QPV (name, commune, population, rates, NPNRU) come on demand from
+  ``/api/qpv/<code>`` (:mod:`app.qpv_figures`), when the pointer reaches a quartier;
+* point layers keep the properties their tooltip or symbol reads; outlines keep none.
 """
 
 from __future__ import annotations
@@ -12,7 +21,7 @@ import gzip
 import hashlib
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -22,21 +31,27 @@ import flask
 import pandas as pd
 
 from app import cache, settings
-from geo import config, schema, webgeo
+from app.components.mapstyle import INDICATORS
+from geo import config, schema, screen_simplify, webgeo
 from geo.load import load_layer
 
 logger = logging.getLogger(__name__)
 
 URL_PREFIX = "/_voisinmap/layers/"
 
-#: QPV properties sent to the browser (indicators for the choropleth and the tooltips).
-QPV_PROPERTIES: tuple[str, ...] = (
-    "code_qp", "lib_qp", "lib_com", "lib_dep", "insee_dep", "population", "households",
-    "poverty_rate", "employment_rate", "npnru",
-)
-QPV_TOLERANCE_M = 15.0
+#: What the style function reads (``voisinmap.qpvStyle``): the indicators of the choropleth (and the
+#: symbols' size, ``population``). The code identifies the quartier (selection, figures on demand).
+QPV_STYLE_PROPERTIES: tuple[str, ...] = tuple(spec.column for spec in INDICATORS.values())
+QPV_PROPERTIES: tuple[str, ...] = ("code_qp", *QPV_STYLE_PROPERTIES)
+#: The QPV polygons look like the source up to this zoom (Leaflet's 12: a city on screen)...
+QPV_EXACT_ZOOM = 12
+#: ... where no outline moves by more than this many pixels (under a pixel: about 23 m in Paris).
+QPV_MAX_ERROR_PX = 0.9
+#: What the commune bubbles and the district hulls show (size and tooltip).
+COMMUNE_PROPERTIES: tuple[str, ...] = ("insee_com", "name", "n_qpv", "qpv_residents_touching")
+DISTRICT_PROPERTIES: tuple[str, ...] = ("name", "region", "n_qpv", "population", "npnru_count")
 ADMIN_TOLERANCE_M = {"departements": 500.0, "regions": 500.0}
-#: Coordinates keep 4 decimals (about 10 m), the precision of the QPV source file.
+#: Coordinates keep 4 decimals (about 10 m, a third of a pixel at zoom 12), the precision of the QPV source file.
 PRECISION = 4
 
 
@@ -51,54 +66,58 @@ class EncodedLayer:
     n_features: int
 
 
-def qpv_collection(qpv: pd.DataFrame) -> dict[str, Any]:
-    """The QPV layer: simplified polygons with :data:`QPV_PROPERTIES` (``npnru`` as 0/1)."""
+def qpv_collection(qpv: pd.DataFrame, *, properties: Sequence[str] = QPV_PROPERTIES,
+                   geometry: Sequence[Any] | None = None, id_column: str | None = None) -> dict[str, Any]:
+    """The QPV layer: polygons simplified for the screen (or ``geometry``), with ``properties`` (``npnru``
+    as 0/1). The keywords let the bench rebuild earlier forms of the layer."""
     frame = qpv.assign(npnru=qpv["npnru"].fillna(False).astype(int))
-    geoms = webgeo.simplify_coverage(frame.geometry, tolerance_m=QPV_TOLERANCE_M)
-    return webgeo.feature_collection(frame, properties=list(QPV_PROPERTIES), geometry=geoms, id_column="code_qp")
+    if geometry is None:
+        geometry = screen_simplify.simplify_for_zoom(frame.geometry, zoom=QPV_EXACT_ZOOM,
+                                                     max_error_px=QPV_MAX_ERROR_PX, grid_decimals=PRECISION)
+    return webgeo.feature_collection(frame, properties=list(properties), geometry=geometry, id_column=id_column)
 
 
-def admin_collection(frame: pd.DataFrame, *, tolerance_m: float) -> dict[str, Any]:
-    """Région or département outlines (rows without geometry, the COM, are left out)."""
+def admin_collection(frame: pd.DataFrame, *, tolerance_m: float, properties: Sequence[str] = (),
+                     id_column: str | None = None) -> dict[str, Any]:
+    """Région or département outlines (rows without geometry, the COM, are left out); drawn, never
+    hovered, so without properties by default."""
     frame = frame[frame.geometry.notna() & ~frame.geometry.is_empty]
     geoms = webgeo.simplify_coverage(frame.geometry, tolerance_m=tolerance_m)
-    return webgeo.feature_collection(frame, properties=["code", "nom"], geometry=geoms, id_column="code")
+    return webgeo.feature_collection(frame, properties=list(properties), geometry=geoms, id_column=id_column)
 
 
-def commune_collection(communes: pd.DataFrame) -> dict[str, Any]:
-    """Communes that hold at least one QPV, as points with their QPV population."""
+def commune_collection(communes: pd.DataFrame, *, properties: Sequence[str] = COMMUNE_PROPERTIES,
+                       id_column: str | None = None) -> dict[str, Any]:
+    """Communes that hold at least one QPV, as points with what their bubble and tooltip show."""
     frame = communes[communes["n_qpv"] > 0]
-    return webgeo.feature_collection(
-        frame, properties=["insee_com", "name", "lib_dep", "n_qpv", "qpv_residents_touching", "population"],
-        id_column="insee_com",
-    )
+    return webgeo.feature_collection(frame, properties=list(properties), id_column=id_column)
 
 
-def npnru_collection(qpv: pd.DataFrame) -> dict[str, Any]:
-    """NPNRU quartiers as points (their QPV 2024 representative point), visible at national zoom."""
+def npnru_collection(qpv: pd.DataFrame, *, properties: Sequence[str] = ("code_qp",),
+                     id_column: str | None = None) -> dict[str, Any]:
+    """NPNRU quartiers as points (their QPV 2024 representative point), visible at national zoom; their
+    tooltip fetches the name and commune on demand."""
     import geopandas as gpd
 
     frame = qpv[qpv["npnru"].fillna(False).astype(bool)]
     points = gpd.points_from_xy(frame["rep_lon"], frame["rep_lat"], crs=4326)
-    return webgeo.feature_collection(frame, properties=["code_qp", "lib_qp", "lib_com"], geometry=points,
-                                     id_column="code_qp")
+    return webgeo.feature_collection(frame, properties=list(properties), geometry=points, id_column=id_column)
 
 
-def qpv_points_collection(qpv: pd.DataFrame) -> dict[str, Any]:
+def qpv_points_collection(qpv: pd.DataFrame, *, properties: Sequence[str] = ("code", *QPV_STYLE_PROPERTIES),
+                          id_column: str | None = None) -> dict[str, Any]:
     """Every QPV as its representative point with the choropleth's indicators: the Stratégie page's national
     view draws them as proportional symbols (``code`` rather than ``code_qp``, so feature counts of the
-    polygon layer stay its own)."""
+    polygon layer stay its own); their tooltip fetches the figures on demand."""
     import geopandas as gpd
 
     frame = qpv.assign(code=qpv["code_qp"], npnru=qpv["npnru"].fillna(False).astype(int))
     points = gpd.points_from_xy(frame["rep_lon"], frame["rep_lat"], crs=4326)
-    return webgeo.feature_collection(
-        frame, properties=["code", "lib_qp", "lib_com", "population", "households", "poverty_rate",
-                           "employment_rate", "npnru"], geometry=points, id_column="code",
-    )
+    return webgeo.feature_collection(frame, properties=list(properties), geometry=points, id_column=id_column)
 
 
-def districts_collection(qpv: pd.DataFrame) -> dict[str, Any]:
+def districts_collection(qpv: pd.DataFrame, *, properties: Sequence[str] = DISTRICT_PROPERTIES,
+                         id_column: str | None = None) -> dict[str, Any]:
     """Candidate districts (QPV clustered by proximity, :func:`geo.siting.districts`) of two QPV or more,
     drawn as the convex hull of their QPV."""
     import shapely
@@ -108,10 +127,7 @@ def districts_collection(qpv: pd.DataFrame) -> dict[str, Any]:
     frame = siting.districts(qpv)
     frame = frame[frame["n_qpv"] >= 2]
     hulls = shapely.convex_hull(frame.geometry.to_numpy())
-    return webgeo.feature_collection(
-        frame, properties=["district_id", "name", "region", "n_qpv", "population", "households", "npnru_count",
-                           "poverty_rate"], geometry=hulls, id_column="district_id",
-    )
+    return webgeo.feature_collection(frame, properties=list(properties), geometry=hulls, id_column=id_column)
 
 
 #: layer name -> (processed layers it reads, builder)

@@ -62,9 +62,10 @@ def create_app(*, data_dir: str | os.PathLike[str] | None = None, **dash_kwargs:
     app.server.config[DATA_DIR_KEY] = str(data_dir) if data_dir is not None else None
     app.layout = shell_layout
     _register_shell_callbacks(app)
-    from app import layers, saisie
+    from app import layers, qpv_figures, saisie
 
     layers.init_app(app.server)
+    qpv_figures.init_app(app.server)
     saisie.init_app(app.server)
     security.init_app(app)
     cache.init_app(app.server)

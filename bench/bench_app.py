@@ -49,8 +49,8 @@ def bytes_section(data_dir: str | None) -> None:
     rows = [
         ("raw GeoJSON (all columns, full geometry)", len(raw)),
         ("raw GeoJSON, gzip", len(raw_gz)),
-        ("geobuf, simplified, 10 properties", len(layer.raw)),
-        ("geobuf, simplified, gzip (sent on the wire)", len(layer.gzipped)),
+        ("geobuf, for zoom 12, 6 properties", len(layer.raw)),
+        ("geobuf, for zoom 12, gzip (sent on the wire)", len(layer.gzipped)),
     ]
     for label, n in rows:
         print(f"  {label:<44}{kb(n):>12}{len(raw) / n:>15.1f}x")

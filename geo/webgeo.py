@@ -1,11 +1,13 @@
 """Geometry for web maps: topology-preserving simplification and compact encoding (geobuf).
 
-The national QPV layer is drawn in the browser. To send it once and small:
+The national layers are drawn in the browser. To send them once and small:
 
 1. :func:`clean_coverage` turns the polygons into a valid *coverage* (no overlaps, shared edges with
    identical vertices); the source polygons, rounded to about 10 m, overlap here and there.
-2. :func:`simplify_coverage` simplifies that coverage with :func:`shapely.coverage_simplify`: shared
-   edges are simplified once, so neighbouring QPV keep a common border (no gaps, no slivers).
+2. :func:`simplify_coverage` simplifies that coverage with :func:`shapely.coverage_simplify` and a
+   tolerance in metres: shared edges are simplified once, so neighbours keep a common border (no gaps, no
+   slivers). The QPV layer uses :func:`geo.screen_simplify.simplify_for_zoom` instead, whose bound is in
+   screen pixels at a zoom.
 3. :func:`feature_collection` keeps only the properties the browser needs; :func:`encode_geobuf`
    encodes the result with geobuf (delta-encoded integer coordinates in protobuf).
 

@@ -17,7 +17,7 @@ from dash import html
 
 from app.components.legends import class_labels, legend_row
 from geo import webgeo
-from geo.i18n import format_number, format_percent, t
+from geo.i18n import colon, format_number, format_percent, t
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +66,13 @@ def breaks_for(indicator: str, qpv: pd.DataFrame) -> list[float]:
     return list(_breaks_cached(indicator, values))
 
 
+def figure_labels(lang: str) -> dict[str, str]:
+    """Texts of a tooltip whose figures come on demand (``voisinmap.bindFigures``): while they load, when
+    they cannot come, and the colon after a label in ``lang`` (« Population : », « Population: »)."""
+    return {"loading": t("map.loading", lang), "unavailable": t("map.figures_unavailable", lang),
+            "colon": colon("", lang)}
+
+
 def hideout_for(indicator: str, qpv: pd.DataFrame, *, lang: str, selected: str | None = None) -> dict[str, Any]:
     """The ``hideout`` of the QPV layer for ``indicator``.
 
@@ -84,7 +91,7 @@ def hideout_for(indicator: str, qpv: pd.DataFrame, *, lang: str, selected: str |
     -------
     dict
         ``prop``, ``breaks``, ``colors``, ``binary``, ``missing``, ``selected``, ``selectedColor``,
-        ``lang`` and ``labels`` (tooltip labels).
+        ``lang`` and ``labels`` (tooltip labels, with :func:`figure_labels`).
     """
     spec = _check(indicator)
     breaks = breaks_for(indicator, qpv)
@@ -107,6 +114,7 @@ def hideout_for(indicator: str, qpv: pd.DataFrame, *, lang: str, selected: str |
             "npnru": t("legend.npnru_yes", lang),
             "missing": t("common.not_available", lang),
             "source": t("legend.source", lang, s="ANCT, INSEE, ANRU"),
+            **figure_labels(lang),
         },
     }
 

@@ -3,7 +3,9 @@
 At France zoom a QPV polygon is a few pixels wide; below :data:`SYMBOL_MAX_ZOOM` the map shows these
 symbols instead (``app/assets/strategie.js`` switches the panes on zoom). The points come once from
 the layer route (``qpv_points``, geobuf) and are styled in the browser from the same ``hideout`` as the
-choropleth, so changing the indicator recolours them without new data.
+choropleth, so changing the indicator recolours them without new data. They carry the code and the
+indicators only; a symbol's tooltip fetches the quartier's name and commune on demand
+(``voisinmap.bindFigures``, :mod:`app.qpv_figures`).
 """
 
 from __future__ import annotations

@@ -39,6 +39,8 @@ PUBLIC_PREFIXES: tuple[str, ...] = ("/_dash-component-suites/", "/assets/", "/_d
 
 
 LAYERS_PREFIX = "/_voisinmap/layers/"
+#: The figures of one QPV (:mod:`app.qpv_figures`), fetched by the map's tooltips: reached like the layers.
+QPV_FIGURES_PREFIX = "/api/qpv/"
 
 #: Field entry (``app/saisie``): the page shell and its JSON routes, for Voisin accounts (of their own site:
 #: the site is the account's, never a request parameter); its static files, service worker and manifest
@@ -135,7 +137,7 @@ def classify(path: str, method: str, body: Mapping[str, Any] | None = None, *,
         return Target((Resource("route", "saisie", level=FIELD, roles=FIELD_ROLES),), kind)
     if path in ("/login", "/logout"):
         return Target((Resource("route", path, level=PUBLIC),), "login")
-    if path.startswith(LAYERS_PREFIX):
+    if path.startswith((LAYERS_PREFIX, QPV_FIGURES_PREFIX)):
         return Target((Resource("route", "layers", level=NATIONAL),), "route")
     if path.startswith(DOWNLOAD_PREFIX):
         spec = find_download(path[len(DOWNLOAD_PREFIX):])

@@ -129,7 +129,9 @@ def locked_page(lang: str) -> flask.Response:
     return response
 
 
-def _on_rate_limit(_error: RateLimitExceeded) -> flask.Response:
+def _on_rate_limit(error: RateLimitExceeded) -> flask.Response:
+    if error.response is not None:  # a limit with its own answer (``on_breach``: the JSON routes) keeps it
+        return error.response
     return locked_page(i18n.current_lang())
 
 
