@@ -1,5 +1,5 @@
 """Stratégie page, scenario callbacks: the plan and its rendering, the URL, the sites upload, the region
-view, robustness and « Exporter ».
+view and « Exporter » (robustness: :mod:`app.pages._strategie_robust`).
 
 Thin callbacks over :mod:`app.scenario` (cached plans), :mod:`app.components.results`,
 :mod:`app.components.region_view` and :mod:`app.components.scenario_export`. The module name starts
@@ -73,14 +73,17 @@ def data_version() -> str:
 
 
 def network_label(stored: dict[str, Any] | None, n: int, lang: str) -> str:
-    """« 11 sites de l'association (data/sites.csv) » or « 3 sites importés depuis mes_sites.csv »."""
+    """« 11 sites de l'association (data/sites.csv) », « 3 sites importés depuis mes_sites.csv » or the
+    sites of a saved scenario."""
+    if stored and stored.get("saved"):
+        return t("scen.sites_saved", lang, n=n, name=stored["saved"])
     if stored:
         return t("scen.sites_uploaded", lang, n=n, f=stored.get("filename", "?"))
     return t("scen.sites_default", lang, n=n)
 
 
 def robust_for(scen: Scenario, stored: dict[str, Any] | None, robust_key: str | None) -> Any:
-    """The robustness of this scenario when it was computed (the button), else None."""
+    """The robustness of this scenario once the page computed it (:mod:`app.pages._strategie_robust`), else None."""
     if robust_key != scen.to_query():
         return None
     return scenario.robustness_for(scen, sites=stored["records"] if stored else None, data_dir=settings.data_dir())
@@ -129,8 +132,8 @@ def recommend(*values: Any) -> tuple[Any, ...]:
     *controls, stored, robust_key, ready = values
     if not ready:
         return (no_update,) * 8
-    scen = controls_to_scenario(*controls)
     records = stored["records"] if stored else None
+    scen = controls_to_scenario(*controls).with_sites(records)
     try:
         plan = scenario.plan_for(scen, sites=records, data_dir=settings.data_dir())
         robust = robust_for(scen, stored, robust_key)
@@ -248,23 +251,6 @@ clientside_callback(
     Input("strategie-region-bounds", "data"),
     prevent_initial_call=True,
 )
-
-
-@dash.callback(
-    Output("strategie-robust", "data"),
-    Input("strategie-robust-button", "n_clicks"),
-    State("strategie-query", "data"),
-    State("strategie-sites", "data"),
-    running=[(Output("strategie-robust-button", "disabled"), True, False)],
-    prevent_initial_call=True,
-)
-def compute_robustness(n: int | None, query: str | None, stored: dict[str, Any] | None) -> Any:
-    """Rerun the plan over the 18-scenario grid (8–12 s once, then cached); the results mark robust picks."""
-    if not n:
-        return no_update
-    scen = Scenario.from_query(query)
-    scenario.robustness_for(scen, sites=stored["records"] if stored else None, data_dir=settings.data_dir())
-    return scen.to_query()
 
 
 @dash.callback(

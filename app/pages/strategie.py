@@ -31,10 +31,10 @@ from geo.load import DataNotBuiltError, load_manifest, load_qpv
 
 logger = logging.getLogger(__name__)
 
-# The scenario callbacks (plan, URL, upload, regions, robustness, export; saved scenarios and comparison)
-# live in two "_" modules that Dash does not register as pages. Dash executes this page module again for
+# The scenario callbacks (plan, URL, upload, regions, export; robustness; saved scenarios and comparison)
+# live in three "_" modules that Dash does not register as pages. Dash executes this page module again for
 # each app it builds and registers the callbacks declared meanwhile: run the helper modules again too.
-for _helper in (f"{__package__}._strategie_plan", f"{__package__}._strategie_saved"):
+for _helper in (f"{__package__}._strategie_plan", f"{__package__}._strategie_robust", f"{__package__}._strategie_saved"):
     if _helper in sys.modules:
         importlib.reload(sys.modules[_helper])
     else:
@@ -188,8 +188,6 @@ def _actions(lang: str) -> html.Div:
                for fmt in _plan_callbacks.EXPORT_FORMATS]
     return html.Div(
         [html.Span(colon(t("export.title", lang), lang), className="actions-label"), *buttons,
-         html.Button(t("res.robust.button", lang), id="strategie-robust-button", n_clicks=0, className="action-button",
-                     title=t("res.robust.help", lang)),
          dcc.Download(id="strategie-download")],
         className="strategie-actions",
     )
@@ -211,6 +209,8 @@ def layout(**kwargs: Any) -> html.Div:
             dcc.Store(id="strategie-sites", storage_type="session", data=None),
             dcc.Store(id="strategie-query", data=scen.to_query()),
             dcc.Store(id="strategie-robust", data=None),
+            # the address's network (None: the association's sites); "query": the page was opened on a scenario
+            dcc.Store(id="strategie-url-network", data={"query": bool(kwargs), "network": scen.network}),
             dcc.Store(id="strategie-region-bounds", data=None),
             dcc.Store(id="strategie-map-ready", data=False),
             dcc.Interval(id="strategie-ready-poll", interval=150, max_intervals=80),
@@ -229,6 +229,9 @@ def layout(**kwargs: Any) -> html.Div:
                         className="map-wrap",
                     ),
                     html.Div(id="strategie-error", className="error", role="alert"),
+                    html.Div([html.Span(className="spinner", **{"aria-hidden": "true"}), t("res.robust.running", lang)],
+                             id="strategie-robust-status", className="robust-status", role="status", hidden=True,
+                             title=t("res.robust.help", lang)),
                     html.Div(id="strategie-results", className="strategie-results"),
                     html.Section([html.H3(t("region.title", lang)),
                                   html.Div([html.Div(id="strategie-regions-area", className="regions-table"),

@@ -302,7 +302,7 @@ def test_runtime_message_ids_exist_in_both_languages():
 def test_robustness_marks_robust_and_fragile_picks(dash_app):
     scen = Scenario.from_query("k=6")
     with dash_app.server.test_request_context("/"):
-        key = plan_page().compute_robustness(1, scen.to_query(), None)
+        key = sys.modules["app.pages._strategie_robust"].compute_robustness(*_controls(scen), None, True, None)
         _, regions, sites_area, _, recommended, _, error, _ = plan_page().recommend(*_controls(scen), None, key, True)
     assert key == scen.to_query() and error == ""
     labels = [r["robustness"] for r in _by_id(sites_area, "strategie-table").data]
