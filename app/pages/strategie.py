@@ -107,7 +107,7 @@ def _map(lang: str, attribution: str) -> dl.Map:
                        "npnru": t("legend.npnru_yes", lang), "source": t("legend.source", lang, s="ANCT, INSEE, ANRU")}
     return dl.Map(
         id="strategie-map",
-        center=[46.2, 2.4], zoom=5.5, zoomSnap=0.5, zoomDelta=0.5,
+        center=[46.6, 2.4], zoom=5.5, zoomSnap=0.5, zoomDelta=0.5,  # Lille stays inside the top edge
         attributionControl=False,
         minZoom=3,
         maxZoom=18,
