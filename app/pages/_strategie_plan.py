@@ -119,8 +119,8 @@ def sync_k(box: int | None, slider: int | None) -> tuple[Any, Any]:
     Output("strategie-query", "data"),
     *[Input(i, p) for i, p in CONTROL_INPUTS],
     Input("strategie-sites", "data"),
-    Input("strategie-robust", "data"),
     Input("strategie-map-ready", "data"),
+    State("strategie-robust", "data"),  # marks shown when known; new ones come from app.pages._strategie_robust
 )
 def recommend(*values: Any) -> tuple[Any, ...]:
     """Run the cached two-level plan of the controls and render it; a refusal keeps the previous results.
@@ -129,7 +129,7 @@ def recommend(*values: Any) -> tuple[Any, ...]:
     chart do not compete with the map's first paint.
     """
     lang = i18n.current_lang()
-    *controls, stored, robust_key, ready = values
+    *controls, stored, ready, robust_key = values
     if not ready:
         return (no_update,) * 8
     records = stored["records"] if stored else None

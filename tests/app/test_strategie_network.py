@@ -79,7 +79,7 @@ def test_a_saved_scenario_on_an_uploaded_network_reopens_with_its_sites(dash_app
     # the plan then runs on those two sites, and the label says where they come from
     with dash_app.server.test_request_context("/"):
         plan_out = sys.modules["app.pages._strategie_plan"].recommend(
-            *_controls(reopened), out["strategie-sites"]["data"], None, True)
+            *_controls(reopened), out["strategie-sites"]["data"], True, None)
     assert plan_out[5] == "2 sites du scénario enregistré « Réseau partenaire »"
     assert Scenario.from_query(plan_out[7]).network == reopened.network
     store.delete(admin.id, "Réseau partenaire")
@@ -108,18 +108,27 @@ def test_the_tab_keeps_or_drops_its_uploaded_sites_as_the_address_says(client):
     assert dropped["strategie-sites"]["data"] is None and dropped["strategie-network-msg"]["children"] == ""
 
 
-def test_robustness_is_computed_by_the_page_once_the_map_is_drawn(dash_app):
+def test_robustness_follows_the_recommendation_and_marks_the_tables_and_the_map(dash_app):
     robust_page = sys.modules["app.pages._strategie_robust"]
     scen = Scenario.from_query("k=5")
+    query = scen.to_query()
     with dash_app.server.test_request_context("/"):
-        assert robust_page.compute_robustness(*_controls(scen), None, False, None) is dash.no_update  # map not drawn
-        key = robust_page.compute_robustness(*_controls(scen), None, True, None)
-        assert key == scen.to_query()
-        assert robust_page.compute_robustness(*_controls(scen), None, True, key) is dash.no_update  # already shown
-        plan_out = sys.modules["app.pages._strategie_plan"].recommend(*_controls(scen), None, key, True)
+        assert robust_page.compute_robustness(None, None, None) is dash.no_update  # no recommendation yet
+        key = robust_page.compute_robustness(query, None, None)
+        assert key == query
+        assert robust_page.compute_robustness(query, None, key) is dash.no_update  # already shown
+        # sites that do not match the address: the next recommendation brings the right scenario
+        assert robust_page.compute_robustness(query, {"records": [{"code": "93066"}]}, None) is dash.no_update
+        table, regions, layer = robust_page.show_marks(key, query, None)
+        assert robust_page.show_marks(key, Scenario.from_query("k=6").to_query(), None) == (dash.no_update,) * 3
+        plan_out = sys.modules["app.pages._strategie_plan"].recommend(*_controls(scen), None, True, key)
+    assert len(table) == 5 and all(r["robustness"].endswith("/18)") for r in table)
+    assert {r["urban_region"]: r["robustness"] for r in regions}["Paris"] == "robuste (18/18)"
+    classes = [m.iconOptions["className"] for m in layer if type(m).__name__ == "DivMarker"]
+    assert len(classes) == 5 and all(c.split()[-1] in ("rec-robust", "rec-fragile", "rec-middle") for c in classes)
+    # a scenario seen before: the recommendation itself shows the same marks (robustness read as a state)
     rows = next(c for c in _walk(plan_out[2]) if getattr(c, "id", None) == "strategie-table").data
-    assert all(r["robustness"].endswith("/18)") for r in rows)
-    assert plan_out[6] == ""
+    assert [r["robustness"] for r in rows] == [r["robustness"] for r in table] and plan_out[6] == ""
 
 
 @pytest.mark.parametrize("lang, text", [("fr", "Robustesse en cours de calcul"), ("en", "Computing robustness")])
