@@ -14,7 +14,7 @@ from typing import Any
 import dash_leaflet as dl
 import pandas as pd
 import plotly.graph_objects as go
-from dash import dash_table, html
+from dash import dash_table, dcc, html
 from dash.dash_table.Format import Format, Scheme, Symbol
 
 from app import i18n
@@ -129,6 +129,22 @@ def ranked_table(plan: Any, *, lang: str, robust: Any = None) -> dash_table.Data
         ],
         style_data_conditional=robustness_styles(lang=lang),
         style_header={"fontWeight": "600", "backgroundColor": "#f1f4f8", "whiteSpace": "normal"},
+    )
+
+
+def sites_area(plan: Any, *, lang: str, robust: Any = None) -> html.Div:
+    """The new sites table (marked once the robustness is known), the roadmap chart and the time the plan took."""
+    return html.Div(
+        [
+            html.Div([html.H3(t("res.table_title_plan", lang)), ranked_table(plan, lang=lang, robust=robust)],
+                     className="results-table"),
+            html.Div([html.H3(t("res.road_title", lang)),
+                      dcc.Graph(id="strategie-roadmap-chart", figure=roadmap_figure(plan, lang=lang),
+                                config={"displayModeBar": False, "responsive": True})],
+                     className="results-chart"),
+            html.P(t("res.elapsed", lang, ms=format_number(1000 * plan.elapsed_s, lang)), className="help"),
+        ],
+        className="results-grid",
     )
 
 

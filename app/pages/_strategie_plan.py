@@ -18,7 +18,7 @@ from app import data, i18n, scenario, settings
 from app.components import region_view, results, scenario_export
 from app.scenario_params import Scenario
 from geo import siting
-from geo.i18n import error_text, format_number, t
+from geo.i18n import error_text, t
 from geo.load import load_manifest
 
 logger = logging.getLogger(__name__)
@@ -144,18 +144,7 @@ def recommend(*values: Any) -> tuple[Any, ...]:
         results.headline(plan, lang=lang),
         html.Div([results.progress_bar(plan, lang=lang), results.assumptions(plan, lang=lang)], className="progress-grid"),
     ])
-    sites_area = html.Div(
-        [
-            html.Div([html.H3(t("res.table_title_plan", lang)), results.ranked_table(plan, lang=lang, robust=robust)],
-                     className="results-table"),
-            html.Div([html.H3(t("res.road_title", lang)),
-                      dcc.Graph(id="strategie-roadmap-chart", figure=results.roadmap_figure(plan, lang=lang),
-                                config={"displayModeBar": False, "responsive": True})],
-                     className="results-chart"),
-            html.P(t("res.elapsed", lang, ms=format_number(1000 * plan.elapsed_s, lang)), className="help"),
-        ],
-        className="results-grid",
-    )
+    sites_area = results.sites_area(plan, lang=lang, robust=robust)
     return (head, region_view.region_table(plan, lang=lang, robust=robust), sites_area,
             results.current_site_layers(plan.network, radius_km=radius, lang=lang),
             results.recommended_layers(plan.table, radius_km=radius, lang=lang, robust=robust),
