@@ -81,8 +81,8 @@ def frequencies(robust: Any, frame: str = "cities") -> dict[str, tuple[float, in
 
 def robustness_styles(*, lang: str) -> list[dict[str, Any]]:
     """DataTable row styles: robust picks on green, fragile ones on orange (column ``robustness``)."""
-    return [{"if": {"filter_query": "{robustness} contains '" + t(f"res.robust.word_{kind}", lang) + "'"},
-             "backgroundColor": colour} for kind, colour in (("robust", "#e8f5ee"), ("fragile", "#fdf0e6"))]
+    return [{"if": {"filter_query": "{robustness} contains '" + t(word, lang) + "'"}, "backgroundColor": colour}
+            for word, colour in (("res.robust.word_robust", "#e8f5ee"), ("res.robust.word_fragile", "#fdf0e6"))]
 
 
 def table_records(table: pd.DataFrame, *, robust: Any = None, lang: str = "fr") -> list[dict[str, Any]]:

@@ -6,7 +6,7 @@ The chain: the recommendation (:func:`app.pages._strategie_plan.recommend`) writ
 into ``strategie-query``; :func:`compute_robustness` then computes the robustness of that scenario (about
 1 s on the national data, then read from the shared cache per data version, scenario and network,
 :func:`app.scenario.robustness_for`) and writes the address into ``strategie-robust``; :func:`show_marks`
-then redraws the region view, the ranked table and the map's markers with their marks. The recommendation never waits for the robustness and
+then fills the marks into the rows of the ranked table and the region view, and redraws the map's markers. The recommendation never waits for the robustness and
 never shares the processor with it for the same change (it is over when the robustness starts). While it
 runs, « Robustesse en cours de calcul… » shows above the results. The recommendation reads
 ``strategie-robust`` as a state: a scenario seen before shows its marks at once. The module name starts
@@ -64,8 +64,8 @@ def compute_robustness(query: str | None, stored: dict[str, Any] | None, shown: 
 
 
 @dash.callback(
-    Output("strategie-regions-area", "children", allow_duplicate=True),
-    Output("strategie-sites-area", "children", allow_duplicate=True),
+    Output("strategie-table", "data", allow_duplicate=True),
+    Output("strategie-regions-table", "data", allow_duplicate=True),
     Output("strategie-recommended-layer", "children", allow_duplicate=True),
     Input("strategie-robust", "data"),
     State("strategie-query", "data"),
@@ -73,10 +73,10 @@ def compute_robustness(query: str | None, stored: dict[str, Any] | None, shown: 
     prevent_initial_call=True,
 )
 def show_marks(robust_key: str | None, query: str | None, stored: dict[str, Any] | None) -> tuple[Any, Any, Any]:
-    """Robust and fragile marks in the region view, the ranked table and on the map (the plan is cached).
+    """Robust and fragile marks in the ranked table, the region view and on the map (the plan is cached).
 
-    The areas holding the tables are redrawn (they are in the page from the start; the tables come with the
-    first plan).
+    The tables' rows are updated in place (their columns, order and the selected region stay); the layout
+    holds both table ids from the start (:func:`app.pages.strategie.layout`).
     """
     if not robust_key or robust_key != query:
         return no_update, no_update, no_update
@@ -89,5 +89,6 @@ def show_marks(robust_key: str | None, query: str | None, stored: dict[str, Any]
     except (ValueError, siting.InfeasibleError):  # the results show the engine's message and stay as they were
         return no_update, no_update, no_update
     radius = float(plan.params["radius_km"])
-    return (region_view.region_table(plan, lang=lang, robust=robust), results.sites_area(plan, lang=lang, robust=robust),
+    return (results.table_records(plan.table, robust=robust, lang=lang),
+            region_view.region_records(plan, lang=lang, robust=robust),
             results.recommended_layers(plan.table, radius_km=radius, lang=lang, robust=robust))

@@ -15,7 +15,7 @@ from typing import Any
 
 import dash
 import dash_leaflet as dl
-from dash import ALL, Input, Output, State, ctx, dcc, html, no_update
+from dash import ALL, Input, Output, State, ctx, dash_table, dcc, html, no_update
 
 from app import data, i18n, scenario, settings
 from app.components import basemap, mapstyle, qpv_symbols
@@ -193,6 +193,12 @@ def _actions(lang: str) -> html.Div:
     )
 
 
+def _placeholder(table_id: str) -> html.Div:
+    """An empty, hidden table holding the id the first plan's table takes over, so that the robustness marks
+    (:mod:`app.pages._strategie_robust`) update the tables' rows in place instead of redrawing them."""
+    return html.Div(dash_table.DataTable(id=table_id, data=[], columns=[]), hidden=True)
+
+
 def layout(**kwargs: Any) -> html.Div:
     """The page layout (language from the cookie; the scenario from the query string, if any)."""
     lang = i18n.current_lang()
@@ -234,11 +240,12 @@ def layout(**kwargs: Any) -> html.Div:
                              title=t("res.robust.help", lang)),
                     html.Div(id="strategie-results", className="strategie-results"),
                     html.Section([html.H3(t("region.title", lang)),
-                                  html.Div([html.Div(id="strategie-regions-area", className="regions-table"),
+                                  html.Div([html.Div(_placeholder("strategie-regions-table"), id="strategie-regions-area",
+                                                     className="regions-table"),
                                             html.Div(id="strategie-region-cities", className="regions-cities")],
                                            className="regions-grid")],
                                  className="strategie-regions", id="strategie-regions-section"),
-                    html.Div(id="strategie-sites-area", className="strategie-sites-area"),
+                    html.Div(_placeholder("strategie-table"), id="strategie-sites-area", className="strategie-sites-area"),
                     _actions(lang),
                     comparison_section(lang=lang),
                 ],

@@ -10,7 +10,7 @@ Each grid point needs only *which* cities and urban regions the plan picks, not 
 :func:`geo.siting.plan.plan` (so the central point gives the page's own choice) and skips the assembly of
 the assignment, region and roadmap tables; with the network resolved once per instance and the
 heuristic's transport LP restricted to the open sites (:func:`geo.siting.capacitated.assign`), the
-national grid costs about half of what 18 full plans cost (``bench/bench_siting.py``, section 6,
+national grid costs about 60 % of what 18 full plans cost (``bench/bench_siting.py``, section 6,
 measures both). Fewer grid points would be faster still but would change what "robuste (14/18)"
 means; dropping the heuristic's LP-guided start is 10 times faster but picks differently at one grid
 point in ten (method noise read as fragility); starting each solve from the central plan's choice

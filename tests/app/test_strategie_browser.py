@@ -23,7 +23,9 @@ ENGLISH = ("row", "column", "expected", "got", "file", "refused", "needs", "whol
 
 
 def table_names(driver) -> list[str]:
-    return [c.text for c in driver.find_elements(By.CSS_SELECTOR, "#strategie-table tbody td[data-dash-column=name]")]
+    # read in one script: the rows may be refreshed (robustness marks) between two WebDriver calls
+    return driver.execute_script("""return Array.from(document.querySelectorAll(
+        '#strategie-table tbody td[data-dash-column=name]')).map(c => c.innerText.trim());""")
 
 
 def open_scenario(driver, url: str) -> None:
@@ -171,7 +173,8 @@ def test_two_saved_scenarios_compare(driver, live_url, artifacts):
 
 
 def robustness_labels(driver) -> list[str]:
-    return [c.text for c in driver.find_elements(By.CSS_SELECTOR, "#strategie-table tbody td[data-dash-column=robustness]")]
+    return driver.execute_script("""return Array.from(document.querySelectorAll(
+        '#strategie-table tbody td[data-dash-column=robustness]')).map(c => c.innerText.trim());""")
 
 
 def test_robust_and_fragile_picks_appear_without_a_button(driver, live_url):

@@ -119,12 +119,11 @@ def test_robustness_follows_the_recommendation_and_marks_the_tables_and_the_map(
         assert robust_page.compute_robustness(query, None, key) is dash.no_update  # already shown
         # sites that do not match the address: the next recommendation brings the right scenario
         assert robust_page.compute_robustness(query, {"records": [{"code": "93066"}]}, None) is dash.no_update
-        regions_area, sites_area, layer = robust_page.show_marks(key, query, None)
+        table, regions, layer = robust_page.show_marks(key, query, None)
         assert robust_page.show_marks(key, Scenario.from_query("k=6").to_query(), None) == (dash.no_update,) * 3
         plan_out = sys.modules["app.pages._strategie_plan"].recommend(*_controls(scen), None, True, key)
-    table = next(c for c in _walk(sites_area) if getattr(c, "id", None) == "strategie-table").data
     assert len(table) == 5 and all(r["robustness"].endswith("/18)") for r in table)
-    assert {r["urban_region"]: r["robustness"] for r in regions_area.data}["Paris"] == "robuste (18/18)"
+    assert {r["urban_region"]: r["robustness"] for r in regions}["Paris"] == "robuste (18/18)"
     classes = [m.iconOptions["className"] for m in layer if type(m).__name__ == "DivMarker"]
     assert len(classes) == 5 and all(c.split()[-1] in ("rec-robust", "rec-fragile", "rec-middle") for c in classes)
     # a scenario seen before: the recommendation itself shows the same marks (robustness read as a state)
