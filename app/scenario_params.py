@@ -4,7 +4,9 @@ A scenario travels in the page's query string (``/?k=10&radius=3&capacity=50000�
 link reopens the same scenario, and it is what a saved scenario stores (:mod:`geo.auth.scenarios`).
 The query string is the standard ``application/x-www-form-urlencoded`` form (:mod:`urllib.parse`);
 unknown keys are ignored and a value that does not parse falls back to the default (a shared link
-never breaks the page).
+never breaks the page). A scenario run on an uploaded sites file says so in its address
+(``network=custom-<digest>``, :func:`network_id` of the validated sites): the page restores that network
+from the user's saved scenarios, or says it is missing rather than silently using the shipped one.
 
 >>> s = Scenario.from_query({"k": "5", "radius": "2.5", "capacity": "40000"})
 >>> (s.k, s.radius_km, s.capacity)
@@ -15,8 +17,11 @@ True
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
@@ -31,6 +36,9 @@ DEFAULT_K = 10
 DEFAULT_CITIES = 20
 DEFAULT_REGIONS = 6
 DEFAULT_PACE = 2.0
+#: Prefix of the ``network`` value of a scenario run on an uploaded sites file.
+CUSTOM_NETWORK = "custom-"
+_NETWORK = re.compile(r"^custom-[0-9a-f]{12}$")
 #: Bounds of the numeric controls: (lowest, highest).
 LIMITS: dict[str, tuple[float, float]] = {
     "k": (1, 30), "cities": (1, 60), "regions": (1, 30), "radius_km": (1.0, 10.0),
@@ -68,6 +76,9 @@ class Scenario:
         Cap of new sites per région.
     quota_regions : tuple of str
         Région codes that must hold at least one site (picked by name on the page).
+    network : str or None
+        None: the association's sites (``data/sites.csv``); ``"custom-<digest>"``: an uploaded sites
+        file (:func:`network_id`).
     """
 
     mode: str = "k"
@@ -82,6 +93,7 @@ class Scenario:
     main6: bool = False
     max_per_region: int | None = None
     quota_regions: tuple[str, ...] = ()
+    network: str | None = None
 
     # ------------------------------------------------------------------------------ from the controls
 
@@ -101,6 +113,8 @@ class Scenario:
         cap = values.get("max_per_region")
         out["max_per_region"] = None if cap in (None, "") else _number(cap, int, None, LIMITS["max_per_region"])
         out["quota_regions"] = tuple(sorted({str(r) for r in (values.get("quota_regions") or []) if str(r).strip()}))
+        network = str(values.get("network") or "")
+        out["network"] = network if _NETWORK.match(network) else None
         return cls(**out)
 
     # ---------------------------------------------------------------------------------- URL round trip
@@ -119,6 +133,8 @@ class Scenario:
             pairs.append(("maxreg", str(self.max_per_region)))
         if self.quota_regions:
             pairs.append(("quota", ",".join(self.quota_regions)))
+        if self.network:
+            pairs.append(("network", self.network))
         return urlencode(pairs)
 
     @classmethod
@@ -138,6 +154,7 @@ class Scenario:
             "main6": params.get("main6") in ("1", "true", "on", True),
             "max_per_region": params.get("maxreg"),
             "quota_regions": [r for r in str(params.get("quota") or "").split(",") if r],
+            "network": params.get("network"),
         })
 
     # ------------------------------------------------------------------------------------------ engine
@@ -165,6 +182,24 @@ class Scenario:
     def with_(self, **changes: Any) -> Scenario:
         """A copy with some values changed."""
         return replace(self, **changes)
+
+    def with_sites(self, records: Sequence[Mapping[str, Any]] | None) -> Scenario:
+        """A copy whose ``network`` names these validated sites records (None: the association's sites)."""
+        return replace(self, network=network_id(records))
+
+
+def network_id(records: Sequence[Mapping[str, Any]] | None) -> str | None:
+    """``"custom-<12 hex>"``: a digest of validated sites records (the same sites give the same id in
+    every browser and process), or None for the association's own sites (``records`` None).
+
+    >>> network_id([{"code": "59350", "name": "Lille", "opening_year": 2016, "kind": "site"}])
+    'custom-df59d4fd9ce2'
+    """
+    if records is None:
+        return None
+    canonical = json.dumps([{str(k): v for k, v in r.items()} for r in records], sort_keys=True,
+                           ensure_ascii=False, separators=(",", ":"), default=str)
+    return CUSTOM_NETWORK + hashlib.sha256(canonical.encode()).hexdigest()[:12]
 
 
 def _number(value: Any, cast: type, default: Any, bounds: tuple[float, float]) -> Any:

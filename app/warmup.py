@@ -43,6 +43,7 @@ def warm_up(*, data_dir: str | os.PathLike[str] | None = None) -> float:
             layers.encoded_layer(name, data_dir=data_dir)
         scenario.instance(radius_km=siting.DEFAULT_RADIUS_KM, weights=siting.DEFAULT_WEIGHTS, data_dir=data_dir)
         scenario.plan_for(Scenario(), data_dir=data_dir)  # the Stratégie page's first plan
+        scenario.robustness_for(Scenario(), data_dir=data_dir)  # and its robustness, which the page shows next
     elapsed = time.perf_counter() - start
     logger.info("warm-up done in %.2f s", elapsed)
     return elapsed

@@ -185,7 +185,7 @@ def recommend_inputs(k: int) -> dict[str, Any]:
               **{f"strategie-w-{key}": weights.get(key, 0.0) for key in weights},
               "strategie-main6": [], "strategie-max-per-region": None, "strategie-quota-regions": []}
     inputs = {f"{ident}.{prop}": values.get(ident) for ident, prop in CONTROL_INPUTS}
-    return {**inputs, "strategie-sites.data": None, "strategie-robust.data": None, "strategie-map-ready.data": True}
+    return {**inputs, "strategie-sites.data": None, "strategie-map-ready.data": True}
 
 
 def terrain_inputs(site: str, *, view: bool) -> dict[str, Any]:
@@ -201,9 +201,9 @@ def request_mix() -> list[tuple[str, Callable[[HttpClient], bool]]]:
     """The cycle of requests each user sends: ``(kind, send)``; ``send`` returns whether it succeeded."""
     from tests.plugins.app_session import call_callback
 
-    def callback(output: str, inputs: dict[str, Any]) -> Callable[[HttpClient], bool]:
+    def callback(output: str, inputs: dict[str, Any], state: dict[str, Any] | None = None) -> Callable[[HttpClient], bool]:
         def send(client: HttpClient) -> bool:
-            return isinstance(call_callback(client, output, inputs=inputs), dict)
+            return isinstance(call_callback(client, output, inputs=inputs, state=state), dict)
         return send
 
     def page(client: HttpClient) -> bool:
@@ -214,7 +214,8 @@ def request_mix() -> list[tuple[str, Callable[[HttpClient], bool]]]:
     sites = ("91286", "59350", "75119")
     for step, k in enumerate((5, 10, 15, 20, 25)):
         mix.append(("page", page))
-        mix.append(("recommend", callback("strategie-results.children", recommend_inputs(k))))
+        mix.append(("recommend", callback("strategie-results.children", recommend_inputs(k),
+                                          {"strategie-robust.data": None})))  # the robustness shown: a state
         mix.append(("impact", callback("impact-kpis.children", {"impact-region.value": regions[step % 4]})))
         site = sites[step % 3]
         mix.append(("terrain", callback("terrain-kpis.children", terrain_inputs(site, view=False))))

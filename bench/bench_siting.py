@@ -11,8 +11,12 @@
    maximal covering (greedy + swaps vs PuLP/HiGHS) and the capacitated split-quartier model (greedy fill +
    swaps + optimal assignment vs HiGHS through SciPy), objective ratio (goal >= 0.995) and times; and the
    default national plan (20 cities in 6 urban regions) solved exactly (goal <= 2 s).
+6. Robustness of the page's default scenario over the 18-point grid: full plans (what the page ran
+   before) against :func:`geo.siting.robustness.plan_choice` with the network resolved once per
+   instance (goal <= 1.5 s on a cached set of instances), and whether both give the same frequencies.
 
     .venv/bin/python bench/bench_siting.py [--repeat 5] [--data-dir DIR] [--time-limit-s 60] [--models-only]
+                                          [--robustness-only]
 
 Exits with status 1 when a goal is missed.
 """
@@ -32,6 +36,8 @@ from geo.siting.capacitated import solve_capacitated_exact, solve_capacitated_he
 from geo.siting.params import DEFAULT_CAPACITY, DEFAULT_RADIUS_KM
 from geo.siting.plan import capacitated_problem, plan
 from geo.siting.recommendation import build_problems
+from geo.siting.regions import urban_regions
+from geo.siting.robustness import plan_choice, robustness
 from geo.siting.solver import solve_exact, solve_heuristic
 
 OBJECTIVE_GOAL = 0.995
@@ -40,6 +46,7 @@ PLAN_TIME_GOAL_S = 2.0
 MODEL_RADII = (2.0, 3.0, 5.0)
 MODEL_KS = (5, 10, 20, 30, 50)
 CALLBACK_GOAL_S = 0.300
+ROBUSTNESS_GOAL_S = 1.5
 #: The app's default call (app/scenario.py: k from the page, heuristic, target count, curve).
 APP_CALL = {"k": 10}
 
@@ -59,12 +66,15 @@ def main() -> int:
     parser.add_argument("--data-dir", type=Path, default=None)
     parser.add_argument("--time-limit-s", type=float, default=60.0, help="time limit of each exact solve")
     parser.add_argument("--models-only", action="store_true", help="only section 5 (both models side by side)")
+    parser.add_argument("--robustness-only", action="store_true", help="only section 6 (robustness grid)")
     args = parser.parse_args()
     sites = read_sites(config.PROJECT_ROOT / "data" / "sites.csv")
     frames = (load_qpv(data_dir=args.data_dir), load_communes(data_dir=args.data_dir),
               load_arrondissements(data_dir=args.data_dir))
     if args.models_only:
         return 0 if models_side_by_side(frames, sites, args.time_limit_s) else 1
+    if args.robustness_only:
+        return 0 if robustness_grid(frames, sites, args.repeat) else 1
     ok = True
 
     t0 = time.perf_counter()
@@ -132,8 +142,10 @@ def main() -> int:
     print()
     ok &= models_side_by_side(frames, sites, args.time_limit_s)
     print()
+    ok &= robustness_grid(frames, sites, args.repeat)
+    print()
     print(f"goals (objective ratio >= {OBJECTIVE_GOAL}, cold callback <= {CALLBACK_GOAL_S} s, full < "
-          f"{FULL_TIME_GOAL_S:g} s): {'ok' if ok else 'MISSED'}")
+          f"{FULL_TIME_GOAL_S:g} s, robustness <= {ROBUSTNESS_GOAL_S:g} s): {'ok' if ok else 'MISSED'}")
     return 0 if ok else 1
 
 
@@ -171,6 +183,44 @@ def models_side_by_side(frames, sites, time_limit_s: float) -> bool:  # noqa: AN
           f"{'optimal' if result.optimal else 'not proven'} (goal <= {PLAN_TIME_GOAL_S:g} s: "
           f"{'ok' if good else 'MISSED'})")
     return ok and good
+
+
+def robustness_grid(frames, sites, repeat: int) -> bool:  # noqa: ANN001
+    """Section 6: the page's robustness (k = 10, heuristic) over the 18-point grid, full plans vs plan_choice."""
+    t0 = time.perf_counter()
+    instances, regions, networks = {}, {}, {}
+    for radius in (2.0, DEFAULT_RADIUS_KM, 5.0):
+        for weights in ("none", "default"):
+            inst = build_instance(*frames, radius_km=radius, weights=DEFAULT_WEIGHTS if weights == "default" else None)
+            instances[(radius, weights)] = inst
+            networks[id(inst)] = resolve_network(inst, sites)
+        inst = instances[(radius, "default")]
+        regions[radius] = urban_regions(inst.qpv, inst.qpv_xy, inst.qpv_epsg, inst.coverage)
+    t_inst = time.perf_counter() - t0
+
+    def full(inst, *, capacity, weighted):  # noqa: ANN001, ANN202 - what the page ran before
+        return plan(inst, sites, k=10, method="heuristic", regions=regions[inst.radius_km], capacity=capacity,
+                    weighted=weighted)
+
+    def lean(inst, *, capacity, weighted):  # noqa: ANN001, ANN202
+        return plan_choice(inst, networks[id(inst)], regions=regions[inst.radius_km], capacity=capacity,
+                           weighted=weighted, k=10)
+
+    def grid(run):  # noqa: ANN001, ANN202
+        return robustness(lambda r, w: instances[(r, w)], run, capacity=DEFAULT_CAPACITY)
+
+    slow, t_full = timed(lambda: grid(full), max(1, repeat // 2))
+    fast, t_lean = timed(lambda: grid(lean), repeat)
+    same = slow.cities.equals(fast.cities) and slow.regions.equals(fast.regions)
+    good = t_lean <= ROBUSTNESS_GOAL_S
+    print(f"robustness of the page's default scenario (k = 10, heuristic, 18 grid points; 6 instances and their "
+          f"urban regions built in {t_inst:.2f} s, cached by the app):")
+    print(f"  full plans (tables and roadmap each time)   {t_full:>7.3f} s")
+    print(f"  plan_choice, network resolved once          {t_lean:>7.3f} s   {t_full / t_lean:.1f}x faster   "
+          f"goal <= {ROBUSTNESS_GOAL_S:g} s: {'ok' if good else 'MISSED'}")
+    print(f"  same frequencies (cities and urban regions): {'yes' if same else 'NO'}; robust cities (>= 2/3): "
+          f"{', '.join(fast.cities.loc[fast.cities['frequency'] >= 2 / 3, 'name']) or '-'}")
+    return good and same
 
 
 if __name__ == "__main__":

@@ -125,8 +125,10 @@ def comparison_view(name_a: str, a: Any, name_b: str, b: Any, *, lang: str) -> h
         .where(diff[["name", "urban_region", "where_label", "rank_a", "rank_b"]].notna(), None).to_dict("records"),
         columns=[{"id": c, "name": t(f"compare.col.{c}", lang)} for c in ("name", "urban_region", "where_label", "rank_a", "rank_b")],
         sort_action="native", page_action="none", locale_format=i18n.table_locale(lang),
-        style_table={"maxHeight": "330px", "overflowY": "auto"},
-        style_cell={"fontSize": "0.8rem", "padding": "3px 6px", "textAlign": "left"},
+        style_table={"maxHeight": "330px", "overflowY": "auto", "overflowX": "auto"},
+        style_cell={"fontSize": "0.8rem", "padding": "3px 6px", "textAlign": "left", "whiteSpace": "normal",
+                    "height": "auto"},  # long names wrap, so both ranks stay in view beside the map
+        style_cell_conditional=[{"if": {"column_id": c}, "width": "56px", "textAlign": "right"} for c in ("rank_a", "rank_b")],
         style_header={"fontWeight": "600", "backgroundColor": "#f1f4f8"},
         style_data_conditional=[
             {"if": {"filter_query": "{where_label} = '" + t(f"compare.where.{w}", lang) + "'"}, "color": c}

@@ -24,11 +24,27 @@ ENTRIES: tuple[tuple[str, str, str], ...] = (
 )
 
 
+#: Marks of the recommended markers once the page has computed the robustness: (symbol CSS class, word id),
+#: shown on the recommended layer's own line (the legend keeps its height).
+MARKS: tuple[tuple[str, str], ...] = (("sym-rec sym-rec-robust", "res.robust.word_robust"),
+                                      ("sym-rec sym-rec-fragile", "res.robust.word_fragile"))
+
+
+def _marks(lang: str) -> html.Span:
+    return html.Span([html.Span([html.Span(className=f"sym {symbol}", **{"aria-hidden": "true"}), t(word, lang)],
+                                className="layer-mark", **{"data-mark": word})
+                      for symbol, word in MARKS],
+                     className="layer-marks", title=("\u202f; " if lang == "fr" else "; ").join(
+                         t(m, lang) for m in ("legend.mark.robust", "legend.mark.fragile")))
+
+
 def layer_legend(*, lang: str) -> html.Details:
-    """The legend of the map's layers (open by default, can be folded)."""
+    """The legend of the map's layers (open by default, can be folded); the recommended markers' robust and
+    fragile marks are explained on their layer's line."""
     items = [
         html.Li([html.Span(className=f"sym {symbol}", **{"aria-hidden": "true"}),
-                 html.Span(t(name, lang), className="layer-name")],
+                 html.Span(t(name, lang), className="layer-name"),
+                 *([_marks(lang)] if name == "layer.recommended" else [])],
                 title=t(note, lang), **{"data-layer": t(name, lang)}, className="layer-entry")
         for name, symbol, note in ENTRIES
     ]

@@ -12,7 +12,7 @@ from typing import Any
 from dash import dash_table, html
 
 from app import i18n
-from app.components.results import frequencies, robustness_label
+from app.components.results import frequencies, robustness_label, robustness_styles
 from geo.i18n import format_number, t
 
 #: Regions listed: those of the plan, then the next ones by residents in QPV, up to this many rows.
@@ -43,8 +43,8 @@ def region_records(plan: Any, *, lang: str, robust: Any = None) -> list[dict[str
 
 def region_table(plan: Any, *, lang: str, robust: Any = None, selected: str | None = None) -> dash_table.DataTable:
     """The urban regions ranked, single-row selectable (selecting one zooms the map and lists its cities)."""
-    ids = ["rank", "urban_region", "added_residents", "network", "in_plan", "cities", "qpv_residents", "n_qpv",
-           "npnru_qpv", "robustness"]
+    ids = ["rank", "urban_region", "robustness", "added_residents", "network", "in_plan", "cities", "qpv_residents",
+           "n_qpv", "npnru_qpv"]
     records = region_records(plan, lang=lang, robust=robust)
     chosen = [i for i, r in enumerate(records) if r["urban_region"] == selected]
     columns = [{"id": c, "name": t(f"region.col.{c}", lang),
@@ -57,7 +57,8 @@ def region_table(plan: Any, *, lang: str, robust: Any = None, selected: str | No
         style_cell={"fontSize": "0.8rem", "padding": "3px 6px", "textAlign": "left", "whiteSpace": "normal",
                     "height": "auto", "fontFamily": "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif"},
         style_cell_conditional=[{"if": {"column_id": c}, "textAlign": "right"} for c in NUMERIC],
-        style_data_conditional=[{"if": {"filter_query": "{in_plan} = '" + t("res.no", lang) + "'"}, "color": "#777"}],
+        style_data_conditional=[*robustness_styles(lang=lang),
+                                {"if": {"filter_query": "{in_plan} = '" + t("res.no", lang) + "'"}, "color": "#777"}],
         style_header={"fontWeight": "600", "backgroundColor": "#f1f4f8", "whiteSpace": "normal"},
     )
 

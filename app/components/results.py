@@ -14,7 +14,7 @@ from typing import Any
 import dash_leaflet as dl
 import pandas as pd
 import plotly.graph_objects as go
-from dash import dash_table, html
+from dash import dash_table, dcc, html
 from dash.dash_table.Format import Format, Scheme, Symbol
 
 from app import i18n
@@ -79,6 +79,12 @@ def frequencies(robust: Any, frame: str = "cities") -> dict[str, tuple[float, in
     return {str(r.name): (float(r.frequency), int(r.selected), int(r.scenarios)) for r in table.itertuples(index=False)}
 
 
+def robustness_styles(*, lang: str) -> list[dict[str, Any]]:
+    """DataTable row styles: robust picks on green, fragile ones on orange (column ``robustness``)."""
+    return [{"if": {"filter_query": "{robustness} contains '" + t(word, lang) + "'"}, "backgroundColor": colour}
+            for word, colour in (("res.robust.word_robust", "#e8f5ee"), ("res.robust.word_fragile", "#fdf0e6"))]
+
+
 def table_records(table: pd.DataFrame, *, robust: Any = None, lang: str = "fr") -> list[dict[str, Any]]:
     """Rows of the ranked table for the DataTable (numbers rounded, presence in %)."""
     freq = frequencies(robust)
@@ -98,7 +104,9 @@ def ranked_table(plan: Any, *, lang: str, robust: Any = None) -> dash_table.Data
     """The sortable ranked table of the new sites (robust picks in green, fragile ones in orange)."""
     numeric = set(NUMBER_FORMATS)
     columns = []
-    for c in [*table_columns(plan.table), "robustness"]:
+    shown = table_columns(plan.table)
+    shown.insert(shown.index("name") + 1 if "name" in shown else 0, "robustness")  # in view, not past the scroll
+    for c in shown:
         col: dict[str, Any] = {"id": c, "name": t(f"col.{c}", lang)}
         if c in numeric:
             col["type"] = "numeric"
@@ -119,13 +127,24 @@ def ranked_table(plan: Any, *, lang: str, robust: Any = None) -> dash_table.Data
             *({"if": {"column_id": c}, "textAlign": "right"} for c in numeric),
             {"if": {"column_id": "name"}, "minWidth": "120px", "fontWeight": "600"},
         ],
-        style_data_conditional=[
-            {"if": {"filter_query": "{robustness} contains '" + t("res.robust.word_robust", lang) + "'"},
-             "backgroundColor": "#e8f5ee"},
-            {"if": {"filter_query": "{robustness} contains '" + t("res.robust.word_fragile", lang) + "'"},
-             "backgroundColor": "#fdf0e6"},
-        ],
+        style_data_conditional=robustness_styles(lang=lang),
         style_header={"fontWeight": "600", "backgroundColor": "#f1f4f8", "whiteSpace": "normal"},
+    )
+
+
+def sites_area(plan: Any, *, lang: str, robust: Any = None) -> html.Div:
+    """The new sites table (marked once the robustness is known), the roadmap chart and the time the plan took."""
+    return html.Div(
+        [
+            html.Div([html.H3(t("res.table_title_plan", lang)), ranked_table(plan, lang=lang, robust=robust)],
+                     className="results-table"),
+            html.Div([html.H3(t("res.road_title", lang)),
+                      dcc.Graph(id="strategie-roadmap-chart", figure=roadmap_figure(plan, lang=lang),
+                                config={"displayModeBar": False, "responsive": True})],
+                     className="results-chart"),
+            html.P(t("res.elapsed", lang, ms=format_number(1000 * plan.elapsed_s, lang)), className="help"),
+        ],
+        className="results-grid",
     )
 
 
@@ -251,14 +270,14 @@ def roadmap_figure(plan: Any, *, lang: str) -> go.Figure:
                   annotation_text=f"{t('res.chart_goal', lang)} {format_percent(100 * target, lang, decimals=0)}",
                   annotation_position="top left")
     fig.update_layout(
-        margin={"l": 55, "r": 55, "t": 10, "b": 40}, height=300, bargap=0.2, template="plotly_white",
+        margin={"l": 55, "r": 55, "t": 34, "b": 40}, height=300, bargap=0.2, template="plotly_white",
         separators=", " if lang == "fr" else ".,",
         xaxis={"title": t("res.road_year", lang), "dtick": 1},
         yaxis={"title": t("res.road_households", lang), "tickformat": ",.0f"},
         yaxis2={"title": t("res.road_presence", lang), "overlaying": "y", "side": "right", "showgrid": False,
                 "range": [0, 100 * max(target * 1.5, float(road["presence_share"].max()) * 1.05)],
                 "ticksuffix": "\u202f%" if lang == "fr" else "%", "tickformat": ".0f"},
-        legend={"orientation": "h", "y": -0.25, "x": 0},
+        legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 0},  # above the plot: inside its box
     )
     return fig
 

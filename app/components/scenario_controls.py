@@ -104,6 +104,7 @@ def sites_controls(*, lang: str, max_bytes: int) -> html.Div:
         [
             html.Label(t("scen.sites", lang), className="control-label"),
             html.Div(id="strategie-sites-info", className="help"),
+            html.Div(id="strategie-network-msg", className="notice small", role="status"),
             dcc.Upload(id="strategie-upload", children=html.Div(t("scen.upload", lang)), className="upload",
                        accept=".csv,text/csv,text/plain", max_size=max_bytes, multiple=False),
             html.Div(id="strategie-upload-error", className="error", role="alert"),

@@ -1,5 +1,5 @@
 """Stratégie page, scenario callbacks: the plan and its rendering, the URL, the sites upload, the region
-view, robustness and « Exporter ».
+view and « Exporter » (robustness: :mod:`app.pages._strategie_robust`).
 
 Thin callbacks over :mod:`app.scenario` (cached plans), :mod:`app.components.results`,
 :mod:`app.components.region_view` and :mod:`app.components.scenario_export`. The module name starts
@@ -18,7 +18,7 @@ from app import data, i18n, scenario, settings
 from app.components import region_view, results, scenario_export
 from app.scenario_params import Scenario
 from geo import siting
-from geo.i18n import error_text, format_number, t
+from geo.i18n import error_text, t
 from geo.load import load_manifest
 
 logger = logging.getLogger(__name__)
@@ -73,14 +73,17 @@ def data_version() -> str:
 
 
 def network_label(stored: dict[str, Any] | None, n: int, lang: str) -> str:
-    """« 11 sites de l'association (data/sites.csv) » or « 3 sites importés depuis mes_sites.csv »."""
+    """« 11 sites de l'association (data/sites.csv) », « 3 sites importés depuis mes_sites.csv » or the
+    sites of a saved scenario."""
+    if stored and stored.get("saved"):
+        return t("scen.sites_saved", lang, n=n, name=stored["saved"])
     if stored:
         return t("scen.sites_uploaded", lang, n=n, f=stored.get("filename", "?"))
     return t("scen.sites_default", lang, n=n)
 
 
 def robust_for(scen: Scenario, stored: dict[str, Any] | None, robust_key: str | None) -> Any:
-    """The robustness of this scenario when it was computed (the button), else None."""
+    """The robustness of this scenario once the page computed it (:mod:`app.pages._strategie_robust`), else None."""
     if robust_key != scen.to_query():
         return None
     return scenario.robustness_for(scen, sites=stored["records"] if stored else None, data_dir=settings.data_dir())
@@ -116,8 +119,8 @@ def sync_k(box: int | None, slider: int | None) -> tuple[Any, Any]:
     Output("strategie-query", "data"),
     *[Input(i, p) for i, p in CONTROL_INPUTS],
     Input("strategie-sites", "data"),
-    Input("strategie-robust", "data"),
     Input("strategie-map-ready", "data"),
+    State("strategie-robust", "data"),  # marks shown when known; new ones come from app.pages._strategie_robust
 )
 def recommend(*values: Any) -> tuple[Any, ...]:
     """Run the cached two-level plan of the controls and render it; a refusal keeps the previous results.
@@ -126,11 +129,11 @@ def recommend(*values: Any) -> tuple[Any, ...]:
     chart do not compete with the map's first paint.
     """
     lang = i18n.current_lang()
-    *controls, stored, robust_key, ready = values
+    *controls, stored, ready, robust_key = values
     if not ready:
         return (no_update,) * 8
-    scen = controls_to_scenario(*controls)
     records = stored["records"] if stored else None
+    scen = controls_to_scenario(*controls).with_sites(records)
     try:
         plan = scenario.plan_for(scen, sites=records, data_dir=settings.data_dir())
         robust = robust_for(scen, stored, robust_key)
@@ -141,18 +144,7 @@ def recommend(*values: Any) -> tuple[Any, ...]:
         results.headline(plan, lang=lang),
         html.Div([results.progress_bar(plan, lang=lang), results.assumptions(plan, lang=lang)], className="progress-grid"),
     ])
-    sites_area = html.Div(
-        [
-            html.Div([html.H3(t("res.table_title_plan", lang)), results.ranked_table(plan, lang=lang, robust=robust)],
-                     className="results-table"),
-            html.Div([html.H3(t("res.road_title", lang)),
-                      dcc.Graph(id="strategie-roadmap-chart", figure=results.roadmap_figure(plan, lang=lang),
-                                config={"displayModeBar": False, "responsive": True})],
-                     className="results-chart"),
-            html.P(t("res.elapsed", lang, ms=format_number(1000 * plan.elapsed_s, lang)), className="help"),
-        ],
-        className="results-grid",
-    )
+    sites_area = results.sites_area(plan, lang=lang, robust=robust)
     return (head, region_view.region_table(plan, lang=lang, robust=robust), sites_area,
             results.current_site_layers(plan.network, radius_km=radius, lang=lang),
             results.recommended_layers(plan.table, radius_km=radius, lang=lang, robust=robust),
@@ -248,23 +240,6 @@ clientside_callback(
     Input("strategie-region-bounds", "data"),
     prevent_initial_call=True,
 )
-
-
-@dash.callback(
-    Output("strategie-robust", "data"),
-    Input("strategie-robust-button", "n_clicks"),
-    State("strategie-query", "data"),
-    State("strategie-sites", "data"),
-    running=[(Output("strategie-robust-button", "disabled"), True, False)],
-    prevent_initial_call=True,
-)
-def compute_robustness(n: int | None, query: str | None, stored: dict[str, Any] | None) -> Any:
-    """Rerun the plan over the 18-scenario grid (8–12 s once, then cached); the results mark robust picks."""
-    if not n:
-        return no_update
-    scen = Scenario.from_query(query)
-    scenario.robustness_for(scen, sites=stored["records"] if stored else None, data_dir=settings.data_dir())
-    return scen.to_query()
 
 
 @dash.callback(

@@ -1,7 +1,10 @@
 """Stratégie page, saved scenarios: save the current scenario by name, reopen one, compare two.
 
 Scenarios are saved per signed-in user (:class:`geo.auth.scenarios.ScenarioStore`, the accounts
-database). Reopening one loads its address (``/?<query>``), so the page rebuilds from the URL.
+database), with the validated sites of an uploaded network (never the file nor its name). Reopening one
+loads its address (``/?<query>``), so the page rebuilds from the URL; an address whose ``network`` names
+an uploaded network gets it back from the user's saved scenarios (:func:`restore_network`), or says in
+the page's language that it is missing and that the association's sites are used instead.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from dash import Input, Output, State, ctx, no_update
 
 from app import i18n, scenario, settings
 from app.components.comparison import comparison_view
-from app.scenario_params import Scenario
+from app.scenario_params import Scenario, network_id
 from app.security import current_user
 from app.security.session import accounts_url
 from geo import siting
@@ -57,8 +60,9 @@ def save_scenario(n: int | None, name: str | None, query: str | None, stored: di
     message = ""
     if n and ctx.triggered_id == "strategie-save":
         try:
-            saved = store.save(user.id, name or "", Scenario.from_query(query).to_query(),
-                               sites=stored["records"] if stored else None)
+            records = stored["records"] if stored else None
+            saved = store.save(user.id, name or "", Scenario.from_query(query).with_sites(records).to_query(),
+                               sites=records)
             message = t("saved.done", lang, name=saved.name)
         except ScenarioNameError as exc:
             message = error_text(exc, lang)
@@ -77,7 +81,35 @@ def open_scenario(name: str | None) -> Any:
     if not name or user is None:
         return no_update
     saved = scenario_store().get(user.id, name)
-    return no_update if saved is None else "/?" + saved.query
+    return no_update if saved is None else "/?" + Scenario.from_query(saved.query).with_sites(saved.sites).to_query()
+
+
+@dash.callback(
+    Output("strategie-sites", "data", allow_duplicate=True),
+    Output("strategie-network-msg", "children"),
+    Input("strategie-url-network", "data"),
+    State("strategie-sites", "data"),
+    prevent_initial_call="initial_duplicate",
+)
+def restore_network(url: dict[str, Any] | None, stored: dict[str, Any] | None) -> tuple[Any, Any]:
+    """The sites of the address's network: kept when the tab already holds them, restored from a saved
+    scenario of the user, else the association's sites with a message saying the network is missing.
+
+    A plain ``/`` (no scenario in the address) keeps the tab's sites, uploaded or not.
+    """
+    if not url or not url.get("query"):
+        return no_update, ""
+    wanted = url.get("network")
+    if wanted == network_id(stored["records"] if stored else None):
+        return no_update, ""
+    if wanted is None:  # a scenario on the association's sites
+        return None, ""
+    user = current_user()
+    found = None if user is None else next(
+        (s for s in scenario_store().list(user.id) if s.sites is not None and network_id(s.sites) == wanted), None)
+    if found is not None:
+        return {"records": found.sites, "saved": found.name}, ""
+    return None, t("scen.network_missing", i18n.current_lang())
 
 
 def _plan(saved: Any) -> Any:

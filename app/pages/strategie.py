@@ -15,7 +15,7 @@ from typing import Any
 
 import dash
 import dash_leaflet as dl
-from dash import ALL, Input, Output, State, ctx, dcc, html, no_update
+from dash import ALL, Input, Output, State, ctx, dash_table, dcc, html, no_update
 
 from app import data, i18n, scenario, settings
 from app.components import basemap, mapstyle, qpv_symbols
@@ -31,10 +31,10 @@ from geo.load import DataNotBuiltError, load_manifest, load_qpv
 
 logger = logging.getLogger(__name__)
 
-# The scenario callbacks (plan, URL, upload, regions, robustness, export; saved scenarios and comparison)
-# live in two "_" modules that Dash does not register as pages. Dash executes this page module again for
+# The scenario callbacks (plan, URL, upload, regions, export; robustness; saved scenarios and comparison)
+# live in three "_" modules that Dash does not register as pages. Dash executes this page module again for
 # each app it builds and registers the callbacks declared meanwhile: run the helper modules again too.
-for _helper in (f"{__package__}._strategie_plan", f"{__package__}._strategie_saved"):
+for _helper in (f"{__package__}._strategie_plan", f"{__package__}._strategie_robust", f"{__package__}._strategie_saved"):
     if _helper in sys.modules:
         importlib.reload(sys.modules[_helper])
     else:
@@ -107,7 +107,7 @@ def _map(lang: str, attribution: str) -> dl.Map:
                        "npnru": t("legend.npnru_yes", lang), "source": t("legend.source", lang, s="ANCT, INSEE, ANRU")}
     return dl.Map(
         id="strategie-map",
-        center=[46.2, 2.4], zoom=5.5, zoomSnap=0.5, zoomDelta=0.5,
+        center=[46.6, 2.4], zoom=5.5, zoomSnap=0.5, zoomDelta=0.5,  # Lille stays inside the top edge
         attributionControl=False,
         minZoom=3,
         maxZoom=18,
@@ -189,11 +189,15 @@ def _actions(lang: str) -> html.Div:
                for fmt in _plan_callbacks.EXPORT_FORMATS]
     return html.Div(
         [html.Span(colon(t("export.title", lang), lang), className="actions-label"), *buttons,
-         html.Button(t("res.robust.button", lang), id="strategie-robust-button", n_clicks=0, className="action-button",
-                     title=t("res.robust.help", lang)),
          dcc.Download(id="strategie-download")],
         className="strategie-actions",
     )
+
+
+def _placeholder(table_id: str) -> html.Div:
+    """An empty, hidden table holding the id the first plan's table takes over, so that the robustness marks
+    (:mod:`app.pages._strategie_robust`) update the tables' rows in place instead of redrawing them."""
+    return html.Div(dash_table.DataTable(id=table_id, data=[], columns=[]), hidden=True)
 
 
 def layout(**kwargs: Any) -> html.Div:
@@ -212,6 +216,8 @@ def layout(**kwargs: Any) -> html.Div:
             dcc.Store(id="strategie-sites", storage_type="session", data=None),
             dcc.Store(id="strategie-query", data=scen.to_query()),
             dcc.Store(id="strategie-robust", data=None),
+            # the address's network (None: the association's sites); "query": the page was opened on a scenario
+            dcc.Store(id="strategie-url-network", data={"query": bool(kwargs), "network": scen.network}),
             dcc.Store(id="strategie-region-bounds", data=None),
             dcc.Store(id="strategie-map-ready", data=False),
             dcc.Interval(id="strategie-ready-poll", interval=150, max_intervals=80),
@@ -230,13 +236,17 @@ def layout(**kwargs: Any) -> html.Div:
                         className="map-wrap",
                     ),
                     html.Div(id="strategie-error", className="error", role="alert"),
+                    html.Div([html.Span(className="spinner", **{"aria-hidden": "true"}), t("res.robust.running", lang)],
+                             id="strategie-robust-status", className="robust-status", role="status", hidden=True,
+                             title=t("res.robust.help", lang)),
                     html.Div(id="strategie-results", className="strategie-results"),
                     html.Section([html.H3(t("region.title", lang)),
-                                  html.Div([html.Div(id="strategie-regions-area", className="regions-table"),
+                                  html.Div([html.Div(_placeholder("strategie-regions-table"), id="strategie-regions-area",
+                                                     className="regions-table"),
                                             html.Div(id="strategie-region-cities", className="regions-cities")],
                                            className="regions-grid")],
                                  className="strategie-regions", id="strategie-regions-section"),
-                    html.Div(id="strategie-sites-area", className="strategie-sites-area"),
+                    html.Div(_placeholder("strategie-table"), id="strategie-sites-area", className="strategie-sites-area"),
                     _actions(lang),
                     comparison_section(lang=lang),
                 ],

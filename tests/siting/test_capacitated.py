@@ -208,3 +208,47 @@ def test_robustness_counts_how_often_each_choice_comes_back(toy_frames):
     assert rob.regions.set_index("name").loc["Loire", "selected"] == 4  # the network's region is always in the plan
     with pytest.raises(ValueError, match="grid: expected non-empty values for 'weights'"):
         robustness(instance_for, run, grid={"radius_km": (2.0,), "capacity_factor": (1.0,), "weights": ()})
+
+
+def test_the_assignment_of_a_chosen_set_matches_the_milp_on_that_set():
+    # 3 candidates, capacity 10; weights make QPV 2 twice as valuable: the LP of the open rows alone
+    # must find the MILP's own assignment value, and never use a closed candidate
+    p = cap_problem([[0, 1], [1, 2], [2, 3]], [8, 8, 8, 8], locked=[[0]], cap=10.0, unit=[1, 1, 2, 1])
+    exact = solve_capacitated_exact(p, k=2)
+    again = assign(p, exact.selected)
+    assert again.objective == pytest.approx(exact.objective)
+    assert set(again.rows.tolist()) <= {0, *(1 + i for i in exact.selected)}
+    per_row = np.bincount(again.rows, weights=again.residents)
+    assert per_row.max() <= 10 + 1e-6
+    assert np.bincount(again.qpv, weights=again.residents, minlength=4).max() <= 8 + 1e-6
+
+
+def test_plan_choice_gives_the_plans_choice_without_its_tables(toy_frames):
+    from geo.siting.robustness import PlanChoice, plan_choice, robustness
+
+    q, c, a = toy_frames
+    sites = pd.DataFrame([{"code": "42001", "name": "A", "opening_year": 2015, "kind": "site"}])
+    instances = {r: build_instance(q, c, a, radius_km=r, weights=None) for r in (2.0, 3.0)}
+    options = {"k": 1, "max_regions": None}
+
+    def full(inst, *, capacity, weighted):
+        return plan(inst, sites, capacity=capacity, regions=_toy_regions(inst), weighted=weighted, **options)
+
+    def lean(inst, *, capacity, weighted):
+        return plan_choice(inst, resolve_network(inst, sites), regions=_toy_regions(inst), capacity=capacity,
+                           weighted=weighted, **options)
+
+    grid = {"radius_km": (2.0, 3.0), "capacity_factor": (0.5, 1.0, 2.5), "weights": ("none",)}
+    slow = robustness(lambda r, w: instances[r], full, capacity=2000, grid=grid)
+    fast = robustness(lambda r, w: instances[r], lean, capacity=2000, grid=grid)
+    pd.testing.assert_frame_equal(slow.scenarios, fast.scenarios)
+    pd.testing.assert_frame_equal(slow.cities, fast.cities)
+    pd.testing.assert_frame_equal(slow.regions, fast.regions)
+    choice = lean(instances[3.0], capacity=5000, weighted=False)
+    assert isinstance(choice, PlanChoice) and choice.cities == ("Paris 19e Arrondissement",)
+    assert "Loire" in choice.regions  # the network's region counts
+    with pytest.raises(TypeError, match="run: expected a PlanChoice or a Plan, got str"):
+        robustness(lambda r, w: instances[r], lambda inst, **kw: "plan", capacity=2000, grid=grid)
+    with pytest.raises(ValueError, match="max_cities: expected a number of cities when k is None"):
+        plan_choice(instances[3.0], resolve_network(instances[3.0], sites), regions=_toy_regions(instances[3.0]),
+                    capacity=2000, k=None, max_cities=None)
