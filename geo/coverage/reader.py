@@ -6,10 +6,11 @@ at most ``chunk_rows`` rows, read lazily, so that memory does not grow with the 
 raises while the chunks are read (the importer then stores nothing). :func:`read_file` and :func:`read_bytes`
 collect the chunks into one :class:`RawTable` for callers that want the whole table.
 
-Sniffing, in order: size (empty; too large only when the caller sets ``max_bytes``), format by magic bytes (XLSX is a ZIP; the old binary ``.xls``
-is refused), binary content, encoding (UTF-16 with BOM, UTF-8 with or without BOM, Windows-1252, then
-Latin-1), separator (``;``, ``,`` or tab: the one named by Excel's optional ``sep=;`` first line, else the
-one under which the first line names the most schema columns), header (recognisable, no personal-data column, required and location columns present).
+Sniffing, in order: size (empty; too large only when the caller sets ``max_bytes``), format by magic bytes
+(XLSX is a ZIP; the old binary ``.xls`` is refused), binary content, encoding (UTF-16 with BOM, UTF-8 with
+or without BOM, Windows-1252, then Latin-1), separator (``;``, ``,`` or tab: the one named by Excel's
+optional ``sep=;`` first line, else the one under which the first line names the most schema columns),
+header (recognisable, no personal-data column, required and location columns present).
 
 Every cell is returned as a stripped string; typing is :mod:`geo.coverage.validate`'s job. XLSX cells are
 turned into the same text a CSV export would hold (dates as ``AAAA-MM-JJ[ HH:MM]``).
