@@ -307,40 +307,26 @@ def import_table(table: reader.RawTable, *, engine: Engine, file_sha256: str, ge
                          demo=demo, allowed_sites=allowed_sites, progress=progress, lang=lang)
 
 
-@dataclass
-class _Tally:
-    """Counts and report parts gathered chunk by chunk."""
+def _count_chunk(summary: ImportSummary, chunk: reader.Chunk, rejected: int, rows: pd.DataFrame,
+                 notes: list[str]) -> None:
+    """Add one chunk's counts and notes to the summary being built."""
+    summary.chunks += 1
+    summary.rows += len(chunk.frame)
+    summary.peak_chunk_rows = max(summary.peak_chunk_rows, len(chunk.frame))
+    summary.rejected += rejected
+    status = rows["location_status"]
+    summary.pending_geocoding += int((status == store.LOCATION_PENDING).sum())
+    summary.geocoded += int((status == store.LOCATION_GEOCODED).sum())
+    summary.geocoding_failed += int((status == store.LOCATION_FAILED).sum())
+    summary.outside_qpv += int((rows["qpv_status"] == store.QPV_OUTSIDE).sum())
+    summary.notes += [note for note in notes if note not in summary.notes]
 
-    rows: int = 0
-    rejected: int = 0
-    pending: int = 0
-    geocoded: int = 0
-    failed: int = 0
-    outside: int = 0
-    chunks: int = 0
-    peak: int = 0
-    reports: list[pd.DataFrame] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
 
-    def add(self, chunk: reader.Chunk, rejected: int, rows: pd.DataFrame, notes: list[str],
-            report: pd.DataFrame) -> None:
-        self.chunks += 1
-        self.rows += len(chunk.frame)
-        self.peak = max(self.peak, len(chunk.frame))
-        self.rejected += rejected
-        status = rows["location_status"]
-        self.pending += int((status == store.LOCATION_PENDING).sum())
-        self.geocoded += int((status == store.LOCATION_GEOCODED).sum())
-        self.failed += int((status == store.LOCATION_FAILED).sum())
-        self.outside += int((rows["qpv_status"] == store.QPV_OUTSIDE).sum())
-        if len(report):
-            self.reports.append(report)
-        self.notes += [note for note in notes if note not in self.notes]
-
-    def report(self, source: reader.StreamedFile) -> pd.DataFrame:
-        if not self.reports:
-            return rejection_report(_as_table(source, pd.DataFrame({"ligne": []})), _NO_PROBLEMS)
-        return pd.concat(self.reports, ignore_index=True) if len(self.reports) > 1 else self.reports[0]
+def _whole_report(source: reader.StreamedFile, reports: list[pd.DataFrame]) -> pd.DataFrame:
+    """The chunks' reports of rejected rows as one (an empty report with its columns when none was rejected)."""
+    if not reports:
+        return rejection_report(_as_table(source, pd.DataFrame({"ligne": []})), _NO_PROBLEMS)
+    return pd.concat(reports, ignore_index=True) if len(reports) > 1 else reports[0]
 
 
 _NO_PROBLEMS = pd.DataFrame({"ligne": pd.Series([], dtype="int64"), "colonne": pd.Series([], dtype="str"),
@@ -380,7 +366,9 @@ def import_stream(source: reader.StreamedFile, *, engine: Engine, geocoder: Geoc
     FileRefusedError
         When a chunk turns the file down (nothing is stored).
     """
-    tally = _Tally()
+    summary = ImportSummary(file=source.name, format=source.format, rows=0, qpv_checked=qpv is not None,
+                            ignored_columns=list(source.header.ignored))
+    reports: list[pd.DataFrame] = []
     ranks = RankCounter()
     name = stored_file_name(source.name, source.sha256)
     with engine.connect() as conn:
@@ -394,24 +382,20 @@ def import_stream(source: reader.StreamedFile, *, engine: Engine, geocoder: Geoc
                 with conn.begin():
                     staging.add(rows)
                 report = rejection_report(_as_table(source, chunk.frame), checked.problems)
-                tally.add(chunk, int(checked.rejected_lines.size), rows, notes, report)
+                if len(report):
+                    reports.append(report)
+                _count_chunk(summary, chunk, int(checked.rejected_lines.size), rows, notes)
                 del checked, rows, report
                 if progress is not None:
-                    progress("validate", tally.rows, max(tally.rows, source.expected_rows))
+                    progress("validate", summary.rows, max(summary.rows, source.expected_rows))
             with store.write_transaction(conn):
-                _, inserted = staging.publish(file_sha256=source.sha256, file_name=name, file_format=source.format,
-                                              n_rows=tally.rows, n_rejected=tally.rejected, n_pending=tally.pending,
-                                              demo=demo)
-            staged = staging.staged
+                _, summary.imported = staging.publish(
+                    file_sha256=source.sha256, file_name=name, file_format=source.format, n_rows=summary.rows,
+                    n_rejected=summary.rejected, n_pending=summary.pending_geocoding, demo=demo)
+            summary.duplicates = staging.staged - summary.imported
         finally:
             _drop(conn, staging)
-    summary = ImportSummary(
-        file=source.name, format=source.format, rows=tally.rows, imported=inserted, duplicates=staged - inserted,
-        rejected=tally.rejected, pending_geocoding=tally.pending, geocoded=tally.geocoded,
-        geocoding_failed=tally.failed, outside_qpv=tally.outside, qpv_checked=qpv is not None,
-        ignored_columns=list(source.header.ignored), report=tally.report(source), notes=tally.notes,
-        chunks=tally.chunks, peak_chunk_rows=tally.peak,
-    )
+    summary.report = _whole_report(source, reports)
     logger.info("imported %s in %d chunks: %d rows, %d imported, %d duplicates, %d rejected, %d pending", name,
                 summary.chunks, summary.rows, summary.imported, summary.duplicates, summary.rejected,
                 summary.pending_geocoding)

@@ -36,6 +36,7 @@ import datetime as dt
 import hashlib
 import importlib.util
 import io
+import itertools
 import logging
 import os
 import re
@@ -487,21 +488,15 @@ class _Shape:
 
     def chunks(self, records: Iterable[tuple[int, list[str]]]) -> Iterator[Chunk]:
         """Group ``(line, cells)`` records into chunks; refuse the file past ``max_rows`` or when it has none."""
-        rows: list[list[str]] = []
-        lines: list[int] = []
+        records = iter(records)
         total = 0
-        for line, record in records:
-            rows.append(record)
-            lines.append(line)
-            total += 1
+        while batch := list(itertools.islice(records, min(self.chunk_rows, self.limits.max_rows + 1 - total))):
+            total += len(batch)
             if total > self.limits.max_rows:
                 raise FileRefusedError("too_many_rows", name=self.name,
                                        max_rows=f"{self.limits.max_rows:,}".replace(",", "\u202f"))
-            if len(rows) == self.chunk_rows:
-                yield _chunk(self.header_cells, self.header, rows, lines)
-                rows, lines = [], []
-        if rows:
-            yield _chunk(self.header_cells, self.header, rows, lines)
+            lines, rows = zip(*batch, strict=True)
+            yield _chunk(self.header_cells, self.header, list(rows), list(lines))
         if not total:
             raise FileRefusedError("no_rows", name=self.name)
 

@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
 from geo.coverage import store
 from geo.coverage.keys import day_numbers, week_start
+
+
+def overlapping_files(folder: Path, *, own: int, shared: int, seed: int) -> list[str]:
+    """Two CSV files over the same buildings: ``own`` rows each of their own campaign, and the same ``shared``
+    rows, shuffled; returns their paths."""
+    common = random_rows(shared, seed=seed, campaign="Commun")
+    paths = []
+    for k in range(2):
+        frame = pd.concat([random_rows(own, seed=seed + 3 + k, campaign=f"Fichier {k}"), common], ignore_index=True)
+        path = folder / f"f{k}.csv"
+        frame.sample(frac=1.0, random_state=k).to_csv(path, sep=";", index=False, encoding="utf-8")
+        paths.append(str(path))
+    return paths
 
 
 def random_rows(n: int, *, seed: int, campaign: str = "Printemps", site: str = "91286",

@@ -18,7 +18,7 @@ import pytest
 import sqlalchemy as sa
 from coverage_helpers import TODAY, write_csv
 from coverage_workers import import_at_once
-from rollup_helpers import assert_in_step, random_rows
+from rollup_helpers import assert_in_step, overlapping_files, random_rows
 
 from geo.coverage import importer, reader, store
 from geo.coverage.errors import FileRefusedError
@@ -90,12 +90,7 @@ def test_rows_held_at_once_never_exceed_the_chunk_size(tmp_path: Path) -> None:
 
 
 def test_two_chunked_imports_at_once_keep_the_rollup_in_step(db_url: str, tmp_path: Path) -> None:
-    shared = random_rows(300, seed=23, campaign="Commun")
-    paths = []
-    for k in range(2):
-        frame = pd.concat([random_rows(600, seed=30 + k, campaign=f"Fichier {k}"), shared], ignore_index=True)
-        paths.append(str(write_csv(tmp_path / f"f{k}.csv", frame.sample(frac=1.0, random_state=k))))
-    outcomes = import_at_once(db_url, paths, chunk_rows=200)
+    outcomes = import_at_once(db_url, overlapping_files(tmp_path, own=600, shared=300, seed=23), chunk_rows=200)
     assert all(o["chunks"] == 5 for o in outcomes)
     assert sorted(o["imported"] for o in outcomes) == [600, 900]  # the shared rows went in once
     engine = store.open_store(db_url)

@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 from coverage_helpers import TODAY, write_csv
 from coverage_workers import import_at_once
-from rollup_helpers import assert_in_step, random_rows
+from rollup_helpers import assert_in_step, overlapping_files, random_rows
 
 from geo.coverage import importer, store
 from geo.coverage.keys import day_numbers, week_start
@@ -80,12 +80,7 @@ def test_a_failure_midway_leaves_visits_and_rollup_unchanged(engine: sa.Engine, 
 
 def test_two_processes_importing_at_once_keep_the_rollup_in_step(db_url: str, tmp_path: Path) -> None:
     """Two files over the same buildings (a shared part and their own rows), imported at the same moment."""
-    shared = random_rows(400, seed=7, campaign="Commun")
-    paths = []
-    for k in range(2):
-        frame = pd.concat([random_rows(800, seed=10 + k, campaign=f"Fichier {k}"), shared], ignore_index=True)
-        paths.append(str(write_csv(tmp_path / f"f{k}.csv", frame.sample(frac=1.0, random_state=k))))
-    import_at_once(db_url, paths)
+    import_at_once(db_url, overlapping_files(tmp_path, own=800, shared=400, seed=7))
     engine = store.open_store(db_url)
     try:
         assert store.count_visits(engine) == 2000

@@ -78,7 +78,9 @@ def visit_columns(rows: pd.DataFrame) -> dict[str, list]:
         values = rows[name]
         if name in ("lat", "lon", "geocode_score"):
             arr = values.to_numpy(dtype=float)
-            cols[name] = [None if v != v else v for v in arr.tolist()]
+            cells = arr.astype(object)
+            cells[np.isnan(arr)] = None
+            cols[name] = cells.tolist()
         elif name == "visited_at":  # the text sqlite3 stores for a datetime (seconds), which COPY reads too
             stamps = np.datetime_as_string(values.to_numpy(dtype="datetime64[s]"), unit="s")
             cols[name] = np.char.replace(stamps, "T", " ").tolist()
