@@ -199,3 +199,25 @@ def test_a_spreadsheet_is_imported_in_chunks_like_its_csv(tmp_path: Path) -> Non
         finally:
             engine.dispose()
     assert stores["csv"] == stores["xlsx"]
+
+
+def test_rows_rejected_in_later_chunks_are_reported_by_line_in_the_users_language(tmp_path: Path,
+                                                                                  caplog: pytest.LogCaptureFixture
+                                                                                  ) -> None:
+    rows = random_rows(500, seed=33)
+    rows.loc[420, "date"] = "2025-02-30"
+    rows.loc[455, "sujets"] = "rappeler Mme Diallo au 06 98 76 54 32"
+    path = write_csv(tmp_path / "visites famille Diallo.csv", rows)
+    engine = store.open_store(f"sqlite:///{tmp_path / 's.db'}")
+    try:
+        with caplog.at_level("DEBUG"):
+            summary = importer.import_file(path, engine=engine, today=TODAY, chunk_rows=100, lang="en")
+    finally:
+        engine.dispose()
+    assert summary.chunks == 5 and summary.rejected == 2 and summary.imported == 498
+    report = summary.report.set_index("ligne")
+    assert report.index.tolist() == [422, 457]  # data row 420 is line 422 (the header is line 1)
+    assert report.loc[422, "colonne"] == "date" and report.loc[422, "motif"].startswith("invalid date")
+    assert report.loc[457, "colonne"] == "sujets" and report.loc[457, "sujets"] == importer.REDACTED
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "Diallo" not in logged and "06 98" not in logged and "visites famille" not in logged
