@@ -378,6 +378,9 @@ def import_stream(source: reader.StreamedFile, *, engine: Engine, geocoder: Geoc
             for chunk in source.chunks:
                 checked = validate_rows(chunk.frame, today=today, field_count_errors=chunk.field_count_errors,
                                         allowed_sites=allowed_sites, territory=territory, lang=lang, ranks=ranks)
+                if progress is not None:
+                    done = summary.rows + len(chunk.frame)
+                    progress("validate", done, max(done, source.expected_rows))
                 rows, notes = locate(checked.valid, geocoder=geocoder, qpv=qpv, progress=progress, lang=lang)
                 with conn.begin():
                     staging.add(rows)
@@ -386,8 +389,6 @@ def import_stream(source: reader.StreamedFile, *, engine: Engine, geocoder: Geoc
                     reports.append(report)
                 _count_chunk(summary, chunk, int(checked.rejected_lines.size), rows, notes)
                 del checked, rows, report
-                if progress is not None:
-                    progress("validate", summary.rows, max(summary.rows, source.expected_rows))
             with store.write_transaction(conn):
                 _, summary.imported = staging.publish(
                     file_sha256=source.sha256, file_name=name, file_format=source.format, n_rows=summary.rows,

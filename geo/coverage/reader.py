@@ -500,6 +500,45 @@ class _Shape:
         if not total:
             raise FileRefusedError("no_rows", name=self.name)
 
+    def plain_chunks(self, blocks: Iterable[tuple[pd.Series, np.ndarray]], *, sep: str) -> Iterator[Chunk]:
+        """:meth:`chunks` for the lines of a CSV without quotes, given a block of lines at a time."""
+        held: list[tuple[pd.Series, np.ndarray]] = []
+        count = total = 0
+        for cells, numbers in blocks:
+            total += len(cells)
+            if total > self.limits.max_rows:
+                raise FileRefusedError("too_many_rows", name=self.name,
+                                       max_rows=f"{self.limits.max_rows:,}".replace(",", "\u202f"))
+            held.append((cells, numbers))
+            count += len(cells)
+            while count >= self.chunk_rows:
+                lines = pd.concat([c for c, _ in held], ignore_index=True)
+                numbers_all = np.concatenate([n for _, n in held])
+                yield _split_chunk(self, lines[:self.chunk_rows], numbers_all[:self.chunk_rows], sep)
+                held = [(lines[self.chunk_rows:].reset_index(drop=True), numbers_all[self.chunk_rows:])]
+                count -= self.chunk_rows
+        if count:
+            yield _split_chunk(self, pd.concat([c for c, _ in held], ignore_index=True),
+                               np.concatenate([n for _, n in held]), sep)
+        if not total:
+            raise FileRefusedError("no_rows", name=self.name)
+
+
+def _split_chunk(shape: _Shape, lines: pd.Series, numbers: np.ndarray, sep: str) -> Chunk:
+    """A chunk from lines without quotes: each split on the separator, padded or cut to the header's width."""
+    width = len(shape.header_cells)
+    parts = lines.str.split(sep, regex=False, expand=True)
+    fields = parts.notna().sum(axis=1).to_numpy()
+    field_errors: list[tuple[int, int, int]] = []
+    for at in np.flatnonzero(fields > width):  # rare: extra fields, an error when one is not blank
+        if parts.iloc[at, width:].fillna("").str.strip().ne("").any():
+            field_errors.append((int(numbers[at]), int(fields[at]), width))
+    data: dict[str, Any] = {"ligne": numbers.astype(np.int64)}
+    for col, pos in zip(shape.header.columns, shape.header.positions, strict=True):
+        column = parts[pos] if pos < parts.shape[1] else pd.Series("", index=parts.index)
+        data[col] = column.fillna("").astype("str").str.strip()
+    return Chunk(frame=pd.DataFrame(data), field_count_errors=field_errors)
+
 
 def _csv_records(text: IO[str], *, sep: str, name: str, limits: ReadLimits) -> Iterator[tuple[int, list[str]]]:
     lines = _BoundedLines(text, name=name, limits=limits)
@@ -521,9 +560,9 @@ def _csv_records(text: IO[str], *, sep: str, name: str, limits: ReadLimits) -> I
         raise FileRefusedError("malformed", name=name, line=lines.record_start, detail=detail) from exc
 
 
-def _plain_lines(text: IO[str], *, name: str, limits: ReadLimits) -> Iterator[tuple[int, str]]:
-    """The physical lines of a text (``\\r\\n``, ``\\r`` or ``\\n``), numbered, read a block at a time; a line
-    longer than the limit stops the read as soon as it is seen."""
+def _plain_blocks(text: IO[str], *, name: str, limits: ReadLimits) -> Iterator[tuple[int, list[str]]]:
+    """The physical lines of a text (``\\r\\n``, ``\\r`` or ``\\n``), a block at a time: the number of the
+    block's first line and its lines. A line longer than the limit stops the read as soon as it is seen."""
     number = 0
     tail = ""
     while block := text.read(_BLOCK):
@@ -531,45 +570,55 @@ def _plain_lines(text: IO[str], *, name: str, limits: ReadLimits) -> Iterator[tu
             raise FileRefusedError("malformed", name=name, line=number + 1, detail="format CSV invalide")
         data = tail + block
         hold = "\r" if data.endswith("\r") else ""  # perhaps the first half of a "\r\n" cut by the block's end
-        parts = _LINE_END.split(data[:-1] if hold else data)
-        tail = parts.pop() + hold
-        for line in parts:
-            number += 1
-            if len(line) > limits.max_line_chars:
-                raise LimitExceededError("line_length", name=name, line=number, limit=limits.max_line_chars)
-            yield number, line
+        lines = _LINE_END.split(data[:-1] if hold else data)
+        tail = lines.pop() + hold
         if len(tail) > limits.max_line_chars:
-            raise LimitExceededError("line_length", name=name, line=number + 1, limit=limits.max_line_chars)
+            raise LimitExceededError("line_length", name=name, line=number + len(lines) + 1,
+                                     limit=limits.max_line_chars)
+        if lines:
+            yield number + 1, lines
+            number += len(lines)
         if number > 2 * limits.max_rows + 2:
             raise LimitExceededError("rows", name=name, line=number, limit=limits.max_rows)
     if tail.rstrip("\r"):
-        yield number + 1, tail.rstrip("\r")
+        yield number + 1, [tail.rstrip("\r")]
 
 
-def _plain_records(text: IO[str], *, sep: str, name: str, limits: ReadLimits) -> Iterator[tuple[int, list[str]]]:
-    """Records of a CSV holding no quote character: one per line, split on the separator (what the csv module
-    reads there, several times faster); the same limits and the same line numbers."""
+def _plain_records(text: IO[str], *, sep: str, name: str, limits: ReadLimits) -> Iterator[tuple[pd.Series, np.ndarray]]:
+    """Records of a CSV holding no quote character, a block at a time: one per non-blank line, the header left
+    out, with their line numbers. What the csv module reads there, checked with vectorised string operations."""
     seen_header = False
-    for number, line in _plain_lines(text, name=name, limits=limits):
-        if not line.replace(sep, "").strip():
-            continue
-        record = line.split(sep)
-        if len(line) > limits.max_field_chars or len(record) > limits.max_columns:
-            _check_record(record, name=name, line=number, limits=limits)
-        if not seen_header:
+    for first, lines in _plain_blocks(text, name=name, limits=limits):
+        cells = pd.Series(lines, dtype="str")
+        numbers = np.arange(first, first + len(lines), dtype=np.int64)
+        length = cells.str.len().to_numpy()
+        if (length > limits.max_line_chars).any():
+            at = int(np.argmax(length > limits.max_line_chars))
+            raise LimitExceededError("line_length", name=name, line=int(numbers[at]), limit=limits.max_line_chars)
+        fields = cells.str.count(re.escape(sep)).to_numpy() + 1
+        suspect = (fields > limits.max_columns) | (length > limits.max_field_chars)
+        for at in np.flatnonzero(suspect):  # rare: the exact checks of the csv path, blank lines included
+            _check_record(cells.iloc[at].split(sep), name=name, line=int(numbers[at]), limits=limits)
+        filled = (cells.str.replace(sep, "", regex=False).str.strip() != "").to_numpy(dtype=bool).copy()
+        if not seen_header and filled.any():
+            filled[np.argmax(filled)] = False  # the first non-blank line is the header
             seen_header = True
-            continue
-        yield number, record
+        cells, numbers = cells[filled], numbers[filled]
+        if len(cells):
+            yield cells.reset_index(drop=True), numbers
 
 
 def _csv_chunks(opener: Any, encoding: str, *, sep: str, declared: bool, shape: _Shape,
                 quoted: bool = True) -> Iterator[Chunk]:
-    records = _csv_records if quoted else _plain_records
     try:
         with _text(opener, encoding) as text:
             if declared:
                 text.readline(shape.limits.max_line_chars + 1)
-            yield from shape.chunks(records(text, sep=sep, name=shape.name, limits=shape.limits))
+            if quoted:
+                yield from shape.chunks(_csv_records(text, sep=sep, name=shape.name, limits=shape.limits))
+            else:
+                yield from shape.plain_chunks(_plain_records(text, sep=sep, name=shape.name, limits=shape.limits),
+                                              sep=sep)
     except UnicodeDecodeError as exc:
         raise FileRefusedError("binary", name=shape.name) from exc
 
