@@ -94,3 +94,13 @@ def assert_in_step(engine: sa.Engine) -> pd.DataFrame:
     stored, counted = stored_rollup(engine), recount(engine)
     pd.testing.assert_frame_equal(stored, counted)
     return stored
+
+
+def assert_store_in_step(url: str, *, visits: int) -> None:
+    """The store at ``url`` holds ``visits`` visits and its roll-up counts them all, as a recount does."""
+    engine = store.open_store(url)
+    try:
+        assert store.count_visits(engine) == visits
+        assert assert_in_step(engine)["visits"].sum() == visits
+    finally:
+        engine.dispose()

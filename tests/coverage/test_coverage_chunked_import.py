@@ -18,7 +18,7 @@ import pytest
 import sqlalchemy as sa
 from coverage_helpers import TODAY, write_csv
 from coverage_workers import import_at_once
-from rollup_helpers import assert_in_step, overlapping_files, random_rows
+from rollup_helpers import assert_in_step, assert_store_in_step, overlapping_files, random_rows
 
 from geo.coverage import importer, reader, store
 from geo.coverage.errors import FileRefusedError
@@ -93,12 +93,7 @@ def test_two_chunked_imports_at_once_keep_the_rollup_in_step(db_url: str, tmp_pa
     outcomes = import_at_once(db_url, overlapping_files(tmp_path, own=600, shared=300, seed=23), chunk_rows=200)
     assert all(o["chunks"] == 5 for o in outcomes)
     assert sorted(o["imported"] for o in outcomes) == [600, 900]  # the shared rows went in once
-    engine = store.open_store(db_url)
-    try:
-        assert store.count_visits(engine) == 1500
-        assert assert_in_step(engine)["visits"].sum() == 1500
-    finally:
-        engine.dispose()
+    assert_store_in_step(db_url, visits=1500)
 
 
 @pytest.mark.parametrize("when", ["validate", "write"])

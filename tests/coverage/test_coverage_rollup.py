@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 from coverage_helpers import TODAY, write_csv
 from coverage_workers import import_at_once
-from rollup_helpers import assert_in_step, overlapping_files, random_rows
+from rollup_helpers import assert_in_step, assert_store_in_step, overlapping_files, random_rows
 
 from geo.coverage import importer, store
 from geo.coverage.keys import day_numbers, week_start
@@ -81,12 +81,7 @@ def test_a_failure_midway_leaves_visits_and_rollup_unchanged(engine: sa.Engine, 
 def test_two_processes_importing_at_once_keep_the_rollup_in_step(db_url: str, tmp_path: Path) -> None:
     """Two files over the same buildings (a shared part and their own rows), imported at the same moment."""
     import_at_once(db_url, overlapping_files(tmp_path, own=800, shared=400, seed=7))
-    engine = store.open_store(db_url)
-    try:
-        assert store.count_visits(engine) == 2000
-        assert assert_in_step(engine)["visits"].sum() == 2000
-    finally:
-        engine.dispose()
+    assert_store_in_step(db_url, visits=2000)
 
 
 def test_load_rollup_filters_on_site_and_weeks(engine: sa.Engine, tmp_path: Path) -> None:
