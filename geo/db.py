@@ -158,8 +158,17 @@ def sqlite_path(engine: Engine) -> str | None:
 
 
 @contextlib.contextmanager
-def write_transaction(engine: Engine) -> Iterator[Connection]:
-    """One write transaction (``BEGIN IMMEDIATE`` on SQLite): committed on success, rolled back on error."""
+def write_transaction(engine: Engine | Connection) -> Iterator[Connection]:
+    """One write transaction (``BEGIN IMMEDIATE`` on SQLite): committed on success, rolled back on error.
+
+    Given a connection outside any transaction, the transaction runs on it (so that its temporary tables stay
+    in view); given an engine, on a connection of its own.
+    """
+    if isinstance(engine, Connection):
+        conn = engine.execution_options(**{_WRITE_OPTION: True})
+        with conn.begin():
+            yield conn
+        return
     with engine.connect() as conn:
         conn = conn.execution_options(**{_WRITE_OPTION: True})
         with conn.begin():

@@ -1,7 +1,10 @@
 """``voisinmap coverage ...`` (door-visit logs) and ``voisinmap demo`` (fictitious demo history).
 
 Exit status of ``voisinmap coverage import``: 0 every row imported (or already there), 3 some rows
-rejected (report written), 2 file refused, 1 store or other error.
+rejected (report written), 2 file refused, 1 store or other error. The import's summary, refusal and
+progress speak French or English (``--lang``, default: the locale's language, ``$LC_ALL``, ``$LC_MESSAGES``
+or ``$LANG``, French unless it is English); progress goes to standard error, as bars on a terminal and as
+plain lines otherwise.
 """
 
 from __future__ import annotations
@@ -9,11 +12,15 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import os
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
 import click
+
+from geo.i18n import MessageView
 
 logger = logging.getLogger(__name__)
 
@@ -33,69 +40,114 @@ def _console():  # noqa: ANN202
     return Console(highlight=False, width=None if sys.stdout.isatty() else 160)
 
 
-def _fail(message: str, code: int, *, as_json: bool = False, payload: dict[str, Any] | None = None) -> None:
+def locale_lang() -> str:
+    """The language of the user's locale (``$LC_ALL``, ``$LC_MESSAGES``, ``$LANG``): ``en`` for an English
+    locale, else ``fr``."""
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(name, "")
+        if value:
+            return "en" if value.lower().startswith("en") else "fr"
+    return "fr"
+
+
+_lang_option = click.option("--lang", type=click.Choice(["fr", "en"]), default=None,
+                            help="Langue du bilan et des messages (défaut : celle de la locale, sinon français).")
+
+
+def _fail(message: str, code: int, *, as_json: bool = False, payload: dict[str, Any] | None = None,
+          lang: str = "fr") -> None:
+    from geo.i18n import t
+
     if as_json:
         click.echo(json.dumps({**(payload or {}), "status": "error", "error": message}, ensure_ascii=False))
     else:
-        click.echo(f"Erreur : {message}", err=True)
+        click.echo(t("cli.coverage.error", lang, message=message), err=True)
     sys.exit(code)
 
 
-def _open(db_url: str | None, *, as_json: bool = False):  # noqa: ANN202
+def _open(db_url: str | None, *, as_json: bool = False, lang: str = "fr"):  # noqa: ANN202
     from geo.coverage.errors import StoreUnavailableError
     from geo.coverage.store import open_store
 
     try:
         return open_store(db_url)
     except StoreUnavailableError as exc:
-        _fail(exc.message, EXIT_ERROR, as_json=as_json)
+        _fail(exc.text(lang), EXIT_ERROR, as_json=as_json, lang=lang)
 
 
-def _qpv_layer(data_dir: Path | None) -> tuple[Any, str | None]:
+def _qpv_layer(data_dir: Path | None, lang: str = "fr") -> tuple[Any, str | None]:
+    from geo.i18n import t
     from geo.load import DataNotBuiltError, load_qpv
 
     try:
         return load_qpv(data_dir=data_dir), None
     except DataNotBuiltError:
-        return None, ("Couche QPV absente (lancez `voisinmap data build`) : l'appartenance aux QPV sera "
-                      "vérifiée plus tard par `voisinmap coverage geocode`.")
+        return None, t("cli.coverage.no_qpv_layer", lang)
 
 
-def _territory(data_dir: Path | None) -> tuple[Any, str | None]:
+def _territory(data_dir: Path | None, lang: str = "fr") -> tuple[Any, str | None]:
     from geo.coverage.territory import france_territory
+    from geo.i18n import t
     from geo.load import DataNotBuiltError, load_departements
 
     try:
         return france_territory(load_departements(data_dir=data_dir)), None
     except DataNotBuiltError:
-        return None, ("Couche des départements absente (lancez `voisinmap data build`) : les coordonnées ne "
-                      "sont contrôlées que grossièrement (emprises de la métropole et de l'outre-mer).")
+        return None, t("cli.coverage.no_territory", lang)
 
 
-#: Labels of the progress bars, by step of :data:`geo.coverage.importer.Progress`.
-_STEPS = {"validate": "Validation des lignes", "geocode": "Géocodage des adresses", "write": "Écriture en base"}
+#: Labels of the progress, by step of :data:`geo.coverage.importer.Progress` (``cli.coverage.step.<step>``).
+STEPS = MessageView("cli.coverage.step", ("validate", "geocode", "write"))
+#: Least seconds between two progress lines when standard error is not a terminal.
+LINE_EVERY = 1.0
 
 
 class _ProgressBars:
-    """One tqdm bar per step of long work, on standard error; silent when not a terminal or with --json."""
+    """Progress of long work on standard error: one tqdm bar per step on a terminal, else plain lines (at a
+    step's start and end, and at most one a second between); silent with --json."""
 
-    def __init__(self, *, enabled: bool) -> None:
+    def __init__(self, *, enabled: bool, lines: bool = False, lang: str = "fr") -> None:
         self.enabled = enabled
+        self.lines = lines
+        self.lang = lang
         self.step: str | None = None
         self.bar: Any = None
+        self.last = 0.0
+
+    def _label(self, step: str) -> str:
+        from geo.i18n import t
+
+        return t(STEPS.msgid(step), self.lang) if step in STEPS else step
 
     def __call__(self, step: str, done: int, total: int) -> None:
         if not self.enabled:
             return
+        if self.lines:
+            self._line(step, done, total)
+            return
         if step != self.step:
             from tqdm import tqdm
 
+            from geo.i18n import t
+
             self.close()
             self.step = step
-            self.bar = tqdm(total=total, desc=_STEPS.get(step, step), unit=" lignes" if step != "geocode"
-                            else " adresses", file=sys.stderr, leave=False, dynamic_ncols=True)
+            unit = (t("cli.coverage.unit_addresses", self.lang) if step == "geocode"
+                    else t("cli.coverage.unit_rows", self.lang))
+            self.bar = tqdm(total=total, desc=self._label(step), unit=f" {unit}", file=sys.stderr, leave=False,
+                            dynamic_ncols=True)
         self.bar.total = total
         self.bar.update(done - self.bar.n)
+
+    def _line(self, step: str, done: int, total: int) -> None:
+        from geo.i18n import format_number, t
+
+        now = time.monotonic()
+        if step == self.step and done < total and now - self.last < LINE_EVERY:
+            return
+        self.step, self.last = step, now
+        click.echo(t("cli.coverage.progress_line", self.lang, step=self._label(step),
+                     done=format_number(done, self.lang), total=format_number(total, self.lang)), err=True)
 
     def close(self) -> None:
         if self.bar is not None:
@@ -104,8 +156,8 @@ class _ProgressBars:
         self.step = None
 
 
-def _progress_bars(as_json: bool) -> _ProgressBars:
-    return _ProgressBars(enabled=not as_json and sys.stderr.isatty())
+def _progress_bars(as_json: bool, lang: str = "fr") -> _ProgressBars:
+    return _ProgressBars(enabled=not as_json, lines=not sys.stderr.isatty(), lang=lang)
 
 
 @click.group("coverage")
@@ -142,35 +194,39 @@ def _report_path(file: Path, report: Path | None) -> Path:
 @click.option("--no-geocode", is_flag=True, help="Ne pas appeler le service d'adresses : adresses en attente.")
 @click.option("--geocoder-url", default=None, metavar="URL",
               help="Service d'adresses (défaut : $VOISINMAP_GEOCODER_URL ou api-adresse.data.gouv.fr).")
+@click.option("--chunk-rows", type=click.IntRange(min=1), default=None,
+              help="Lignes lues, validées et préparées à la fois (défaut : 50 000) ; borne la mémoire.")
+@_lang_option
 @_data_dir_option
 def import_(file: Path, db_url: str | None, as_json: bool, report: Path | None, no_geocode: bool,
-            geocoder_url: str | None, data_dir: Path | None) -> None:
-    """Importer un journal de visites FILE (CSV ou XLSX).
+            geocoder_url: str | None, chunk_rows: int | None, lang: str | None, data_dir: Path | None) -> None:
+    """Importer un journal de visites FILE (CSV ou XLSX), par paquets de lignes, tout ou rien.
 
     Statut de sortie : 0 tout importé, 3 des lignes rejetées (rapport écrit), 2 fichier refusé.
     """
     from geo.coverage.errors import FileRefusedError
 
+    lang = lang or locale_lang()
     empty = {"file": file.name, "imported": 0, "duplicates": 0, "rejected": 0, "pending_geocoding": 0}
     try:  # a spreadsheet bomb is refused before the store, the layers or pandas are loaded
         _precheck(file)
     except FileRefusedError as exc:
-        _refused(exc, empty, as_json=as_json)
+        _refused(exc, empty, as_json=as_json, lang=lang)
     from geo.coverage import impact_store, importer
     from geo.coverage.geocode import Geocoder
     from geo.coverage.geocode import geocoder_url as resolve_url
     from geo.coverage.store import SqlGeocodeCache
 
-    engine = _open(db_url, as_json=as_json)
-    qpv, qpv_note = _qpv_layer(data_dir)
-    territory, territory_note = _territory(data_dir)
+    engine = _open(db_url, as_json=as_json, lang=lang)
+    qpv, qpv_note = _qpv_layer(data_dir, lang)
+    territory, territory_note = _territory(data_dir, lang)
     geocoder = None if no_geocode else Geocoder(url=resolve_url(geocoder_url), cache=SqlGeocodeCache(engine))
-    bars = _progress_bars(as_json)
+    bars = _progress_bars(as_json, lang)
     try:
         summary = importer.import_file(file, engine=engine, geocoder=geocoder, qpv=qpv, territory=territory,
-                                       progress=bars)
+                                       progress=bars, lang=lang, chunk_rows=chunk_rows or importer.CHUNK_ROWS)
     except FileRefusedError as exc:
-        _refused(exc, empty, as_json=as_json)
+        _refused(exc, empty, as_json=as_json, lang=lang)
     finally:
         bars.close()
         engine.dispose()
@@ -188,52 +244,58 @@ def import_(file: Path, db_url: str | None, as_json: bool, report: Path | None, 
     if as_json:
         click.echo(json.dumps(result, ensure_ascii=False))
     else:
-        _print_summary(result)
+        _print_summary(result, lang)
     sys.exit(EXIT_REJECTED if summary.rejected else EXIT_OK)
 
 
 def _precheck(file: Path) -> None:
-    """Refuse an XLSX whose archive or sheets break the reading limits, with a streaming scan only."""
+    """Refuse an XLSX whose archive or sheets break the reading limits, with a streaming scan of the file."""
     from geo.coverage.limits import DEFAULT_LIMITS
     from geo.coverage.xlsx_scan import check_xlsx
 
     try:
         with file.open("rb") as handle:
-            if handle.read(4) != b"PK\x03\x04" or file.stat().st_size > DEFAULT_LIMITS.max_bytes:
-                return  # not an XLSX, or too large: the importer says so
+            if handle.read(4) != b"PK\x03\x04":
+                return  # not an XLSX: the importer says what it is
     except OSError:
         return  # the importer names a missing or unreadable file
-    check_xlsx(file.read_bytes(), name=file.name, limits=DEFAULT_LIMITS)
+    check_xlsx(file, name=file.name, limits=DEFAULT_LIMITS)
 
 
-def _refused(exc: Exception, empty: dict[str, Any], *, as_json: bool) -> None:
+def _refused(exc: Exception, empty: dict[str, Any], *, as_json: bool, lang: str = "fr") -> None:
+    from geo.i18n import t
+
+    message = exc.text(lang)
     if as_json:
-        click.echo(json.dumps({**empty, "status": "refused", "code": exc.code, "error": exc.message},
+        click.echo(json.dumps({**empty, "status": "refused", "code": exc.code, "error": message},
                               ensure_ascii=False))
     else:
-        click.echo(f"Fichier refusé : {exc.message}", err=True)
+        click.echo(t("cli.coverage.refused", lang, message=message), err=True)
     sys.exit(EXIT_REFUSED)
 
 
-def _print_summary(result: dict[str, Any]) -> None:
+#: Labels of the counts of the summary table, by key of :meth:`geo.coverage.importer.ImportSummary.as_dict`.
+SUMMARY = MessageView("cli.coverage.summary", ("rows", "imported", "duplicates", "rejected", "pending_geocoding",
+                                               "geocoded", "geocoding_failed", "outside_qpv"))
+
+
+def _print_summary(result: dict[str, Any], lang: str = "fr") -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    table = Table(title=f"Import de {escape(result['file'])}", show_header=False)
-    labels = [("rows", "lignes lues"), ("imported", "visites importées"), ("duplicates", "déjà présentes"),
-              ("rejected", "lignes rejetées"), ("pending_geocoding", "adresses en attente de géocodage"),
-              ("geocoded", "adresses géocodées"), ("geocoding_failed", "adresses introuvables"),
-              ("outside_qpv", "visites hors QPV")]
-    for key, label in labels:
-        table.add_row(label, f"{result[key]:,}".replace(",", "\u202f"))
+    from geo.i18n import format_number, t
+
+    table = Table(title=t("cli.coverage.import_title", lang, file=escape(result["file"])), show_header=False)
+    for key in SUMMARY:
+        table.add_row(t(SUMMARY.msgid(key), lang), format_number(result[key], lang))
     console = _console()
     console.print(table)
     if result.get("ignored_columns"):
-        console.print(escape("Colonnes ignorées (non stockées) : " + ", ".join(result["ignored_columns"])))
+        console.print(escape(t("cli.coverage.ignored_columns", lang, columns=", ".join(result["ignored_columns"]))))
     for note in result.get("notes", []):
         console.print(escape(note))
     if result.get("report"):
-        console.print(escape(f"Rapport des lignes rejetées : {result['report']}"))
+        console.print(escape(t("cli.coverage.report", lang, path=result["report"])))
 
 
 @coverage.command("geocode")

@@ -1,4 +1,5 @@
-"""The import pipeline: read a file, validate each row, locate it, store the good rows in one transaction.
+"""The import pipeline: read a file chunk by chunk, validate and locate each chunk, store the good rows in one
+transaction.
 
 >>> from geo.coverage import importer, store
 >>> engine = store.open_store()                                        # doctest: +SKIP
@@ -15,7 +16,14 @@
   :class:`~geo.coverage.territory.Territory` is given; flagged when outside every QPV). Rows with an
   address only are geocoded when a :class:`~geo.coverage.geocode.Geocoder` is given and the service
   answers; otherwise they are stored as pending (``en_attente``).
-* The good rows of a file and its import record are written in one transaction: all or nothing.
+* The file is read in chunks of ``chunk_rows`` rows (:func:`geo.coverage.reader.open_file`); each chunk is
+  validated (content keys ranked across chunks, :class:`~geo.coverage.validate.RankCounter`), located and
+  staged in a temporary table of the importing connection (:mod:`geo.coverage.store.staging`), so that
+  memory holds one chunk whatever the file's size. :attr:`ImportSummary.peak_chunk_rows` says how many rows
+  were held at once.
+* The good rows of a file, its import record and the roll-up of its buildings are then written in one
+  transaction: all or nothing. A file refused halfway (a limit crossed, a malformed record), an error or a
+  killed process leaves the store exactly as it was.
 """
 
 from __future__ import annotations
@@ -31,14 +39,16 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from geo.coverage import reader, store
 from geo.coverage.aggregate import assign_qpv
 from geo.coverage.errors import CoverageError
 from geo.coverage.geocode import Geocoder
+from geo.coverage.limits import DEFAULT_LIMITS, ReadLimits
 from geo.coverage.territory import Territory
-from geo.coverage.validate import looks_personal, validate_rows
+from geo.coverage.validate import RankCounter, looks_personal, validate_rows
 
 logger = logging.getLogger(__name__)
 
@@ -52,8 +62,11 @@ WITHHELD_WHEN_REJECTED: tuple[str, ...] = ("numero", "batiment", "porte", "resul
 #: Joins the columns and the reasons of one rejected row in the report.
 REPORT_SEPARATOR = " | "
 #: ``progress(step, done, total)``: called as long work advances (the command line shows a progress bar);
-#: steps ``validate`` (rows), ``geocode`` (distinct addresses) and ``write`` (valid rows).
+#: steps ``validate`` (rows read and checked, of the rows the file is expected to hold), ``geocode``
+#: (distinct addresses of a chunk) and ``write`` (valid rows, once all are staged).
 Progress = Callable[[str, int, int], None]
+#: Rows read, validated and staged at a time by default.
+CHUNK_ROWS = reader.CHUNK_ROWS
 
 
 @dataclass
@@ -91,6 +104,10 @@ class ImportSummary:
         schema cells as written (personal data redacted, see :func:`rejection_report`).
     notes : list of str
         Messages for the user (e.g. the address service was unreachable).
+    chunks : int
+        Chunks the file was read in.
+    peak_chunk_rows : int
+        Most data rows held in memory at once (the largest chunk).
     """
 
     file: str
@@ -107,6 +124,8 @@ class ImportSummary:
     ignored_columns: list[str] = field(default_factory=list)
     report: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
     notes: list[str] = field(default_factory=list)
+    chunks: int = 0
+    peak_chunk_rows: int = 0
 
     @property
     def status(self) -> str:
@@ -125,9 +144,10 @@ class ImportSummary:
 
 def import_file(path: str | os.PathLike[str], *, engine: Engine, geocoder: Geocoder | None = None,
                 qpv: pd.DataFrame | None = None, territory: Territory | None = None, today: dt.date | None = None,
-                max_bytes: int = reader.MAX_BYTES, max_rows: int = reader.MAX_ROWS,
-                progress: Progress | None = None, lang: str = "fr") -> ImportSummary:
-    """Import a CSV or XLSX file of door visits.
+                max_bytes: int | None = None, max_rows: int | None = None, progress: Progress | None = None,
+                lang: str = "fr", allowed_sites: Collection[str] | None = None, chunk_rows: int = CHUNK_ROWS,
+                limits: ReadLimits | None = None) -> ImportSummary:
+    """Import a CSV or XLSX file of door visits, chunk by chunk, all or nothing.
 
     Parameters
     ----------
@@ -144,12 +164,18 @@ def import_file(path: str | os.PathLike[str], *, engine: Engine, geocoder: Geoco
         without it a coarse bounding-box check applies.
     today : datetime.date, optional
         Latest accepted visit date (default: today).
-    max_bytes, max_rows : int
-        Size limits.
+    max_bytes, max_rows : int, optional
+        Size limits overriding those of ``limits`` (by default no file-size cap).
     progress : callable, optional
-        ``progress(step, done, total)``, called as validation, geocoding and writing advance.
+        ``progress(step, done, total)``, called as reading, geocoding and writing advance.
     lang : {"fr", "en"}
         Language of the rejection reasons and notes of the summary (default French).
+    allowed_sites : collection of str, optional
+        When given, the rows of other sites are rejected (a manager's upload).
+    chunk_rows : int
+        Rows read, validated and staged at a time (bounds the memory used).
+    limits : ReadLimits, optional
+        Every bound of the read (default :data:`geo.coverage.limits.DEFAULT_LIMITS`).
 
     Returns
     -------
@@ -158,26 +184,27 @@ def import_file(path: str | os.PathLike[str], *, engine: Engine, geocoder: Geoco
     Raises
     ------
     FileRefusedError
-        When the file cannot be used (nothing is stored).
+        When the file cannot be used, also when found out halfway (nothing is stored).
     """
-    path = Path(path)
-    table = reader.read_file(path, max_bytes=max_bytes, max_rows=max_rows)
-    digest = _sha256_file(path)
-    return import_table(table, engine=engine, file_sha256=digest, geocoder=geocoder, qpv=qpv, territory=territory,
-                        today=today, progress=progress, lang=lang)
+    bounds = (limits or DEFAULT_LIMITS).replace(max_bytes=max_bytes, max_rows=max_rows)
+    source = reader.open_file(path, limits=bounds, chunk_rows=chunk_rows)
+    return import_stream(source, engine=engine, geocoder=geocoder, qpv=qpv, territory=territory, today=today,
+                         allowed_sites=allowed_sites, progress=progress, lang=lang)
 
 
 def import_bytes(data: bytes, *, name: str, engine: Engine, geocoder: Geocoder | None = None,
                  qpv: pd.DataFrame | None = None, territory: Territory | None = None, today: dt.date | None = None,
-                 max_bytes: int = reader.MAX_BYTES, max_rows: int = reader.MAX_ROWS,
-                 allowed_sites: Collection[str] | None = None, lang: str = "fr") -> ImportSummary:
+                 max_bytes: int | None = None, max_rows: int | None = None,
+                 allowed_sites: Collection[str] | None = None, lang: str = "fr",
+                 chunk_rows: int = CHUNK_ROWS) -> ImportSummary:
     """Import a file held in memory (an upload in the app). Same behaviour as :func:`import_file`.
 
     ``allowed_sites``, when given, rejects the rows of other sites (a manager's upload).
     """
-    table = reader.read_bytes(data, name=name, max_bytes=max_bytes, max_rows=max_rows)
-    return import_table(table, engine=engine, file_sha256=hashlib.sha256(data).hexdigest(), geocoder=geocoder,
-                        qpv=qpv, territory=territory, today=today, allowed_sites=allowed_sites, lang=lang)
+    bounds = DEFAULT_LIMITS.replace(max_bytes=max_bytes, max_rows=max_rows)
+    source = reader.open_bytes(data, name=name, limits=bounds, chunk_rows=chunk_rows)
+    return import_stream(source, engine=engine, geocoder=geocoder, qpv=qpv, territory=territory, today=today,
+                         allowed_sites=allowed_sites, lang=lang)
 
 
 def import_frame(frame: pd.DataFrame, *, name: str, engine: Engine, qpv: pd.DataFrame | None = None,
@@ -187,25 +214,18 @@ def import_frame(frame: pd.DataFrame, *, name: str, engine: Engine, qpv: pd.Data
 
     The rows go through the same validation as a file; line numbers count from 2 as in a file.
     """
-    cells = frame.astype("str").fillna("")
-    header = list(cells.columns)
     from geo.coverage import schema
 
-    header_map = schema.resolve_header(header)
-    rows = cells.to_numpy(dtype=object).tolist()
-    lines = list(range(2, len(rows) + 2))
-    table = reader._table(name, "frame", None, None, header, header_map, rows, lines)
+    cells = frame.astype("str").fillna("")
+    header_map = schema.resolve_header(list(cells.columns))
+    table_frame = pd.DataFrame({"ligne": np.arange(2, len(cells) + 2, dtype=np.int64),
+                                **{col: cells.iloc[:, pos].str.strip().to_numpy(dtype=object)
+                                   for col, pos in zip(header_map.columns, header_map.positions, strict=True)}})
+    table = reader.RawTable(name=name, format="frame", encoding=None, delimiter=None, header=header_map,
+                            frame=table_frame, raw_header=list(cells.columns))
     digest = hashlib.sha256(pd.util.hash_pandas_object(cells, index=False).to_numpy().tobytes()).hexdigest()
     return import_table(table, engine=engine, file_sha256=digest, qpv=qpv, territory=territory, today=today,
                         demo=demo)
-
-
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def locate(valid: pd.DataFrame, *, geocoder: Geocoder | None, qpv: pd.DataFrame | None,
@@ -271,42 +291,127 @@ def import_table(table: reader.RawTable, *, engine: Engine, file_sha256: str, ge
                  qpv: pd.DataFrame | None = None, territory: Territory | None = None, today: dt.date | None = None,
                  demo: bool = False, allowed_sites: Collection[str] | None = None,
                  progress: Progress | None = None, lang: str = "fr") -> ImportSummary:
-    """Validate, locate and store the rows of a table read by :mod:`geo.coverage.reader`.
+    """Validate, locate and store the rows of a whole table read by :mod:`geo.coverage.reader` (one chunk).
 
-    The keyword options are those of :func:`import_file` (plus ``demo``, the mark of the fictitious
-    history, and ``allowed_sites``, the sites whose rows may be imported).
+    The keyword options are those of :func:`import_stream`, ``file_sha256`` being the hash of the table's file.
 
     Returns
     -------
     ImportSummary
     """
-    n = len(table.frame)
-    if progress is not None:
-        progress("validate", 0, n)
-    checked = validate_rows(table.frame, today=today, field_count_errors=table.field_count_errors,
-                            allowed_sites=allowed_sites, territory=territory, lang=lang)
-    if progress is not None:
-        progress("validate", n, n)
-    rows, notes = locate(checked.valid, geocoder=geocoder, qpv=qpv, progress=progress, lang=lang)
-    rejected_lines = checked.rejected_lines
-    with store.write_transaction(engine) as conn:
-        result = store.insert_visits(conn, rows, file_sha256=file_sha256, file_name=stored_file_name(table.name, file_sha256),
-                                     file_format=table.format, n_rows=checked.n_rows,
-                                     n_rejected=int(rejected_lines.size), demo=demo, progress=progress)
-    summary = ImportSummary(
-        file=table.name, format=table.format, rows=checked.n_rows, imported=result.imported,
-        duplicates=result.duplicates, rejected=int(rejected_lines.size),
-        pending_geocoding=int((rows["location_status"] == store.LOCATION_PENDING).sum()),
-        geocoded=int((rows["location_status"] == store.LOCATION_GEOCODED).sum()),
-        geocoding_failed=int((rows["location_status"] == store.LOCATION_FAILED).sum()),
-        outside_qpv=int((rows["qpv_status"] == store.QPV_OUTSIDE).sum()),
-        qpv_checked=qpv is not None, ignored_columns=list(table.header.ignored),
-        report=rejection_report(table, checked.problems), notes=notes,
-    )
-    logger.info("imported %s: %d rows, %d imported, %d duplicates, %d rejected, %d pending",
-                stored_file_name(table.name, file_sha256),
-                summary.rows, summary.imported, summary.duplicates, summary.rejected, summary.pending_geocoding)
+    chunk = reader.Chunk(frame=table.frame, field_count_errors=list(table.field_count_errors))
+    source = reader.StreamedFile(name=table.name, format=table.format, encoding=table.encoding,
+                                 delimiter=table.delimiter, header=table.header, raw_header=table.raw_header,
+                                 size=0, sha256=file_sha256, expected_rows=len(table.frame), chunks=iter([chunk]))
+    return import_stream(source, engine=engine, geocoder=geocoder, qpv=qpv, territory=territory, today=today,
+                         demo=demo, allowed_sites=allowed_sites, progress=progress, lang=lang)
+
+
+def _count_chunk(summary: ImportSummary, chunk: reader.Chunk, rejected: int, rows: pd.DataFrame,
+                 notes: list[str]) -> None:
+    """Add one chunk's counts and notes to the summary being built."""
+    summary.chunks += 1
+    summary.rows += len(chunk.frame)
+    summary.peak_chunk_rows = max(summary.peak_chunk_rows, len(chunk.frame))
+    summary.rejected += rejected
+    status = rows["location_status"]
+    summary.pending_geocoding += int((status == store.LOCATION_PENDING).sum())
+    summary.geocoded += int((status == store.LOCATION_GEOCODED).sum())
+    summary.geocoding_failed += int((status == store.LOCATION_FAILED).sum())
+    summary.outside_qpv += int((rows["qpv_status"] == store.QPV_OUTSIDE).sum())
+    summary.notes += [note for note in notes if note not in summary.notes]
+
+
+def _whole_report(source: reader.StreamedFile, reports: list[pd.DataFrame]) -> pd.DataFrame:
+    """The chunks' reports of rejected rows as one (an empty report with its columns when none was rejected)."""
+    if not reports:
+        return rejection_report(_as_table(source, pd.DataFrame({"ligne": []})), _NO_PROBLEMS)
+    return pd.concat(reports, ignore_index=True) if len(reports) > 1 else reports[0]
+
+
+_NO_PROBLEMS = pd.DataFrame({"ligne": pd.Series([], dtype="int64"), "colonne": pd.Series([], dtype="str"),
+                             "code": pd.Series([], dtype="str"), "motif": pd.Series([], dtype="str")})
+
+
+def _as_table(source: reader.StreamedFile, frame: pd.DataFrame,
+              errors: list[tuple[int, int, int]] | None = None) -> reader.RawTable:
+    return reader.RawTable(name=source.name, format=source.format, encoding=source.encoding,
+                           delimiter=source.delimiter, header=source.header, frame=frame,
+                           field_count_errors=errors or [], raw_header=source.raw_header)
+
+
+def import_stream(source: reader.StreamedFile, *, engine: Engine, geocoder: Geocoder | None = None,
+                  qpv: pd.DataFrame | None = None, territory: Territory | None = None, today: dt.date | None = None,
+                  demo: bool = False, allowed_sites: Collection[str] | None = None,
+                  progress: Progress | None = None, lang: str = "fr") -> ImportSummary:
+    """Validate, locate and stage each chunk of a file, then store its visits in one transaction.
+
+    Parameters
+    ----------
+    source : geo.coverage.reader.StreamedFile
+        The file, sniffed (:func:`geo.coverage.reader.open_file`); its chunks are read here, once.
+    engine : sqlalchemy.engine.Engine
+        The store.
+    geocoder, qpv, territory, today, allowed_sites, progress, lang
+        As for :func:`import_file`.
+    demo : bool
+        The mark of the fictitious demo history.
+
+    Returns
+    -------
+    ImportSummary
+
+    Raises
+    ------
+    FileRefusedError
+        When a chunk turns the file down (nothing is stored).
+    """
+    summary = ImportSummary(file=source.name, format=source.format, rows=0, qpv_checked=qpv is not None,
+                            ignored_columns=list(source.header.ignored))
+    reports: list[pd.DataFrame] = []
+    ranks = RankCounter()
+    name = stored_file_name(source.name, source.sha256)
+    with engine.connect() as conn:
+        with conn.begin():
+            staging = store.VisitStaging(conn, progress=progress)
+        try:
+            for chunk in source.chunks:
+                checked = validate_rows(chunk.frame, today=today, field_count_errors=chunk.field_count_errors,
+                                        allowed_sites=allowed_sites, territory=territory, lang=lang, ranks=ranks)
+                if progress is not None:
+                    done = summary.rows + len(chunk.frame)
+                    progress("validate", done, max(done, source.expected_rows))
+                rows, notes = locate(checked.valid, geocoder=geocoder, qpv=qpv, progress=progress, lang=lang)
+                with conn.begin():
+                    staging.add(rows)
+                report = rejection_report(_as_table(source, chunk.frame), checked.problems)
+                if len(report):
+                    reports.append(report)
+                _count_chunk(summary, chunk, int(checked.rejected_lines.size), rows, notes)
+                del checked, rows, report
+            with store.write_transaction(conn):
+                _, summary.imported = staging.publish(
+                    file_sha256=source.sha256, file_name=name, file_format=source.format, n_rows=summary.rows,
+                    n_rejected=summary.rejected, n_pending=summary.pending_geocoding, demo=demo)
+            summary.duplicates = staging.staged - summary.imported
+        finally:
+            _drop(conn, staging)
+    summary.report = _whole_report(source, reports)
+    logger.info("imported %s in %d chunks: %d rows, %d imported, %d duplicates, %d rejected, %d pending", name,
+                summary.chunks, summary.rows, summary.imported, summary.duplicates, summary.rejected,
+                summary.pending_geocoding)
     return summary
+
+
+def _drop(conn: Connection, staging: store.VisitStaging) -> None:
+    """Drop the staged rows (best effort: they go with the connection anyway)."""
+    try:
+        if conn.in_transaction():
+            conn.rollback()
+        with conn.begin():
+            staging.drop()
+    except SQLAlchemyError:
+        logger.debug("staged visits left to the connection's end", exc_info=True)
 
 
 def _join_per_line(line: pd.Series, text: pd.Series, lines: np.ndarray) -> np.ndarray:

@@ -30,10 +30,12 @@ class ReadLimits:
 
     Attributes
     ----------
-    max_bytes : int
-        Largest file, in bytes (CSV and XLSX).
+    max_bytes : int or None
+        Largest file, in bytes (CSV and XLSX); None (the default): no cap, since files are read in chunks
+        and memory does not grow with their size.
     max_rows : int
-        Largest number of data rows (CSV records; XLSX sheet rows below the header).
+        Largest number of data rows (CSV records; XLSX sheet rows below the header). An import is one
+        transaction: this bounds how long it may hold the store's write lock.
     max_columns : int
         Most fields on a CSV line, cells on an XLSX row, and the last column a sheet may reach.
     max_line_chars : int
@@ -54,8 +56,8 @@ class ReadLimits:
         Most cells in one sheet.
     """
 
-    max_bytes: int = 50 * 1024 * 1024
-    max_rows: int = 1_000_000
+    max_bytes: int | None = None
+    max_rows: int = 10_000_000
     max_columns: int = 200
     max_line_chars: int = 65_536
     max_field_chars: int = 10_000
@@ -69,6 +71,8 @@ class ReadLimits:
     def __post_init__(self) -> None:
         for item in fields(self):
             value = getattr(self, item.name)
+            if value is None and item.name == "max_bytes":
+                continue
             if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
                 raise ValueError(f"{item.name}: expected a positive number, got {value!r}")
 

@@ -13,7 +13,9 @@ land (:class:`geo.coverage.territory.Territory`, passed in by the caller) when g
 The **content key** identifies a visit by everything stored about it (campaign, site, date and time,
 location, building, door, outcome, language, topics, Voisin) plus its rank among identical rows of the
 same file. Re-importing a file, or a file overlapping an earlier one, therefore adds nothing twice, while
-20 identical "absent" knocks in one building on one day stay 20 visits.
+20 identical "absent" knocks in one building on one day stay 20 visits. A file validated chunk by chunk
+carries the ranks from one chunk to the next in a :class:`RankCounter`, so its keys are those of the whole
+file validated at once.
 """
 
 from __future__ import annotations
@@ -229,6 +231,15 @@ def _parse_times(text: pd.Series) -> tuple[pd.Series, pd.Series]:
     return total, total.notna()
 
 
+def _per_distinct(text: pd.Series, parse) -> tuple[pd.Series, pd.Series]:  # noqa: ANN001
+    """``parse`` (text -> two Series) run once per distinct cell, its answers spread back over the rows
+    (a file holds a few hundred distinct dates and times for a million rows)."""
+    codes, uniques = pd.factorize(text, sort=False)
+    first, second = parse(pd.Series(uniques, dtype="str"))
+    return (pd.Series(first.to_numpy()[codes], index=text.index),
+            pd.Series(second.to_numpy()[codes], index=text.index))
+
+
 def _parse_coord(text: pd.Series) -> pd.Series:
     cleaned = text.str.replace(",", ".", regex=False).str.replace("°", "", regex=False).str.strip()
     return pd.to_numeric(cleaned.where(cleaned.str.fullmatch(r"[+-]?[0-9]{1,3}(?:\.[0-9]+)?")), errors="coerce")
@@ -255,9 +266,10 @@ def _coded_lists(text: pd.Series, *, kind: str) -> tuple[pd.Series, pd.Series]:
     stored = pd.Series("", index=text.index, dtype="str")
     bad = pd.Series(False, index=text.index)
     if filled.any():
-        parsed = _map_unique(text[filled], parse)
-        stored[filled] = parsed.map(lambda pair: pair[0]).astype("str")
-        bad[filled] = parsed.map(lambda pair: pair[1]).astype(bool)
+        cells = text[filled]
+        parsed = {cell: parse(cell) for cell in cells.unique()}
+        stored[filled] = cells.map({cell: pair[0] for cell, pair in parsed.items()}).astype("str")
+        bad[filled] = cells.map({cell: pair[1] for cell, pair in parsed.items()}).astype(bool)
     return stored, bad
 
 
@@ -303,13 +315,51 @@ def _map_unique(values: pd.Series, function) -> pd.Series:  # noqa: ANN001
     return values.map(mapping)
 
 
-def content_keys(frame: pd.DataFrame) -> pd.Series:
+class RankCounter:
+    """How many times each visit content was met in the earlier chunks of a file (for :func:`content_keys`).
+
+    Holds one 64-bit digest and one count per distinct content (16 bytes), in sorted arrays. Two contents
+    sharing a digest (odds about 1 in 10^8 for a million rows) would only share a rank sequence: their keys
+    still differ by their content, and a re-import of the same file computes the same ranks.
+    """
+
+    def __init__(self) -> None:
+        self._digests = np.empty(0, dtype=np.uint64)
+        self._counts = np.empty(0, dtype=np.int64)
+
+    def __len__(self) -> int:
+        return int(self._digests.size)
+
+    def ranks(self, content: pd.Series) -> np.ndarray:
+        """The rank of each row among the identical contents met so far (earlier chunks, then this one, in
+        order); counts this chunk's contents."""
+        digests = pd.util.hash_pandas_object(content, index=False).to_numpy(dtype=np.uint64)
+        local = pd.Series(digests).groupby(digests, sort=False).cumcount().to_numpy(dtype=np.int64)
+        uniques, inverse, counts = np.unique(digests, return_inverse=True, return_counts=True)
+        at = np.searchsorted(self._digests, uniques)
+        found = at < self._digests.size
+        found[found] = self._digests[at[found]] == uniques[found]
+        before = np.zeros(uniques.size, dtype=np.int64)
+        before[found] = self._counts[at[found]]
+        self._counts[at[found]] += counts[found]
+        if (~found).any():
+            digests_all = np.concatenate([self._digests, uniques[~found]])
+            counts_all = np.concatenate([self._counts, counts[~found].astype(np.int64)])
+            order = np.argsort(digests_all, kind="stable")
+            self._digests, self._counts = digests_all[order], counts_all[order]
+        return before[inverse.reshape(-1)] + local
+
+
+def content_keys(frame: pd.DataFrame, *, ranks: RankCounter | None = None) -> pd.Series:
     """The content key of each visit (see the module docstring).
 
     Parameters
     ----------
     frame : pandas.DataFrame
         Valid rows with the columns of :data:`VALID_COLUMNS` (``content_key`` and ``ligne`` excepted).
+    ranks : RankCounter, optional
+        The contents met in the earlier chunks of the same file (updated); without it the frame is the
+        whole file.
 
     Returns
     -------
@@ -333,10 +383,13 @@ def content_keys(frame: pd.DataFrame) -> pd.Series:
     content = parts[0]
     for part in parts[1:]:
         content = content + "\x1f" + part
-    rank = content.groupby(content, sort=False).cumcount().astype("str")
-    full = content + "\x1e" + rank
-    return pd.Series([hashlib.sha256(s.encode("utf-8")).hexdigest()[:32] for s in full], index=frame.index,
-                     dtype="str")
+    if ranks is None:
+        rank = content.groupby(content, sort=False).cumcount().astype("str")
+    else:
+        rank = pd.Series(ranks.ranks(content), index=content.index).astype("str")
+    full = (content + "\x1e" + rank).tolist()
+    sha256 = hashlib.sha256
+    return pd.Series([sha256(s.encode("utf-8")).hexdigest()[:32] for s in full], index=frame.index, dtype="str")
 
 
 def _check_text_cells(cols: dict[str, pd.Series], problems: _Problems, n: int) -> None:
@@ -395,7 +448,7 @@ def _check_identifiers(cols: dict[str, pd.Series], problems: _Problems) -> pd.Se
 def validate_rows(frame: pd.DataFrame, *, today: dt.date | None = None,
                   field_count_errors: list[tuple[int, int, int]] | None = None,
                   allowed_sites: Collection[str] | None = None, territory: Territory | None = None,
-                  lang: str = "fr") -> Validated:
+                  lang: str = "fr", ranks: RankCounter | None = None) -> Validated:
     """Check every row of a door-visit table.
 
     Parameters
@@ -413,6 +466,8 @@ def validate_rows(frame: pd.DataFrame, *, today: dt.date | None = None,
         whose coordinates fall outside are rejected. Without it, a coarse bounding-box check applies.
     lang : {"fr", "en"}
         Language of the reasons (``motif``) of the problems (default French).
+    ranks : RankCounter, optional
+        For a file validated in chunks: the visit contents of its earlier chunks (see :func:`content_keys`).
 
     Returns
     -------
@@ -441,13 +496,13 @@ def validate_rows(frame: pd.DataFrame, *, today: dt.date | None = None,
         problems.add((site != "") & ~site.isin(list(allowed_sites)), "site", "site_scope")
 
     # date and time
-    dates, date_has_time = _parse_dates(cols["date"])
+    dates, date_has_time = _per_distinct(cols["date"], _parse_dates)
     filled = cols["date"] != ""
     problems.add(filled & dates.isna(), "date", "date")
     day = dates.dt.normalize()
     out_of_range = dates.notna() & ((day < pd.Timestamp(MIN_DATE)) | (day > pd.Timestamp(today)))
     problems.add(out_of_range, "date", "date_range")
-    minutes, time_ok = _parse_times(cols["heure"])
+    minutes, time_ok = _per_distinct(cols["heure"], _parse_times)
     has_heure = cols["heure"] != ""
     problems.add(has_heure & ~time_ok, "heure", "time")
     visited_at = dates.where(~(has_heure & time_ok), day + pd.to_timedelta(minutes.fillna(0), unit="min"))
@@ -519,7 +574,7 @@ def validate_rows(frame: pd.DataFrame, *, today: dt.date | None = None,
     for name in ("campaign", "site", "street_number", "street", "postcode", "city", "building", "door",
                  "outcome", "language", "topics", "voisin"):
         valid[name] = valid[name].astype("str")
-    valid["content_key"] = content_keys(valid)
+    valid["content_key"] = content_keys(valid, ranks=ranks)
     logger.info("validated %d rows: %d valid, %d rejected (%d problems)", n, len(valid), int(rejected.sum()),
                 len(found))
     return Validated(valid=valid, problems=found, n_rows=n)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import io
 import logging
+import os
 import re
 import zipfile
 import zlib
@@ -62,13 +63,13 @@ def column_index(letters: str) -> int:
     return index
 
 
-def check_xlsx(data: bytes, *, name: str, limits: ReadLimits) -> None:
+def check_xlsx(data: bytes | str | os.PathLike[str], *, name: str, limits: ReadLimits) -> None:
     """Refuse an XLSX archive that crosses a limit; return quietly when it is within all of them.
 
     Parameters
     ----------
-    data : bytes
-        The archive.
+    data : bytes or path-like
+        The archive, in memory or on disk (read from disk one chunk at a time, never whole).
     name : str
         File name, for messages.
     limits : ReadLimits
@@ -82,7 +83,7 @@ def check_xlsx(data: bytes, *, name: str, limits: ReadLimits) -> None:
         ``xlsx_unreadable`` when the archive is damaged (bad CRC, truncated entry, not a ZIP).
     """
     try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
+        archive = zipfile.ZipFile(io.BytesIO(data) if isinstance(data, bytes | bytearray) else data)
         infos = archive.infolist()
     except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
         raise FileRefusedError("xlsx_unreadable", name=name) from exc

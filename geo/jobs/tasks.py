@@ -148,20 +148,21 @@ def run_import(payload: dict[str, Any], *, context: WorkerContext, progress: Pro
     path = Path(payload["path"])
     if not path.is_file():
         raise FileNotFoundError("the stored upload is gone")
-    data = path.read_bytes()
-    if hashlib.sha256(data).hexdigest() != payload["sha256"]:
-        raise ValueError("payload.sha256: the stored upload no longer matches its hash")
-    try:
-        table = reader.read_bytes(data, name=path.name)
+    try:  # the file is streamed: hashed and sniffed here, its rows read chunk by chunk by the importer
+        source = reader.open_file(path)
     except FileRefusedError as exc:
         return _refusal(exc)
-    del data
+    if source.sha256 != payload["sha256"]:
+        raise ValueError("payload.sha256: the stored upload no longer matches its hash")
     qpv, territory = context.layers()
     today = dt.date.fromisoformat(payload["today"]) if payload.get("today") else None
-    summary = importer.import_table(table, engine=context.engine(), file_sha256=payload["sha256"],
-                                    geocoder=context.geocoder() if payload.get("geocode") else None, qpv=qpv,
-                                    territory=territory, today=today, allowed_sites=payload.get("allowed_sites"),
-                                    progress=progress)
+    try:
+        summary = importer.import_stream(source, engine=context.engine(),
+                                         geocoder=context.geocoder() if payload.get("geocode") else None, qpv=qpv,
+                                         territory=territory, today=today,
+                                         allowed_sites=payload.get("allowed_sites"), progress=progress)
+    except FileRefusedError as exc:  # found halfway (a limit, a malformed record): nothing was stored
+        return _refusal(exc)
     if summary.imported:
         impact_store.compute_and_store(db=context.store_url, data_dir=context.data_dir)
     report = summary.as_dict()

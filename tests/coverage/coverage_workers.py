@@ -6,8 +6,9 @@ import traceback
 from typing import Any
 
 
-def import_in_process(url: str, path: str, barrier: Any, results: Any) -> None:
-    """Open the store (migrating it if needed), wait for the others, import one file, report the counts."""
+def import_in_process(url: str, path: str, barrier: Any, results: Any, chunk_rows: int | None = None) -> None:
+    """Open the store (migrating it if needed), wait for the others, import one file (in chunks of
+    ``chunk_rows`` when given), report the counts."""
     try:
         import datetime as dt
 
@@ -16,21 +17,22 @@ def import_in_process(url: str, path: str, barrier: Any, results: Any) -> None:
 
         barrier.wait(timeout=120)
         engine = open_store(url)
-        summary = import_file(path, engine=engine, today=dt.date(2026, 11, 21))
+        options = {} if chunk_rows is None else {"chunk_rows": chunk_rows}
+        summary = import_file(path, engine=engine, today=dt.date(2026, 11, 21), **options)
         engine.dispose()
-        results.put({"file": path, **summary.as_dict()})
+        results.put({"file": path, **summary.as_dict(), "chunks": summary.chunks})
     except Exception:  # reported to the parent, which fails the test
         results.put({"file": path, "error": traceback.format_exc()})
 
 
-def import_at_once(url: str, paths: list[str]) -> list[dict]:
+def import_at_once(url: str, paths: list[str], *, chunk_rows: int | None = None) -> list[dict]:
     """Import each file in its own process, all released together; returns the counts (fails on any error)."""
     import multiprocessing
 
     ctx = multiprocessing.get_context("spawn")
     barrier = ctx.Barrier(len(paths))
     results = ctx.Queue()
-    procs = [ctx.Process(target=import_in_process, args=(url, p, barrier, results)) for p in paths]
+    procs = [ctx.Process(target=import_in_process, args=(url, p, barrier, results, chunk_rows)) for p in paths]
     for proc in procs:
         proc.start()
     outcomes = [results.get(timeout=300) for _ in procs]

@@ -164,3 +164,36 @@ def test_progress_bars_on_a_terminal_only(capsys: pytest.CaptureFixture[str]) ->
     silent("validate", 1, 2)
     silent.close()
     assert capsys.readouterr().err == ""
+
+
+def test_import_speaks_english_and_shows_progress_lines_off_a_terminal(run, tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
+    path = write_csv(tmp_path / "v.csv", visit_rows(120))
+    result = run("coverage", "import", path, "--no-geocode", "--lang", "en", "--chunk-rows", "50")
+    assert result.exit_code == 0, result.output
+    assert "Import of v.csv" in result.stdout and "visits imported" in result.stdout and "120" in result.stdout
+    assert "visites importées" not in result.stdout
+    lines = [line for line in result.stderr.splitlines() if line.startswith("Checking the rows:")]
+    assert lines[0] == "Checking the rows: 50 of 120" and lines[-1] == "Checking the rows: 120 of 120"
+    assert "Writing to the store: 120 of 120" in result.stderr
+    refused = tmp_path / "r.csv"
+    refused.write_text("nom;téléphone;résultat\nX;0612345678;ouvert\n", encoding="utf-8")
+    monkeypatch.setenv("LANG", "en_GB.UTF-8")  # no --lang: the locale's language
+    monkeypatch.delenv("LC_ALL", raising=False)
+    monkeypatch.delenv("LC_MESSAGES", raising=False)
+    result = run("coverage", "import", refused)
+    assert result.exit_code == 2 and result.stderr.startswith("File refused: ")
+    assert "Fichier refusé" not in result.output
+
+
+def test_import_in_french_by_default_with_thousands_spaced(run, tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
+    monkeypatch.setenv("LANG", "C.UTF-8")
+    monkeypatch.delenv("LC_ALL", raising=False)
+    monkeypatch.delenv("LC_MESSAGES", raising=False)
+    path = write_csv(tmp_path / "v.csv", visit_rows(1_200))
+    result = run("coverage", "import", path, "--no-geocode")
+    assert result.exit_code == 0, result.output
+    assert "Import de v.csv" in result.stdout and "visites importées" in result.stdout
+    assert "1\u202f200" in result.stdout
+    assert "Validation des lignes : 1\u202f200 sur 1\u202f200" in result.stderr

@@ -11,50 +11,11 @@ import pytest
 import sqlalchemy as sa
 from coverage_helpers import TODAY, write_csv
 from coverage_workers import import_at_once
-from rollup_helpers import random_rows
+from rollup_helpers import assert_in_step, assert_store_in_step, overlapping_files, random_rows
 
 from geo.coverage import importer, store
 from geo.coverage.keys import day_numbers, week_start
 from geo.coverage.store import rollup as rollup_module
-
-_KEY = ["building_key", "week_start", "outcome", "campaign", "site", "located"]
-
-
-def stored_rollup(engine: sa.Engine) -> pd.DataFrame:
-    """The roll-up table, sorted, with plain dtypes."""
-    with engine.connect() as conn:
-        frame = pd.DataFrame(conn.execute(sa.select(store.ROLLUP)).all(), columns=[c.name for c in store.ROLLUP.c])
-    return _normalised(frame)
-
-
-def _normalised(frame: pd.DataFrame) -> pd.DataFrame:
-    frame = frame.astype({"building_key": str, "outcome": str, "campaign": str, "site": str, "located": bool,
-                          "week_start": np.int64, "visits": np.int64, "new_doors": np.int64})
-    return frame[[*_KEY, "visits", "new_doors"]].sort_values(_KEY).reset_index(drop=True)
-
-
-def recount(engine: sa.Engine) -> pd.DataFrame:
-    """The roll-up counted again in pandas from the visits (keys and weeks recomputed from the dates)."""
-    v = store.VISITS.c
-    with engine.connect() as conn:
-        rows = conn.execute(sa.select(v.id, v.building_key, v.visited_at, v.outcome, v.campaign, v.site, v.lat,
-                                      v.door)).all()
-    visits = pd.DataFrame(rows, columns=["id", "building_key", "visited_at", "outcome", "campaign", "site", "lat",
-                                         "door"])
-    visits["week_start"] = week_start(day_numbers(pd.to_datetime(visits["visited_at"])))
-    visits["located"] = visits["lat"].notna()
-    visits = visits.sort_values(["visited_at", "id"], kind="stable")
-    door = visits["door"].where(visits["door"] != "", "#" + visits["id"].astype(str))
-    visits["first"] = ~visits.assign(d=door).duplicated(["building_key", "located", "d", "outcome"])
-    out = visits.groupby(_KEY, observed=True).agg(visits=("id", "size"), new_doors=("first", "sum")).reset_index()
-    return _normalised(out)
-
-
-def assert_in_step(engine: sa.Engine) -> pd.DataFrame:
-    """Check the roll-up against a recount; returns it."""
-    stored, counted = stored_rollup(engine), recount(engine)
-    pd.testing.assert_frame_equal(stored, counted)
-    return stored
 
 
 def _import(path: Path, engine: sa.Engine) -> importer.ImportSummary:
@@ -107,6 +68,7 @@ def test_a_failure_midway_leaves_visits_and_rollup_unchanged(engine: sa.Engine, 
         raise RuntimeError("disk full")
 
     monkeypatch.setattr("geo.coverage.store.visits.refresh_rollup", recount_then_fail)
+    monkeypatch.setattr("geo.coverage.store.staging.refresh_rollup", recount_then_fail)
     with pytest.raises(RuntimeError, match="disk full"):
         _import(write_csv(tmp_path / "b.csv", random_rows(300, seed=5, campaign="Automne")), engine)
     with pytest.raises(RuntimeError, match="disk full"):
@@ -118,18 +80,8 @@ def test_a_failure_midway_leaves_visits_and_rollup_unchanged(engine: sa.Engine, 
 
 def test_two_processes_importing_at_once_keep_the_rollup_in_step(db_url: str, tmp_path: Path) -> None:
     """Two files over the same buildings (a shared part and their own rows), imported at the same moment."""
-    shared = random_rows(400, seed=7, campaign="Commun")
-    paths = []
-    for k in range(2):
-        frame = pd.concat([random_rows(800, seed=10 + k, campaign=f"Fichier {k}"), shared], ignore_index=True)
-        paths.append(str(write_csv(tmp_path / f"f{k}.csv", frame.sample(frac=1.0, random_state=k))))
-    import_at_once(db_url, paths)
-    engine = store.open_store(db_url)
-    try:
-        assert store.count_visits(engine) == 2000
-        assert assert_in_step(engine)["visits"].sum() == 2000
-    finally:
-        engine.dispose()
+    import_at_once(db_url, overlapping_files(tmp_path, own=800, shared=400, seed=7))
+    assert_store_in_step(db_url, visits=2000)
 
 
 def test_load_rollup_filters_on_site_and_weeks(engine: sa.Engine, tmp_path: Path) -> None:

@@ -6,6 +6,8 @@ One module per concept:
 
 * :mod:`geo.coverage.store.models` -- the tables (imports, door visits, geocoding cache) and the status codes;
 * :mod:`geo.coverage.store.visits` -- writing one file's visits in one transaction, reading them back;
+* :mod:`geo.coverage.store.staging` -- a large file's visits staged chunk by chunk in a temporary table,
+  then published in one transaction;
 * :mod:`geo.coverage.store.rollup` -- the roll-up per (building, week, outcome, campaign), recounted by
   every write in the same transaction;
 * :mod:`geo.coverage.store.geocode_cache` -- the geocoding cache kept in the store;
@@ -46,6 +48,7 @@ from geo.coverage.store.models import (
     metadata,
 )
 from geo.coverage.store.rollup import load_rollup, refresh_rollup
+from geo.coverage.store.staging import VisitStaging
 from geo.coverage.store.visits import (
     InsertResult,
     count_visits,
@@ -64,7 +67,7 @@ from geo.db import BUSY_TIMEOUT_MS, make_engine, safe_url, sqlite_path, write_tr
 __all__ = [
     "BUSY_TIMEOUT_MS", "GEOCODE_CACHE", "IMPORTS", "LOCATION_FAILED", "LOCATION_GEOCODED", "LOCATION_PENDING",
     "LOCATION_PROVIDED", "LOCATION_STATUSES", "MIGRATIONS_DIR", "QPV_INSIDE", "QPV_OUTSIDE", "QPV_UNKNOWN",
-    "ROLLUP", "VERSION_TABLE", "VISITS", "InsertResult", "SqlGeocodeCache", "count_visits", "current_revision",
+    "ROLLUP", "VERSION_TABLE", "VISITS", "InsertResult", "VisitStaging", "SqlGeocodeCache", "count_visits", "current_revision",
     "data_version", "delete_demo", "head_revision", "insert_visits", "load_events", "load_rollup", "make_engine", "metadata",
     "open_store", "pending_addresses", "refresh_rollup", "safe_url", "set_locations", "set_qpv", "sqlite_path", "stats",
     "unknown_qpv", "upgrade", "write_transaction",

@@ -5,9 +5,9 @@
 
 * Writes of one file happen in one transaction (:func:`geo.db.write_transaction`: on SQLite it starts
   with ``BEGIN IMMEDIATE``, so concurrent importers queue instead of failing).
-* Visits are inserted with ``ON CONFLICT (content_key) DO NOTHING``: a visit already stored is counted as a
-  duplicate, on both databases, also under concurrent imports (SQLite: batched inserts; PostgreSQL:
-  ``COPY`` into a temporary table, then one ordered insert).
+* Visits are staged in a temporary table, then inserted with ``ON CONFLICT (content_key) DO NOTHING``
+  (:mod:`geo.coverage.store.staging`): a visit already stored is counted as a duplicate, on both databases,
+  also under concurrent imports.
 * Each visit is stored with its building key and roll-up week (:mod:`geo.coverage.keys`), and every write
   recounts the roll-up of the buildings it touched in the same transaction
   (:mod:`geo.coverage.store.rollup`).
@@ -25,7 +25,6 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from geo.coverage.keys import building_keys, day_numbers, week_start
 from geo.coverage.store.models import (
     IMPORTS,
     LOCATION_PENDING,
@@ -35,7 +34,8 @@ from geo.coverage.store.models import (
     QPV_UNKNOWN,
     VISITS,
 )
-from geo.coverage.store.rollup import keys_of_import, refresh_rollup
+from geo.coverage.store.rollup import refresh_rollup
+from geo.coverage.store.staging import VisitStaging
 from geo.db import write_transaction
 
 
@@ -49,78 +49,13 @@ class InsertResult:
     duplicates: int
 
 
-#: Columns derived from the others when a visit is stored (:mod:`geo.coverage.keys`).
-_DERIVED_FIELDS = ("building_key", "week_start")
-_VISIT_FIELDS = ("content_key", "campaign", "site", "visited_at", "time_known", "street_number", "street",
-                 "postcode", "city", "building", "door", "lat", "lon", "location_status", "geocode_score",
-                 "code_qp", "qpv_status", "outcome", "language", "topics", "voisin")
-
-
-def _columns(rows: pd.DataFrame) -> dict[str, list]:
-    missing = [c for c in _VISIT_FIELDS if c not in rows.columns]
-    if missing:
-        raise ValueError(f"rows: expected the columns {list(_VISIT_FIELDS)}, missing {missing}")
-    cols: dict[str, list] = {}
-    for name in _VISIT_FIELDS:
-        values = rows[name]
-        if name in ("lat", "lon", "geocode_score"):
-            arr = values.to_numpy(dtype=float)
-            cols[name] = [None if v != v else v for v in arr.tolist()]
-        elif name == "visited_at":
-            cols[name] = values.to_numpy(dtype="datetime64[s]").astype(object).tolist()
-        elif name == "time_known":
-            cols[name] = values.to_numpy(dtype=bool).tolist()
-        elif name == "code_qp":
-            cols[name] = [v if isinstance(v, str) and v else None for v in values.to_numpy(dtype=object).tolist()]
-        else:
-            cols[name] = [str(v) for v in values.to_numpy(dtype=object).tolist()]
-    keys, _ = building_keys(rows)
-    cols["building_key"] = keys.tolist()
-    cols["week_start"] = week_start(day_numbers(rows["visited_at"])).tolist()
-    return cols
-
-
-def _insert_sqlite(conn: Connection, cols: dict[str, list], import_id: int, demo: bool,
-                   progress: Callable[[str, int, int], None] | None) -> int:
-    to_db = VISITS.c.visited_at.type.bind_processor(conn.dialect)
-    cols = dict(cols)
-    if to_db is not None:
-        cols["visited_at"] = [to_db(v) for v in cols["visited_at"]]
-    n = len(cols["content_key"])
-    names = [*_VISIT_FIELDS, *_DERIVED_FIELDS, "import_id", "demo"]
-    rows = list(zip(*(cols[f] for f in (*_VISIT_FIELDS, *_DERIVED_FIELDS)), [import_id] * n, [demo] * n,
-                    strict=True))
-    sql = (f"INSERT INTO door_visits ({', '.join(names)}) VALUES ({', '.join('?' * len(names))}) "
-           "ON CONFLICT (content_key) DO NOTHING")
-    inserted = 0
-    for start in range(0, n, 20_000):
-        inserted += conn.exec_driver_sql(sql, rows[start:start + 20_000]).rowcount
-        if progress is not None:
-            progress("write", min(n, start + 20_000), n)
-    return inserted
-
-
-def _insert_postgresql(conn: Connection, cols: dict[str, list], import_id: int, demo: bool) -> int:
-    names = [*_VISIT_FIELDS, *_DERIVED_FIELDS]
-    conn.exec_driver_sql(f"CREATE TEMP TABLE IF NOT EXISTS door_visits_incoming ON COMMIT DROP AS "
-                         f"SELECT {', '.join(names)} FROM door_visits WITH NO DATA")
-    conn.exec_driver_sql("TRUNCATE door_visits_incoming")
-    raw = conn.connection.driver_connection
-    with raw.cursor() as cur, cur.copy(f"COPY door_visits_incoming ({', '.join(names)}) FROM STDIN") as copy:
-        for row in zip(*(cols[f] for f in names), strict=True):
-            copy.write_row(row)
-    # a fixed order (by content key) keeps concurrent importers of overlapping files free of deadlocks
-    result = conn.exec_driver_sql(
-        f"INSERT INTO door_visits ({', '.join(names)}, import_id, demo) "
-        f"SELECT {', '.join(names)}, %(import_id)s, %(demo)s FROM door_visits_incoming ORDER BY content_key "
-        "ON CONFLICT (content_key) DO NOTHING", {"import_id": import_id, "demo": demo})
-    return int(result.rowcount)
-
-
 def insert_visits(conn: Connection, rows: pd.DataFrame, *, file_sha256: str, file_name: str, file_format: str,
                   n_rows: int, n_rejected: int, demo: bool = False,
                   progress: Callable[[str, int, int], None] | None = None) -> InsertResult:
-    """Insert one file's valid visits and its import record, inside the caller's transaction.
+    """Insert one small batch of valid visits and its import record, inside the caller's write transaction.
+
+    Large files go through :class:`geo.coverage.store.staging.VisitStaging` chunk by chunk
+    (:mod:`geo.coverage.importer`); this is the same path with one chunk.
 
     Parameters
     ----------
@@ -146,30 +81,15 @@ def insert_visits(conn: Connection, rows: pd.DataFrame, *, file_sha256: str, fil
     """
     if rows["content_key"].duplicated().any():
         raise ValueError("rows: expected unique content keys within one insert, got duplicates")
-    cols = _columns(rows)
-    import_id = conn.execute(
-        sa.insert(IMPORTS).returning(IMPORTS.c.id),
-        {"file_sha256": file_sha256, "file_name": file_name[:255], "file_format": file_format,
-         "imported_at": dt.datetime.now(dt.UTC).replace(tzinfo=None), "n_rows": n_rows, "n_imported": 0,
-         "n_duplicates": 0, "n_rejected": n_rejected, "n_pending": 0, "demo": demo},
-    ).scalar_one()
-    if not len(rows):
-        inserted = 0
-    elif conn.dialect.name == "postgresql":
-        if progress is not None:
-            progress("write", 0, len(rows))
-        inserted = _insert_postgresql(conn, cols, import_id, demo)
-        if progress is not None:
-            progress("write", len(rows), len(rows))
-    else:
-        inserted = _insert_sqlite(conn, cols, import_id, demo, progress)
-    if inserted:
-        refresh_rollup(conn, keys=keys_of_import(conn, import_id))
-    duplicates = len(rows) - inserted
-    pending = int((rows["location_status"] == LOCATION_PENDING).sum())
-    conn.execute(sa.update(IMPORTS).where(IMPORTS.c.id == import_id).values(
-        n_imported=inserted, n_duplicates=duplicates, n_pending=pending))
-    return InsertResult(import_id=import_id, imported=inserted, duplicates=duplicates)
+    staging = VisitStaging(conn, progress=progress)
+    try:
+        staging.add(rows)
+        import_id, inserted = staging.publish(
+            file_sha256=file_sha256, file_name=file_name, file_format=file_format, n_rows=n_rows,
+            n_rejected=n_rejected, n_pending=int((rows["location_status"] == LOCATION_PENDING).sum()), demo=demo)
+    finally:
+        staging.drop()
+    return InsertResult(import_id=import_id, imported=inserted, duplicates=len(rows) - inserted)
 
 
 def delete_demo(engine: Engine) -> int:

@@ -1,0 +1,217 @@
+"""One file's visits staged in a temporary table, then published into the store in one transaction.
+
+>>> with engine.connect() as conn:                                              # doctest: +SKIP
+...     staged = VisitStaging(conn)
+...     for rows in chunks:
+...         with conn.begin():
+...             staged.add(rows)
+...     with write_transaction(conn):
+...         result = staged.publish(file_sha256=h, file_name="a.csv", file_format="csv", n_rows=10, n_rejected=0)
+
+A large import is read, validated and located chunk by chunk (:mod:`geo.coverage.importer`); each chunk's
+visits go into a temporary table of the importing connection, so memory holds one chunk at a time and the
+store's own tables are not touched:
+
+* SQLite: a ``TEMP`` table (SQLite keeps temporary tables in a temporary file unless built otherwise),
+  filled with batched inserts outside any write lock: other writers (field entry, other imports) go on
+  meanwhile;
+* PostgreSQL: a ``TEMP`` table filled with ``COPY`` (psycopg's binary-free text copy, row by row).
+
+:meth:`VisitStaging.publish` then, in the caller's write transaction: records the import, inserts the staged
+visits with ``ON CONFLICT (content_key) DO NOTHING`` (a visit already stored is a duplicate; on PostgreSQL in
+content-key order, which keeps concurrent importers of overlapping files free of deadlocks), and recounts the
+roll-up of the buildings it added visits to (:mod:`geo.coverage.store.rollup`). All or nothing: the temporary
+table lives and dies with the connection, so a failure, or a killed process, before that commit leaves the
+store exactly as it was. Nothing here logs row content.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+from collections.abc import Callable, Iterator
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from geo.coverage.keys import building_keys, day_numbers, week_start
+from geo.coverage.store.models import IMPORTS
+from geo.coverage.store.rollup import keys_of_import, refresh_rollup
+
+logger = logging.getLogger(__name__)
+
+#: The temporary table of staged visits (one per connection).
+STAGED = "door_visits_staged"
+#: Rows per ``executemany`` batch on SQLite.
+SQLITE_BATCH = 20_000
+#: Page cache (KiB) of SQLite while the staged visits are published (the indexes of a large import fit).
+SQLITE_CACHE_KIB = 256 * 1024
+#: Columns of a visit given by the caller, and those derived from them (:mod:`geo.coverage.keys`).
+VISIT_FIELDS = ("content_key", "campaign", "site", "visited_at", "time_known", "street_number", "street",
+                "postcode", "city", "building", "door", "lat", "lon", "location_status", "geocode_score",
+                "code_qp", "qpv_status", "outcome", "language", "topics", "voisin")
+DERIVED_FIELDS = ("building_key", "week_start")
+_NAMES = (*VISIT_FIELDS, *DERIVED_FIELDS)
+
+
+def visit_columns(rows: pd.DataFrame) -> dict[str, list]:
+    """The columns of ``rows`` as Python values ready for the database, with the derived ones.
+
+    Parameters
+    ----------
+    rows : pandas.DataFrame
+        Visits with the columns :data:`VISIT_FIELDS`.
+
+    Returns
+    -------
+    dict of str to list
+        One list per name of :data:`VISIT_FIELDS` and :data:`DERIVED_FIELDS` (``None`` for missing values).
+    """
+    missing = [c for c in VISIT_FIELDS if c not in rows.columns]
+    if missing:
+        raise ValueError(f"rows: expected the columns {list(VISIT_FIELDS)}, missing {missing}")
+    cols: dict[str, list] = {}
+    for name in VISIT_FIELDS:
+        values = rows[name]
+        if name in ("lat", "lon", "geocode_score"):
+            arr = values.to_numpy(dtype=float)
+            cells = arr.astype(object)
+            cells[np.isnan(arr)] = None
+            cols[name] = cells.tolist()
+        elif name == "visited_at":  # the text sqlite3 stores for a datetime (seconds), which COPY reads too
+            stamps = np.datetime_as_string(values.to_numpy(dtype="datetime64[s]"), unit="s")
+            cols[name] = np.char.replace(stamps, "T", " ").tolist()
+        elif name == "time_known":
+            cols[name] = values.to_numpy(dtype=bool).tolist()
+        elif name == "code_qp":
+            cols[name] = [v if isinstance(v, str) and v else None for v in values.to_numpy(dtype=object).tolist()]
+        else:
+            cols[name] = values.astype("str").tolist()
+    keys, _ = building_keys(rows)
+    cols["building_key"] = keys.tolist()
+    cols["week_start"] = week_start(day_numbers(rows["visited_at"])).tolist()
+    return cols
+
+
+class VisitStaging:
+    """The temporary table of one import's visits on one connection (see the module docstring).
+
+    Creating it, :meth:`add` and :meth:`publish` run inside the caller's transactions: ``add`` in short ones
+    of their own (or the write transaction of a small insert), ``publish`` in :func:`geo.db.write_transaction`.
+
+    Parameters
+    ----------
+    conn : sqlalchemy.engine.Connection
+        The importing connection; the staged rows are visible to it alone.
+    progress : callable, optional
+        ``progress("write", done, total)`` as the staged visits are published.
+
+    Attributes
+    ----------
+    staged : int
+        Visits staged so far.
+    """
+
+    def __init__(self, conn: Connection, *, progress: Callable[[str, int, int], None] | None = None) -> None:
+        self.conn = conn
+        self.progress = progress
+        self.staged = 0
+        self.postgresql = conn.dialect.name == "postgresql"
+        conn.exec_driver_sql(f"CREATE TEMP TABLE IF NOT EXISTS {STAGED} AS "
+                             f"SELECT {', '.join(_NAMES)} FROM door_visits WHERE 1 = 0")
+        conn.exec_driver_sql(f"DELETE FROM {STAGED}")
+
+    def add(self, rows: pd.DataFrame) -> int:
+        """Stage visits (content keys unique within the import); returns how many."""
+        if not len(rows):
+            return 0
+        cols = visit_columns(rows)
+        if self.postgresql:
+            self._copy(cols)
+        else:
+            self._insert(cols)
+        self.staged += len(rows)
+        return len(rows)
+
+    def _insert(self, cols: dict[str, list]) -> None:
+        rows = list(zip(*(cols[f] for f in _NAMES), strict=True))
+        sql = f"INSERT INTO {STAGED} ({', '.join(_NAMES)}) VALUES ({', '.join('?' * len(_NAMES))})"
+        for start in range(0, len(rows), SQLITE_BATCH):
+            self.conn.exec_driver_sql(sql, rows[start:start + SQLITE_BATCH])
+
+    def _copy(self, cols: dict[str, list]) -> None:
+        raw = self.conn.connection.driver_connection
+        with raw.cursor() as cur, cur.copy(f"COPY {STAGED} ({', '.join(_NAMES)}) FROM STDIN") as copy:
+            for row in zip(*(cols[f] for f in _NAMES), strict=True):
+                copy.write_row(row)
+
+    def publish(self, *, file_sha256: str, file_name: str, file_format: str, n_rows: int, n_rejected: int,
+                n_pending: int, demo: bool = False) -> tuple[int, int]:
+        """Record the import and insert the staged visits, inside the caller's write transaction.
+
+        Parameters
+        ----------
+        file_sha256, file_name, file_format : str
+            The file's hash, stored name and format.
+        n_rows, n_rejected, n_pending : int
+            Data rows read, rows rejected by validation, staged visits awaiting geocoding.
+        demo : bool
+            True for the fictitious demo history.
+
+        Returns
+        -------
+        (int, int)
+            The import id and the visits inserted (the others were already stored).
+        """
+        conn = self.conn
+        import_id = conn.execute(
+            sa.insert(IMPORTS).returning(IMPORTS.c.id),
+            {"file_sha256": file_sha256, "file_name": file_name[:255], "file_format": file_format,
+             "imported_at": dt.datetime.now(dt.UTC).replace(tzinfo=None), "n_rows": n_rows, "n_imported": 0,
+             "n_duplicates": 0, "n_rejected": n_rejected, "n_pending": 0, "demo": demo},
+        ).scalar_one()
+        if self.progress is not None:
+            self.progress("write", 0, self.staged)
+        with self._large_cache():
+            inserted = self._insert_staged(import_id, demo) if self.staged else 0
+            if inserted:
+                refresh_rollup(conn, keys=keys_of_import(conn, import_id))
+        conn.execute(sa.update(IMPORTS).where(IMPORTS.c.id == import_id).values(
+            n_imported=inserted, n_duplicates=self.staged - inserted, n_pending=n_pending))
+        if self.progress is not None:
+            self.progress("write", self.staged, self.staged)
+        return int(import_id), inserted
+
+    @contextlib.contextmanager
+    def _large_cache(self) -> Iterator[None]:
+        """On SQLite, the indexes and the roll-up recount of a large insert work in a page cache of
+        :data:`SQLITE_CACHE_KIB` instead of 2 MiB (set back afterwards: the connection returns to the pool)."""
+        if self.postgresql or self.staged < SQLITE_BATCH:
+            yield
+            return
+        default = int(self.conn.exec_driver_sql("PRAGMA main.cache_size").scalar_one())
+        self.conn.exec_driver_sql(f"PRAGMA main.cache_size = -{SQLITE_CACHE_KIB}")
+        try:
+            yield
+        finally:
+            self.conn.exec_driver_sql(f"PRAGMA main.cache_size = {default}")
+
+    def _insert_staged(self, import_id: int, demo: bool) -> int:
+        names = ", ".join(_NAMES)
+        if self.postgresql:
+            # a fixed order (by content key) keeps concurrent importers of overlapping files free of deadlocks
+            sql = (f"INSERT INTO door_visits ({names}, import_id, demo) SELECT {names}, %(import_id)s, %(demo)s "
+                   f"FROM {STAGED} ORDER BY content_key ON CONFLICT (content_key) DO NOTHING")
+            return int(self.conn.exec_driver_sql(sql, {"import_id": import_id, "demo": demo}).rowcount)
+        # file order (the staged table's rowid); "WHERE 1" lets SQLite read the ON CONFLICT clause
+        sql = (f"INSERT INTO door_visits ({names}, import_id, demo) SELECT {names}, ?, ? FROM {STAGED} "
+               "WHERE 1 ORDER BY rowid ON CONFLICT (content_key) DO NOTHING")
+        return int(self.conn.exec_driver_sql(sql, (import_id, demo)).rowcount)
+
+    def drop(self) -> None:
+        """Forget the staged visits (the table goes with the connection anyway)."""
+        self.conn.exec_driver_sql(f"DROP TABLE IF EXISTS {STAGED}")
+        self.staged = 0
