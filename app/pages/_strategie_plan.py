@@ -14,7 +14,7 @@ from typing import Any
 import dash
 from dash import Input, Output, State, clientside_callback, ctx, dcc, html, no_update
 
-from app import data, i18n, scenario, settings
+from app import callback_cache, data, i18n, scenario, settings
 from app.components import region_view, results, scenario_export
 from app.scenario_params import Scenario
 from geo import siting
@@ -119,6 +119,7 @@ def sync_k(box: int | None, slider: int | None) -> tuple[Any, Any]:
     Input("strategie-robust", "data"),
     Input("strategie-map-ready", "data"),
 )
+@callback_cache.cached_callback(doors=False, scoped=False)  # the same answer for everyone, visits or not
 def recommend(*values: Any) -> tuple[Any, ...]:
     """Run the cached two-level plan of the controls and render it; a refusal keeps the previous results.
 
