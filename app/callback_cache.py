@@ -27,6 +27,8 @@ The view is wrapped, not the callback: the access checks of :mod:`app.security` 
 ``before_request`` hook, before the view, so a request refused there never reaches the cache, and a
 scoped answer is only ever read back by the scope that computed it. Only ``200`` answers are stored.
 Keys hold digests, never the inputs in clear; nothing about the inputs is logged.
+
+``VOISINMAP_CALLBACK_CACHE=0`` turns it off (every answer computed: the « before » of ``bench/bench_load.py``).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ import dataclasses
 import hashlib
 import json
 import logging
+import os
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -51,6 +54,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 UPDATE_ENDPOINT = "/_dash-update-component"
 #: Attribute a marked callback carries (copied onto Dash's wrapper by ``functools.wraps``).
 MARK = "voisinmap_cached_callback"
+#: Environment variable: ``0`` (or ``false``, ``no``, ``off``) computes every answer.
+ENV_SWITCH = "VOISINMAP_CALLBACK_CACHE"
 #: Response header telling whether the answer came from the shared cache (``hit``) or was computed (``miss``).
 HIT_HEADER = "X-Voisinmap-Cache"
 
@@ -162,12 +167,20 @@ def _hit_header(response: flask.Response) -> flask.Response:
     return response
 
 
+def enabled() -> bool:
+    """Whether answers are served from the shared cache (``$VOISINMAP_CALLBACK_CACHE`` not ``0``)."""
+    return os.environ.get(ENV_SWITCH, "1").strip().lower() not in ("0", "false", "no", "off")
+
+
 def init_app(server: flask.Flask, callback_map: dict[str, dict[str, Any]]) -> None:
     """Serve the marked callbacks of ``callback_map`` (a Dash app's) from :data:`app.cache.CACHE`.
 
     Wraps the view of :data:`UPDATE_ENDPOINT` on ``server`` (after :func:`app.cache.init_app`). The
     marks are read on the first callback request, once every page has registered its callbacks.
     """
+    if not enabled():
+        logger.info("callback cache off (%s=0): every answer is computed", ENV_SWITCH)
+        return
     view = server.view_functions.get(UPDATE_ENDPOINT)
     if view is None:
         logger.info("callback cache: no Dash callback route on this server")
