@@ -94,12 +94,27 @@ def build_app(*, data_dir: str | os.PathLike[str] | None = None, warm: bool = Tr
             with server.app_context():  # the loaded layers are read from the shared cache on a restart
                 prepare_job_context(data_dir=job_data, store_url=job_store)
         cache.code_digest()  # once, before the workers fork
+        finish_dash_setup(server)
         gc.freeze()
     else:  # nothing to wait for: the caches fill on first use
         from app import health
 
         health.mark_ready()
     return server
+
+
+def finish_dash_setup(server: flask.Flask) -> None:
+    """Run Dash's set-up of the first request now, in this process, before any worker serves.
+
+    Dash moves the callbacks registered by the pages into the app on its first request and marks that
+    done *before* doing it: a fresh worker answering several first requests at once could send a
+    browser a partial ``/_dash-dependencies`` (a page without its callbacks). Done once in the master,
+    every forked worker starts complete. One internal request to ``/_dash-dependencies`` triggers it.
+    """
+    with server.test_client() as client:
+        status = client.get("/_dash-dependencies").status_code
+    if status != 200:
+        raise RuntimeError(f"Dash set-up: expected 200 from /_dash-dependencies, got {status}")
 
 
 def embedded_worker_enabled() -> bool:

@@ -1,7 +1,9 @@
 """Whole callback answers from the shared cache, on a real multi-worker server (``voisinmap serve --workers 2``).
 
 * Workers that never computed an answer serve it from the shared cache, byte for byte (the workers that
-  computed it are retired first: ``TTIN``/``TTOU`` to the gunicorn master).
+  computed it are retired first: ``TTIN``/``TTOU`` to the gunicorn master). Their first requests arrive
+  four at once: each must see every callback of the app (Dash's first-request set-up is done in the
+  master, :func:`app.server.finish_dash_setup`).
 * No cached answer crosses a scope: two managers of the same site share one; an admin, a manager of
   another site and a funder never read it (a manager of another site is refused before the cache).
 * An import of visits invalidates the Terrain answers, not the recommendation; a new build of the
@@ -142,6 +144,19 @@ def test_fresh_workers_serve_answers_they_never_computed_and_scopes_stay_apart(s
     assert (status, state) == (200, "miss") and lille != grigny
     # funders may not reach the Terrain callbacks at all, cached or not
     assert answer(clients["financeur"], "terrain-kpis.children", summary)[0] == 403
+
+
+def test_every_cached_terrain_callback_stays_in_its_scope(served: dict[str, Any]) -> None:
+    base = served["url"]
+    clients = {name: signed_in(base, name) for name in ("manager_a", "manager_a_bis", "manager_b", "strategie")}
+    for output, inputs in (("terrain-campaigns.options", {"terrain-site.value": SITE_A}),
+                           ("terrain-kpis.children", terrain_inputs(SITE_A, view=False)),
+                           ("terrain-cells.data", terrain_inputs(SITE_A, view=True))):
+        own = answer(clients["manager_a"], output, inputs)
+        assert own[0] == 200 and own[1] in ("hit", "miss"), output
+        assert answer(clients["manager_a_bis"], output, inputs) == (200, "hit", own[2]), output
+        for outsider in ("manager_b", "strategie"):  # refused before any cache is read
+            assert answer(clients[outsider], output, inputs)[:2] == (403, ""), (output, outsider)
 
 
 def test_an_import_invalidates_door_answers_and_a_build_the_recommendation(served: dict[str, Any]) -> None:
