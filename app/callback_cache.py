@@ -25,8 +25,8 @@ The key reads ``callback:<output>:<data version>:<lang>:<scope>:<digest>``:
 
 The view is wrapped, not the callback: the access checks of :mod:`app.security` run in a
 ``before_request`` hook, before the view, so a request refused there never reaches the cache, and a
-scoped answer is only ever read back by the scope that computed it. Only ``200`` answers are stored.
-Keys hold digests, never the inputs in clear; nothing about the inputs is logged.
+scoped answer is only ever read back by the scope that computed it. Only ``200`` answers setting no cookie
+are stored. Keys hold digests, never the inputs in clear; nothing about the inputs is logged.
 
 ``VOISINMAP_CALLBACK_CACHE=0`` turns it off (every answer computed: the « before » of ``bench/bench_load.py``).
 """
@@ -157,7 +157,9 @@ def request_key(table: dict[str, Policy]) -> str | None:
 
 
 def _cacheable(response: Any) -> bool:
-    return isinstance(response, flask.Response) and response.status_code == 200
+    """A ``200`` answer that sets no cookie (a cookie belongs to one browser, never to a shared answer)."""
+    return (isinstance(response, flask.Response) and response.status_code == 200
+            and "Set-Cookie" not in response.headers)
 
 
 def _hit_header(response: flask.Response) -> flask.Response:
