@@ -17,7 +17,12 @@ account to the key, for results that depend on who asks. Keys read::
 The **data version** (:func:`data_version`) joins a digest of the processed data's ``manifest.json``,
 the door store's version (:func:`geo.coverage.store.data_version`) and a digest of the code: a new
 build, an import of door visits or a new release of the code makes every older key unreachable (the
-backends drop them by age and count). Flask-Caching's own ``memoize`` keys results on the ``repr`` of the
+backends drop them by age and count). Results that do not depend on door visits (layers, siting
+instances, plans, recommendations) pass ``doors=False`` and are keyed on the processed data and the
+code only (:func:`processed_version`): an import of visits leaves them valid. The default,
+``doors=True``, is the safe one for anything that reads the door store.
+
+Flask-Caching's own ``memoize`` keys results on the ``repr`` of the
 arguments and on a per-function version it keeps in the backend; neither follows the data, so the keys
 are built here from a canonical JSON of the inputs (stable across processes, unlike ``hash``).
 
@@ -117,7 +122,8 @@ def describe(settings: Mapping[str, Any]) -> str:
 
 
 def init_app(server: flask.Flask) -> None:
-    """Attach the shared cache to ``server`` (the backend named by the environment, see :func:`backend_config`)."""
+    """Attach the shared cache to ``server`` (the backend named by the environment, see :func:`backend_config`),
+    and serve the callbacks its Dash app marks from it (:func:`app.callback_cache.init_app`)."""
     from app.main import DATA_DIR_KEY
 
     settings = backend_config(data_dir=server.config.get(DATA_DIR_KEY))
@@ -126,6 +132,11 @@ def init_app(server: flask.Flask) -> None:
         Path(settings["CACHE_DIR"]).mkdir(mode=0o700, parents=True, exist_ok=True)
     CACHE.init_app(server, config=settings)
     server.config["VOISINMAP_CACHE_BACKEND"] = describe(settings)
+    dash_app = server.extensions.get("voisinmap_dash")
+    if dash_app is not None:  # whole answers of the callbacks the pages mark (app/callback_cache.py)
+        from app import callback_cache
+
+        callback_cache.init_app(server, dash_app.callback_map)
     logger.info("shared cache: %s", describe(settings))
 
 
@@ -165,16 +176,29 @@ def manifest_digest(*, data_dir: str | os.PathLike[str] | None = None) -> str:
     return _manifest_digest(str(path), stat.st_mtime_ns, stat.st_size)
 
 
-def door_digest(db_url: str) -> str:
-    """Digest (16 hex) of the door store's version: changes with every import or deletion of visits."""
-    from geo.coverage.store import data_version as store_version
+def store_engine(db_url: str) -> Any:
+    """One SQLAlchemy engine per door store URL and process, kept (forgotten after a fork:
+    :func:`after_fork`), so that reading the store's version costs one query, not a new connection."""
     from geo.db import make_engine
 
     with _LOCK:
         engine = _ENGINES.get(db_url)
         if engine is None:
             engine = _ENGINES[db_url] = make_engine(db_url)
-    count, largest = store_version(engine)
+    return engine
+
+
+def door_store_version(db_url: str) -> tuple[int, int]:
+    """:func:`geo.coverage.store.data_version` of the store at ``db_url`` (visits count, largest id),
+    read now through the kept engine (:func:`store_engine`)."""
+    from geo.coverage.store import data_version as store_version
+
+    return store_version(store_engine(db_url))
+
+
+def door_digest(db_url: str) -> str:
+    """Digest (16 hex) of the door store's version: changes with every import or deletion of visits."""
+    count, largest = door_store_version(db_url)
     return hashlib.sha256(f"{count}.{largest}".encode()).hexdigest()[:16]
 
 
@@ -217,13 +241,32 @@ def data_version(*, data_dir: str | os.PathLike[str] | None = None, db_url: str 
     return version
 
 
-def current_data_version() -> str:
-    """:func:`data_version` of the running app (its data folder and database)."""
+def processed_version(*, data_dir: str | os.PathLike[str] | None = None) -> str:
+    """The version of results that do not depend on door visits: processed data and code.
+
+    Parameters
+    ----------
+    data_dir : path-like, optional
+        Processed data folder (default :func:`geo.config.data_dir`).
+
+    Returns
+    -------
+    str
+        ``"<manifest>-<code>"``, two 16-hex digests (a ``stat`` of the manifest per call).
+    """
+    return f"{manifest_digest(data_dir=data_dir)}-{code_digest()}"
+
+
+def current_data_version(*, doors: bool = True) -> str:
+    """The version of the running app (its data folder and database): :func:`data_version`, or
+    :func:`processed_version` when ``doors`` is False."""
     from app.main import DATA_DIR_KEY
     from app.security.settings import DB_KEY
 
-    return data_version(data_dir=flask.current_app.config.get(DATA_DIR_KEY),
-                        db_url=flask.current_app.config.get(DB_KEY))
+    folder = flask.current_app.config.get(DATA_DIR_KEY)
+    if not doors:
+        return processed_version(data_dir=folder)
+    return data_version(data_dir=folder, db_url=flask.current_app.config.get(DB_KEY))
 
 
 # ---------------------------------------------------------------------------------------- keys
@@ -266,14 +309,14 @@ def current_scope() -> str:
     return f"{principal.role}:{','.join(sorted(map(str, principal.sites)))}"
 
 
-def cache_key(name: str, digest: str, *, scoped: bool, by_lang: bool = True) -> str:
-    """The key of one result for the current request: data version, language, scope and the inputs'
-    ``digest`` (:func:`inputs_digest`)."""
+def cache_key(name: str, digest: str, *, scoped: bool, by_lang: bool = True, doors: bool = True) -> str:
+    """The key of one result for the current request: data version (with the door store's unless
+    ``doors`` is False), language, scope and the inputs' ``digest`` (:func:`inputs_digest`)."""
     from app import i18n
 
     lang = i18n.current_lang() if by_lang else "-"
     scope = current_scope() if scoped else "-"
-    return f"{name}:{current_data_version()}:{lang}:{scope}:{digest}"
+    return f"{name}:{current_data_version(doors=doors)}:{lang}:{scope}:{digest}"
 
 
 # ---------------------------------------------------------------------------------------- memoizing
@@ -285,7 +328,7 @@ def _warn(kind: str, exc: Exception) -> None:
 
 def cached_call(name: str, compute: Callable[..., Any], args: tuple[Any, ...] = (),
                 kwargs: Mapping[str, Any] | None = None, *, scoped: bool = False, by_lang: bool = True,
-                timeout: int | None = None) -> Any:
+                doors: bool = True, timeout: int | None = None) -> Any:
     """``compute(*args, **kwargs)``, read from the shared cache when another call (any worker) made it.
 
     Parameters
@@ -300,6 +343,9 @@ def cached_call(name: str, compute: Callable[..., Any], args: tuple[Any, ...] = 
         Key also on the role's scope (:func:`current_scope`).
     by_lang : bool
         Key also on the request's language (default True).
+    doors : bool
+        Key also on the door store's version (default True); False for results that do not read
+        door visits (an import then leaves them valid).
     timeout : int, optional
         Seconds the result lives (default :data:`DEFAULT_TIMEOUT`).
 
@@ -317,7 +363,7 @@ def cached_call(name: str, compute: Callable[..., Any], args: tuple[Any, ...] = 
         return compute(*args, **kwargs)
     digest = inputs_digest(args, kwargs)  # unstable inputs are a programming error: raised
     try:
-        key = cache_key(name, digest, scoped=scoped, by_lang=by_lang)
+        key = cache_key(name, digest, scoped=scoped, by_lang=by_lang, doors=doors)
     except Exception as exc:  # noqa: BLE001 - data version unreadable (store down): compute, do not cache
         _warn("version", exc)
         return compute(*args, **kwargs)
@@ -336,7 +382,8 @@ def cached_call(name: str, compute: Callable[..., Any], args: tuple[Any, ...] = 
     return result
 
 
-def memoize(name: str, *, scoped: bool = False, by_lang: bool = True, timeout: int | None = None) -> Callable[[F], F]:
+def memoize(name: str, *, scoped: bool = False, by_lang: bool = True, doors: bool = True,
+            timeout: int | None = None) -> Callable[[F], F]:
     """Decorator: memoize a function in the shared cache per (data version, language, inputs).
 
     Parameters
@@ -347,6 +394,8 @@ def memoize(name: str, *, scoped: bool = False, by_lang: bool = True, timeout: i
         Key also on the role's scope (see :func:`memoize_scoped`).
     by_lang : bool
         Key also on the request's language (default True: rendered texts depend on it).
+    doors : bool
+        Key also on the door store's version (default True; False when the function reads no visit).
     timeout : int, optional
         Seconds a result lives (default :data:`DEFAULT_TIMEOUT`).
 
@@ -361,7 +410,8 @@ def memoize(name: str, *, scoped: bool = False, by_lang: bool = True, timeout: i
     def decorate(func: F) -> F:
         @functools.wraps(func)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            return cached_call(name, func, args, kwargs, scoped=scoped, by_lang=by_lang, timeout=timeout)
+            return cached_call(name, func, args, kwargs, scoped=scoped, by_lang=by_lang, doors=doors,
+                               timeout=timeout)
 
         wrapper.voisinmap_cache_name = name  # type: ignore[attr-defined]
         return wrapper  # type: ignore[return-value]
@@ -369,11 +419,12 @@ def memoize(name: str, *, scoped: bool = False, by_lang: bool = True, timeout: i
     return decorate
 
 
-def memoize_scoped(name: str, *, by_lang: bool = True, timeout: int | None = None) -> Callable[[F], F]:
+def memoize_scoped(name: str, *, by_lang: bool = True, doors: bool = True,
+                   timeout: int | None = None) -> Callable[[F], F]:
     """Decorator: like :func:`memoize`, keyed also on the role's scope of the signed-in account.
 
     For results that depend on the user's role or sites (a manager's own sites, a funder's aggregate
     view): two accounts of the same role and sites share them; any other account never reads them.
     Results that depend on the account itself (its name, its own settings) must not be cached.
     """
-    return memoize(name, scoped=True, by_lang=by_lang, timeout=timeout)
+    return memoize(name, scoped=True, by_lang=by_lang, doors=doors, timeout=timeout)

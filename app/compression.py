@@ -5,7 +5,9 @@
   gzip, whichever the browser accepts (Brotli first). ``plotly.min.js`` (4.8 MB) travels as ~1 MB.
 * The compressed bytes of **versioned static files** (Dash's fingerprinted component suites, assets
   with their ``?m=`` stamp) are kept in memory once per worker (:class:`StaticCompressedCache`), so a
-  large bundle is compressed once, not on every request; nothing else is cached.
+  large bundle is compressed once, not on every request; so are the compressed **callback answers**
+  served from the shared cache (:mod:`app.callback_cache`), under their versioned key, in a bounded
+  least-recently-used table; nothing else is cached.
 * **Long cache headers**: a fingerprinted bundle (``….v4_4_1m1712345678.min.js``) or an asset with its
   modification stamp never changes under the same URL: ``Cache-Control: public, max-age=31536000,
   immutable``. A reload then asks nothing for them (the goal: ≤ 300 KB transferred on a reload).
@@ -18,6 +20,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections import OrderedDict
 
 import flask
 from dash.fingerprint import check_fingerprint
@@ -31,6 +34,10 @@ SUITES_PREFIX = "/_dash-component-suites/"
 ASSETS_PREFIX = "/assets/"
 #: Compressed static files kept per worker, at most (bytes of compressed content).
 CACHE_BYTES = 64 * 1024 * 1024
+#: Compressed callback answers kept per worker, at most (least recently used dropped first).
+ANSWER_BYTES = 32 * 1024 * 1024
+#: ``flask.g`` attribute holding the shared-cache key of a callback answer (:data:`app.callback_cache.G_KEY`).
+CALLBACK_G_KEY = "voisinmap_callback_key"
 
 
 def enabled() -> bool:
@@ -48,20 +55,32 @@ def versioned(path: str, args: flask.Request | None = None) -> bool:
 
 
 class StaticCompressedCache:
-    """The Flask-Compress cache backend: keeps only versioned static files (keys ``…;static:<url>``)."""
+    """The Flask-Compress cache backend: keeps versioned static files (keys ``…;static:<url>``) until the
+    budget is spent, and the compressed answers of cached callbacks (keys ``…;callback:<key>``, versioned
+    by the data, see :mod:`app.callback_cache`) in a bounded least-recently-used table."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._data: dict[str, bytes] = {}
         self._size = 0
+        self._answers: OrderedDict[str, bytes] = OrderedDict()
+        self._answers_size = 0
 
     def get(self, key: str) -> bytes | None:
-        """The compressed bytes of ``key``, None when absent or not a static key."""
+        """The compressed bytes of ``key``, None when absent or not a kept key."""
         with self._lock:
+            if ";callback:" in key:
+                found = self._answers.get(key)
+                if found is not None:
+                    self._answers.move_to_end(key)
+                return found
             return self._data.get(key)
 
     def set(self, key: str, value: bytes) -> None:
-        """Keep ``value`` when ``key`` names a versioned static file and the budget allows it."""
+        """Keep ``value`` when ``key`` names a versioned static file or a cached callback answer."""
+        if ";callback:" in key:
+            self._keep_answer(key, value)
+            return
         if ";static:" not in key:
             return
         with self._lock:
@@ -70,10 +89,25 @@ class StaticCompressedCache:
             self._data[key] = value
             self._size += len(value)
 
+    def _keep_answer(self, key: str, value: bytes) -> None:
+        if len(value) > ANSWER_BYTES // 4:
+            return
+        with self._lock:
+            if key in self._answers:
+                return
+            self._answers[key] = value
+            self._answers_size += len(value)
+            while self._answers_size > ANSWER_BYTES:
+                _, dropped = self._answers.popitem(last=False)
+                self._answers_size -= len(dropped)
+
 
 def _cache_key(request: flask.Request) -> str:
     if versioned(request.path, request):
         return f"static:{request.full_path}"
+    callback = flask.g.get(CALLBACK_G_KEY)
+    if callback:  # a callback answer served from the shared cache: same key, same bytes
+        return f"callback:{callback}"
     return f"dynamic:{id(request)}"
 
 

@@ -79,14 +79,9 @@ class VersionedCache(Generic[T]):
 
 # ------------------------------------------------------------------------------------------ store
 def store_version(url: str) -> tuple[int, int]:
-    """:func:`geo.coverage.store.data_version` of the store at ``url`` (a short-lived engine)."""
-    from geo.coverage.store import data_version, make_engine
-
-    engine = make_engine(url)
-    try:
-        return data_version(engine)
-    finally:
-        engine.dispose()
+    """:func:`geo.coverage.store.data_version` of the store at ``url``, read through the engine the
+    process keeps for it (:func:`app.cache.door_store_version`): one query, no new connection."""
+    return cache.door_store_version(url)
 
 
 def store_sites(url: str) -> list[str]:
@@ -178,12 +173,10 @@ _VISITS: VersionedCache[TerrainData | None] = VersionedCache("visits")
 
 
 def _prepare(url: str, version: tuple[int, int], qpv_frame: Any) -> TerrainData | None:
-    from pathlib import Path
-
     from geo.coverage.prepared import prepared_events
 
     # memory-mapped arrays written once per store version: every worker maps the same pages
-    prep = prepared_events(url, version, folder=Path(settings.data_dir()) / "prepared", qpv=qpv_frame)
+    prep = prepared_events(url, version, folder=settings.data_path() / "prepared", qpv=qpv_frame)
     if not prep.n_events:
         return None
     return TerrainData(prep=prep, qpv=qpv_frame, names=site_names(prep.sites))

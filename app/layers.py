@@ -161,7 +161,7 @@ def _build_encoded(name: str, data_dir: str) -> EncodedLayer:
 @lru_cache(maxsize=16)
 def _encode(name: str, data_dir: str, version: tuple[int, ...]) -> EncodedLayer:  # noqa: ARG001 - version keys the process cache
     # encoded once for every worker (and kept across restarts) in the shared cache, then held by the process
-    return cache.cached_call("layers.encoded", _build_encoded, (name, data_dir), by_lang=False)
+    return cache.cached_call("layers.encoded", _build_encoded, (name, data_dir), by_lang=False, doors=False)
 
 
 def encoded_layer(name: str, *, data_dir: str | os.PathLike[str] | None = None) -> EncodedLayer:

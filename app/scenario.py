@@ -49,7 +49,8 @@ def _build_instance(folder: str, radius_km: float,
 def _instance(folder: str, version: tuple[int, ...], radius_km: float,
               weights: tuple[tuple[str, float], ...] | None) -> siting.Instance:
     # one copy per process, read from the shared cache when another worker (or a previous run) built it
-    return cache.cached_call("strategie.instance", _build_instance, (folder, radius_km, weights), by_lang=False)
+    return cache.cached_call("strategie.instance", _build_instance, (folder, radius_km, weights), by_lang=False,
+                             doors=False)
 
 
 def instance(*, radius_km: float, weights: Mapping[str, float] | None,
@@ -226,7 +227,7 @@ def _build_plan(folder: str, scen: Any, sites: Any) -> Any:
 @lru_cache(maxsize=64)
 def _plan(folder: str, version: tuple[int, ...], scen: Any, sites: Any) -> Any:  # noqa: ARG001 - version keys the process cache
     # plans depend only on (data version, scenario, sites): shared by every worker, kept across restarts
-    return cache.cached_call("strategie.plan", _build_plan, (folder, scen, sites), by_lang=False)
+    return cache.cached_call("strategie.plan", _build_plan, (folder, scen, sites), by_lang=False, doors=False)
 
 
 def plan_for(scen: Any, *, sites: list[dict[str, Any]] | None = None,

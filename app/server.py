@@ -91,14 +91,30 @@ def build_app(*, data_dir: str | os.PathLike[str] | None = None, warm: bool = Tr
         warm_up_once(data_dir=data_dir)
         if embedded_worker_enabled():
             job_data, job_store = _job_settings(server)
-            prepare_job_context(data_dir=job_data, store_url=job_store)
+            with server.app_context():  # the loaded layers are read from the shared cache on a restart
+                prepare_job_context(data_dir=job_data, store_url=job_store)
         cache.code_digest()  # once, before the workers fork
+        finish_dash_setup(server)
         gc.freeze()
     else:  # nothing to wait for: the caches fill on first use
         from app import health
 
         health.mark_ready()
     return server
+
+
+def finish_dash_setup(server: flask.Flask) -> None:
+    """Run Dash's set-up of the first request now, in this process, before any worker serves.
+
+    Dash moves the callbacks registered by the pages into the app on its first request and marks that
+    done *before* doing it: a fresh worker answering several first requests at once could send a
+    browser a partial ``/_dash-dependencies`` (a page without its callbacks). Done once in the master,
+    every forked worker starts complete. One internal request to ``/_dash-dependencies`` triggers it.
+    """
+    with server.test_client() as client:
+        status = client.get("/_dash-dependencies").status_code
+    if status != 200:
+        raise RuntimeError(f"Dash set-up: expected 200 from /_dash-dependencies, got {status}")
 
 
 def embedded_worker_enabled() -> bool:
@@ -124,21 +140,31 @@ def prepare_job_context(*, data_dir: str | os.PathLike[str] | None = None, store
 
     Called during the warm-up, before gunicorn forks: the workers' job threads inherit the loaded layers
     (shared memory) instead of loading them on their first job, inside that job's time budget; and the store
-    is migrated, with its job table, before several workers open it at once.
+    is migrated, with its job table, before several workers open it at once. Inside an app context the
+    loaded context comes from the shared cache (:mod:`app.cache`, keyed on the processed data): a restart
+    on the same data skips building France's territory (about 1 s).
     """
+    from app import cache
     from geo.coverage.store import open_store
     from geo.jobs.sql_queue import SqlJobQueue
-    from geo.jobs.tasks import WorkerContext
 
     key = (str(data_dir) if data_dir is not None else None, store_url)
     if key not in _JOB_CONTEXTS:
-        context = WorkerContext(store_url=store_url, data_dir=data_dir)
-        context.layers()
+        context = cache.cached_call("jobs.context", _loaded_context, key, by_lang=False, doors=False)
         engine = open_store(store_url)  # migrated and with its job table before the workers start
         SqlJobQueue(engine)
         engine.dispose()
         _JOB_CONTEXTS[key] = context
     return _JOB_CONTEXTS[key]
+
+
+def _loaded_context(data_dir: str | None, store_url: str | None) -> Any:
+    """A job worker context with its layers (QPV, France's territory) loaded; no connection open."""
+    from geo.jobs.tasks import WorkerContext
+
+    context = WorkerContext(store_url=store_url, data_dir=data_dir)
+    context.layers()
+    return context
 
 
 def start_job_worker(*, data_dir: str | os.PathLike[str] | None = None, store_url: str | None = None) -> Any:

@@ -14,7 +14,7 @@ from typing import Any
 import dash
 from dash import Input, Output, State, clientside_callback, ctx, dcc, html, no_update
 
-from app import data, i18n, scenario, settings
+from app import callback_cache, data, i18n, scenario, settings
 from app.components import region_view, results, scenario_export
 from app.scenario_params import Scenario
 from geo import siting
@@ -122,6 +122,7 @@ def sync_k(box: int | None, slider: int | None) -> tuple[Any, Any]:
     Input("strategie-map-ready", "data"),
     State("strategie-robust", "data"),  # marks shown when known; new ones come from app.pages._strategie_robust
 )
+@callback_cache.cached_callback(doors=False, scoped=False)  # the same answer for everyone, visits or not
 def recommend(*values: Any) -> tuple[Any, ...]:
     """Run the cached two-level plan of the controls and render it; a refusal keeps the previous results.
 

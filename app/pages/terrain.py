@@ -26,7 +26,7 @@ import dash
 import numpy as np
 from dash import Input, Output, State, ctx, dcc, html, no_update
 
-from app import i18n, settings
+from app import callback_cache, i18n, settings
 from app.components import (
     addresses,
     coverage_map,
@@ -161,6 +161,7 @@ def layout(**_kwargs: Any) -> html.Div:
     Output("terrain-campaigns", "value"),
     Input("terrain-site", "value"),
 )
+@callback_cache.cached_callback(doors=True, scoped=True)  # a site's door figures, per role's scope
 def campaign_options(site: str | None) -> tuple[list[dict[str, str]], list[str]]:
     """The campaigns of the chosen site (the selection is cleared when the site changes)."""
     data = current_data()
@@ -213,6 +214,7 @@ def site_walk(data: TerrainData, site: str, mask: np.ndarray, *, include_absent:
     Input("terrain-absent", "value"),
     Input("terrain-version", "data"),
 )
+@callback_cache.cached_callback(doors=True, scoped=True)  # a site's door figures, per role's scope
 def site_summary(site: str | None, campaigns: list[str] | None, start: str | None, end: str | None,
                  absent: list[str] | None, _version: Any = None) -> tuple[Any, ...]:
     """Figures that follow the filters but not the map: key figures, progress, QPV table, walk list."""
@@ -255,6 +257,7 @@ def site_summary(site: str | None, campaigns: list[str] | None, start: str | Non
     Input("terrain-map", "zoom"),
     Input("terrain-version", "data"),
 )
+@callback_cache.cached_callback(doors=True, scoped=True)  # a site's door figures, per role's scope
 def map_view(site: str | None, campaigns: list[str] | None, start: str | None, end: str | None,
              outcomes: list[str] | None, absent: list[str] | None, bounds: Any, zoom: float | None,
              _version: Any = None) -> tuple[Any, ...]:

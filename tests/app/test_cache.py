@@ -243,3 +243,17 @@ def test_the_filesystem_cache_is_private(probe: flask.Flask, tmp_path: Path) -> 
     files = [p for p in folder.iterdir() if p.is_file()]
     assert folder.stat().st_mode & 0o777 == 0o700
     assert files and all(p.stat().st_mode & 0o077 == 0 for p in files)
+
+
+def test_results_without_door_visits_survive_an_import_not_a_build(probe: flask.Flask) -> None:
+    processed, processed_calls = counted("test.processed", doors=False)
+    doors, door_calls = counted("test.doors")
+    with probe.test_request_context("/"):
+        processed(1), doors(1)
+        _imported_visits(probe)
+        processed(1), doors(1)
+        assert (len(processed_calls), len(door_calls)) == (1, 2)  # the import invalidates the door result only
+        _new_build(probe)
+        processed(1), doors(1)
+    assert (len(processed_calls), len(door_calls)) == (2, 3)
+    assert cache.processed_version(data_dir=probe.config[DATA_DIR_KEY]).count("-") == 1
