@@ -34,6 +34,7 @@ def _app_context() -> Any:
 def warm_up(*, data_dir: str | os.PathLike[str] | None = None) -> float:
     """Fill the server-side caches; returns the seconds spent."""
     from app import layers, scenario
+    from app.components import impact_refresh
     from app.scenario_params import Scenario
     from geo import siting
 
@@ -44,6 +45,7 @@ def warm_up(*, data_dir: str | os.PathLike[str] | None = None) -> float:
         scenario.instance(radius_km=siting.DEFAULT_RADIUS_KM, weights=siting.DEFAULT_WEIGHTS, data_dir=data_dir)
         scenario.plan_for(Scenario(), data_dir=data_dir)  # the Stratégie page's first plan
         scenario.robustness_for(Scenario(), data_dir=data_dir)  # and its robustness, which the page shows next
+        impact_refresh.warm_up()  # Impact: stored figures, funders' view, map outlines, public pages
     elapsed = time.perf_counter() - start
     logger.info("warm-up done in %.2f s", elapsed)
     return elapsed

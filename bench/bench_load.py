@@ -199,6 +199,10 @@ def recommend_inputs(k: int) -> dict[str, Any]:
     return {**inputs, "strategie-sites.data": None, "strategie-map-ready.data": True}
 
 
+#: State of the recommendation callback: the robustness marks already shown (none).
+RECOMMEND_STATE: dict[str, Any] = {"strategie-robust.data": None}
+
+
 def terrain_inputs(site: str, *, view: bool) -> dict[str, Any]:
     """Inputs of the Terrain summary (``view`` False) or map (``view`` True) callback for ``site``."""
     inputs = {"terrain-site.value": site, "terrain-campaigns.value": None, "terrain-dates.start_date": None,
@@ -225,8 +229,7 @@ def request_mix() -> list[tuple[str, Callable[[HttpClient], bool]]]:
     sites = ("91286", "59350", "75119")
     for step, k in enumerate((5, 10, 15, 20, 25)):
         mix.append(("page", page))
-        mix.append(("recommend", callback("strategie-results.children", recommend_inputs(k),
-                                          {"strategie-robust.data": None})))  # the robustness shown: a state
+        mix.append(("recommend", callback("strategie-results.children", recommend_inputs(k), RECOMMEND_STATE)))
         mix.append(("impact", callback("impact-kpis.children", {"impact-region.value": regions[step % 4]})))
         site = sites[step % 3]
         mix.append(("terrain", callback("terrain-kpis.children", terrain_inputs(site, view=False))))

@@ -36,7 +36,7 @@ import dash_leaflet as dl
 import flask
 from dash import Input, Output, State, dcc, html
 
-from app import cache, data, i18n, security, settings
+from app import cache, callback_cache, data, i18n, security, settings
 from app.components import impact_refresh, impact_stored
 from app.components import impact_summary as summ
 from app.components import impact_views as views
@@ -295,13 +295,21 @@ def _themes(lang: str) -> tuple[Any, Any]:
     Output("impact-region", "options"),
     Input("impact-region", "value"),
 )
+@callback_cache.cached_callback(doors=True, scoped=True, version=lambda: figures_version())
 def update(region_value: Any) -> tuple[Any, ...]:
     """Everything of the page for one territory, from the release (funders) or the live report.
 
     The whole answer is memoized in the shared cache (:func:`page_outputs`) per data version, release
     version, territory, language and role scope: every worker serves a second view of it from the cache,
-    and no scope ever reads another's (a manager's page holds their own sites only)."""
+    and no scope ever reads another's (a manager's page holds their own sites only). Its whole HTTP
+    answer is also served from the shared cache (:mod:`app.callback_cache`), keyed on the same figures
+    version (:func:`figures_version`), so a repeat skips Dash and the JSON encoding."""
     return page_outputs(*cache_inputs(region_value))
+
+
+def figures_version() -> str:
+    """The version of the figures this request's page reads (see :func:`cache_inputs`)."""
+    return cache_inputs(None)[1]
 
 
 #: What a territory value may look like (a région code or « * »); anything else reads as France.

@@ -29,7 +29,7 @@ from typing import Any
 import pytest
 
 from app.callback_cache import HIT_HEADER
-from bench.bench_load import HttpClient, recommend_inputs, terrain_inputs, voisinmap
+from bench.bench_load import RECOMMEND_STATE, HttpClient, recommend_inputs, terrain_inputs, voisinmap
 from tests.app.test_serve import ROOT, _children, start_serve
 
 PASSWORD = "un mot de passe de test assez long"
@@ -55,7 +55,8 @@ def answer(client: Client, output: str, inputs: dict[str, Any]) -> tuple[int, st
     """``(status, hit or miss, body)`` of one callback."""
     from tests.plugins.app_session import call_callback
 
-    call_callback(client, output, inputs=inputs)
+    state = RECOMMEND_STATE if output == "strategie-results.children" else None
+    call_callback(client, output, inputs=inputs, state=state)
     reply = client.last
     return reply.status_code, reply.headers.get(HIT_HEADER, ""), reply.data.decode()
 
