@@ -178,12 +178,11 @@ _VISITS: VersionedCache[TerrainData | None] = VersionedCache("visits")
 
 
 def _prepare(url: str, version: tuple[int, int], qpv_frame: Any) -> TerrainData | None:
-    from pathlib import Path
-
     from geo.coverage.prepared import prepared_events
 
-    # memory-mapped arrays written once per store version: every worker maps the same pages
-    prep = prepared_events(url, version, folder=Path(settings.data_dir()) / "prepared", qpv=qpv_frame)
+    # memory-mapped arrays written once per store version (geo.coverage.prepared.prepare_for_app, at import
+    # and warm-up): every worker maps the same pages
+    prep = prepared_events(url, version, folder=settings.data_path() / "prepared", qpv=qpv_frame)
     if not prep.n_events:
         return None
     return TerrainData(prep=prep, qpv=qpv_frame, names=site_names(prep.sites))

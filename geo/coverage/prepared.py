@@ -296,6 +296,46 @@ def _write_version(engine: sa.Engine, root: Path, qpv: pd.DataFrame | None, chun
     return path
 
 
+def prepare_for_app(*, db: str | None = None, data_dir: str | os.PathLike[str] | None = None,
+                    qpv: pd.DataFrame | None = None) -> Path | None:
+    """Prepare the version the app opens, after a write or before serving; a failure is logged, not raised.
+
+    The app opens the arrays prepared with the national QPV layer of its data folder, in
+    ``<data folder>/prepared`` (:func:`app.data.current_data`); this prepares exactly those, so that its
+    workers only map them. Called by ``voisinmap coverage import``, ``voisinmap demo``, the import job and
+    the app's warm-up, once their writes are committed: a failure here leaves the visits stored, and the app
+    prepares the version itself when it first needs it.
+
+    Parameters
+    ----------
+    db : str, optional
+        The store (default :func:`geo.config.database_url`).
+    data_dir : path-like, optional
+        The processed data folder (default :func:`geo.config.data_dir`).
+    qpv : geopandas.GeoDataFrame, optional
+        The QPV layer of ``data_dir`` when the caller has it loaded already (read otherwise; without a
+        built layer, the QPV recorded at import is used, as the app does then).
+
+    Returns
+    -------
+    pathlib.Path or None
+        The version's folder, None when the preparation failed.
+    """
+    from geo import config
+    from geo.load import DataNotBuiltError, load_qpv
+
+    try:
+        if qpv is None:
+            try:
+                qpv = load_qpv(data_dir=data_dir)
+            except DataNotBuiltError:
+                qpv = None
+        return prepare(db, folder=config.data_dir(data_dir) / "prepared", qpv=qpv)
+    except Exception:  # noqa: BLE001 - the visits are stored; the app prepares them on first use instead
+        logger.exception("door visits not prepared ahead")
+        return None
+
+
 _OPENED: dict[Path, PreparedEvents] = {}
 
 

@@ -119,3 +119,39 @@ def test_the_coder_refuses_visits_out_of_order_and_wrong_counts() -> None:
         EventCoder(3).add(ordered.assign(outcome="parti"))
     with pytest.raises(ValueError, match="chunk_size"):
         aggregate.prepare_events(ordered, chunk_size=0)
+
+
+def test_imports_and_the_command_prepare_ahead_what_the_app_opens(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                    caplog: pytest.LogCaptureFixture) -> None:
+    from click.testing import CliRunner
+
+    from geo.cli import main
+
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("VOISINMAP_IMPACT_DIR", str(tmp_path / "impact"))
+    data_dir = tmp_path / "processed"  # no national layers built: buildings keep the QPV recorded at import
+    data_dir.mkdir()
+    runner = CliRunner()
+    csv = write_csv(tmp_path / "a.csv", random_rows(300, seed=61, address_share=0.0))
+    result = runner.invoke(main, ["coverage", "import", str(csv), "--no-geocode", "--data-dir", str(data_dir)],
+                           catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    engine = store.open_store(url)
+    count, largest = store.data_version(engine)
+    assert (data_dir / "prepared" / f"doors-{count}-{largest}-codes-f3" / "meta.json").is_file()
+    with caplog.at_level("WARNING", logger="geo.coverage.prepared"):
+        prep = prepared.prepared_events(url, folder=data_dir / "prepared")
+    assert "not prepared ahead" not in caplog.text  # the worker only mapped the files
+    assert prep.n_events == count == 300
+
+    # a store written by another tool: the command prepares it
+    importer.import_file(write_csv(tmp_path / "b.csv", random_rows(50, seed=62, campaign="Été", address_share=0.0)),
+                         engine=engine, today=TODAY)
+    count, largest = store.data_version(engine)
+    result = runner.invoke(main, ["coverage", "prepare", "--data-dir", str(data_dir), "--chunk-size", "40"],
+                           catch_exceptions=False)
+    assert result.exit_code == 0 and "350 visite(s) préparée(s)" in result.output, result.output
+    folder = data_dir / "prepared" / f"doors-{count}-{largest}-codes-f3"
+    assert_same_arrays(prepared.open_prepared(folder), one_go(engine))
+    engine.dispose()
