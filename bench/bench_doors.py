@@ -160,23 +160,8 @@ def _views(prep, repeat: int) -> dict[str, float]:  # noqa: ANN001
 
 
 def old_prepare_events(events: pd.DataFrame, *, qpv: pd.DataFrame | None = None):  # noqa: ANN201, C901
-    """``prepare_events`` as of commit 9cfc5fd (bench-only copy, the "before" side): one pass over a frame of
-    every visit, with its object columns.
-
-    Parameters
-    ----------
-    events : pandas.DataFrame
-        One row per visit with at least ``visited_at, outcome, lat, lon, campaign, site``; optional
-        ``building, door, street_number, street, postcode, city, code_qp, demo, id``. Rows without
-        coordinates are left out.
-    qpv : geopandas.GeoDataFrame, optional
-        QPV polygons; when given, each building's QPV is found by point in polygon, else the events'
-        ``code_qp`` column is used.
-
-    Returns
-    -------
-    PreparedEvents
-    """
+    """``prepare_events`` as of commit 9cfc5fd (bench-only copy, the "before" side): the same arguments and
+    result as :func:`geo.coverage.coding.prepare_events`, from one frame of every visit with its object columns."""
     import h3
     import h3.api.basic_int as h3i
 

@@ -58,6 +58,12 @@ def _check_chunk_size(chunk_size: int) -> None:
         raise ValueError(f"chunk_size: expected a whole number >= 1, got {chunk_size!r}")
 
 
+def _frame(rows: list, names: tuple[str, ...]) -> pd.DataFrame:
+    """A frame of result rows, column by column (pandas would probe every row object for attributes)."""
+    columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
+    return pd.DataFrame({name: pd.Series(values, dtype=object) for name, values in zip(names, columns, strict=True)})
+
+
 def iter_events(conn: Connection, *, chunk_size: int = CHUNK_SIZE) -> Iterator[pd.DataFrame]:
     """The visits with coordinates, in time order (``visited_at``, then id), ``chunk_size`` rows at a time.
 
@@ -79,7 +85,7 @@ def iter_events(conn: Connection, *, chunk_size: int = CHUNK_SIZE) -> Iterator[p
              .order_by(VISITS.c.visited_at, VISITS.c.id))
     result = conn.execution_options(yield_per=chunk_size).execute(query)
     for rows in result.partitions(chunk_size):
-        frame = pd.DataFrame(rows, columns=list(_EVENT_COLUMNS))
+        frame = _frame(rows, _EVENT_COLUMNS)
         frame["visited_at"] = pd.to_datetime(frame["visited_at"]).astype("datetime64[s]")
         for name in ("lat", "lon"):
             frame[name] = frame[name].to_numpy(dtype=float)
@@ -108,7 +114,7 @@ def iter_rollup(conn: Connection, *, chunk_size: int = CHUNK_SIZE) -> Iterator[p
     query = sa.select(*(ROLLUP.c[name] for name in _ROLLUP_COLUMNS)).where(ROLLUP.c.located.is_(True))
     result = conn.execution_options(yield_per=chunk_size).execute(query)
     for rows in result.partitions(chunk_size):
-        frame = pd.DataFrame(rows, columns=list(_ROLLUP_COLUMNS))
+        frame = _frame(rows, _ROLLUP_COLUMNS)
         for name in ("week_start", "visits", "new_doors"):
             frame[name] = frame[name].astype("int32")
         frame["located"] = frame["located"].astype(bool)
