@@ -35,9 +35,11 @@ def _door_visits() -> None:
     """Prepare the door visits of the page Terrain once per data version (:mod:`geo.coverage.prepared`) and map
     them, before the workers fork: they then share the mapped arrays and never prepare them in a request."""
     from app import data, settings
+    from geo.coverage import prepared
 
     try:
         if data.store_version(settings.store_url())[0]:
+            prepared.prepare_for_app(db=settings.store_url(), data_dir=settings.data_dir(), qpv=data.qpv())
             data.current_data()
     except Exception:  # noqa: BLE001 - the page prepares them on first use instead
         logger.exception("door visits not prepared during the warm-up")
