@@ -319,18 +319,22 @@ def prepare_for_app(*, db: str | None = None, data_dir: str | os.PathLike[str] |
     Returns
     -------
     pathlib.Path or None
-        The version's folder, None when the preparation failed.
+        The version's folder; None when the preparation failed or ``data_dir`` does not exist.
     """
     from geo import config
     from geo.load import DataNotBuiltError, load_qpv
 
+    home = config.data_dir(data_dir)
+    if not home.is_dir():  # no data folder, no app serving from it
+        logger.info("no data folder at %s: door visits not prepared ahead", home)
+        return None
     try:
         if qpv is None:
             try:
                 qpv = load_qpv(data_dir=data_dir)
             except DataNotBuiltError:
                 qpv = None
-        return prepare(db, folder=config.data_dir(data_dir) / "prepared", qpv=qpv)
+        return prepare(db, folder=home / "prepared", qpv=qpv)
     except Exception:  # noqa: BLE001 - the visits are stored; the app prepares them on first use instead
         logger.exception("door visits not prepared ahead")
         return None
