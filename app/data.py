@@ -175,7 +175,8 @@ _VISITS: VersionedCache[TerrainData | None] = VersionedCache("visits")
 def _prepare(url: str, version: tuple[int, int], qpv_frame: Any) -> TerrainData | None:
     from geo.coverage.prepared import prepared_events
 
-    # memory-mapped arrays written once per store version: every worker maps the same pages
+    # memory-mapped arrays written once per store version (geo.coverage.prepared.prepare_for_app, at import
+    # and warm-up): every worker maps the same pages
     prep = prepared_events(url, version, folder=settings.data_path() / "prepared", qpv=qpv_frame)
     if not prep.n_events:
         return None

@@ -1,5 +1,5 @@
-"""Pre-compute the cached heavy objects (encoded layers, the default siting instance, the first plan) before
-the first request.
+"""Pre-compute the cached heavy objects (encoded layers, the default siting instance, the first plan, the
+prepared door visits) before the first request.
 
 The work runs inside the app's context when an app exists, so the results also go to the shared cache
 (:mod:`app.cache`): the other workers, and a restarted server on the same data, read them instead of
@@ -31,6 +31,20 @@ def _app_context() -> Any:
     return server.app_context()
 
 
+def _door_visits() -> None:
+    """Prepare the door visits of the page Terrain once per data version (:mod:`geo.coverage.prepared`) and map
+    them, before the workers fork: they then share the mapped arrays and never prepare them in a request."""
+    from app import data, settings
+    from geo.coverage import prepared
+
+    try:
+        if data.store_version(settings.store_url())[0]:
+            prepared.prepare_for_app(db=settings.store_url(), data_dir=settings.data_dir(), qpv=data.qpv())
+            data.current_data()
+    except Exception:  # noqa: BLE001 - the page prepares them on first use instead
+        logger.exception("door visits not prepared during the warm-up")
+
+
 def warm_up(*, data_dir: str | os.PathLike[str] | None = None) -> float:
     """Fill the server-side caches; returns the seconds spent."""
     from app import layers, scenario
@@ -46,6 +60,7 @@ def warm_up(*, data_dir: str | os.PathLike[str] | None = None) -> float:
         scenario.plan_for(Scenario(), data_dir=data_dir)  # the Stratégie page's first plan
         scenario.robustness_for(Scenario(), data_dir=data_dir)  # and its robustness, which the page shows next
         impact_refresh.warm_up()  # Impact: stored figures, funders' view, map outlines, public pages
+        _door_visits()
     elapsed = time.perf_counter() - start
     logger.info("warm-up done in %.2f s", elapsed)
     return elapsed

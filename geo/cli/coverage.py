@@ -20,7 +20,7 @@ from typing import Any
 
 import click
 
-from geo.i18n import MessageView
+from geo.i18n import MessageView, format_number, t
 
 logger = logging.getLogger(__name__)
 
@@ -212,7 +212,7 @@ def import_(file: Path, db_url: str | None, as_json: bool, report: Path | None, 
         _precheck(file)
     except FileRefusedError as exc:
         _refused(exc, empty, as_json=as_json, lang=lang)
-    from geo.coverage import impact_store, importer
+    from geo.coverage import impact_store, importer, prepared
     from geo.coverage.geocode import Geocoder
     from geo.coverage.geocode import geocoder_url as resolve_url
     from geo.coverage.store import SqlGeocodeCache
@@ -232,6 +232,7 @@ def import_(file: Path, db_url: str | None, as_json: bool, report: Path | None, 
         engine.dispose()
     if summary.imported:
         impact_store.compute_and_store(db=db_url, data_dir=data_dir)
+        prepared.prepare_for_app(db=db_url, data_dir=data_dir, qpv=qpv)
     result = summary.as_dict()
     result["notes"] += [note for note in (qpv_note, territory_note) if note]
     if summary.rejected:
@@ -397,6 +398,30 @@ def stats(db_url: str | None, as_json: bool) -> None:
                       "(`voisinmap demo`).")
 
 
+@coverage.command("prepare", help=t("cli.prepare.help"))
+@_db_option
+@_data_dir_option
+@click.option("--chunk-size", type=click.IntRange(min=1), default=None, help=t("cli.prepare.chunk_size"))
+def prepare(db_url: str | None, data_dir: Path | None, chunk_size: int | None) -> None:
+    """Prepare the arrays of the store's current data version (:func:`geo.coverage.prepared.prepare`)."""
+    import time
+
+    from geo import config
+    from geo.coverage import prepared
+    from geo.coverage.store import stream
+
+    _open(db_url).dispose()  # a store that cannot be opened stops here with its message
+    qpv, note = _qpv_layer(data_dir)
+    if note:
+        click.echo(note, err=True)
+    started = time.perf_counter()
+    folder = prepared.prepare(db_url, folder=config.data_dir(data_dir) / "prepared", qpv=qpv,
+                              chunk_size=chunk_size or stream.CHUNK_SIZE)
+    visits = json.loads((folder / "meta.json").read_text(encoding="utf-8"))["n_events"]
+    click.echo(t("cli.prepare.done", visits=format_number(visits), folder=str(folder),
+                 seconds=format_number(time.perf_counter() - started, decimals=1)))
+
+
 @click.command("demo")
 @click.option("--if-missing", is_flag=True, help="Ne rien faire si le magasin contient déjà des visites.")
 @click.option("--remove", is_flag=True, help="Supprimer les visites de démonstration.")
@@ -408,7 +433,7 @@ def demo(if_missing: bool, remove: bool, seed: int | None, as_json: bool, db_url
          data_dir: Path | None) -> None:
     """Écrire l'historique de campagnes de démonstration (données fictives) dans le magasin."""
     from geo.coverage import demo as demo_data
-    from geo.coverage import impact_store, importer, store
+    from geo.coverage import impact_store, importer, prepared, store
     from geo.load import DataNotBuiltError, load_arrondissements, load_qpv
 
     engine = _open(db_url, as_json=as_json)
@@ -439,6 +464,7 @@ def demo(if_missing: bool, remove: bool, seed: int | None, as_json: bool, db_url
         engine.dispose()
     if summary.imported:
         impact_store.compute_and_store(db=db_url, data_dir=data_dir)
+        prepared.prepare_for_app(db=db_url, data_dir=data_dir, qpv=qpv)
     result = summary.as_dict()
     _emit(as_json, result, f"{summary.imported} visite(s) de démonstration écrite(s) "
                            f"({demo_data.DEMO_LABEL}), {summary.duplicates} déjà présente(s).")

@@ -101,7 +101,9 @@ def _codes(values: pd.Series, names: Sequence[str], what: str) -> np.ndarray:
     return codes
 
 
-def _rollup_rows(prep: PreparedEvents, rollup: pd.DataFrame) -> dict[str, np.ndarray]:
+def code_rollup(prep: PreparedEvents, rollup: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Roll-up rows (all of them, or one chunk) coded against the prepared visits: the ``r_*`` arrays of
+    :class:`RollupSummary`. Rows of visits without coordinates are left out."""
     need = ("building_key", "week_start", "outcome", "campaign", "site", "visits", "new_doors")
     missing = [c for c in need if c not in rollup.columns]
     if missing:
@@ -203,7 +205,25 @@ def summarise_rollup(prep: PreparedEvents, rollup: pd.DataFrame) -> RollupSummar
     -------
     RollupSummary
     """
-    rows = _rollup_rows(prep, rollup)
+    return summarise_coded(prep, code_rollup(prep, rollup))
+
+
+def summarise_coded(prep: PreparedEvents, rows: dict[str, np.ndarray]) -> RollupSummary:
+    """:func:`summarise_rollup` from roll-up rows already coded (:func:`code_rollup`, chunk by chunk).
+
+    Parameters
+    ----------
+    prep : PreparedEvents
+    rows : dict of numpy.ndarray
+        The ``r_*`` arrays of :class:`RollupSummary`, e.g. the chunks of :func:`code_rollup` concatenated.
+
+    Returns
+    -------
+    RollupSummary
+    """
+    missing = [name for name in ARRAYS if name.startswith("r_") and name not in rows]
+    if missing:
+        raise ValueError(f"rows: expected the coded roll-up arrays {missing}, missing")
     nb = prep.n_buildings
     group = rows["r_building"].astype(np.int64) * _N_OUT + rows["r_outcome"]
     b_visits = np.bincount(group, weights=rows["r_visits"], minlength=nb * _N_OUT).reshape(nb, _N_OUT)

@@ -142,7 +142,7 @@ def run_import(payload: dict[str, Any], *, context: WorkerContext, progress: Pro
     Returns the import's counts (:meth:`geo.coverage.importer.ImportSummary.as_dict`, whose ``file`` is the
     stored hashed name), with ``report_file`` when rows were rejected, or a ``refused`` report.
     """
-    from geo.coverage import impact_store, importer, reader
+    from geo.coverage import impact_store, importer, prepared, reader
     from geo.coverage.errors import FileRefusedError
 
     path = Path(payload["path"])
@@ -165,6 +165,7 @@ def run_import(payload: dict[str, Any], *, context: WorkerContext, progress: Pro
         return _refusal(exc)
     if summary.imported:
         impact_store.compute_and_store(db=context.store_url, data_dir=context.data_dir)
+        prepared.prepare_for_app(db=context.store_url, data_dir=context.data_dir, qpv=qpv)
     report = summary.as_dict()
     if summary.rejected:
         written = importer.write_report(summary, path.with_name(f"{path.stem}.rejets.csv"))
