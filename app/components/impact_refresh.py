@@ -91,7 +91,7 @@ def warm_up() -> float:
     except Exception:  # noqa: BLE001 - the first view builds what is missing
         logger.exception("impact figures could not be loaded ahead of the first request")
     elapsed = time.perf_counter() - started
-    logger.info("impact warm-up done in %.2f s", elapsed)
+    logger.info("impact figures ready before the first request, in %.2f s", elapsed)
     return elapsed
 
 

@@ -85,7 +85,8 @@ def check_xlsx(data: bytes | str | os.PathLike[str], *, name: str, limits: ReadL
     try:
         archive = zipfile.ZipFile(io.BytesIO(data) if isinstance(data, bytes | bytearray) else data)
         infos = archive.infolist()
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as exc:
+        # NotImplementedError: a damaged header that declares a ZIP version or method Python cannot read
         raise FileRefusedError("xlsx_unreadable", name=name) from exc
     if len(infos) > limits.max_zip_entries:
         raise LimitExceededError("zip_entries", name=name, count=len(infos), limit=limits.max_zip_entries)

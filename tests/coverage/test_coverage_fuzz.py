@@ -120,8 +120,12 @@ def _import_one(engine: sa.Engine, data: bytes, name: str) -> str:
         summary = importer.import_bytes(data, name=name, engine=engine, today=TODAY)
     except FileRefusedError as exc:
         from geo.coverage.errors import FILE_MESSAGES
+        from geo.coverage.limits import LimitExceededError
 
-        assert exc.code in FILE_MESSAGES
+        if isinstance(exc, LimitExceededError):  # a bound crossed: its own message, in both languages
+            assert exc.code == f"limit.{exc.limit}" and exc.text("fr") and exc.text("en")
+        else:
+            assert exc.code in FILE_MESSAGES
         assert _counts(engine) == before, "a refused file changed the store"
         return f"refused: {exc.code}"
     after = _counts(engine)
