@@ -1,5 +1,9 @@
 """Pre-compute the cached heavy objects (encoded layers, the default siting instance, the first plan, the
-prepared door visits) before the first request.
+prepared door visits, the Impact figures) before the first request.
+
+The layers are built in threads beside the rest (their geometry work runs in GEOS, outside the interpreter
+lock). The robustness of the default plan is not computed here: the Stratégie page asks for it after the
+plan, shows « Robustesse en cours de calcul… » meanwhile, and the first answer goes to the shared cache.
 
 The work runs inside the app's context when an app exists, so the results also go to the shared cache
 (:mod:`app.cache`): the other workers, and a restarted server on the same data, read them instead of
@@ -8,6 +12,7 @@ computing them again (cold start).
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import logging
 import os
@@ -52,15 +57,21 @@ def warm_up(*, data_dir: str | os.PathLike[str] | None = None) -> float:
     from app.scenario_params import Scenario
     from geo import siting
 
-    start = time.perf_counter()
-    with _app_context():
-        for name in layers.BUILDERS:
+    def layer(name: str) -> None:
+        with _app_context():
             layers.encoded_layer(name, data_dir=data_dir)
+
+    start = time.perf_counter()
+    # The layers' geometry work runs in GEOS, which releases the interpreter lock: built in threads, they
+    # overlap each other and the siting work below, on every core (the cold start's longest part).
+    with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool, _app_context():
+        built = [pool.submit(layer, name) for name in layers.BUILDERS]
         scenario.instance(radius_km=siting.DEFAULT_RADIUS_KM, weights=siting.DEFAULT_WEIGHTS, data_dir=data_dir)
         scenario.plan_for(Scenario(), data_dir=data_dir)  # the Stratégie page's first plan
-        scenario.robustness_for(Scenario(), data_dir=data_dir)  # and its robustness, which the page shows next
         impact_refresh.warm_up()  # Impact: stored figures, funders' view, map outlines, public pages
         _door_visits()
+        for future in built:
+            future.result()
     elapsed = time.perf_counter() - start
     logger.info("warm-up done in %.2f s", elapsed)
     return elapsed
