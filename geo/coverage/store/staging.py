@@ -39,7 +39,7 @@ from sqlalchemy.engine import Connection
 
 from geo.coverage.keys import building_keys, day_numbers, week_start
 from geo.coverage.store.models import IMPORTS
-from geo.coverage.store.rollup import keys_of_import, refresh_rollup
+from geo.coverage.store.rollup import refresh_rollup_of_import
 
 logger = logging.getLogger(__name__)
 
@@ -178,7 +178,7 @@ class VisitStaging:
         with self._large_cache():
             inserted = self._insert_staged(import_id, demo) if self.staged else 0
             if inserted:
-                refresh_rollup(conn, keys=keys_of_import(conn, import_id))
+                refresh_rollup_of_import(conn, import_id=import_id)
         conn.execute(sa.update(IMPORTS).where(IMPORTS.c.id == import_id).values(
             n_imported=inserted, n_duplicates=self.staged - inserted, n_pending=n_pending))
         if self.progress is not None:
