@@ -19,8 +19,9 @@ transaction.
 * The file is read in chunks of ``chunk_rows`` rows (:func:`geo.coverage.reader.open_file`); each chunk is
   validated (content keys ranked across chunks, :class:`~geo.coverage.validate.RankCounter`), located and
   staged in a temporary table of the importing connection (:mod:`geo.coverage.store.staging`), so that
-  memory holds one chunk whatever the file's size. :attr:`ImportSummary.peak_chunk_rows` says how many rows
-  were held at once.
+  memory holds a few chunks whatever the file's size. :attr:`ImportSummary.peak_chunk_rows` says how many rows
+  a chunk held at most. For a large file the chunks are checked in a worker process
+  (:mod:`geo.coverage.checking`) and staged by a writer thread, while this process reads the next one.
 * The good rows of a file, its import record and the roll-up of its buildings are then written in one
   transaction: all or nothing. A file refused halfway (a limit crossed, a malformed record), an error or a
   killed process leaves the store exactly as it was.
@@ -111,7 +112,7 @@ class ImportSummary:
     chunks : int
         Chunks the file was read in.
     peak_chunk_rows : int
-        Most data rows held in memory at once (the largest chunk).
+        Most data rows of one chunk (at most three chunks are held at once: read, checked, staged).
     """
 
     file: str

@@ -20,7 +20,8 @@ store's own tables are not touched:
 :meth:`VisitStaging.publish` then, in the caller's write transaction: records the import, inserts the staged
 visits with ``ON CONFLICT (content_key) DO NOTHING`` (a visit already stored is a duplicate; on PostgreSQL in
 content-key order, which keeps concurrent importers of overlapping files free of deadlocks), and recounts the
-roll-up of the buildings it added visits to (:mod:`geo.coverage.store.rollup`). All or nothing: the temporary
+roll-up of the buildings it added visits to (:mod:`geo.coverage.store.rollup`); on SQLite a first large import
+builds the secondary indexes of the visits again rather than maintaining them row by row. All or nothing: the temporary
 table lives and dies with the connection, so a failure, or a killed process, before that commit leaves the
 store exactly as it was. Nothing here logs row content.
 """
