@@ -1,13 +1,13 @@
-"""Checking the chunks of an import — validating and locating them — in file order, in a worker process when
-the file is large, while the importing process reads the next chunks and stages the checked ones.
+"""Checking (validating) the chunks of an import in file order, in a worker process when the file is large,
+while the importing process reads the next chunks, locates and stages the checked ones.
 
 >>> with ChunkChecker(options=CheckOptions(today=dt.date(2026, 11, 21)), in_worker=True) as checker:  # doctest: +SKIP
 ...     for chunk, checked in checker.checked(source.chunks):
-...         stage(checked.rows)
+...         stage(locate(checked.rows, geocoder=None, qpv=qpv)[0])
 
-Validation and locating are pure work on a chunk's frame (:func:`geo.coverage.validate.validate_rows`,
-:func:`geo.coverage.locating.locate` without a geocoder): on a 2-core machine a second process halves the time
-of a large import, the importing process reading and storing while the worker checks. The content keys rank
+Validation is pure work on a chunk's frame (:func:`geo.coverage.validate.validate_rows`), the largest share of
+an import's work in Python: on a 2-core machine a second process checks while the importing process reads,
+locates (:func:`geo.coverage.locating.locate`, which leaves the two processes about equally busy) and stores. The content keys rank
 identical visits across the chunks of a file (:class:`~geo.coverage.validate.RankCounter`), so one worker
 checks every chunk, in the order they were read, and holds the counter: its keys are those of an import in
 one process. At most :data:`AHEAD` chunks wait in the worker besides the one the importing process handles,
@@ -26,12 +26,11 @@ import multiprocessing
 from collections import deque
 from collections.abc import Collection, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import TracebackType
 
 import pandas as pd
 
-from geo.coverage.locating import locate
 from geo.coverage.reader import Chunk
 from geo.coverage.territory import Territory
 from geo.coverage.validate import RankCounter, validate_rows
@@ -54,10 +53,6 @@ class CheckOptions:
         Sites whose rows are accepted (all when ``None``).
     territory : Territory, optional
         France's land, to reject coordinates outside it.
-    qpv : geopandas.GeoDataFrame, optional
-        QPV polygons, to flag located rows outside every QPV.
-    locate : bool
-        Whether to locate the valid rows here (False when a geocoder must run in the importing process).
     lang : {"fr", "en"}
         Language of the rejection reasons.
     """
@@ -65,8 +60,6 @@ class CheckOptions:
     today: dt.date | None = None
     allowed_sites: Collection[str] | None = None
     territory: Territory | None = None
-    qpv: pd.DataFrame | None = field(default=None, repr=False)
-    locate: bool = True
     lang: str = "fr"
 
 
@@ -77,23 +70,20 @@ class CheckedChunk:
     Attributes
     ----------
     rows : pandas.DataFrame
-        Valid rows (:attr:`geo.coverage.validate.Validated.valid`), located when the options say so.
+        Valid rows (:attr:`geo.coverage.validate.Validated.valid`).
     problems : pandas.DataFrame
         One row per failed check (:attr:`geo.coverage.validate.Validated.problems`).
     rejected : int
         Rows rejected.
-    notes : list of str
-        Notes of the locating step.
     """
 
     rows: pd.DataFrame
     problems: pd.DataFrame
     rejected: int
-    notes: list[str]
 
 
 def check_chunk(chunk: Chunk, *, options: CheckOptions, ranks: RankCounter) -> CheckedChunk:
-    """Validate one chunk (content keys ranked by ``ranks``, updated) and locate its valid rows.
+    """Validate one chunk (content keys ranked by ``ranks``, updated).
 
     Parameters
     ----------
@@ -111,11 +101,7 @@ def check_chunk(chunk: Chunk, *, options: CheckOptions, ranks: RankCounter) -> C
     checked = validate_rows(chunk.frame, today=options.today, field_count_errors=chunk.field_count_errors,
                             allowed_sites=options.allowed_sites, territory=options.territory, lang=options.lang,
                             ranks=ranks)
-    rows, notes = checked.valid, []
-    if options.locate:
-        rows, notes = locate(rows, geocoder=None, qpv=options.qpv, lang=options.lang)
-    return CheckedChunk(rows=rows, problems=checked.problems, rejected=int(checked.rejected_lines.size),
-                        notes=notes)
+    return CheckedChunk(rows=checked.valid, problems=checked.problems, rejected=int(checked.rejected_lines.size))
 
 
 # the worker's state: the options and the ranks of one import, set when the worker starts

@@ -329,8 +329,7 @@ def import_stream(source: reader.StreamedFile, *, engine: Engine, geocoder: Geoc
     summary = ImportSummary(file=source.name, format=source.format, rows=0, qpv_checked=qpv is not None,
                             ignored_columns=list(source.header.ignored))
     reports: list[pd.DataFrame] = []
-    options = CheckOptions(today=today, allowed_sites=allowed_sites, territory=territory, qpv=qpv,
-                           locate=geocoder is None, lang=lang)
+    options = CheckOptions(today=today, allowed_sites=allowed_sites, territory=territory, lang=lang)
     if in_worker is None:
         in_worker = source.expected_rows >= WORKER_ROWS
     name = stored_file_name(source.name, source.sha256)
@@ -338,8 +337,8 @@ def import_stream(source: reader.StreamedFile, *, engine: Engine, geocoder: Geoc
         with conn.begin():
             staging = store.VisitStaging(conn, progress=progress)
         try:
-            # one writer thread stages chunk N while this thread reads chunk N+1 and the checker (a worker
-            # process for a large file) checks it; waiting for the writer before handing it the next chunk
+            # the checker (a worker process for a large file) validates chunk N+1 while this thread locates
+            # chunk N and a writer thread stages chunk N-1; waiting for the writer before handing it the next chunk
             # keeps a bounded number of chunks in memory
             with ThreadPoolExecutor(max_workers=1, thread_name_prefix="visit-staging") as writer, \
                     ChunkChecker(options=options, in_worker=in_worker) as checker:
@@ -348,9 +347,7 @@ def import_stream(source: reader.StreamedFile, *, engine: Engine, geocoder: Geoc
                     if progress is not None:
                         done = summary.rows + len(chunk.frame)
                         progress("validate", done, max(done, source.expected_rows))
-                    rows, notes = checked.rows, checked.notes
-                    if not options.locate:
-                        rows, notes = locate(rows, geocoder=geocoder, qpv=qpv, progress=progress, lang=lang)
+                    rows, notes = locate(checked.rows, geocoder=geocoder, qpv=qpv, progress=progress, lang=lang)
                     report = rejection_report(_as_table(source, chunk.frame), checked.problems)
                     if len(report):
                         reports.append(report)
