@@ -5,9 +5,10 @@
 The file is the realistic synthetic one of :mod:`bench_coverage` (fictitious visits in the real QPV polygons of
 the demo sites when the national data is built, around Grigny otherwise; ``;``-separated CSV, about 120 bytes a
 row). Each import runs in a fresh child process, on a fresh store, with the QPV and département layers loaded
-as the command does; the child reports the import's wall time, its CPU time (the wall time of a machine
-that other work does not share) and its own peak resident memory (``ru_maxrss``: everything the process held
-at its peak, Python and the layers included). The machine's load average is printed beside: on a shared
+as the command does; the child reports the import's wall time, its CPU time and its own peak resident memory
+(``ru_maxrss``: everything the process held at its peak, Python and the layers included), then the CPU time and
+peak of the worker process that checks the chunks (:mod:`geo.coverage.checking`, forked from the child, so
+that much of its peak is pages it shares with the child). The machine's load average is printed beside: on a shared
 machine the wall time grows with it, the CPU time hardly.
 
 *before* is the whole-file import of commit ``--before`` (default ``9cfc5fd``, exported with ``git archive``
@@ -55,8 +56,10 @@ summary = importer.import_file(Path(sys.argv[2]), engine=engine, qpv=qpv, territ
 seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
 engine.dispose()
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+worker = resource.getrusage(resource.RUSAGE_CHILDREN)
 print(json.dumps({"seconds": seconds, "cpu": cpu, "peak": peak, "imported": summary.imported,
-                  "rows": summary.rows}))
+                  "rows": summary.rows, "worker_cpu": worker.ru_utime + worker.ru_stime,
+                  "worker_peak": worker.ru_maxrss * 1024}))
 """
 
 
@@ -111,6 +114,13 @@ def _cell(result: dict | None) -> str:
     return f"{result['seconds']:7.1f} s {result['cpu']:7.1f} s {result['peak'] / 2**20:6.0f} MiB"
 
 
+def _worker_cell(result: dict | None) -> str:
+    """CPU time and peak of the checking worker (0 when the chunks were checked in the importing process)."""
+    if result is None or "error" in result or not result.get("worker_cpu"):
+        return ""
+    return f"  + worker {result['worker_cpu']:5.1f} s cpu, {result['worker_peak'] / 2**20:4.0f} MiB peak"
+
+
 def _flag(result: dict | None) -> str:
     if result is None or "error" in result:
         return ""
@@ -158,7 +168,7 @@ def main() -> None:
     print(f"  {'':14s} {'before (' + (args.before or '–') + ', caps lifted)':>32s}   {'after (streamed, chunked)':>32s}")
     print(f"  {'store':14s} {'wall':>9s} {'cpu':>9s} {'peak':>10s}   {'wall':>9s} {'cpu':>9s} {'peak':>10s}")
     for label, before, after in lines:
-        print(f"  {label:14s} {_cell(before):>32s}   {_cell(after):>32s}  {_flag(after)}")
+        print(f"  {label:14s} {_cell(before):>32s}   {_cell(after):>32s}  {_flag(after)}{_worker_cell(after)}")
 
 
 if __name__ == "__main__":

@@ -19,8 +19,9 @@ transaction.
 * The file is read in chunks of ``chunk_rows`` rows (:func:`geo.coverage.reader.open_file`); each chunk is
   validated (content keys ranked across chunks, :class:`~geo.coverage.validate.RankCounter`), located and
   staged in a temporary table of the importing connection (:mod:`geo.coverage.store.staging`), so that
-  memory holds one chunk whatever the file's size. :attr:`ImportSummary.peak_chunk_rows` says how many rows
-  were held at once.
+  memory holds a few chunks whatever the file's size. :attr:`ImportSummary.peak_chunk_rows` says how many rows
+  a chunk held at most. For a large file the chunks are checked in a worker process
+  (:mod:`geo.coverage.checking`) and staged by a writer thread, while this process reads the next one.
 * The good rows of a file, its import record and the roll-up of its buildings are then written in one
   transaction: all or nothing. A file refused halfway (a limit crossed, a malformed record), an error or a
   killed process leaves the store exactly as it was.
@@ -33,6 +34,7 @@ import hashlib
 import logging
 import os
 from collections.abc import Callable, Collection
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,12 +45,12 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from geo.coverage import reader, store
-from geo.coverage.aggregate import assign_qpv
-from geo.coverage.errors import CoverageError
+from geo.coverage.checking import CheckOptions, ChunkChecker
 from geo.coverage.geocode import Geocoder
 from geo.coverage.limits import DEFAULT_LIMITS, ReadLimits
+from geo.coverage.locating import locate
 from geo.coverage.territory import Territory
-from geo.coverage.validate import RankCounter, looks_personal, validate_rows
+from geo.coverage.validate import looks_personal
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +69,9 @@ REPORT_SEPARATOR = " | "
 Progress = Callable[[str, int, int], None]
 #: Rows read, validated and staged at a time by default.
 CHUNK_ROWS = reader.CHUNK_ROWS
+#: Files expected to hold at least this many rows are checked in a worker process (:mod:`geo.coverage.checking`).
+WORKER_ROWS = 2 * CHUNK_ROWS
+
 
 
 @dataclass
@@ -107,7 +112,7 @@ class ImportSummary:
     chunks : int
         Chunks the file was read in.
     peak_chunk_rows : int
-        Most data rows held in memory at once (the largest chunk).
+        Most data rows of one chunk (at most three chunks are held at once: read, checked, staged).
     """
 
     file: str
@@ -146,7 +151,7 @@ def import_file(path: str | os.PathLike[str], *, engine: Engine, geocoder: Geoco
                 qpv: pd.DataFrame | None = None, territory: Territory | None = None, today: dt.date | None = None,
                 max_bytes: int | None = None, max_rows: int | None = None, progress: Progress | None = None,
                 lang: str = "fr", allowed_sites: Collection[str] | None = None, chunk_rows: int = CHUNK_ROWS,
-                limits: ReadLimits | None = None) -> ImportSummary:
+                limits: ReadLimits | None = None, in_worker: bool | None = None) -> ImportSummary:
     """Import a CSV or XLSX file of door visits, chunk by chunk, all or nothing.
 
     Parameters
@@ -176,6 +181,8 @@ def import_file(path: str | os.PathLike[str], *, engine: Engine, geocoder: Geoco
         Rows read, validated and staged at a time (bounds the memory used).
     limits : ReadLimits, optional
         Every bound of the read (default :data:`geo.coverage.limits.DEFAULT_LIMITS`).
+    in_worker : bool, optional
+        Check the chunks in a worker process (default: for a file of at least :data:`WORKER_ROWS` rows).
 
     Returns
     -------
@@ -189,7 +196,7 @@ def import_file(path: str | os.PathLike[str], *, engine: Engine, geocoder: Geoco
     bounds = (limits or DEFAULT_LIMITS).replace(max_bytes=max_bytes, max_rows=max_rows)
     source = reader.open_file(path, limits=bounds, chunk_rows=chunk_rows)
     return import_stream(source, engine=engine, geocoder=geocoder, qpv=qpv, territory=territory, today=today,
-                         allowed_sites=allowed_sites, progress=progress, lang=lang)
+                         allowed_sites=allowed_sites, progress=progress, lang=lang, in_worker=in_worker)
 
 
 def import_bytes(data: bytes, *, name: str, engine: Engine, geocoder: Geocoder | None = None,
@@ -226,57 +233,6 @@ def import_frame(frame: pd.DataFrame, *, name: str, engine: Engine, qpv: pd.Data
     digest = hashlib.sha256(pd.util.hash_pandas_object(cells, index=False).to_numpy().tobytes()).hexdigest()
     return import_table(table, engine=engine, file_sha256=digest, qpv=qpv, territory=territory, today=today,
                         demo=demo)
-
-
-def locate(valid: pd.DataFrame, *, geocoder: Geocoder | None, qpv: pd.DataFrame | None,
-           progress: Progress | None = None, lang: str = "fr") -> tuple[pd.DataFrame, list[str]]:
-    """Add location and QPV columns to valid rows (geocoding address-only rows when possible).
-
-    ``progress(step, done, total)``, when given, follows the geocoding (distinct addresses); the notes are
-    written in ``lang``.
-
-    Returns
-    -------
-    (pandas.DataFrame, list of str)
-        The rows with ``location_status, geocode_score, code_qp, qpv_status`` (and ``lat, lon`` filled for
-        geocoded rows), and notes for the user.
-    """
-    notes: list[str] = []
-    rows = valid.copy()
-    has_coords = rows["lat"].notna().to_numpy()
-    status = np.where(has_coords, store.LOCATION_PROVIDED, store.LOCATION_PENDING).astype(object)
-    score = np.full(len(rows), np.nan)
-    lat = rows["lat"].to_numpy(dtype=float).copy()
-    lon = rows["lon"].to_numpy(dtype=float).copy()
-    if geocoder is not None and (~has_coords).any():
-        idx = np.flatnonzero(~has_coords)
-        addresses = rows.iloc[idx][["street_number", "street", "postcode", "city"]]
-        try:
-            found = geocoder.geocode(addresses, progress=progress)
-        except CoverageError as exc:  # the service answered with an error: keep the rows pending
-            notes.append(exc.text(lang))
-        else:
-            lat[idx] = found["lat"].to_numpy(dtype=float)
-            lon[idx] = found["lon"].to_numpy(dtype=float)
-            score[idx] = found["geocode_score"].to_numpy(dtype=float)
-            status[idx] = found["location_status"].to_numpy(dtype=object)
-            still = int((found["location_status"] == store.LOCATION_PENDING).sum())
-            if still:
-                from geo.coverage.geocode import GeocoderUnavailableError
-
-                notes.append(GeocoderUnavailableError(geocoder.url, still).text(lang))
-    rows["lat"], rows["lon"] = lat, lon
-    rows["location_status"] = pd.Series(status, index=rows.index, dtype="str")
-    rows["geocode_score"] = score
-    located = np.isfinite(lat) & np.isfinite(lon)
-    codes = np.full(len(rows), None, dtype=object)
-    qpv_status = np.full(len(rows), store.QPV_UNKNOWN, dtype=object)
-    if qpv is not None and located.any():
-        codes[located] = assign_qpv(lon[located], lat[located], qpv)
-        qpv_status[located] = np.where(pd.isna(codes[located]), store.QPV_OUTSIDE, store.QPV_INSIDE)
-    rows["code_qp"] = codes
-    rows["qpv_status"] = pd.Series(qpv_status, index=rows.index, dtype="str")
-    return rows, notes
 
 
 def stored_file_name(name: str, file_sha256: str) -> str:
@@ -343,7 +299,8 @@ def _as_table(source: reader.StreamedFile, frame: pd.DataFrame,
 def import_stream(source: reader.StreamedFile, *, engine: Engine, geocoder: Geocoder | None = None,
                   qpv: pd.DataFrame | None = None, territory: Territory | None = None, today: dt.date | None = None,
                   demo: bool = False, allowed_sites: Collection[str] | None = None,
-                  progress: Progress | None = None, lang: str = "fr") -> ImportSummary:
+                  progress: Progress | None = None, lang: str = "fr", in_worker: bool | None = None,
+                  ) -> ImportSummary:
     """Validate, locate and stage each chunk of a file, then store its visits in one transaction.
 
     Parameters
@@ -356,6 +313,9 @@ def import_stream(source: reader.StreamedFile, *, engine: Engine, geocoder: Geoc
         As for :func:`import_file`.
     demo : bool
         The mark of the fictitious demo history.
+    in_worker : bool, optional
+        Check the chunks in a worker process (:mod:`geo.coverage.checking`); by default when the file is
+        expected to hold at least :data:`WORKER_ROWS` rows.
 
     Returns
     -------
@@ -369,26 +329,35 @@ def import_stream(source: reader.StreamedFile, *, engine: Engine, geocoder: Geoc
     summary = ImportSummary(file=source.name, format=source.format, rows=0, qpv_checked=qpv is not None,
                             ignored_columns=list(source.header.ignored))
     reports: list[pd.DataFrame] = []
-    ranks = RankCounter()
+    options = CheckOptions(today=today, allowed_sites=allowed_sites, territory=territory, lang=lang)
+    if in_worker is None:
+        in_worker = source.expected_rows >= WORKER_ROWS
     name = stored_file_name(source.name, source.sha256)
     with engine.connect() as conn:
         with conn.begin():
             staging = store.VisitStaging(conn, progress=progress)
         try:
-            for chunk in source.chunks:
-                checked = validate_rows(chunk.frame, today=today, field_count_errors=chunk.field_count_errors,
-                                        allowed_sites=allowed_sites, territory=territory, lang=lang, ranks=ranks)
-                if progress is not None:
-                    done = summary.rows + len(chunk.frame)
-                    progress("validate", done, max(done, source.expected_rows))
-                rows, notes = locate(checked.valid, geocoder=geocoder, qpv=qpv, progress=progress, lang=lang)
-                with conn.begin():
-                    staging.add(rows)
-                report = rejection_report(_as_table(source, chunk.frame), checked.problems)
-                if len(report):
-                    reports.append(report)
-                _count_chunk(summary, chunk, int(checked.rejected_lines.size), rows, notes)
-                del checked, rows, report
+            # the checker (a worker process for a large file) validates chunk N+1 while this thread locates
+            # chunk N and a writer thread stages chunk N-1; waiting for the writer before handing it the next chunk
+            # keeps a bounded number of chunks in memory
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="visit-staging") as writer, \
+                    ChunkChecker(options=options, in_worker=in_worker) as checker:
+                staged: Future[int] | None = None
+                for chunk, checked in checker.checked(source.chunks):
+                    if progress is not None:
+                        done = summary.rows + len(chunk.frame)
+                        progress("validate", done, max(done, source.expected_rows))
+                    rows, notes = locate(checked.rows, geocoder=geocoder, qpv=qpv, progress=progress, lang=lang)
+                    report = rejection_report(_as_table(source, chunk.frame), checked.problems)
+                    if len(report):
+                        reports.append(report)
+                    _count_chunk(summary, chunk, checked.rejected, rows, notes)
+                    if staged is not None:
+                        staged.result()
+                    staged = writer.submit(_stage, conn, staging, rows)
+                    del checked, rows, report
+                if staged is not None:
+                    staged.result()
             with store.write_transaction(conn):
                 _, summary.imported = staging.publish(
                     file_sha256=source.sha256, file_name=name, file_format=source.format, n_rows=summary.rows,
@@ -401,6 +370,12 @@ def import_stream(source: reader.StreamedFile, *, engine: Engine, geocoder: Geoc
                 summary.chunks, summary.rows, summary.imported, summary.duplicates, summary.rejected,
                 summary.pending_geocoding)
     return summary
+
+
+def _stage(conn: Connection, staging: store.VisitStaging, rows: pd.DataFrame) -> int:
+    """Stage one chunk's located visits in a short transaction of their own (run by the writer thread)."""
+    with conn.begin():
+        return staging.add(rows)
 
 
 def _drop(conn: Connection, staging: store.VisitStaging) -> None:

@@ -47,6 +47,8 @@ from typing import IO, Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from geo.coverage import schema
 from geo.coverage.errors import FileRefusedError
@@ -525,18 +527,24 @@ class _Shape:
 
 
 def _split_chunk(shape: _Shape, lines: pd.Series, numbers: np.ndarray, sep: str) -> Chunk:
-    """A chunk from lines without quotes: each split on the separator, padded or cut to the header's width."""
+    """A chunk from lines without quotes: each split on the separator, padded or cut to the header's width.
+
+    Split and trimmed with Arrow's string kernels on the whole chunk (the cells stay Arrow strings, as pandas
+    keeps them): the lines are padded with ``width`` separators so that every one has the header's fields.
+    """
     width = len(shape.header_cells)
-    parts = lines.str.split(sep, regex=False, expand=True)
-    fields = parts.notna().sum(axis=1).to_numpy()
+    text = pa.array(lines)
+    fields = pc.add(pc.count_substring(text, sep), 1).to_numpy()
     field_errors: list[tuple[int, int, int]] = []
     for at in np.flatnonzero(fields > width):  # rare: extra fields, an error when one is not blank
-        if parts.iloc[at, width:].fillna("").str.strip().ne("").any():
+        extra = pc.utf8_trim_whitespace(pa.array(lines.iloc[at].split(sep)[width:], type=pa.large_string()))
+        if pc.any(pc.not_equal(extra, "")).as_py():
             field_errors.append((int(numbers[at]), int(fields[at]), width))
+    padding = pa.scalar(sep * width, type=text.type)
+    parts = pc.split_pattern(pc.binary_join_element_wise(text, padding, pa.scalar("", type=text.type)), sep)
     data: dict[str, Any] = {"ligne": numbers.astype(np.int64)}
     for col, pos in zip(shape.header.columns, shape.header.positions, strict=True):
-        column = parts[pos] if pos < parts.shape[1] else pd.Series("", index=parts.index)
-        data[col] = column.fillna("").astype("str").str.strip()
+        data[col] = pd.Series(pd.array(pc.utf8_trim_whitespace(pc.list_element(parts, pos)), dtype="str"))
     return Chunk(frame=pd.DataFrame(data), field_count_errors=field_errors)
 
 

@@ -372,7 +372,9 @@ def content_keys(frame: pd.DataFrame, *, ranks: RankCounter | None = None) -> pd
     has = frame["lat"].notna()
     loc = pd.Series("", index=frame.index, dtype="str")
     if has.any():
-        loc[has] = (frame.loc[has, "lat"].map("{:.6f}".format) + "," + frame.loc[has, "lon"].map("{:.6f}".format))
+        # each distinct coordinate formatted once: the doors of a building share its point
+        loc[has] = (_map_unique(frame.loc[has, "lat"], "{:.6f}".format) + ","
+                    + _map_unique(frame.loc[has, "lon"], "{:.6f}".format))
     if (~has).any():
         sub = frame.loc[~has]
         addr = sub["street_number"] + " " + sub["street"] + " " + sub["postcode"] + " " + sub["city"]

@@ -68,7 +68,13 @@ def test_a_failure_midway_leaves_visits_and_rollup_unchanged(engine: sa.Engine, 
         raise RuntimeError("disk full")
 
     monkeypatch.setattr("geo.coverage.store.visits.refresh_rollup", recount_then_fail)
-    monkeypatch.setattr("geo.coverage.store.staging.refresh_rollup", recount_then_fail)
+    real_import = rollup_module.refresh_rollup_of_import
+
+    def recount_import_then_fail(conn, **kwargs):  # noqa: ANN001, ANN003, ANN202 - an import's recount
+        real_import(conn, **kwargs)
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr("geo.coverage.store.staging.refresh_rollup_of_import", recount_import_then_fail)
     with pytest.raises(RuntimeError, match="disk full"):
         _import(write_csv(tmp_path / "b.csv", random_rows(300, seed=5, campaign="Automne")), engine)
     with pytest.raises(RuntimeError, match="disk full"):

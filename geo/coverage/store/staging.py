@@ -20,7 +20,8 @@ store's own tables are not touched:
 :meth:`VisitStaging.publish` then, in the caller's write transaction: records the import, inserts the staged
 visits with ``ON CONFLICT (content_key) DO NOTHING`` (a visit already stored is a duplicate; on PostgreSQL in
 content-key order, which keeps concurrent importers of overlapping files free of deadlocks), and recounts the
-roll-up of the buildings it added visits to (:mod:`geo.coverage.store.rollup`). All or nothing: the temporary
+roll-up of the buildings it added visits to (:mod:`geo.coverage.store.rollup`); on SQLite a first large import
+builds the secondary indexes of the visits again rather than maintaining them row by row. All or nothing: the temporary
 table lives and dies with the connection, so a failure, or a killed process, before that commit leaves the
 store exactly as it was. Nothing here logs row content.
 """
@@ -38,8 +39,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from geo.coverage.keys import building_keys, day_numbers, week_start
-from geo.coverage.store.models import IMPORTS
-from geo.coverage.store.rollup import keys_of_import, refresh_rollup
+from geo.coverage.store.models import IMPORTS, VISITS
+from geo.coverage.store.rollup import refresh_rollup_of_import
 
 logger = logging.getLogger(__name__)
 
@@ -176,9 +177,10 @@ class VisitStaging:
         if self.progress is not None:
             self.progress("write", 0, self.staged)
         with self._large_cache():
-            inserted = self._insert_staged(import_id, demo) if self.staged else 0
+            with self._indexes_rebuilt():
+                inserted = self._insert_staged(import_id, demo) if self.staged else 0
             if inserted:
-                refresh_rollup(conn, keys=keys_of_import(conn, import_id))
+                refresh_rollup_of_import(conn, import_id=import_id)
         conn.execute(sa.update(IMPORTS).where(IMPORTS.c.id == import_id).values(
             n_imported=inserted, n_duplicates=self.staged - inserted, n_pending=n_pending))
         if self.progress is not None:
@@ -198,6 +200,25 @@ class VisitStaging:
             yield
         finally:
             self.conn.exec_driver_sql(f"PRAGMA main.cache_size = {default}")
+
+    @contextlib.contextmanager
+    def _indexes_rebuilt(self) -> Iterator[None]:
+        """On SQLite, when the staged visits are at least as many as the stored ones (a first large import), the
+        secondary indexes of the visits are dropped before the insert and built again after it, in the same
+        transaction: sorting once is about three times faster than a million random index inserts. Readers
+        (WAL) keep seeing the indexes of the last commit; the unique index of the content keys stays."""
+        if self.postgresql or self.staged < SQLITE_BATCH:
+            yield
+            return
+        stored = int(self.conn.execute(sa.select(sa.func.count()).select_from(VISITS)).scalar_one())
+        if self.staged < stored:
+            yield
+            return
+        for index in VISITS.indexes:
+            index.drop(self.conn)
+        yield
+        for index in VISITS.indexes:
+            index.create(self.conn)
 
     def _insert_staged(self, import_id: int, demo: bool) -> int:
         names = ", ".join(_NAMES)
