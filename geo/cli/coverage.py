@@ -56,8 +56,6 @@ _lang_option = click.option("--lang", type=click.Choice(["fr", "en"]), default=N
 
 def _fail(message: str, code: int, *, as_json: bool = False, payload: dict[str, Any] | None = None,
           lang: str = "fr") -> None:
-    from geo.i18n import t
-
     if as_json:
         click.echo(json.dumps({**(payload or {}), "status": "error", "error": message}, ensure_ascii=False))
     else:
@@ -76,7 +74,6 @@ def _open(db_url: str | None, *, as_json: bool = False, lang: str = "fr"):  # no
 
 
 def _qpv_layer(data_dir: Path | None, lang: str = "fr") -> tuple[Any, str | None]:
-    from geo.i18n import t
     from geo.load import DataNotBuiltError, load_qpv
 
     try:
@@ -87,7 +84,6 @@ def _qpv_layer(data_dir: Path | None, lang: str = "fr") -> tuple[Any, str | None
 
 def _territory(data_dir: Path | None, lang: str = "fr") -> tuple[Any, str | None]:
     from geo.coverage.territory import france_territory
-    from geo.i18n import t
     from geo.load import DataNotBuiltError, load_departements
 
     try:
@@ -115,8 +111,6 @@ class _ProgressBars:
         self.last = 0.0
 
     def _label(self, step: str) -> str:
-        from geo.i18n import t
-
         return t(STEPS.msgid(step), self.lang) if step in STEPS else step
 
     def __call__(self, step: str, done: int, total: int) -> None:
@@ -128,8 +122,6 @@ class _ProgressBars:
         if step != self.step:
             from tqdm import tqdm
 
-            from geo.i18n import t
-
             self.close()
             self.step = step
             unit = (t("cli.coverage.unit_addresses", self.lang) if step == "geocode"
@@ -140,8 +132,6 @@ class _ProgressBars:
         self.bar.update(done - self.bar.n)
 
     def _line(self, step: str, done: int, total: int) -> None:
-        from geo.i18n import format_number, t
-
         now = time.monotonic()
         if step == self.step and done < total and now - self.last < LINE_EVERY:
             return
@@ -264,8 +254,6 @@ def _precheck(file: Path) -> None:
 
 
 def _refused(exc: Exception, empty: dict[str, Any], *, as_json: bool, lang: str = "fr") -> None:
-    from geo.i18n import t
-
     message = exc.text(lang)
     if as_json:
         click.echo(json.dumps({**empty, "status": "refused", "code": exc.code, "error": message},
@@ -283,8 +271,6 @@ SUMMARY = MessageView("cli.coverage.summary", ("rows", "imported", "duplicates",
 def _print_summary(result: dict[str, Any], lang: str = "fr") -> None:
     from rich.markup import escape
     from rich.table import Table
-
-    from geo.i18n import format_number, t
 
     table = Table(title=t("cli.coverage.import_title", lang, file=escape(result["file"])), show_header=False)
     for key in SUMMARY:
