@@ -32,8 +32,8 @@ import pandas as pd
 
 from app import cache, settings
 from app.components.mapstyle import INDICATORS
-from geo import config, schema, screen_simplify, webgeo
-from geo.load import load_layer
+from geo import config, schema, web_geometry, webgeo
+from geo.load import DataNotBuiltError, load_layer, load_web_layer
 
 logger = logging.getLogger(__name__)
 
@@ -43,16 +43,13 @@ URL_PREFIX = "/_voisinmap/layers/"
 #: symbols' size, ``population``). The code identifies the quartier (selection, figures on demand).
 QPV_STYLE_PROPERTIES: tuple[str, ...] = tuple(spec.column for spec in INDICATORS.values())
 QPV_PROPERTIES: tuple[str, ...] = ("code_qp", *QPV_STYLE_PROPERTIES)
-#: The QPV polygons look like the source up to this zoom (Leaflet's 12: a city on screen)...
-QPV_EXACT_ZOOM = 12
-#: ... where no outline moves by more than this many pixels (under a pixel: about 23 m in Paris).
-QPV_MAX_ERROR_PX = 0.9
+QPV_EXACT_ZOOM = web_geometry.QPV_EXACT_ZOOM
+QPV_MAX_ERROR_PX = web_geometry.QPV_MAX_ERROR_PX
 #: What the commune bubbles and the district hulls show (size and tooltip).
 COMMUNE_PROPERTIES: tuple[str, ...] = ("insee_com", "name", "n_qpv", "qpv_residents_touching")
-DISTRICT_PROPERTIES: tuple[str, ...] = ("name", "region", "n_qpv", "population", "npnru_count")
-ADMIN_TOLERANCE_M = {"departements": 500.0, "regions": 500.0}
-#: Coordinates keep 4 decimals (about 10 m, a third of a pixel at zoom 12), the precision of the QPV source file.
-PRECISION = 4
+DISTRICT_PROPERTIES: tuple[str, ...] = web_geometry.DISTRICT_PROPERTIES
+ADMIN_TOLERANCE_M = web_geometry.ADMIN_TOLERANCE_M
+PRECISION = web_geometry.PRECISION
 
 
 @dataclass(frozen=True)
@@ -72,18 +69,18 @@ def qpv_collection(qpv: pd.DataFrame, *, properties: Sequence[str] = QPV_PROPERT
     as 0/1). The keywords let the bench rebuild earlier forms of the layer."""
     frame = qpv.assign(npnru=qpv["npnru"].fillna(False).astype(int))
     if geometry is None:
-        geometry = screen_simplify.simplify_for_zoom(frame.geometry, zoom=QPV_EXACT_ZOOM,
-                                                     max_error_px=QPV_MAX_ERROR_PX, grid_decimals=PRECISION)
+        geometry = web_geometry.qpv_geometry(frame).geometry.to_numpy()
     return webgeo.feature_collection(frame, properties=list(properties), geometry=geometry, id_column=id_column)
 
 
-def admin_collection(frame: pd.DataFrame, *, tolerance_m: float, properties: Sequence[str] = (),
+def admin_collection(frame: pd.DataFrame, *, tolerance_m: float | None, properties: Sequence[str] = (),
                      id_column: str | None = None) -> dict[str, Any]:
-    """Région or département outlines (rows without geometry, the COM, are left out); drawn, never
-    hovered, so without properties by default."""
-    frame = frame[frame.geometry.notna() & ~frame.geometry.is_empty]
-    geoms = webgeo.simplify_coverage(frame.geometry, tolerance_m=tolerance_m)
-    return webgeo.feature_collection(frame, properties=list(properties), geometry=geoms, id_column=id_column)
+    """Région or département outlines (rows without geometry, the COM, are left out), simplified with
+    ``tolerance_m`` (None: ``frame`` is the build's web geometry, already simplified); drawn, never hovered,
+    so without properties by default."""
+    if tolerance_m is not None:
+        frame = web_geometry.admin_geometry(frame, tolerance_m=tolerance_m)
+    return webgeo.feature_collection(frame, properties=list(properties), id_column=id_column)
 
 
 def commune_collection(communes: pd.DataFrame, *, properties: Sequence[str] = COMMUNE_PROPERTIES,
@@ -119,15 +116,9 @@ def qpv_points_collection(qpv: pd.DataFrame, *, properties: Sequence[str] = ("co
 def districts_collection(qpv: pd.DataFrame, *, properties: Sequence[str] = DISTRICT_PROPERTIES,
                          id_column: str | None = None) -> dict[str, Any]:
     """Candidate districts (QPV clustered by proximity, :func:`geo.siting.districts`) of two QPV or more,
-    drawn as the convex hull of their QPV."""
-    import shapely
-
-    from geo import siting
-
-    frame = siting.districts(qpv)
-    frame = frame[frame["n_qpv"] >= 2]
-    hulls = shapely.convex_hull(frame.geometry.to_numpy())
-    return webgeo.feature_collection(frame, properties=list(properties), geometry=hulls, id_column=id_column)
+    drawn as the convex hull of their QPV (:func:`geo.web_geometry.district_hulls`)."""
+    return webgeo.feature_collection(web_geometry.district_hulls(qpv), properties=list(properties),
+                                     id_column=id_column)
 
 
 #: layer name -> (processed layers it reads, builder)
@@ -143,14 +134,44 @@ BUILDERS: dict[str, tuple[tuple[str, ...], Callable[..., dict[str, Any]]]] = {
 }
 
 
-def _version(layers: tuple[str, ...], data_dir: Path) -> tuple[int, ...]:
-    return tuple((data_dir / schema.LAYERS[layer]).stat().st_mtime_ns for layer in layers)
+#: layer name -> its encoding from the build's web geometry (:data:`geo.schema.WEB_LAYERS`, first argument)
+#: and the processed layers of :data:`BUILDERS`
+FROM_WEB: dict[str, Callable[..., dict[str, Any] | None]] = {
+    "qpv": lambda web, qpv: (qpv_collection(qpv, geometry=web.geometry.to_numpy())
+                             if web["code_qp"].tolist() == qpv["code_qp"].tolist() else None),
+    "departements": lambda web, _frame: admin_collection(web, tolerance_m=None),
+    "regions": lambda web, _frame: admin_collection(web, tolerance_m=None),
+    "districts": lambda web, _qpv: webgeo.feature_collection(web, properties=list(DISTRICT_PROPERTIES)),
+}
+
+
+def _version(name: str, data_dir: Path) -> tuple[int, ...]:
+    files = [data_dir / schema.LAYERS[layer] for layer in BUILDERS[name][0]]
+    if name in schema.WEB_LAYERS:
+        web = data_dir / schema.WEB_LAYERS[name]
+        files.append(web if web.exists() else data_dir)
+    return tuple(path.stat().st_mtime_ns for path in files)
+
+
+def _collection(name: str, data_dir: str) -> dict[str, Any]:
+    """The feature collection of layer ``name``: from the build's web geometry when the folder has it (only
+    encoding left), else computed here (data built by an earlier version)."""
+    inputs, builder = BUILDERS[name]
+    frames = [load_layer(layer, data_dir=data_dir) for layer in inputs]
+    if name in FROM_WEB:
+        try:
+            collection = FROM_WEB[name](load_web_layer(name, data_dir=data_dir), *frames)
+        except DataNotBuiltError:
+            collection = None
+        if collection is not None:
+            return collection
+        logger.warning("layer %s: no web geometry from the build in this folder, simplified here instead "
+                       "(run `voisinmap data build`)", name)
+    return builder(*frames)
 
 
 def _build_encoded(name: str, data_dir: str) -> EncodedLayer:
-    inputs, builder = BUILDERS[name]
-    frames = [load_layer(layer, data_dir=data_dir) for layer in inputs]
-    collection = builder(*frames)
+    collection = _collection(name, data_dir)
     raw = webgeo.encode_geobuf(collection, precision=PRECISION)
     etag = hashlib.sha256(raw).hexdigest()[:20]
     logger.info("layer %s: %d features, %d bytes (%d gzipped)", name, len(collection["features"]), len(raw),
@@ -175,7 +196,7 @@ def encoded_layer(name: str, *, data_dir: str | os.PathLike[str] | None = None) 
     if name not in BUILDERS:
         raise ValueError(f"name: expected one of {sorted(BUILDERS)}, got {name!r}")
     folder = config.data_dir(data_dir)
-    return _encode(name, str(folder), _version(BUILDERS[name][0], folder))
+    return _encode(name, str(folder), _version(name, folder))
 
 
 def layer_url(name: str) -> str:
@@ -183,7 +204,7 @@ def layer_url(name: str) -> str:
     if name not in BUILDERS:
         raise ValueError(f"name: expected one of {sorted(BUILDERS)}, got {name!r}")
     folder = settings.data_path()
-    version = _version(BUILDERS[name][0], folder)
+    version = _version(name, folder)
     return f"{URL_PREFIX}{name}.pbf?v={hashlib.sha1(repr(version).encode()).hexdigest()[:10]}"
 
 

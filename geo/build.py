@@ -19,7 +19,19 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
-from geo import __version__, _http, config, crs, readers, schema, sources, transforms
+from geo import (
+    __version__,
+    _http,
+    config,
+    crs,
+    readers,
+    schema,
+    screen_simplify,
+    sources,
+    transforms,
+    web_geometry,
+    webgeo,
+)
 from geo._errors import VoisinmapError
 from geo.i18n import t
 
@@ -65,8 +77,10 @@ def caveats(layers: dict[str, pd.DataFrame], *, mayotte_filled: int) -> list[str
 
 def _code_version() -> str:
     digest = hashlib.sha256(f"{BUILD_FORMAT}".encode())
-    for module in (transforms, readers, crs, schema, sources):
+    # the web geometry's modules too: their code shapes the web layers the build writes
+    for module in (transforms, readers, crs, schema, sources, web_geometry, screen_simplify, webgeo):
         digest.update(Path(module.__file__).read_bytes())
+    digest.update((Path(__file__).parent / "siting" / "districts.py").read_bytes())  # the district hulls
     digest.update(Path(__file__).read_bytes())
     return digest.hexdigest()[:16]
 
@@ -88,11 +102,15 @@ def is_up_to_date(out_dir: Path, *, hashes: dict[str, str], code_version: str) -
         return False
     if {k: v["sha256"] for k, v in manifest.get("sources", {}).items()} != hashes:
         return False
-    for layer, info in manifest.get("outputs", {}).items():
-        path = out_dir / schema.LAYERS[layer]
-        if not path.exists() or path.stat().st_size != info.get("bytes"):
+    for key, files in (("outputs", schema.LAYERS), ("web_outputs", schema.WEB_LAYERS)):
+        outputs = manifest.get(key, {})
+        if set(outputs) != set(files):
             return False
-    return set(manifest.get("outputs", {})) == set(schema.LAYERS)
+        for layer, info in outputs.items():
+            path = out_dir / files[layer]
+            if not path.exists() or path.stat().st_size != info.get("bytes"):
+                return False
+    return True
 
 
 def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
@@ -243,6 +261,13 @@ def build(
         path = out_dir / schema.LAYERS[layer]
         _write_parquet(frame, path)
         outputs[layer] = {"file": path.name, "rows": len(frame), "bytes": path.stat().st_size}
+    say("Géométrie des couches de la carte web (simplifiée pour l'écran)")
+    web_outputs = {}
+    (out_dir / "web").mkdir(exist_ok=True)
+    for name, frame in web_geometry.web_layers(layers).items():
+        path = out_dir / schema.WEB_LAYERS[name]
+        _write_parquet(frame, path)
+        web_outputs[name] = {"file": schema.WEB_LAYERS[name], "rows": len(frame), "bytes": path.stat().st_size}
     npnru = layers["npnru"]
     manifest = {
         "voisinmap_version": __version__,
@@ -265,6 +290,7 @@ def build(
             for name, r in resolved.items()
         },
         "outputs": outputs,
+        "web_outputs": web_outputs,
         "join_rates": {s.name: s.as_dict(transforms.JOIN_THRESHOLDS.get(s.name)) for s in stats},
         "npnru_without_successor": sorted(npnru.loc[~npnru["linked"], "code_qp_2015"].tolist()),
         "npnru_qpv_2024": int(layers["qpv"]["npnru"].sum()),

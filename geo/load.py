@@ -29,10 +29,11 @@ class DataNotBuiltError(VoisinmapError, FileNotFoundError):
     """The processed data folder lacks a file: run ``voisinmap data build``."""
 
 
-def _path(layer: str, data_dir: str | os.PathLike[str] | None) -> Path:
-    if layer not in schema.LAYERS:
-        raise ValueError(f"layer: expected one of {sorted(schema.LAYERS)}, got {layer!r}")
-    path = config.data_dir(data_dir) / schema.LAYERS[layer]
+def _path(layer: str, data_dir: str | os.PathLike[str] | None, *, files: dict[str, str] = schema.LAYERS,
+          argument: str = "layer") -> Path:
+    if layer not in files:
+        raise ValueError(f"{argument}: expected one of {sorted(files)}, got {layer!r}")
+    path = config.data_dir(data_dir) / files[layer]
     if not path.exists():
         raise DataNotBuiltError(
             f"{path} is missing: run `voisinmap data build` (or pass --data-dir / set "
@@ -71,6 +72,25 @@ def load_layer(layer: str, *, data_dir: str | os.PathLike[str] | None = None) ->
         When the file does not exist yet.
     """
     path = _path(layer, data_dir)
+    return _read(str(path), path.stat().st_mtime_ns)
+
+
+def load_web_layer(name: str, *, data_dir: str | os.PathLike[str] | None = None) -> gpd.GeoDataFrame:
+    """Read the geometry of one web map layer, simplified for the screen by the build (cached).
+
+    Parameters
+    ----------
+    name : str
+        One of :data:`geo.schema.WEB_LAYERS` (``qpv``, ``departements``, ``regions``, ``districts``).
+    data_dir : path-like, optional
+        Folder of the processed data (default: :func:`geo.config.data_dir`).
+
+    Raises
+    ------
+    DataNotBuiltError
+        When the file does not exist (data built by an earlier version: run ``voisinmap data build``).
+    """
+    path = _path(name, data_dir, files=schema.WEB_LAYERS, argument="name")
     return _read(str(path), path.stat().st_mtime_ns)
 
 

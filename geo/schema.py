@@ -15,6 +15,14 @@ LAYERS: dict[str, str] = {
     "npnru": "npnru.parquet",
 }
 MANIFEST = "manifest.json"
+#: Geometry of the web map's layers, simplified for the screen by the build (:mod:`geo.web_geometry`):
+#: a server only encodes it. In a sub-folder: these are not national data of their own.
+WEB_LAYERS: dict[str, str] = {
+    "qpv": "web/qpv.parquet",
+    "departements": "web/departements.parquet",
+    "regions": "web/regions.parquet",
+    "districts": "web/districts.parquet",
+}
 
 #: One row per QPV 2024 (1,584). Geometry: valid (Multi)Polygon.
 QPV_COLUMNS: dict[str, str] = {
