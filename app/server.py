@@ -17,10 +17,12 @@ See ``docs/app.md`` section « Serveur ».
 
 from __future__ import annotations
 
+import functools
 import gc
 import importlib.util
 import logging
 import os
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -59,8 +61,10 @@ def choose_server(requested: str) -> str:
     return requested
 
 
-def warm_up_once(*, data_dir: str | os.PathLike[str] | None = None) -> float:
-    """Warm the caches (:func:`app.warmup.warm_up`), then mark the process ready for ``/healthz``.
+def warm_up_once(*, data_dir: str | os.PathLike[str] | None = None,
+                 beside: Sequence[Callable[[], Any]] = ()) -> float:
+    """Warm the caches (:func:`app.warmup.warm_up`, with ``beside`` in its pool), then mark the process ready
+    for ``/healthz``.
 
     Returns
     -------
@@ -70,7 +74,7 @@ def warm_up_once(*, data_dir: str | os.PathLike[str] | None = None) -> float:
     from app import health
     from app.warmup import warm_up
 
-    elapsed = warm_up(data_dir=data_dir)
+    elapsed = warm_up(data_dir=data_dir, beside=beside)
     health.mark_ready()
     return elapsed
 
@@ -88,11 +92,14 @@ def build_app(*, data_dir: str | os.PathLike[str] | None = None, warm: bool = Tr
     if warm:
         from app import cache
 
-        warm_up_once(data_dir=data_dir)
-        if embedded_worker_enabled():
-            job_data, job_store = _job_settings(server)
-            with server.app_context():  # the loaded layers are read from the shared cache on a restart
-                prepare_job_context(data_dir=job_data, store_url=job_store)
+        jobs = _job_settings(server) if embedded_worker_enabled() else None
+        beside = []
+        if jobs is not None:  # the job workers' layers (France's territory) are loaded beside the warm-up
+            beside.append(functools.partial(load_job_layers, data_dir=jobs[0], store_url=jobs[1]))
+        warm_up_once(data_dir=data_dir, beside=beside)
+        if jobs is not None:
+            with server.app_context():
+                prepare_job_context(data_dir=jobs[0], store_url=jobs[1])
         cache.code_digest()  # once, before the workers fork
         finish_dash_setup(server)
         gc.freeze()
@@ -140,21 +147,29 @@ def prepare_job_context(*, data_dir: str | os.PathLike[str] | None = None, store
 
     Called during the warm-up, before gunicorn forks: the workers' job threads inherit the loaded layers
     (shared memory) instead of loading them on their first job, inside that job's time budget; and the store
-    is migrated, with its job table, before several workers open it at once. Inside an app context the
-    loaded context comes from the shared cache (:mod:`app.cache`, keyed on the processed data): a restart
-    on the same data skips building France's territory (about 1 s).
+    is migrated, with its job table, before several workers open it at once. The layers may be loaded
+    before, beside the rest of the warm-up (:func:`load_job_layers`).
     """
-    from app import cache
     from geo.coverage.store import open_store
     from geo.jobs.sql_queue import SqlJobQueue
 
+    context = load_job_layers(data_dir=data_dir, store_url=store_url)
+    engine = open_store(store_url)  # migrated and with its job table before the workers start
+    SqlJobQueue(engine)
+    engine.dispose()
+    return context
+
+
+def load_job_layers(*, data_dir: str | os.PathLike[str] | None = None, store_url: str | None = None) -> Any:
+    """The job workers' context with its layers loaded, once per process; no database is touched, so it
+    runs in a thread beside the warm-up. Inside an app context the loaded context comes from the shared
+    cache (:mod:`app.cache`, keyed on the processed data): a restart on the same data skips building
+    France's territory (about 0.4 s)."""
+    from app import cache
+
     key = (str(data_dir) if data_dir is not None else None, store_url)
     if key not in _JOB_CONTEXTS:
-        context = cache.cached_call("jobs.context", _loaded_context, key, by_lang=False, doors=False)
-        engine = open_store(store_url)  # migrated and with its job table before the workers start
-        SqlJobQueue(engine)
-        engine.dispose()
-        _JOB_CONTEXTS[key] = context
+        _JOB_CONTEXTS[key] = cache.cached_call("jobs.context", _loaded_context, key, by_lang=False, doors=False)
     return _JOB_CONTEXTS[key]
 
 

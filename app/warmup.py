@@ -17,6 +17,7 @@ import contextlib
 import logging
 import os
 import time
+from collections.abc import Callable, Sequence
 from typing import Any
 
 logger = logging.getLogger(__name__)
@@ -50,8 +51,22 @@ def _door_visits() -> None:
         logger.exception("door visits not prepared during the warm-up")
 
 
-def warm_up(*, data_dir: str | os.PathLike[str] | None = None) -> float:
-    """Fill the server-side caches; returns the seconds spent."""
+def _in_app_context(task: Callable[[], Any]) -> Any:
+    with _app_context():
+        return task()
+
+
+def warm_up(*, data_dir: str | os.PathLike[str] | None = None, beside: Sequence[Callable[[], Any]] = ()) -> float:
+    """Fill the server-side caches; returns the seconds spent.
+
+    Parameters
+    ----------
+    data_dir : path-like, optional
+        Processed data folder (default: the app's).
+    beside : sequence of callables
+        More preparation run in the pool beside the layers (e.g. the job workers' territory), each inside
+        the app's context; their errors are raised here.
+    """
     from app import layers, scenario
     from app.components import impact_refresh
     from app.scenario_params import Scenario
@@ -66,6 +81,7 @@ def warm_up(*, data_dir: str | os.PathLike[str] | None = None) -> float:
     # overlap each other and the siting work below, on every core (the cold start's longest part).
     with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool, _app_context():
         built = [pool.submit(layer, name) for name in layers.BUILDERS]
+        built += [pool.submit(_in_app_context, task) for task in beside]
         scenario.instance(radius_km=siting.DEFAULT_RADIUS_KM, weights=siting.DEFAULT_WEIGHTS, data_dir=data_dir)
         scenario.plan_for(Scenario(), data_dir=data_dir)  # the Stratégie page's first plan
         impact_refresh.warm_up()  # Impact: stored figures, funders' view, map outlines, public pages

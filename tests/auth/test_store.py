@@ -33,6 +33,16 @@ def test_add_authenticate_and_hash(store: UserStore) -> None:
     assert user.principal().sites == ("75119", "91286")
 
 
+def test_unknown_users_are_verified_against_a_hash_of_the_same_cost() -> None:
+    """The written-out dummy hash has the hasher's parameters (an unknown name takes as long to refuse) and
+    matches no password a user could send."""
+    from argon2 import extract_parameters
+
+    assert extract_parameters(passwords._DUMMY_HASH) == passwords._HASHER._parameters
+    assert not passwords.verify_password(None, "voisinmap-no-such-user-0f3c9a")
+    assert not passwords.needs_rehash(passwords._DUMMY_HASH)
+
+
 def test_errors(store: UserStore) -> None:
     store.add_user("ines", PASSWORD, role="admin")
     with pytest.raises(UserExistsError, match="already exists"):
