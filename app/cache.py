@@ -149,6 +149,14 @@ def after_fork() -> None:
         _VERSIONS.clear()
 
 
+def stores_written() -> None:
+    """Read the data version again at the next call (:func:`data_version`): this process just wrote the door
+    store (a field-entry sync), and its next requests must see it at once. Other workers see it within
+    :func:`version_ttl`."""
+    with _LOCK:
+        _VERSIONS.clear()
+
+
 # ---------------------------------------------------------------------------------------- versions
 @functools.lru_cache(maxsize=1)
 def code_digest() -> str:

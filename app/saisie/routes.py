@@ -25,7 +25,7 @@ import flask
 from flask_wtf.csrf import ValidationError, validate_csrf
 from sqlalchemy.engine import Engine
 
-from app import i18n, settings
+from app import cache, doors_refresh, i18n, settings
 from app.security import current_principal
 from app.security.errors import json_error
 from app.security.routes import csrf_token, same_origin
@@ -155,6 +155,9 @@ def sync() -> flask.Response:
 
     result = field.sync_entries(entries, engine=_engine(), site=principal.sites[0], voisin=principal.voisin,
                                 qpv=qpv(), territory=territory(), lang=i18n.current_lang())
+    if result.imported:  # this worker's next answers see the new visits; the page Terrain finds them prepared
+        cache.stores_written()
+        doors_refresh.after_write(store_url=settings.store_url(), data_dir=settings.data_dir())
     hook = flask.current_app.config.get(AFTER_SYNC_KEY)
     if hook is not None:  # tests: observe a sync stored before its answer is sent
         hook(result)
