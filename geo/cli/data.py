@@ -82,11 +82,13 @@ def status_cmd(data_dir: Path | None, as_json: bool) -> None:
     manifest_path = out / schema.MANIFEST
     manifest = json.loads(manifest_path.read_text(encoding="utf-8")) if manifest_path.exists() else None
     files = []
-    for layer, fname in schema.LAYERS.items():
-        path = out / fname
-        rows_count = manifest["outputs"].get(layer, {}).get("rows") if manifest else None
-        files.append({"layer": layer, "file": str(path), "exists": path.exists(), "rows": rows_count,
-                      "bytes": path.stat().st_size if path.exists() else None})
+    # the processed layers, then the web map's geometry simplified by the build (layer « web/<name> »)
+    for key, prefix, names in (("outputs", "", schema.LAYERS), ("web_outputs", "web/", schema.WEB_LAYERS)):
+        for layer, fname in names.items():
+            path = out / fname
+            rows_count = (manifest.get(key) or {}).get(layer, {}).get("rows") if manifest else None
+            files.append({"layer": prefix + layer, "file": str(path), "exists": path.exists(), "rows": rows_count,
+                          "bytes": path.stat().st_size if path.exists() else None})
     if as_json:
         click.echo(json.dumps({"sources": rows, "files": files,
                                "built_at": manifest.get("built_at") if manifest else None}, indent=2))

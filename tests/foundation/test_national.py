@@ -199,7 +199,8 @@ def test_cli_build_and_status(processed_dir: Path) -> None:
     status = json.loads(res.output)
     assert {s["origin"] for s in status["sources"]} == {"mirror"}
     assert all(s["hash_ok"] for s in status["sources"])
-    assert {f["layer"]: f["rows"] for f in status["files"]}["communes"] == 34_969
+    rows = {f["layer"]: f["rows"] for f in status["files"]}
+    assert rows["communes"] == 34_969 and rows["web/qpv"] == 1_584  # the web map's geometry too
     res = runner.invoke(main, ["data", "status", "--data-dir", str(processed_dir)])
     assert "qpv_2024" in res.output and "1\u202f584" in res.output
 
