@@ -129,16 +129,21 @@ def kpi_cards(summary: Any, *, lang: str) -> list[Any]:
     release made before doors were published has none; a manager's share is their own coverage, not the
     national reach)."""
     share = share_text(summary.reach_share, lang) if summary.reach_share is not None else "–"
+    if summary.source == "release" and summary.version is None:  # nothing published yet: no figure, no secret
+        return [_kpi(key, "–", lang) for key in ("households", "qpv", "reach")]
     no_doors = summary.source == "release" and summary.doors_opened is None
     items = [("households", count_text(summary.households, lang)),
              ("doors", None if no_doors else count_text(summary.doors_opened, lang)),
              ("qpv", count_text(summary.qpv_active, lang)),
              ("own_share" if summary.source == "own" else "reach", share)]
-    return [html.Div([html.Div(value, className="kpi-value"), html.Div(t(KPI_MESSAGES[key][0], lang),
-                                                                        className="kpi-label"),
-                      html.Div(t(KPI_MESSAGES[key][1], lang), className="kpi-def")],
-                     id=f"impact-kpi-{key}", className="kpi impact-kpi")
-            for key, value in items if value is not None]
+    return [_kpi(key, value, lang) for key, value in items if value is not None]
+
+
+def _kpi(key: str, value: str, lang: str) -> Any:
+    return html.Div([html.Div(value, className="kpi-value"),
+                     html.Div(t(KPI_MESSAGES[key][0], lang), className="kpi-label"),
+                     html.Div(t(KPI_MESSAGES[key][1], lang), className="kpi-def")],
+                    id=f"impact-kpi-{key}", className="kpi impact-kpi")
 
 
 def region_cards(summary: Any, *, lang: str) -> list[Any]:
