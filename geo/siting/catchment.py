@@ -1,12 +1,13 @@
 """Catchments: which QPV lie within a travel radius of a point, in the zone's metric CRS.
 
 Points are projected per metric CRS (:func:`geo.crs.metric_epsg`: Lambert-93 for the métropole, the
-local UTM zone overseas) and matched with a k-d tree (:class:`sklearn.neighbors.KDTree`), one per CRS,
+local UTM zone overseas) and matched with a k-d tree (:class:`scipy.spatial.cKDTree`), one per CRS,
 so points of different territories never cover each other and no pair is compared in a Python loop.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Iterable
 from functools import lru_cache
@@ -15,7 +16,7 @@ import numpy as np
 import pandas as pd
 from pyproj import Transformer
 from scipy import sparse
-from sklearn.neighbors import KDTree
+from scipy.spatial import cKDTree as KDTree
 
 from geo.crs import metric_epsg
 
@@ -106,10 +107,11 @@ class PointIndex:
             if not len(q):
                 continue
             idx, tree = self._groups[int(code)]
-            hits = tree.query_radius(xy[q], r=radius_m)
+            hits = tree.query_ball_point(xy[q], r=radius_m)
             lens = np.fromiter((len(h) for h in hits), dtype=np.int64, count=len(hits))
             rows.append(np.repeat(q, lens))
-            cols.append(idx[np.concatenate(hits)] if lens.sum() else np.empty(0, dtype=np.int64))
+            found = np.fromiter(itertools.chain.from_iterable(hits), dtype=np.int64, count=int(lens.sum()))
+            cols.append(idx[found])
         r = np.concatenate(rows) if rows else np.empty(0, dtype=np.int64)
         c = np.concatenate(cols) if cols else np.empty(0, dtype=np.int64)
         data = np.ones(len(r), dtype=bool)
@@ -203,6 +205,6 @@ def nearest_distance_km(
         if not len(r) or not len(q):
             continue
         d, i = KDTree(ref_xy[r]).query(xy[q], k=1)
-        dist[q] = d[:, 0] / 1000.0
-        which[q] = r[i[:, 0]]
+        dist[q] = d / 1000.0
+        which[q] = r[i]
     return dist, which

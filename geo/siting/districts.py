@@ -15,7 +15,6 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from sklearn.cluster import DBSCAN
 
 from geo.siting.candidates import _str, require_columns
 
@@ -69,6 +68,8 @@ def districts(
     lonlat = np.column_stack([qpv["rep_lon"].to_numpy(float), qpv["rep_lat"].to_numpy(float)])
     if not np.isfinite(lonlat).all():
         raise ValueError("qpv: expected finite rep_lon / rep_lat for every QPV, got missing values")
+    from sklearn.cluster import DBSCAN  # here: scikit-learn takes most of a second to import
+
     labels = DBSCAN(eps=eps_km / EARTH_RADIUS_KM, min_samples=1, metric="haversine",
                     algorithm="ball_tree").fit_predict(np.radians(lonlat[:, ::-1]))
     pop = pd.to_numeric(qpv["population"], errors="coerce").to_numpy(float) if "population" in qpv \
