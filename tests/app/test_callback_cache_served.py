@@ -20,8 +20,6 @@ import datetime as dt
 import json
 import os
 import shutil
-import signal
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -30,7 +28,8 @@ import pytest
 
 from app.callback_cache import HIT_HEADER
 from bench.bench_load import RECOMMEND_STATE, HttpClient, recommend_inputs, terrain_inputs, voisinmap
-from tests.app.test_serve import ROOT, _children, start_serve
+from tests.app.test_serve import ROOT, start_serve
+from tests.auth.served import fresh_workers
 
 PASSWORD = "un mot de passe de test assez long"
 SITE_A, SITE_B = "91286", "59350"  # Grigny, Lille: demo sites
@@ -90,25 +89,6 @@ def signed_in(base: str, name: str) -> Client:
     client = Client(base)
     assert sign_in(client, name, PASSWORD).status_code == 303
     return client
-
-
-def fresh_workers(master: int, *, timeout: float = 90) -> set[int]:
-    """Retire the current workers for new ones (forked from the master, nothing computed in them)."""
-    old = set(_children(master))
-    for _ in old:
-        os.kill(master, signal.SIGTTIN)
-        time.sleep(0.3)
-    deadline = time.monotonic() + timeout
-    while len(set(_children(master)) - old) < len(old):
-        assert time.monotonic() < deadline, "gunicorn did not add workers"
-        time.sleep(0.3)
-    for _ in old:
-        os.kill(master, signal.SIGTTOU)  # gunicorn retires the oldest workers first
-        time.sleep(0.3)
-    while set(_children(master)) & old:
-        assert time.monotonic() < deadline, "gunicorn did not retire the old workers"
-        time.sleep(0.3)
-    return set(_children(master))
 
 
 def test_fresh_workers_serve_answers_they_never_computed_and_scopes_stay_apart(served: dict[str, Any]) -> None:
