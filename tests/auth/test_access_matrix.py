@@ -509,6 +509,33 @@ def test_cached_scoped_answers_never_cross_scopes(warmed: dash.Dash, clients: se
     assert compared >= 8, "other scopes answered too rarely for the check to mean anything"
 
 
+def test_security_headers_on_every_kind_of_answer(warmed: dash.Dash, clients: served.RoleClients) -> None:
+    """Pages, redirects, refusals, callbacks, downloads and field routes carry the security headers, whichever
+    way the app runs. Served, gunicorn adds transport headers of its own (``Server``, ``Date``, ``Connection``),
+    none of which bears on access."""
+    answers = {
+        "page": clients["admin"].get("/donnees"),
+        "sign-in page": clients["anonymous"].get("/login"),
+        "redirect to sign in": clients["anonymous"].get("/impact"),
+        "refused page": clients["financeur"].get("/terrain"),
+        "callback": clients["admin"].post("/_dash-update-component", json={}),
+        "download signed out": clients["anonymous"].get("/download/impact-regions.csv?region=11"),
+        "download": clients["financeur"].get("/download/impact-regions.csv?region=11"),
+        "field route": clients["voisin_a"].get("/saisie/api/context"),
+    }
+    assert [answers[k].status_code for k in ("redirect to sign in", "refused page", "download signed out")] == \
+        [302, 403, 401]
+    for kind, response in answers.items():
+        h = response.headers
+        policy = h.get("Content-Security-Policy", "")
+        assert "script-src 'self' 'sha256-" in policy and "frame-ancestors 'none'" in policy, kind
+        assert "unsafe-eval" not in policy, kind
+        assert (h.get("X-Content-Type-Options"), h.get("X-Frame-Options"), h.get("Referrer-Policy")) == \
+            ("nosniff", "DENY", "same-origin"), kind
+    for kind in ("page", "sign-in page", "refused page", "callback", "download"):  # data and pages
+        assert answers[kind].headers["Cache-Control"] == "no-store", kind
+
+
 def test_write_matrix(clients: served.RoleClients, artifacts: Path) -> None:
     lines = ["| resource | " + " | ".join(WHO) + " |", "|---|" + "---|" * len(WHO)]
     for resource in sorted(MATRIX):
