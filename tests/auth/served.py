@@ -187,10 +187,9 @@ def fresh_workers(master: int, *, timeout: float = 90) -> set[int]:
     return set(_children(master))
 
 
-@contextlib.contextmanager
-def serve(*, db_url: str, data_dir: Path, folder: Path, cache_url: str | None = None,
-          workers: int = 2, threads: int = 2) -> Iterator[Server]:
-    """``voisinmap -v serve`` over ``db_url`` and ``data_dir`` until the block ends; then stopped, workers too.
+def environment(*, db_url: str, data_dir: Path, folder: Path, cache_url: str | None = None) -> dict[str, str]:
+    """The environment of a served app on loopback (plain HTTP, no background tiles, a random secret key
+    drawn once in the master and shared by the workers), for ``voisinmap`` commands and :func:`serve`.
 
     Parameters
     ----------
@@ -199,24 +198,40 @@ def serve(*, db_url: str, data_dir: Path, folder: Path, cache_url: str | None = 
     data_dir : Path
         The processed data.
     folder : Path
-        Temporary folder: the server's log and filesystem cache.
+        Temporary folder: the filesystem cache goes to its ``cache`` subfolder.
     cache_url : str, optional
-        A Redis URL: the shared cache lives there (emptied before and after), not in ``folder``.
-    workers, threads : int
-        gunicorn workers and threads per worker.
+        A Redis URL: the shared cache lives there instead.
     """
     cache_dir = folder / "cache"
     cache_dir.mkdir(exist_ok=True)
     env = {**os.environ, "PYTHONPATH": str(ROOT), "DATABASE_URL": db_url, "VOISINMAP_TILES_URL": "none",
            "VOISINMAP_COOKIE_SECURE": "0", "VOISINMAP_APP_CACHE_DIR": str(cache_dir),
-           "VOISINMAP_DATA_DIR": str(data_dir), "VOISINMAP_PROXY_FIX": "0"}  # clients connect directly
+           "VOISINMAP_DATA_DIR": str(data_dir)}
     for name in ("VOISINMAP_SECRET_KEY", "VOISINMAP_CACHE_URL", "VOISINMAP_REDIS_URL", "VOISINMAP_ENV"):
-        env.pop(name, None)  # a random key, drawn once in the master and shared by the workers
+        env.pop(name, None)
     if cache_url:
         env["VOISINMAP_CACHE_URL"] = cache_url
+    return env
+
+
+@contextlib.contextmanager
+def serve(env: dict[str, str], *, folder: Path, workers: int = 2, threads: int = 2) -> Iterator[Server]:
+    """``voisinmap -v serve`` in ``env`` (see :func:`environment`) until the block ends; then stopped, workers
+    too, and its shared cache emptied.
+
+    Parameters
+    ----------
+    env : dict
+        The environment: database, processed data, cache folder or Redis URL.
+    folder : Path
+        Temporary folder: the server's log (``server.log``).
+    workers, threads : int
+        gunicorn workers and threads per worker.
+    """
+    cache_dir, cache_url = Path(env["VOISINMAP_APP_CACHE_DIR"]), env.get("VOISINMAP_CACHE_URL")
     log = folder / "server.log"
-    proc, url = start_serve(["--workers", str(workers), "--threads", str(threads)], env=env, data_dir=data_dir,
-                            log=log)
+    proc, url = start_serve(["--workers", str(workers), "--threads", str(threads)], env=env,
+                            data_dir=Path(env["VOISINMAP_DATA_DIR"]), log=log)
     server = Server(proc, url, log, cache_dir, cache_url)
     try:
         deadline = time.monotonic() + 60  # the first worker answers while the others may still be booting

@@ -48,7 +48,8 @@ SEEN: dict[str, list[str]] = {who: [] for who in WHO}
 
 
 #: How the matrix reaches the app: in-process, served (and served from Redis when a test Redis is given).
-MODES = [served.IN_PROCESS, served.SERVED] + ([served.SERVED_REDIS] if os.environ.get(served.REDIS_ENV) else [])
+MODES = [served.IN_PROCESS, pytest.param(served.SERVED, marks=pytest.mark.slow)] + (
+    [pytest.param(served.SERVED_REDIS, marks=pytest.mark.slow)] if os.environ.get(served.REDIS_ENV) else [])
 MATRIX_FILES = {served.IN_PROCESS: "access-matrix.md", served.SERVED: "access-matrix-served.md",
                 served.SERVED_REDIS: "access-matrix-served-redis.md"}
 
@@ -58,6 +59,7 @@ def clients(request: pytest.FixtureRequest, clients: dict[str, Any], dash_app: d
             processed_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[served.RoleClients]:
     """One client per role (``anonymous``: none signed in), in-process or on a real 2-worker server."""
     from app import cache
+    from app.security import settings
     from tests.plugins.app_session import sign_in
 
     MATRIX.clear()
@@ -71,8 +73,10 @@ def clients(request: pytest.FixtureRequest, clients: dict[str, Any], dash_app: d
         yield served.RoleClients(request.param, clients, clear_cache=clear_cache, log_lines=served.in_process_log)
         return
     cache_url = os.environ[served.REDIS_ENV] if request.param == served.SERVED_REDIS else None
-    with served.serve(db_url=access_env.url, data_dir=processed_dir, cache_url=cache_url,
-                      folder=tmp_path_factory.mktemp(request.param)) as server:
+    folder = tmp_path_factory.mktemp(request.param)
+    env = served.environment(db_url=access_env.url, data_dir=processed_dir, folder=folder, cache_url=cache_url)
+    env[settings.ENV_PROXY_FIX] = "0"  # clients connect directly, as for the in-process app
+    with served.serve(env, folder=folder) as server:
         http: dict[str, Any] = {"anonymous": served.ServedClient(server.url)}
         health = http["anonymous"].get("/healthz").get_json()
         assert health["cache"] == ("redis" if cache_url else "filesystem") and len(server.workers()) == 2, health
