@@ -162,6 +162,15 @@ class Server:
         """Process ids of the gunicorn workers."""
         return _children(self.proc.pid)
 
+    def cpu_seconds(self) -> dict[int, float]:
+        """CPU seconds (user and system) each current worker has used since it was forked."""
+        ticks = os.sysconf("SC_CLK_TCK")
+        out = {}
+        for pid in self.workers():
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            out[pid] = (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+        return out
+
     def fresh_workers(self) -> set[int]:
         """Retire the workers for new ones, forked from the master with nothing computed in them."""
         return fresh_workers(self.proc.pid)

@@ -86,6 +86,10 @@ def clients(request: pytest.FixtureRequest, clients: dict[str, Any], dash_app: d
             assert response.status_code == 303, f"{name} could not sign in on the served app"
         yield served.RoleClients(request.param, http, clear_cache=server.clear_cache, log_lines=server.log_lines,
                                  server=server)
+        # both workers answered: each used far more CPU than an idle worker does (0.05 s in 25 s);
+        # they were forked by test_cached_impact_reports_never_cross_scopes, with every test after it to serve
+        busy = server.cpu_seconds()
+        assert len(busy) == 2 and min(busy.values()) > 0.5, busy
     assert server.killed == [], "gunicorn did not stop its workers on TERM: they were killed"
 
 
