@@ -18,10 +18,7 @@ from __future__ import annotations
 import concurrent.futures
 import datetime as dt
 import json
-import os
 import shutil
-import signal
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -30,7 +27,7 @@ import pytest
 
 from app.callback_cache import HIT_HEADER
 from bench.bench_load import RECOMMEND_STATE, HttpClient, recommend_inputs, terrain_inputs, voisinmap
-from tests.app.test_serve import ROOT, _children, start_serve
+from tests.auth.served import environment, fresh_workers, serve
 
 PASSWORD = "un mot de passe de test assez long"
 SITE_A, SITE_B = "91286", "59350"  # Grigny, Lille: demo sites
@@ -67,21 +64,13 @@ def served(processed_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
     data = folder / "processed"
     shutil.copytree(processed_dir, data, ignore=shutil.ignore_patterns("prepared", "cache"))
     url = f"sqlite:///{folder / 'voisinmap.db'}"
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "DATABASE_URL": url, "VOISINMAP_TILES_URL": "none",
-           "VOISINMAP_COOKIE_SECURE": "0", "VOISINMAP_APP_CACHE_DIR": str(folder / "cache"),
-           "VOISINMAP_DATA_DIR": str(data), "VOISINMAP_CACHE_VERSION_TTL": "0"}
-    for name in ("VOISINMAP_SECRET_KEY", "VOISINMAP_CACHE_URL", "VOISINMAP_REDIS_URL", "VOISINMAP_ENV"):
-        env.pop(name, None)
+    env = {**environment(db_url=url, data_dir=data, folder=folder), "VOISINMAP_CACHE_VERSION_TTL": "0"}
     for name, (role, site) in ACCOUNTS.items():
         voisinmap("users", "add", name, "--role", role, *(["--site", site] if site else []), env=env,
                   stdin=PASSWORD + "\n")
     voisinmap("demo", env=env)
-    proc, base = start_serve(["--workers", "2", "--threads", "2"], env=env, data_dir=data, log=folder / "server.log")
-    try:
-        yield {"url": base, "proc": proc, "data": data, "db": url}
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+    with serve(env, folder=folder) as server:
+        yield {"url": server.url, "proc": server.proc, "data": data, "db": url}
 
 
 def signed_in(base: str, name: str) -> Client:
@@ -90,25 +79,6 @@ def signed_in(base: str, name: str) -> Client:
     client = Client(base)
     assert sign_in(client, name, PASSWORD).status_code == 303
     return client
-
-
-def fresh_workers(master: int, *, timeout: float = 90) -> set[int]:
-    """Retire the current workers for new ones (forked from the master, nothing computed in them)."""
-    old = set(_children(master))
-    for _ in old:
-        os.kill(master, signal.SIGTTIN)
-        time.sleep(0.3)
-    deadline = time.monotonic() + timeout
-    while len(set(_children(master)) - old) < len(old):
-        assert time.monotonic() < deadline, "gunicorn did not add workers"
-        time.sleep(0.3)
-    for _ in old:
-        os.kill(master, signal.SIGTTOU)  # gunicorn retires the oldest workers first
-        time.sleep(0.3)
-    while set(_children(master)) & old:
-        assert time.monotonic() < deadline, "gunicorn did not retire the old workers"
-        time.sleep(0.3)
-    return set(_children(master))
 
 
 def test_fresh_workers_serve_answers_they_never_computed_and_scopes_stay_apart(served: dict[str, Any]) -> None:

@@ -3,21 +3,31 @@
 The pages, callbacks and routes are enumerated from the running app (``dash.page_registry``,
 ``app.callback_map``, the Flask URL map, the registered downloads), so pages added later are covered.
 The expected answers come from :data:`RULES` (the issue's rules, written out here); a page not listed
-there is held to its declared ``roles`` and to the door-level rule. The observed matrix is written to
-``test-artifacts/access-matrix.md``.
+there is held to its declared ``roles`` and to the door-level rule.
+
+The whole module runs twice (the ``clients`` fixture is parametrized): in-process, with Flask test clients,
+and against a real multi-worker server (``voisinmap serve``: gunicorn, 2 preloaded workers with threads, the
+shared filesystem cache), over the same database, accounts and door visits, with per-role HTTP sessions
+signed in through the real form, each request on a new connection so either worker may answer it. With
+``VOISINMAP_TEST_REDIS_URL`` set, a third run serves from a Redis-backed shared cache. The observed
+matrices are written to ``test-artifacts/access-matrix.md``, ``access-matrix-served.md`` (and
+``access-matrix-served-redis.md``).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import dash
 import pytest
 
-from tests.auth.conftest import ROLES, SITE_A, SITE_B, SMALL_SITE, WHO, AccessEnv
+from tests.auth import served
+from tests.auth.conftest import PASSWORD, ROLES, SITE_A, SITE_B, SMALL_SITE, WHO, AccessEnv
 
 #: Signed-in staff: every role but the Voisins, who reach only the field entry page (``/saisie``).
 SIGNED_IN = set(ROLES) - {"voisin_a"}
@@ -35,6 +45,53 @@ DOOR_PAGES = {"terrain"}
 ROUTER = {"_pages_content", "_pages_store"}
 MATRIX: dict[str, dict[str, str]] = {}
 SEEN: dict[str, list[str]] = {who: [] for who in WHO}
+
+
+#: How the matrix reaches the app: in-process, served (and served from Redis when a test Redis is given).
+MODES = [served.IN_PROCESS, pytest.param(served.SERVED, marks=pytest.mark.slow)] + (
+    [pytest.param(served.SERVED_REDIS, marks=pytest.mark.slow)] if os.environ.get(served.REDIS_ENV) else [])
+MATRIX_FILES = {served.IN_PROCESS: "access-matrix.md", served.SERVED: "access-matrix-served.md",
+                served.SERVED_REDIS: "access-matrix-served-redis.md"}
+
+
+@pytest.fixture(scope="module", params=MODES)
+def clients(request: pytest.FixtureRequest, clients: dict[str, Any], dash_app: dash.Dash, access_env: AccessEnv,
+            processed_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[served.RoleClients]:
+    """One client per role (``anonymous``: none signed in), in-process or on a real 2-worker server."""
+    from app import cache
+    from app.security import settings
+    from tests.plugins.app_session import sign_in
+
+    MATRIX.clear()
+    for seen in SEEN.values():
+        seen.clear()
+    if request.param == served.IN_PROCESS:
+        def clear_cache() -> None:
+            with dash_app.server.app_context():
+                cache.CACHE.clear()
+
+        yield served.RoleClients(request.param, clients, clear_cache=clear_cache, log_lines=served.in_process_log)
+        return
+    cache_url = os.environ[served.REDIS_ENV] if request.param == served.SERVED_REDIS else None
+    folder = tmp_path_factory.mktemp(request.param)
+    env = served.environment(db_url=access_env.url, data_dir=processed_dir, folder=folder, cache_url=cache_url)
+    env[settings.ENV_PROXY_FIX] = "0"  # clients connect directly, as for the in-process app
+    with served.serve(env, folder=folder) as server:
+        http: dict[str, Any] = {"anonymous": served.ServedClient(server.url, server=server)}
+        health = http["anonymous"].get("/healthz").get_json()
+        assert health["cache"] == ("redis" if cache_url else "filesystem") and len(server.workers()) == 2, health
+        for name in ROLES:
+            http[name] = served.ServedClient(server.url, server=server)
+            response = sign_in(http[name], name.replace("_", "-"), PASSWORD)
+            assert response.status_code == 303, f"{name} could not sign in on the served app"
+        yield served.RoleClients(request.param, http, clear_cache=server.clear_cache, log_lines=server.log_lines,
+                                 server=server)
+        # both workers answered: after the whole module (some 180 requests since the workers were last
+        # replaced), each used several times the CPU of an idle worker (0.05 s in 25 s)
+        if server.requests >= 150:  # a few tests picked with -k may not load both
+            busy = server.cpu_seconds()
+            assert len(busy) == 2 and min(busy.values()) > 0.25, (busy, server.requests)
+    assert server.killed == [], "gunicorn did not stop its workers on TERM: they were killed"
 
 
 def _rule(page: dict[str, Any]) -> set[str]:
@@ -328,15 +385,7 @@ def test_field_entry_routes_as_every_role(warmed: dash.Dash, clients: dict[str, 
     assert home.status_code == 302 and home.headers["Location"].endswith("/saisie")
 
 
-def test_write_matrix(artifacts: Path) -> None:
-    lines = ["| resource | " + " | ".join(WHO) + " |", "|---|" + "---|" * len(WHO)]
-    for resource in sorted(MATRIX):
-        lines.append(f"| {resource} | " + " | ".join(MATRIX[resource].get(w, "") for w in WHO) + " |")
-    (artifacts / "access-matrix.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    assert len(MATRIX) > 10
-
-
-def test_cached_impact_reports_never_cross_scopes(warmed: dash.Dash, clients: dict[str, Any]) -> None:
+def test_cached_impact_reports_never_cross_scopes(warmed: dash.Dash, clients: served.RoleClients) -> None:
     """Each role's scope reads its own Impact report from the shared cache, never another scope's."""
     from app import data
     from tests.plugins.app_session import call_callback
@@ -344,8 +393,10 @@ def test_cached_impact_reports_never_cross_scopes(warmed: dash.Dash, clients: di
     first: dict[str, str] = {}
     again: dict[str, str] = {}
     for answers in (first, again):
+        if answers is again and clients.server is not None:
+            clients.server.fresh_workers()  # served: workers that computed nothing read the second pass
         for who in ("manager_a", "manager_b", "admin"):
-            data._REPORTS.clear()  # a fresh worker: the report comes from the shared cache (second pass)
+            data._REPORTS.clear()  # in-process, a fresh worker: the report comes from the shared cache (second pass)
             out = call_callback(clients[who], "impact-kpis.children", inputs={"impact-region.value": "*"})
             tables = call_callback(clients[who], "impact-sites-table.children",  # « Télécharger » opened
                                    inputs={"impact-downloads-summary.n_clicks": 1, "impact-region.value": "*"})
@@ -356,25 +407,22 @@ def test_cached_impact_reports_never_cross_scopes(warmed: dash.Dash, clients: di
     assert f'"{SITE_A}"' in first["manager_a"] and f'"{SITE_B}"' in first["manager_b"]
 
 
-def test_memoized_impact_page_never_crosses_scopes(warmed: dash.Dash, clients: dict[str, Any],
-                                                    caplog: pytest.LogCaptureFixture) -> None:
+def test_memoized_impact_page_never_crosses_scopes(warmed: dash.Dash, clients: served.RoleClients) -> None:
     """The whole Impact answer is memoized per scope: a second call of the same scope is read from the shared
-    cache (not built again), and a manager's cached page never reaches another manager nor a funder."""
-    import logging
+    cache (not built again), and a manager's cached page never reaches another manager nor a funder.
 
-    from app import cache
+    Served, the builds are read from the server's log (its workers log at INFO, ``voisinmap -v serve``)."""
     from tests.plugins.app_session import call_callback
 
-    with warmed.server.app_context():
-        cache.CACHE.clear()
+    clients.clear_cache()
     who_all = ("manager_a", "manager_b", "financeur", "strategie", "admin")
     answers: dict[str, list[str]] = {who: [] for who in who_all}
-    with caplog.at_level(logging.INFO, logger="app.pages.impact"):
+    with clients.log_lines("app.pages.impact") as messages:
         for _ in range(2):
             for who in who_all:
                 out = call_callback(clients[who], "impact-kpis.children", inputs={"impact-region.value": "*"})
                 answers[who].append(json.dumps(out, sort_keys=True, ensure_ascii=False))
-    built = [r for r in caplog.records if r.getMessage().startswith("impact page built")]
+    built = [m for m in messages if m.startswith("impact page built")]
     assert len(built) == len(who_all), "each scope builds its page once, the second call reads the cache"
     for who in who_all:
         assert answers[who][0] == answers[who][1]
@@ -384,10 +432,9 @@ def test_memoized_impact_page_never_crosses_scopes(warmed: dash.Dash, clients: d
     for funder in ("financeur", "strategie"):
         assert first[funder] not in (first["manager_a"], first["manager_b"])
     # a value that is not a territory is keyed as France: random inputs cannot fill the cache
-    caplog.clear()
-    with caplog.at_level(logging.INFO, logger="app.pages.impact"):
+    with clients.log_lines("app.pages.impact") as messages:
         call_callback(clients["manager_a"], "impact-kpis.children", inputs={"impact-region.value": "x" * 300})
-    assert not [r for r in caplog.records if r.getMessage().startswith("impact page built")]
+    assert not [m for m in messages if m.startswith("impact page built")]
 
 
 def test_funders_see_doors_opened_from_the_release_only_above_the_threshold(warmed: dash.Dash,
@@ -415,3 +462,92 @@ def test_funders_see_doors_opened_from_the_release_only_above_the_threshold(warm
         rows = tables["impact-quarters-table"]["children"]["props"]["data"]
         values = [int(re.sub(r"\D", "", r["Portes ouvertes"])) for r in rows if r.get("Portes ouvertes")]
         assert values and min(values) >= 11 and sum(values) == doors
+
+
+def _site_values(spec: dict[str, Any]) -> dict[str, Any]:
+    """Values of a callback's inputs naming site A (a site input) and France (a territory input)."""
+    values: dict[str, Any] = {}
+    for e in spec["inputs"] + spec.get("state", []):
+        if isinstance(e["id"], str) and e["property"] == "value":
+            if re.search(r"-site$", e["id"]):
+                values[e["id"]] = SITE_A
+            elif re.search(r"-sites$", e["id"]):
+                values[e["id"]] = [SITE_A]
+            elif re.search(r"-region$", e["id"]):
+                values[e["id"]] = "*"
+    return values
+
+
+def test_cached_scoped_answers_never_cross_scopes(warmed: dash.Dash, clients: served.RoleClients) -> None:
+    """Every callback whose whole answer is cached per scope (:mod:`app.callback_cache`), called first as one
+    manager on an empty shared cache, then as every other role: each other scope computes its own answer
+    (``miss``) or is refused before the cache (no cache header); nobody reads the first scope's answer, and
+    the first scope still reads its own afterwards. Served, the calls land on either worker: a cache shared
+    by the workers keyed without the scope would hand the first answer to the others."""
+    from app.callback_cache import HIT_HEADER, policies
+
+    scoped = {k: p for k, p in policies(warmed.callback_map).items() if p.scoped}
+    assert len(scoped) >= 4, sorted(scoped)  # Terrain's three, Impact's page
+    compared = 0
+    for key in scoped:
+        spec = warmed.callback_map[key]
+        for values in (_site_values(spec), {}):
+            payload = _payload(key, spec, values)
+            for first in ("manager_a", "manager_b"):
+                clients.clear_cache()
+                own = clients[first].post("/_dash-update-component", json=payload)
+                if own.status_code != 200:  # refused (the other manager's site): never reaches the cache
+                    assert own.status_code == 403 and HIT_HEADER not in own.headers, (key, first)
+                    continue
+                assert own.headers.get(HIT_HEADER) == "miss", (key, first)
+                again = clients[first].post("/_dash-update-component", json=payload)
+                assert (again.headers.get(HIT_HEADER), again.data) == ("hit", own.data), (key, first)
+                for other in (w for w in WHO if w != first):
+                    answer = clients[other].post("/_dash-update-component", json=payload)
+                    _record(f"scoped cache {key[:50]} after {first}", other, answer)
+                    if answer.status_code in (401, 403):
+                        assert HIT_HEADER not in answer.headers, (key, first, other)
+                        continue
+                    assert answer.status_code == 200, (key, first, other, answer.status_code)
+                    assert answer.headers.get(HIT_HEADER) == "miss", (key, first, other)  # its scope's own key
+                    repeat = clients[other].post("/_dash-update-component", json=payload)
+                    assert (repeat.headers.get(HIT_HEADER), repeat.data) == ("hit", answer.data), (key, other)
+                    compared += 1
+                last = clients[first].post("/_dash-update-component", json=payload)
+                assert (last.headers.get(HIT_HEADER), last.data) == ("hit", own.data), (key, first)
+    assert compared >= 8, "other scopes answered too rarely for the check to mean anything"
+
+
+def test_security_headers_on_every_kind_of_answer(warmed: dash.Dash, clients: served.RoleClients) -> None:
+    """Pages, redirects, refusals, callbacks, downloads and field routes carry the security headers, whichever
+    way the app runs. Served, gunicorn adds transport headers of its own (``Server``, ``Date``, ``Connection``),
+    none of which bears on access."""
+    answers = {
+        "page": clients["admin"].get("/donnees"),
+        "sign-in page": clients["anonymous"].get("/login"),
+        "redirect to sign in": clients["anonymous"].get("/impact"),
+        "refused page": clients["financeur"].get("/terrain"),
+        "callback": clients["admin"].post("/_dash-update-component", json={}),
+        "download signed out": clients["anonymous"].get("/download/impact-regions.csv?region=11"),
+        "download": clients["financeur"].get("/download/impact-regions.csv?region=11"),
+        "field route": clients["voisin_a"].get("/saisie/api/context"),
+    }
+    assert [answers[k].status_code for k in ("redirect to sign in", "refused page", "download signed out")] == \
+        [302, 403, 401]
+    for kind, response in answers.items():
+        h = response.headers
+        policy = h.get("Content-Security-Policy", "")
+        assert "script-src 'self' 'sha256-" in policy and "frame-ancestors 'none'" in policy, kind
+        assert "unsafe-eval" not in policy, kind
+        assert (h.get("X-Content-Type-Options"), h.get("X-Frame-Options"), h.get("Referrer-Policy")) == \
+            ("nosniff", "DENY", "same-origin"), kind
+    for kind in ("page", "sign-in page", "refused page", "callback", "download"):  # data and pages
+        assert answers[kind].headers["Cache-Control"] == "no-store", kind
+
+
+def test_write_matrix(clients: served.RoleClients, artifacts: Path) -> None:
+    lines = ["| resource | " + " | ".join(WHO) + " |", "|---|" + "---|" * len(WHO)]
+    for resource in sorted(MATRIX):
+        lines.append(f"| {resource} | " + " | ".join(MATRIX[resource].get(w, "") for w in WHO) + " |")
+    (artifacts / MATRIX_FILES[clients.mode]).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert len(MATRIX) > 10
