@@ -4,7 +4,8 @@ Talisman sends the CSP (scripts from the app itself and the hashes of Dash's inl
 :meth:`dash.Dash.csp_hashes` gives once every clientside callback is registered, i.e. at the first
 request), ``X-Frame-Options: DENY``, ``nosniff``, ``Referrer-Policy``, ``Permissions-Policy`` and HSTS
 over HTTPS. This module adds what Talisman does not: HSTS in production whatever the scheme seen (a
-proxy may end TLS), the cross-origin isolation headers, ``Cache-Control: no-store`` on data and pages,
+proxy may end TLS), the cross-origin isolation headers, ``Cache-Control: no-store`` on data and pages
+(callbacks, downloads, sign-in, HTML, and the field-entry routes ``/saisie/api/…``, a Voisin's own visits),
 and the 403 status of a page refused by the access check (its layout renders the refusal).
 
 The public impact page (:mod:`app.public`) is the one page other sites may frame: :func:`embeddable`
@@ -28,6 +29,9 @@ from app.security.downloads import DOWNLOAD_PREFIX
 from app.security.settings import ConfigurationError, cookie_secure, production
 
 logger = logging.getLogger(__name__)
+
+#: The field-entry JSON routes (a Voisin's context and sync): never kept by a browser or a proxy.
+FIELD_API_PREFIX = "/saisie/api/"
 
 HSTS_SECONDS = 31_536_000
 #: The policy; ``script-src`` gets the hashes of Dash's inline scripts at the first request.
@@ -119,6 +123,6 @@ def _complete_headers(response: flask.Response) -> flask.Response:
     headers.setdefault("Cross-Origin-Resource-Policy", "same-origin")
     path = flask.request.path
     if path == "/_dash-update-component" or path.startswith(DOWNLOAD_PREFIX) or path in ("/login", "/logout") \
-            or response.mimetype == "text/html":
+            or path.startswith(FIELD_API_PREFIX) or response.mimetype == "text/html":
         headers["Cache-Control"] = "no-store"
     return response

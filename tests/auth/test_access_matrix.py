@@ -541,7 +541,7 @@ def test_security_headers_on_every_kind_of_answer(warmed: dash.Dash, clients: se
         assert "unsafe-eval" not in policy, kind
         assert (h.get("X-Content-Type-Options"), h.get("X-Frame-Options"), h.get("Referrer-Policy")) == \
             ("nosniff", "DENY", "same-origin"), kind
-    for kind in ("page", "sign-in page", "refused page", "callback", "download"):  # data and pages
+    for kind in ("page", "sign-in page", "refused page", "callback", "download", "field route"):  # data, pages
         assert answers[kind].headers["Cache-Control"] == "no-store", kind
 
 
