@@ -1,7 +1,7 @@
 """One import, one transaction: what other connections see and do while an import is under way.
 
 On SQLite and PostgreSQL, a reader in the middle of an import (chunks handed over, the roll-up recounted, not
-yet committed) sees the store as it was. On PostgreSQL, where the chunks go into the visits as they are read:
+yet committed) sees the store as it was, and a file overlapping stored visits counts them as duplicates. On PostgreSQL, where the chunks go into the visits as they are read:
 a field-entry write goes through while an import holds its transaction open; two imports of overlapping files
 handed over at the same moment are serialised by the import lock (the second stages its chunks and inserts them
 once the first has committed) and both end with the right counts and a roll-up equal to a recount.
@@ -53,6 +53,24 @@ def test_a_reader_during_an_import_sees_nothing_of_it(engine: sa.Engine, tmp_pat
     assert summary.imported == 900
     assert seen == [("validate", before), ("write", before)]
     assert _counts(engine)[:2] == (before[0] + 900, before[1] + 1)
+    assert_in_step(engine)
+
+
+def test_a_file_overlapping_stored_visits_counts_its_duplicates(engine: sa.Engine, tmp_path: Path) -> None:
+    stored = random_rows(300, seed=69)
+    importer.import_file(write_csv(tmp_path / "a.csv", stored), engine=engine, today=TODAY)
+    # chunk 1 new (copied straight in on PostgreSQL), chunk 2 holding 60 stored visits (the copy fails and the
+    # chunk goes through ON CONFLICT), chunks 3 and 4 new again
+    frame = pd.concat([random_rows(100, seed=70, campaign="Neuf"), stored.iloc[100:160],
+                       random_rows(240, seed=71, campaign="Neuf bis")], ignore_index=True)
+    summary = importer.import_file(write_csv(tmp_path / "b.csv", frame), engine=engine, today=TODAY,
+                                   chunk_rows=100)
+    assert summary.chunks == 4 and summary.imported == 340 and summary.duplicates == 60
+    with engine.connect() as conn:
+        recorded = conn.execute(sa.select(store.IMPORTS.c.n_imported, store.IMPORTS.c.n_duplicates)
+                                .order_by(store.IMPORTS.c.id.desc())).first()
+    assert tuple(recorded) == (340, 60)
+    assert store.count_visits(engine) == 640
     assert_in_step(engine)
 
 

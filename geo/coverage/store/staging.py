@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import itertools
 import logging
 from collections.abc import Callable, Iterator
 
@@ -130,6 +131,7 @@ class VisitStaging:
         self.streamed = 0
         self.import_id: int | None = None
         self._streaming = False
+        self._overlapping = False  # a streamed chunk held a stored content key
         self._demo = False
         self.postgresql = conn.dialect.name == "postgresql"
         conn.exec_driver_sql(f"CREATE TEMP TABLE IF NOT EXISTS {STAGED} AS "
@@ -201,11 +203,12 @@ class VisitStaging:
         """``COPY`` the rows of ``cols`` into the table ``into``, with the values ``extra`` of the columns
         ``import_id, demo`` when given."""
         names = (*_NAMES, "import_id", "demo") if extra else _NAMES
-        rows = zip(*(cols[f] for f in _NAMES), strict=True)
+        n = len(cols["content_key"])
+        rows = zip(*(cols[f] for f in _NAMES), *(itertools.repeat(value, n) for value in extra), strict=True)
         raw = self.conn.connection.driver_connection
         with raw.cursor() as cur, cur.copy(f"COPY {into} ({', '.join(names)}) FROM STDIN") as copy:
             for row in rows:
-                copy.write_row((*row, *extra))
+                copy.write_row(row)
 
     def _copy_new(self, cols: dict[str, list]) -> int:
         """Streaming: ``COPY`` a chunk's visits straight into the visits (the fastest way in: no temporary table,
@@ -213,21 +216,25 @@ class VisitStaging:
 
         Importers are serialised, so a content key of the chunk is already stored only when the file overlaps
         an earlier one (or a field entry, whose keys are made otherwise, hits one): the ``COPY`` then fails
-        under a savepoint and the chunk goes in through the temporary table with ``ON CONFLICT DO NOTHING``.
+        under a savepoint and the chunk goes in through the temporary table with ``ON CONFLICT DO NOTHING``,
+        as do the next chunks of the file (an overlapping file seldom overlaps in one chunk only).
         """
         import psycopg  # the PostgreSQL driver, there whenever this runs
 
-        savepoint = self.conn.begin_nested()
-        try:
-            self._copy(cols, into="door_visits", extra=(self.import_id, self._demo))
-        except psycopg.errors.UniqueViolation:
-            savepoint.rollback()
-            self._copy(cols)
-            inserted = self._insert_staged(int(self.import_id), self._demo)
-            self.conn.exec_driver_sql(f"TRUNCATE {STAGED}")
-            return inserted
-        savepoint.commit()
-        return len(cols["content_key"])
+        if not self._overlapping:
+            savepoint = self.conn.begin_nested()
+            try:
+                self._copy(cols, into="door_visits", extra=(self.import_id, self._demo))
+            except psycopg.errors.UniqueViolation:
+                savepoint.rollback()
+                self._overlapping = True
+            else:
+                savepoint.commit()
+                return len(cols["content_key"])
+        self._copy(cols)
+        inserted = self._insert_staged(int(self.import_id), self._demo)
+        self.conn.exec_driver_sql(f"TRUNCATE {STAGED}")
+        return inserted
 
     def publish(self, *, file_sha256: str, file_name: str, file_format: str, n_rows: int, n_rejected: int,
                 n_pending: int, demo: bool = False) -> tuple[int, int]:
@@ -323,4 +330,4 @@ class VisitStaging:
         """Forget the staged visits (the table goes with the connection anyway)."""
         self.conn.exec_driver_sql(f"DROP TABLE IF EXISTS {STAGED}")
         self.staged = self.streamed = 0
-        self.import_id, self._streaming = None, False
+        self.import_id, self._streaming, self._overlapping = None, False, False
