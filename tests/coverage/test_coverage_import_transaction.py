@@ -1,7 +1,8 @@
 """One import, one transaction: what other connections see and do while an import is under way.
 
 On SQLite and PostgreSQL, a reader in the middle of an import (chunks handed over, the roll-up recounted, not
-yet committed) sees the store as it was, and a file overlapping stored visits counts them as duplicates. On PostgreSQL, where the chunks go into the visits as they are read:
+yet committed) sees the store as it was, and a file overlapping stored visits counts them as duplicates. On
+PostgreSQL a failed ``COPY`` is raised like any SQLAlchemy error, without the row the server quotes. On PostgreSQL, where the chunks go into the visits as they are read:
 a field-entry write goes through while an import holds its transaction open; two imports of overlapping files
 handed over at the same moment are serialised by the import lock (the second stages its chunks and inserts them
 once the first has committed) and both end with the right counts and a roll-up equal to a recount.
@@ -72,6 +73,21 @@ def test_a_file_overlapping_stored_visits_counts_its_duplicates(engine: sa.Engin
     assert tuple(recorded) == (340, 60)
     assert store.count_visits(engine) == 640
     assert_in_step(engine)
+
+
+@pytest.mark.postgres
+def test_a_failed_copy_quotes_no_row(tmp_path: Path, pg_engine: sa.Engine, caplog: pytest.LogCaptureFixture) -> None:
+    with pg_engine.begin() as conn:  # the database refuses one visit
+        conn.exec_driver_sql("CREATE FUNCTION boom() RETURNS trigger AS $$ BEGIN IF NEW.campaign = 'boom' "
+                             "THEN RAISE EXCEPTION 'boom'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql")
+        conn.exec_driver_sql("CREATE TRIGGER boom BEFORE INSERT ON door_visits FOR EACH ROW EXECUTE FUNCTION boom()")
+    rows = random_rows(300, seed=72)
+    rows.loc[250, ["campagne", "porte"]] = ["boom", "Z-77-4242"]
+    with caplog.at_level("DEBUG"), pytest.raises(sa.exc.DBAPIError, match="boom") as failed:
+        importer.import_file(write_csv(tmp_path / "a.csv", rows), engine=pg_engine, today=TODAY)
+    assert "Z-77-4242" not in str(failed.value) and failed.value.__cause__ is None
+    assert "Z-77-4242" not in "\n".join(record.getMessage() for record in caplog.records)
+    assert _counts(pg_engine) == (0, 0, 0)
 
 
 @pytest.mark.postgres

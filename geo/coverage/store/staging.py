@@ -226,8 +226,12 @@ class VisitStaging:
         try:
             with raw.cursor() as cur, cur.copy(sql) as copy:
                 copy.write(text.getbuffer())
-        except psycopg.Error as exc:  # raised as SQLAlchemy raises the errors of its own statements
-            raise sa.exc.DBAPIError.instance(sql, None, exc, psycopg.Error, dialect=self.conn.dialect) from exc
+        except psycopg.Error as exc:
+            # raised as SQLAlchemy raises the errors of its own statements, with the server's first line only: its
+            # context quotes the failing row, which must reach no log nor any job's error
+            first = (str(exc).splitlines() or [type(exc).__name__])[0]
+            raise sa.exc.DBAPIError.instance(sql, None, type(exc)(first), psycopg.Error,
+                                             dialect=self.conn.dialect) from None
 
     def _copy_new(self, cols: dict[str, list]) -> int:
         """Streaming: ``COPY`` a chunk's visits straight into the visits (the fastest way in: no temporary table,
