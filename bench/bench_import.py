@@ -1,6 +1,7 @@
 """Door-visit import at scale: 1,000,000 rows, seconds and peak memory, before and after the streamed import.
 
     python bench/bench_import.py [--rows 1000000] [--pg URL] [--before COMMIT] [--chunk-rows 50000]
+                                 [--stores sqlite,postgresql] [--repeat N]
 
 The file is the realistic synthetic one of :mod:`bench_coverage` (fictitious visits in the real QPV polygons of
 the demo sites when the national data is built, around Grigny otherwise; ``;``-separated CSV, about 120 bytes a
@@ -8,12 +9,15 @@ row). Each import runs in a fresh child process, on a fresh store, with the QPV 
 as the command does; the child reports the import's wall time, its CPU time and its own peak resident memory
 (``ru_maxrss``: everything the process held at its peak, Python and the layers included), then the CPU time and
 peak of the worker process that checks the chunks (:mod:`geo.coverage.checking`, forked from the child, so
-that much of its peak is pages it shares with the child). The machine's load average is printed beside: on a shared
-machine the wall time grows with it, the CPU time hardly.
+that much of its peak is pages it shares with the child). The machine's one-minute load average is printed
+beside each run: on a shared machine the wall time grows with it, the CPU time hardly.
 
-*before* is the whole-file import of commit ``--before`` (default ``9cfc5fd``, exported with ``git archive``
-into a temporary folder) with its file-size and row caps lifted; *after* is the streamed, chunked import of
-this checkout. Goal (issue 14): 1,000,000 rows in <= 30 s with a peak <= 1 GB, on SQLite and PostgreSQL.
+*before* is the import of commit ``--before`` (default ``ba15fd4``: on PostgreSQL every chunk staged in a
+temporary table, then inserted and rolled up in one final statement each; exported with ``git archive`` into
+a temporary folder; caps lifted for commits that had them); *after* is the import of this checkout (on
+PostgreSQL every chunk copied into the visits as it is read, inside the import's one transaction). Each store
+runs before then after, ``--repeat`` times, so that the two sides see the same load. Goal (issue 14):
+1,000,000 rows in <= 30 s with a peak <= 1 GB, on SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
@@ -83,6 +87,13 @@ def write_file(rows: int, path: Path) -> float:
     return path.stat().st_size / 1e6
 
 
+def _fresh_file(path: Path) -> Path:
+    """``path`` with no SQLite database (nor its WAL files) left by an earlier run."""
+    for leftover in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        leftover.unlink(missing_ok=True)
+    return path
+
+
 def emptied_pg(url: str) -> str:
     """``url``'s database emptied (its ``public`` schema dropped and created again) for the next run: the bench
     uses the one database it is given, never creates others."""
@@ -101,17 +112,19 @@ def run_child(code_root: Path, path: Path, url: str, options: dict) -> dict:
     env = {**os.environ, "PYTHONPATH": str(code_root)}
     done = subprocess.run([sys.executable, "-c", CHILD, str(code_root), str(path), url, json.dumps(options)],
                           env=env, capture_output=True, text=True, check=False)
+    load = os.getloadavg()[0]  # over the minute the import ran in
     if done.returncode != 0:
-        return {"error": (done.stderr.strip().splitlines() or ["?"])[-1][:160]}
-    return json.loads(done.stdout.strip().splitlines()[-1])
+        return {"error": (done.stderr.strip().splitlines() or ["?"])[-1][:160], "load": load}
+    return {**json.loads(done.stdout.strip().splitlines()[-1]), "load": load}
 
 
 def _cell(result: dict | None) -> str:
     if result is None:
-        return f"{'–':>32s}"
+        return f"{'–':>43s}"
     if "error" in result:
-        return f"{'failed':>32s}"
-    return f"{result['seconds']:7.1f} s {result['cpu']:7.1f} s {result['peak'] / 2**20:6.0f} MiB"
+        return f"{'failed':>43s}"
+    return (f"{result['seconds']:7.1f} s {result['cpu']:7.1f} s {result['peak'] / 2**20:6.0f} MiB"
+            f" (load {result['load']:.1f})")
 
 
 def _worker_cell(result: dict | None) -> str:
@@ -134,9 +147,17 @@ def main() -> None:
     parser.add_argument("--pg", default=os.environ.get("VOISINMAP_TEST_PG_URL"),
                         help="PostgreSQL URL of a database the bench may empty (default: $VOISINMAP_TEST_PG_URL); "
                              "without one, SQLite only")
-    parser.add_argument("--before", default="9cfc5fd", help="commit of the previous import ('' to skip it)")
+    parser.add_argument("--before", default="ba15fd4", help="commit of the previous import ('' to skip it)")
     parser.add_argument("--chunk-rows", type=int, default=None, help="rows per chunk of the streamed import")
+    parser.add_argument("--stores", default="sqlite,postgresql",
+                        help="comma-separated stores to measure among sqlite, postgresql (default both)")
+    parser.add_argument("--repeat", type=int, default=1, help="runs of each side per store (default 1)")
     args = parser.parse_args()
+    stores = {name.strip() for name in args.stores.split(",") if name.strip()}
+    if not stores <= {"sqlite", "postgresql"}:
+        parser.error(f"--stores: expected sqlite and/or postgresql, got {args.stores!r}")
+    if args.repeat < 1:
+        parser.error(f"--repeat: expected at least 1, got {args.repeat}")
     print(f"Door-visit import bench ({os.cpu_count()} CPU)", flush=True)
     with tempfile.TemporaryDirectory(prefix="vm-bench-import-") as tmp:
         folder = Path(tmp)
@@ -147,28 +168,31 @@ def main() -> None:
               flush=True)
         before_root = export_commit(args.before, folder) if args.before else None
         after_options = {} if args.chunk_rows is None else {"chunk_rows": args.chunk_rows}
-        targets = [("SQLite (WAL)", lambda name: f"sqlite:///{folder / name}")]
-        if args.pg:
+        targets = []
+        if "sqlite" in stores:
+            targets.append(("SQLite (WAL)", lambda name: f"sqlite:///{_fresh_file(folder / name)}"))
+        if "postgresql" in stores and args.pg:
             targets.append(("PostgreSQL", lambda _name: emptied_pg(args.pg)))
         lines = []
         for label, make in targets:
-            before = None
-            if before_root is not None:
-                lifted = {"max_bytes": 1 << 40, "max_rows": 100_000_000}
-                before = run_child(before_root, path, make("before.db"), lifted)
-                print(f"  {label} before: {_cell(before)}", flush=True)
-            after = run_child(ROOT, path, make("after.db"), after_options)
-            print(f"  {label} after:  {_cell(after)}", flush=True)
-            if after.get("imported") not in (None, args.rows):
-                print(f"  ! {label}: {after.get('imported')} rows imported, expected {args.rows}")
-            lines.append((label, before, after))
+            for _ in range(args.repeat):
+                before = None
+                if before_root is not None:
+                    lifted = {"max_bytes": 1 << 40, "max_rows": 100_000_000}
+                    before = run_child(before_root, path, make("before.db"), lifted)
+                    print(f"  {label} before: {_cell(before)}", flush=True)
+                after = run_child(ROOT, path, make("after.db"), after_options)
+                print(f"  {label} after:  {_cell(after)}", flush=True)
+                if after.get("imported") not in (None, args.rows):
+                    print(f"  ! {label}: {after.get('imported')} rows imported, expected {args.rows}")
+                lines.append((label, before, after))
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"\nImporting {args.rows:,} rows ({size:.0f} MB CSV): wall time and CPU time of the import, peak RSS of "
           f"the process (goal <= {GOAL_SECONDS:g} s and <= {GOAL_BYTES / 2**30:g} GiB; load average {load})")
-    print(f"  {'':14s} {'before (' + (args.before or '–') + ', caps lifted)':>32s}   {'after (streamed, chunked)':>32s}")
-    print(f"  {'store':14s} {'wall':>9s} {'cpu':>9s} {'peak':>10s}   {'wall':>9s} {'cpu':>9s} {'peak':>10s}")
+    print(f"  {'':14s} {'before (' + (args.before or '–') + ')':>43s}   {'after (this checkout)':>43s}")
+    print(f"  {'store':14s} {'wall':>9s} {'cpu':>9s} {'peak':>10s} {'':10s}   {'wall':>9s} {'cpu':>9s} {'peak':>10s}")
     for label, before, after in lines:
-        print(f"  {label:14s} {_cell(before):>32s}   {_cell(after):>32s}  {_flag(after)}{_worker_cell(after)}")
+        print(f"  {label:14s} {_cell(before):>43s}   {_cell(after):>43s}  {_flag(after)}{_worker_cell(after)}")
 
 
 if __name__ == "__main__":

@@ -18,12 +18,13 @@ transaction.
   answers; otherwise they are stored as pending (``en_attente``).
 * The file is read in chunks of ``chunk_rows`` rows (:func:`geo.coverage.reader.open_file`); each chunk is
   validated (content keys ranked across chunks, :class:`~geo.coverage.validate.RankCounter`), located and
-  staged in a temporary table of the importing connection (:mod:`geo.coverage.store.staging`), so that
-  memory holds a few chunks whatever the file's size. :attr:`ImportSummary.peak_chunk_rows` says how many rows
+  handed to the store (:mod:`geo.coverage.store.import_transaction`: on PostgreSQL copied into the visits
+  inside the import's one transaction, on SQLite staged in a temporary table), so that memory holds a few
+  chunks whatever the file's size. :attr:`ImportSummary.peak_chunk_rows` says how many rows
   a chunk held at most. For a large file the chunks are checked in a worker process
   (:mod:`geo.coverage.checking`) and staged by a writer thread, while this process reads the next one.
-* The good rows of a file, its import record and the roll-up of its buildings are then written in one
-  transaction: all or nothing. A file refused halfway (a limit crossed, a malformed record), an error or a
+* The good rows of a file, its import record and the roll-up of its buildings are written in one
+  transaction, committed once the last chunk is in: all or nothing. A file refused halfway (a limit crossed, a malformed record), an error or a
   killed process leaves the store exactly as it was.
 """
 
@@ -41,8 +42,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.engine import Engine
 
 from geo.coverage import reader, store
 from geo.coverage.checking import CheckOptions, ChunkChecker
@@ -333,60 +333,37 @@ def import_stream(source: reader.StreamedFile, *, engine: Engine, geocoder: Geoc
     if in_worker is None:
         in_worker = source.expected_rows >= WORKER_ROWS
     name = stored_file_name(source.name, source.sha256)
-    with engine.connect() as conn:
-        with conn.begin():
-            staging = store.VisitStaging(conn, progress=progress)
-        try:
-            # the checker (a worker process for a large file) validates chunk N+1 while this thread locates
-            # chunk N and a writer thread stages chunk N-1; waiting for the writer before handing it the next chunk
-            # keeps a bounded number of chunks in memory
-            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="visit-staging") as writer, \
-                    ChunkChecker(options=options, in_worker=in_worker) as checker:
-                staged: Future[int] | None = None
-                for chunk, checked in checker.checked(source.chunks):
-                    if progress is not None:
-                        done = summary.rows + len(chunk.frame)
-                        progress("validate", done, max(done, source.expected_rows))
-                    rows, notes = locate(checked.rows, geocoder=geocoder, qpv=qpv, progress=progress, lang=lang)
-                    report = rejection_report(_as_table(source, chunk.frame), checked.problems)
-                    if len(report):
-                        reports.append(report)
-                    _count_chunk(summary, chunk, checked.rejected, rows, notes)
-                    if staged is not None:
-                        staged.result()
-                    staged = writer.submit(_stage, conn, staging, rows)
-                    del checked, rows, report
+    record = store.ImportRecord(file_sha256=source.sha256, file_name=name, file_format=source.format, demo=demo)
+    with engine.connect() as conn, store.ImportTransaction(conn, file=record, progress=progress) as writing:
+        # the checker (a worker process for a large file) validates chunk N+1 while this thread locates chunk N
+        # and a writer thread hands chunk N-1 to the store; waiting for the writer before handing it the next chunk
+        # keeps a bounded number of chunks in memory
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="visit-staging") as writer, \
+                ChunkChecker(options=options, in_worker=in_worker) as checker:
+            staged: Future[int] | None = None
+            for chunk, checked in checker.checked(source.chunks):
+                if progress is not None:
+                    done = summary.rows + len(chunk.frame)
+                    progress("validate", done, max(done, source.expected_rows))
+                rows, notes = locate(checked.rows, geocoder=geocoder, qpv=qpv, progress=progress, lang=lang)
+                report = rejection_report(_as_table(source, chunk.frame), checked.problems)
+                if len(report):
+                    reports.append(report)
+                _count_chunk(summary, chunk, checked.rejected, rows, notes)
                 if staged is not None:
                     staged.result()
-            with store.write_transaction(conn):
-                _, summary.imported = staging.publish(
-                    file_sha256=source.sha256, file_name=name, file_format=source.format, n_rows=summary.rows,
-                    n_rejected=summary.rejected, n_pending=summary.pending_geocoding, demo=demo)
-            summary.duplicates = staging.staged - summary.imported
-        finally:
-            _drop(conn, staging)
+                staged = writer.submit(writing.add, rows)
+                del checked, rows, report
+            if staged is not None:
+                staged.result()
+        _, summary.imported = writing.commit(n_rows=summary.rows, n_rejected=summary.rejected,
+                                             n_pending=summary.pending_geocoding)
+        summary.duplicates = writing.staged - summary.imported
     summary.report = _whole_report(source, reports)
     logger.info("imported %s in %d chunks: %d rows, %d imported, %d duplicates, %d rejected, %d pending", name,
                 summary.chunks, summary.rows, summary.imported, summary.duplicates, summary.rejected,
                 summary.pending_geocoding)
     return summary
-
-
-def _stage(conn: Connection, staging: store.VisitStaging, rows: pd.DataFrame) -> int:
-    """Stage one chunk's located visits in a short transaction of their own (run by the writer thread)."""
-    with conn.begin():
-        return staging.add(rows)
-
-
-def _drop(conn: Connection, staging: store.VisitStaging) -> None:
-    """Drop the staged rows (best effort: they go with the connection anyway)."""
-    try:
-        if conn.in_transaction():
-            conn.rollback()
-        with conn.begin():
-            staging.drop()
-    except SQLAlchemyError:
-        logger.debug("staged visits left to the connection's end", exc_info=True)
 
 
 def _join_per_line(line: pd.Series, text: pd.Series, lines: np.ndarray) -> np.ndarray:

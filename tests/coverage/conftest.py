@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import Iterator
@@ -25,12 +26,9 @@ def _fresh_pg_database(base_url: str) -> tuple[str, sa.Engine, str]:
     return url.set(database=name).render_as_string(hide_password=False), admin, name
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """URL of an empty database: a SQLite file, or a fresh PostgreSQL database (marker ``postgres``)."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'store.db'}"
-        return
+@contextlib.contextmanager
+def _pg_database() -> Iterator[str]:
+    """URL of a fresh PostgreSQL database, dropped afterwards."""
     base = os.environ.get(PG_ENV)
     if not base:
         pytest.fail(f"{PG_ENV} is not set (CI exports it; locally start a PostgreSQL server and set it)")
@@ -41,6 +39,29 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         with admin.connect() as conn:
             conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """URL of an empty database: a SQLite file, or a fresh PostgreSQL database (marker ``postgres``)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'store.db'}"
+        return
+    with _pg_database() as url:
+        yield url
+
+
+@pytest.fixture
+def pg_engine() -> Iterator[sa.Engine]:
+    """The store on a fresh PostgreSQL database, migrated (for tests marked ``postgres``)."""
+    from geo.coverage.store import open_store
+
+    with _pg_database() as url:
+        eng = open_store(url)
+        try:
+            yield eng
+        finally:
+            eng.dispose()
 
 
 @pytest.fixture

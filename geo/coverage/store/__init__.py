@@ -8,6 +8,8 @@ One module per concept:
 * :mod:`geo.coverage.store.visits` -- writing one file's visits in one transaction, reading them back;
 * :mod:`geo.coverage.store.staging` -- a large file's visits staged chunk by chunk in a temporary table,
   then published in one transaction;
+* :mod:`geo.coverage.store.import_transaction` -- one file's import as one transaction: on PostgreSQL its
+  chunks inserted as they come inside it, on SQLite staged, then published;
 * :mod:`geo.coverage.store.rollup` -- the roll-up per (building, week, outcome, campaign), recounted by
   every write in the same transaction;
 * :mod:`geo.coverage.store.geocode_cache` -- the geocoding cache kept in the store;
@@ -31,6 +33,7 @@ from sqlalchemy.engine import Engine
 from geo import db
 from geo.coverage.errors import StoreUnavailableError
 from geo.coverage.store.geocode_cache import SqlGeocodeCache
+from geo.coverage.store.import_transaction import PG_IMPORT_LOCK, ImportRecord, ImportTransaction
 from geo.coverage.store.models import (
     GEOCODE_CACHE,
     IMPORTS,
@@ -67,7 +70,7 @@ from geo.db import BUSY_TIMEOUT_MS, make_engine, safe_url, sqlite_path, write_tr
 __all__ = [
     "BUSY_TIMEOUT_MS", "GEOCODE_CACHE", "IMPORTS", "LOCATION_FAILED", "LOCATION_GEOCODED", "LOCATION_PENDING",
     "LOCATION_PROVIDED", "LOCATION_STATUSES", "MIGRATIONS_DIR", "QPV_INSIDE", "QPV_OUTSIDE", "QPV_UNKNOWN",
-    "ROLLUP", "VERSION_TABLE", "VISITS", "InsertResult", "VisitStaging", "SqlGeocodeCache", "count_visits", "current_revision",
+    "PG_IMPORT_LOCK", "ROLLUP", "VERSION_TABLE", "VISITS", "ImportRecord", "ImportTransaction", "InsertResult", "VisitStaging", "SqlGeocodeCache", "count_visits", "current_revision",
     "data_version", "delete_demo", "head_revision", "insert_visits", "load_events", "load_rollup", "make_engine", "metadata",
     "open_store", "pending_addresses", "refresh_rollup", "safe_url", "set_locations", "set_qpv", "sqlite_path", "stats",
     "unknown_qpv", "upgrade", "write_transaction",
