@@ -108,8 +108,12 @@ def emptied_pg(url: str) -> str:
 
 
 def run_child(code_root: Path, path: Path, url: str, options: dict) -> dict:
-    """One import in a child process; its JSON report."""
-    env = {**os.environ, "PYTHONPATH": str(code_root)}
+    """One import in a child process; its JSON report. Both sides locate the visits in the QPV of this
+    checkout's processed data (an exported commit has no data folder of its own: without this, its side
+    would skip the point-in-polygon work and look faster)."""
+    from geo import config
+
+    env = {**os.environ, "PYTHONPATH": str(code_root), config.ENV_DATA_DIR: str(config.data_dir())}
     done = subprocess.run([sys.executable, "-c", CHILD, str(code_root), str(path), url, json.dumps(options)],
                           env=env, capture_output=True, text=True, check=False)
     load = os.getloadavg()[0]  # over the minute the import ran in
