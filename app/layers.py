@@ -146,11 +146,12 @@ FROM_WEB: dict[str, Callable[..., dict[str, Any] | None]] = {
 
 
 def _version(name: str, data_dir: Path) -> tuple[int, ...]:
-    files = [data_dir / schema.LAYERS[layer] for layer in BUILDERS[name][0]]
-    if name in schema.WEB_LAYERS:
-        web = data_dir / schema.WEB_LAYERS[name]
-        files.append(web if web.exists() else data_dir)
-    return tuple(path.stat().st_mtime_ns for path in files)
+    """Modification times of the processed layers ``name`` reads, and of its web geometry (0: none)."""
+    version = tuple((data_dir / schema.LAYERS[layer]).stat().st_mtime_ns for layer in BUILDERS[name][0])
+    if name not in schema.WEB_LAYERS:
+        return version
+    web = data_dir / schema.WEB_LAYERS[name]
+    return (*version, web.stat().st_mtime_ns if web.exists() else 0)
 
 
 def _collection(name: str, data_dir: str) -> dict[str, Any]:

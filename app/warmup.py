@@ -1,8 +1,9 @@
 """Pre-compute the cached heavy objects (encoded layers, the default siting instance, the first plan, the
 prepared door visits, the Impact figures) before the first request.
 
-The layers are built in threads beside the rest (their geometry work runs in GEOS, outside the interpreter
-lock). The robustness of the default plan is not computed here: the Stratégie page asks for it after the
+The layers are encoded in threads beside the rest, from the geometry the national build simplified
+(:mod:`geo.web_geometry`; a folder built by an earlier version is simplified here, in GEOS, outside the
+interpreter lock). The robustness of the default plan is not computed here: the Stratégie page asks for it after the
 plan, shows « Robustesse en cours de calcul… » meanwhile, and the first answer goes to the shared cache.
 
 The work runs inside the app's context when an app exists, so the results also go to the shared cache
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import functools
 import logging
 import os
 import time
@@ -72,16 +74,12 @@ def warm_up(*, data_dir: str | os.PathLike[str] | None = None, beside: Sequence[
     from app.scenario_params import Scenario
     from geo import siting
 
-    def layer(name: str) -> None:
-        with _app_context():
-            layers.encoded_layer(name, data_dir=data_dir)
-
     start = time.perf_counter()
-    # The layers' geometry work runs in GEOS, which releases the interpreter lock: built in threads, they
-    # overlap each other and the siting work below, on every core (the cold start's longest part).
+    # The layers are encoded, and a folder built by an earlier version simplified (GEOS, outside the
+    # interpreter lock), in threads beside the siting work below, with the ``beside`` tasks.
+    tasks = [functools.partial(layers.encoded_layer, name, data_dir=data_dir) for name in layers.BUILDERS]
     with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool, _app_context():
-        built = [pool.submit(layer, name) for name in layers.BUILDERS]
-        built += [pool.submit(_in_app_context, task) for task in beside]
+        built = [pool.submit(_in_app_context, task) for task in [*tasks, *beside]]
         scenario.instance(radius_km=siting.DEFAULT_RADIUS_KM, weights=siting.DEFAULT_WEIGHTS, data_dir=data_dir)
         scenario.plan_for(Scenario(), data_dir=data_dir)  # the Stratégie page's first plan
         impact_refresh.warm_up()  # Impact: stored figures, funders' view, map outlines, public pages

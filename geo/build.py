@@ -263,9 +263,9 @@ def build(
         outputs[layer] = {"file": path.name, "rows": len(frame), "bytes": path.stat().st_size}
     say("Géométrie des couches de la carte web (simplifiée pour l'écran)")
     web_outputs = {}
-    (out_dir / "web").mkdir(exist_ok=True)
     for name, frame in web_geometry.web_layers(layers).items():
         path = out_dir / schema.WEB_LAYERS[name]
+        path.parent.mkdir(exist_ok=True)
         _write_parquet(frame, path)
         web_outputs[name] = {"file": schema.WEB_LAYERS[name], "rows": len(frame), "bytes": path.stat().st_size}
     npnru = layers["npnru"]
