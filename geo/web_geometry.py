@@ -88,7 +88,7 @@ def web_layers(layers: dict[str, pd.DataFrame]) -> dict[str, gpd.GeoDataFrame]:
     KeyError
         When ``layers`` lacks a processed layer a web layer is made from.
     """
-    missing = sorted({source for source in SOURCES.values()} - set(layers))
+    missing = sorted(set(SOURCES.values()) - set(layers))
     if missing:
         raise KeyError(f"layers: expected the processed layers {sorted(set(SOURCES.values()))}, missing {missing}")
     return {
